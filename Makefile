@@ -1,0 +1,35 @@
+# Every target that needs Python creates .venv and installs bcdr into it first,
+# so `make demo` and `make test` are the only commands a new user needs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BCDR   := $(VENV)/bin/bcdr
+
+.PHONY: demo test bench lint fmt clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+demo: $(VENV)/.installed
+	$(PY) examples/run_demo.py
+
+bench: $(VENV)/.installed
+	$(PY) bench/snapshot.py
+	$(PY) bench/engine_scale.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Resource types: a schema plus CRUD each, calling the core. Found by the engine through entry points."""
