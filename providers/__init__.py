@@ -1,1 +1,4 @@
-"""Resource types: a schema plus CRUD each, calling the core. Found by the engine through entry points."""
+"""Resource types: a schema plus CRUD each, calling the core.
+
+The engine finds them through entry points (see engine/registry.py).
+"""

@@ -1,0 +1,78 @@
+"""Where the engine finds providers and the embedded platform: Python entry points.
+
+The engine never imports ``providers`` or ``core`` by name. Providers register under the
+entry-point group ``bcdr.providers`` (a zero-argument factory returning a Provider); the
+platform's domain verbs (``serve``, ``verify``, ``gc``) under ``bcdr.platform``.
+Always holds: a resource type belongs to exactly one provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # the protocol's types only; no runtime import of providers
+    from providers.base import Provider, Schema
+
+Progress = Callable[[str, int, int], None]
+
+
+class Platform(Protocol):
+    """Domain verbs that act on the embedded platform directly (not through a plan)."""
+
+    def serve(self, home: Path, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+        """Serve granted disk restore points over HTTP until interrupted."""
+        ...
+
+    def verify(
+        self, home: Path, sample_percent: float, progress: Progress | None
+    ) -> dict[str, Any]:
+        """Re-hash stored blocks: {"blocks_checked", "bytes_checked", "problems": [...]}."""
+        ...
+
+    def gc(self, home: Path, progress: Progress | None) -> dict[str, Any]:
+        """Delete unreferenced blocks: {"blocks_deleted", "bytes_freed", ...}."""
+        ...
+
+
+class Registry:
+    """Providers by name and by the resource types they serve."""
+
+    def __init__(self, providers: Iterable[Provider]) -> None:
+        self.providers: dict[str, Provider] = {}
+        self._by_type: dict[str, Provider] = {}
+        for p in providers:
+            if p.name in self.providers:
+                raise RuntimeError(f"two providers are named {p.name!r}")
+            self.providers[p.name] = p
+            for type_name in p.schemas():
+                if type_name in self._by_type:
+                    raise RuntimeError(f"resource type {type_name!r} is served twice")
+                self._by_type[type_name] = p
+
+    def provider_for(self, type_name: str) -> Provider | None:
+        return self._by_type.get(type_name)
+
+    def schema(self, type_name: str) -> Schema | None:
+        p = self._by_type.get(type_name)
+        return p.schemas()[type_name] if p else None
+
+    def types(self) -> list[str]:
+        return sorted(self._by_type)
+
+    def close(self) -> None:
+        for p in self.providers.values():
+            p.close()
+
+
+def load_registry() -> Registry:
+    """Instantiate every installed provider (entry points ``bcdr.providers``)."""
+    return Registry(ep.load()() for ep in entry_points(group="bcdr.providers"))
+
+
+def load_platform() -> Platform | None:
+    """The embedded platform's domain verbs, if installed."""
+    eps = list(entry_points(group="bcdr.platform"))
+    return eps[0].load()() if eps else None
