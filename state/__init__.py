@@ -1,1 +1,35 @@
-"""The SQLite state store (sqlite-utils): resources, outputs, lineage and serial, lock, history."""
+"""The SQLite state store (sqlite-utils): resources, outputs, lineage and serial, lock, history.
+
+Callers use only what this package exports. Always holds: the state on disk is consistent
+after every committed write, so an apply killed at any moment can be continued by a new
+plan; a file that is not a bcdr state is refused, never reset.
+"""
+
+from .migrations import FORMAT_VERSION
+from .records import (
+    STATUSES,
+    InstanceRecord,
+    LockInfo,
+    StateError,
+    StateLocked,
+    decode_attributes,
+    encode_attributes,
+    utc_now,
+)
+from .store import StateStore
+
+DEFAULT_STATE_PATH = ".bcdr/state.db"
+
+__all__ = [
+    "DEFAULT_STATE_PATH",
+    "FORMAT_VERSION",
+    "STATUSES",
+    "InstanceRecord",
+    "LockInfo",
+    "StateError",
+    "StateLocked",
+    "StateStore",
+    "decode_attributes",
+    "encode_attributes",
+    "utc_now",
+]

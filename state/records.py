@@ -1,0 +1,150 @@
+"""Value types of the state store, its errors, and the one place attribute JSON is coded.
+
+Always holds: ``encode_attributes``/``decode_attributes`` are the only functions that turn
+an instance's attributes into stored text and back (encryption of sensitive values will be
+added there); a ``StateError`` message says what is wrong and what to do; timestamps are
+UTC ISO 8601 strings ending in ``Z``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+STATUSES = ("ready", "tainted")
+
+
+class StateError(Exception):
+    """A user-facing failure of the state store: the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds the state lock, and whether that holder is known to be gone."""
+
+    lock_id: str
+    user: str
+    pid: int
+    host: str
+    operation: str
+    created_at: str
+    info: str = ""
+    stale: bool = False
+
+
+class StateLocked(StateError):
+    """The state is locked by someone else; raised at once, never after waiting."""
+
+    def __init__(self, path: str, holder: LockInfo) -> None:
+        self.holder = holder
+        self.lock_id = holder.lock_id
+        self.user = holder.user
+        self.pid = holder.pid
+        self.host = holder.host
+        self.operation = holder.operation
+        self.created_at = holder.created_at
+        self.stale = holder.stale
+        super().__init__(locked_message(path, holder))
+
+
+def locked_message(path: str, holder: LockInfo) -> str:
+    """Terraform-style lock report: what holds the lock, and what the user can do."""
+    lines = [
+        f"Error acquiring the state lock: {path} is locked.",
+        "Lock Info:",
+        f"  ID:        {holder.lock_id}",
+        f"  Operation: {holder.operation}",
+        f"  Who:       {holder.user}@{holder.host}",
+        f"  PID:       {holder.pid}",
+        f"  Created:   {holder.created_at}",
+    ]
+    if holder.info:
+        lines.append(f"  Info:      {holder.info}")
+    if holder.stale:
+        lines += [
+            "",
+            f"The lock is stale: process {holder.pid} on this host ({holder.host}) is no "
+            "longer running.",
+            "If no other bcdr process is using this state, clear the lock with:",
+            f"  bcdr force-unlock {holder.lock_id}",
+        ]
+    else:
+        lines += [
+            "",
+            "Another bcdr process is using this state. Wait for it to finish and try again.",
+            "If you are sure the holder is gone, clear the lock with:",
+            f"  bcdr force-unlock {holder.lock_id}",
+        ]
+    return "\n".join(lines)
+
+
+@dataclass
+class InstanceRecord:
+    """One resource instance as stored: its address, provider id and attributes.
+
+    ``dependencies`` holds only the instance's direct dependencies (addresses), never the
+    transitive closure. ``created_at``/``updated_at`` are set by the store.
+    """
+
+    address: str
+    type: str
+    name: str
+    index_key: int | str | None
+    provider: str
+    id: str | None
+    attributes: dict[str, Any]
+    status: str = "ready"
+    dependencies: list[str] = field(default_factory=list)
+    schema_version: int = 0
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+def utc_now() -> str:
+    """The current time as stored in the state: ``2026-01-31T12:00:00.123Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def encode_attributes(attributes: dict[str, Any]) -> str:
+    """Attributes → stored text. The single place where attributes are written."""
+    return json.dumps(attributes, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def decode_attributes(text: str) -> dict[str, Any]:
+    """Stored text → attributes. The single place where attributes are read."""
+    return json.loads(text)
+
+
+def encode_json(value: Any) -> str:
+    """Any other stored JSON value (outputs, keys, dependency lists, summaries)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def check_record(record: InstanceRecord) -> None:
+    """Raise ValueError when a record is malformed: a bug in the caller, not a user error."""
+    from engine.addrs import InstanceAddr
+
+    key = record.index_key
+    if isinstance(key, bool) or not (key is None or isinstance(key, int | str)):
+        raise ValueError(f"{record.address}: index_key must be null, an int or a string")
+    try:
+        addr = InstanceAddr.parse(record.address)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    if (addr.type, addr.name, addr.key) != (record.type, record.name, key):
+        raise ValueError(
+            f"{record.address}: type/name/index_key ({record.type!r}, {record.name!r}, "
+            f"{key!r}) do not match the address"
+        )
+    if record.status not in STATUSES:
+        raise ValueError(f"{record.address}: status must be one of {STATUSES}")
+    if not isinstance(record.attributes, dict):
+        raise ValueError(f"{record.address}: attributes must be a dict")
+    if not isinstance(record.dependencies, list | tuple) or not all(
+        isinstance(d, str) for d in record.dependencies
+    ):
+        raise ValueError(f"{record.address}: dependencies must be a list of addresses")
+    if record.address in record.dependencies:
+        raise ValueError(f"{record.address}: an instance cannot depend on itself")

@@ -1,0 +1,344 @@
+"""StateStore: the bcdr state (one SQLite file) as resource instances, outputs and history.
+
+Always holds: every write is its own transaction and bumps ``serial`` exactly once, unless
+it runs inside ``transaction()``, which bumps it once for the whole group (and not at all
+when the group wrote nothing or failed); a write touches only the rows it names; lineage
+never changes after creation; the lock and the apply history are bookkeeping and do not
+bump the serial (a saved plan stays valid across them). All methods may be called from
+several threads: they are serialised on one connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import lock as locking
+from . import migrations
+from .records import (
+    STATUSES,
+    InstanceRecord,
+    LockInfo,
+    StateError,
+    check_record,
+    decode_attributes,
+    encode_attributes,
+    encode_json,
+    utc_now,
+)
+
+_INSTANCE_COLUMNS = (
+    "address, type, name, index_key, provider, id, attributes, status, dependencies, "
+    "schema_version, created_at, updated_at"
+)
+
+
+def _record(row: tuple) -> InstanceRecord:
+    return InstanceRecord(
+        address=row[0],
+        type=row[1],
+        name=row[2],
+        index_key=json.loads(row[3]),
+        provider=row[4],
+        id=row[5],
+        attributes=decode_attributes(row[6]),
+        status=row[7],
+        dependencies=json.loads(row[8]),
+        schema_version=row[9],
+        created_at=row[10],
+        updated_at=row[11],
+    )
+
+
+class StateStore:
+    """One open bcdr state. Open with ``StateStore.open(path)``; close when done."""
+
+    def __init__(self, path: Path, db: Database) -> None:
+        self.path = path
+        self._db = db
+        self._mutex = threading.RLock()
+        self._depth = 0  # nesting of transaction()
+        self._dirty = False  # a write happened inside the current transaction()
+        self._lineage: str | None = None
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def exists(cls, path: Path) -> bool:
+        return Path(path).is_file()
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> StateStore:
+        """Open the state at ``path``, creating it (and its folder) when missing and allowed.
+
+        A file that is not a bcdr state, or one from a newer bcdr, is refused untouched.
+        """
+        path = Path(path)
+        if not path.exists():
+            if not create:
+                raise StateError(
+                    f"No state found at {path}. Run `bcdr apply` to create one, or pass "
+                    "the path of an existing state."
+                )
+            migrations.create(path)
+        migrations.check_header(path)
+        conn = migrations.connect(path)
+        try:
+            db = Database(conn)
+            migrations.check_format(db, path)
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            migrations.upgrade(db, path)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, db)
+
+    def close(self) -> None:
+        with self._mutex:
+            self._db.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -------------------------------------------------------------------- meta
+    @property
+    def lineage(self) -> str:
+        if self._lineage is None:
+            with self._mutex:
+                self._lineage = self._db.execute("SELECT lineage FROM meta").fetchone()[0]
+        return self._lineage
+
+    @property
+    def serial(self) -> int:
+        with self._mutex:
+            return int(self._db.execute("SELECT serial FROM meta").fetchone()[0])
+
+    @property
+    def format_version(self) -> int:
+        with self._mutex:
+            return int(self._db.execute("SELECT format_version FROM meta").fetchone()[0])
+
+    # ------------------------------------------------------------ transactions
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Database]:
+        """One write: its own transaction and serial bump, or part of transaction()."""
+        with self._mutex:
+            if self._depth:
+                self._dirty = True
+                yield self._db
+                return
+            with self._db.atomic():
+                yield self._db
+                self._bump()
+
+    def _bump(self) -> None:
+        self._db.execute("UPDATE meta SET serial = serial + 1 WHERE id = 1")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes: all of them commit together, with one serial bump, or none do."""
+        with self._mutex:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._depth, self._dirty = 1, False
+            try:
+                with self._db.atomic():
+                    yield
+                    if self._dirty:
+                        self._bump()
+            finally:
+                self._depth, self._dirty = 0, False
+
+    # --------------------------------------------------------------- instances
+    def instances(self) -> list[InstanceRecord]:
+        """Every instance, sorted by address, in one query."""
+        with self._mutex:
+            rows = self._db.execute(
+                f"SELECT {_INSTANCE_COLUMNS} FROM instances ORDER BY address"
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def get(self, address: str) -> InstanceRecord | None:
+        with self._mutex:
+            row = self._db.execute(
+                f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE address = ?", [address]
+            ).fetchone()
+        return _record(row) if row else None
+
+    def put(self, record: InstanceRecord) -> None:
+        """Insert or replace one instance (its own transaction); keeps its first created_at."""
+        check_record(record)
+        deps = sorted(set(record.dependencies))
+        now = utc_now()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT created_at FROM instances WHERE address = ?", [record.address]
+            ).fetchone()
+            created = row[0] if row else (record.created_at or now)
+            db.execute(
+                f"INSERT OR REPLACE INTO instances ({_INSTANCE_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    record.address,
+                    record.type,
+                    record.name,
+                    encode_json(record.index_key),
+                    record.provider,
+                    record.id,
+                    encode_attributes(record.attributes),
+                    record.status,
+                    encode_json(deps),
+                    int(record.schema_version),
+                    created,
+                    now,
+                ],
+            )
+
+    def remove(self, address: str) -> None:
+        """Forget one instance (for destroy and ``state rm``); StateError if it is absent."""
+        with self._write() as db:
+            cursor = db.execute("DELETE FROM instances WHERE address = ?", [address])
+            if cursor.rowcount == 0:
+                raise self._missing(address)
+
+    def move(self, src: str, dst: str) -> None:
+        """Rename an instance (``state mv``); dependencies naming ``src`` follow it."""
+        from engine.addrs import InstanceAddr
+
+        try:
+            target = InstanceAddr.parse(dst)
+        except ValueError as exc:
+            raise StateError(f"Cannot move {src} to {dst}: {exc}.") from None
+        dst = str(target)
+        with self._write() as db:
+            record = self.get(src)
+            if record is None:
+                raise self._missing(src)
+            if self.get(dst) is not None:
+                raise StateError(
+                    f"Cannot move {src} to {dst}: {dst} is already in the state. Remove it "
+                    f"first with `bcdr state rm {dst}`, or choose another address."
+                )
+            if target.type != record.type:
+                raise StateError(
+                    f"Cannot move {src} to {dst}: the resource type differs "
+                    f"({record.type} → {target.type}). Moves keep the type."
+                )
+            db.execute(
+                "UPDATE instances SET address = ?, name = ?, index_key = ?, updated_at = ? "
+                "WHERE address = ?",
+                [dst, target.name, encode_json(target.key), utc_now(), src],
+            )
+            dependents = db.execute(
+                "SELECT address, dependencies FROM instances WHERE EXISTS "
+                "(SELECT 1 FROM json_each(instances.dependencies) WHERE value = ?)",
+                [src],
+            ).fetchall()
+            for address, text in dependents:
+                deps = sorted({dst if d == src else d for d in json.loads(text)})
+                db.execute(
+                    "UPDATE instances SET dependencies = ? WHERE address = ?",
+                    [encode_json(deps), address],
+                )
+
+    def set_status(self, address: str, status: str) -> None:
+        """Mark an instance ``ready`` or ``tainted``."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE instances SET status = ?, updated_at = ? WHERE address = ?",
+                [status, utc_now(), address],
+            )
+            if cursor.rowcount == 0:
+                raise self._missing(address)
+
+    def _missing(self, address: str) -> StateError:
+        return StateError(
+            f"{address} is not in the state ({self.path}). Run `bcdr state list` to see "
+            "the addresses it holds."
+        )
+
+    # ----------------------------------------------------------------- outputs
+    def outputs(self) -> dict[str, tuple[Any, bool]]:
+        """Output name → (value, sensitive), sorted by name."""
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT name, value, sensitive FROM outputs ORDER BY name"
+            ).fetchall()
+        return {name: (json.loads(value), bool(sensitive)) for name, value, sensitive in rows}
+
+    def set_outputs(self, outputs: dict[str, tuple[Any, bool]]) -> None:
+        """Replace all outputs at once (one transaction)."""
+        rows = [
+            {"name": name, "value": encode_json(value), "sensitive": int(bool(sensitive))}
+            for name, (value, sensitive) in outputs.items()
+        ]
+        with self._write() as db:
+            db.execute("DELETE FROM outputs")
+            if rows:
+                db["outputs"].insert_all(rows)
+
+    # -------------------------------------------------------------------- lock
+    @contextlib.contextmanager
+    def lock(self, operation: str, *, info: str = "") -> Iterator[LockInfo]:
+        """Hold the state lock for ``operation``; StateLocked at once if it is held.
+
+        Released on exit, whatever ends the block (exception, KeyboardInterrupt).
+        """
+        held = locking.acquire(self.path, operation, info)
+        try:
+            yield held
+        finally:
+            locking.release(self.path, held.lock_id)
+
+    def current_lock(self) -> LockInfo | None:
+        return locking.read(self.path)
+
+    def force_unlock(self, lock_id: str) -> None:
+        locking.force_unlock(self.path, lock_id)
+
+    # ----------------------------------------------------------------- history
+    def record_history(
+        self, operation: str, started_at: str, finished_at: str, status: str, summary: dict
+    ) -> None:
+        """Append one run (apply, destroy, import, state-rm, …) to the history."""
+        with self._mutex:
+            with self._db.atomic():
+                self._db["history"].insert(
+                    {
+                        "operation": operation,
+                        "started_at": started_at,
+                        "finished_at": finished_at,
+                        "status": status,
+                        "summary": encode_json(summary),
+                    }
+                )
+
+    def history(self, limit: int = 20) -> list[dict]:
+        """The latest runs, newest first, with ``summary`` decoded."""
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT id, operation, started_at, finished_at, status, summary FROM history "
+                "ORDER BY id DESC LIMIT ?",
+                [int(limit)],
+            ).fetchall()
+        keys = ("id", "operation", "started_at", "finished_at", "status", "summary")
+        runs = [dict(zip(keys, row, strict=True)) for row in rows]
+        for run in runs:
+            run["summary"] = json.loads(run["summary"])
+        return runs
