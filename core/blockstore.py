@@ -1,0 +1,482 @@
+"""Content-addressed block store: 64 KiB blocks packed into large immutable objects.
+
+A block's id is xxh3-128 of its plaintext keyed with the subscription's secret seed, so ids
+never alias across subscriptions and one subscription's stores in every region agree on ids.
+Blocks are zstd-compressed (level 1; stored raw when that does not shrink them) and packed
+into pack objects of up to ``pack_size`` bytes, each ending in a footer that lists its
+blocks. The index (block id -> pack, offset, length) is a table in the store's own SQLite
+file.
+
+What always holds:
+- An object is written whole (temp file, fsync, rename, directory fsync) before any index row
+  that points into it is committed, so an index row never points at missing bytes.
+- Every read decompresses and re-hashes the block and raises ``IntegrityError`` naming the
+  block and the pack when the content does not match its id.
+- Backends store opaque named objects; names are relative, ``/``-separated, and made only of
+  ``[A-Za-z0-9._-]`` components that do not start with a dot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import sqlite3
+import struct
+import threading
+import uuid
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol
+
+import xxhash
+import zstandard
+
+from core.errors import CoreError, IntegrityError, NotFound
+
+BLOCK_SIZE = 64 * 1024
+ID_BYTES = 16
+PACK_SIZE = 32 * 1024 * 1024
+_FOOTER_ENTRY = struct.Struct("<16sQIB")
+_TRAILER = struct.Struct("<I8s")
+_MAGIC = b"BCDRPAK1"
+_NAME_PART = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+_TMP_PREFIX = ".tmp-"
+
+
+def check_object_name(name: str) -> str:
+    """Return ``name`` if it is a valid object name, else raise ``CoreError`` naming it."""
+    parts = name.split("/") if isinstance(name, str) else []
+    if not name or not all(_NAME_PART.match(p) and p not in (".", "..") for p in parts):
+        raise CoreError(
+            f"invalid object name {name!r}: use '/'-separated parts of letters, digits, "
+            "'.', '_' and '-' that do not start with '.' (no '..', no leading '/')"
+        )
+    return name
+
+
+class Backend(Protocol):
+    """A narrow object store. ``put`` is atomic and durable; a name is never half-written."""
+
+    def put(self, name: str, data: bytes | bytearray | memoryview) -> None: ...
+    def get(self, name: str, offset: int = 0, length: int | None = None) -> bytes: ...
+    def has(self, name: str) -> bool: ...
+    def list(self, prefix: str = "") -> Iterator[str]: ...
+    def delete(self, name: str) -> None: ...
+    def size(self, name: str) -> int: ...
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBackend:
+    """Objects as files under ``root``; a put is temp file + fsync + rename + dir fsync."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, name: str) -> Path:
+        return self.root / check_object_name(name)
+
+    def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
+        path = self._path(name)
+        parent = path.parent
+        if not parent.is_dir():
+            parent.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(parent.parent)
+        tmp = parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        os.replace(tmp, path)
+        _fsync_dir(parent)
+
+    def get(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        try:
+            fd = os.open(self._path(name), os.O_RDONLY)
+        except FileNotFoundError:
+            raise NotFound(f"object {name!r} not found in store {self.root}") from None
+        try:
+            if length is None:
+                length = max(os.fstat(fd).st_size - offset, 0)
+            return os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
+
+    def has(self, name: str) -> bool:
+        return self._path(name).is_file()
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        root = str(self.root)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, root)
+            for fn in sorted(filenames):
+                if fn.startswith(_TMP_PREFIX):
+                    continue
+                name = fn if rel == "." else f"{rel}/{fn}"
+                if name.startswith(prefix):
+                    yield name
+
+    def delete(self, name: str) -> None:
+        try:
+            self._path(name).unlink()
+        except FileNotFoundError:
+            raise NotFound(f"object {name!r} not found in store {self.root}") from None
+
+    def size(self, name: str) -> int:
+        try:
+            return self._path(name).stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"object {name!r} not found in store {self.root}") from None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS packs (name TEXT PRIMARY KEY, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (
+    id BLOB PRIMARY KEY, pack TEXT NOT NULL, off INTEGER NOT NULL,
+    len INTEGER NOT NULL, raw INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blocks_by_pack ON blocks(pack);
+"""
+
+Location = tuple[str, int, int, int]  # pack, offset, length, raw
+_tls = threading.local()
+
+
+def _compress(items: list[tuple[bytes, memoryview]]) -> list[tuple[bytes, bytes, int]]:
+    cctx = getattr(_tls, "cctx", None)
+    if cctx is None:
+        cctx = _tls.cctx = zstandard.ZstdCompressor(level=1)
+    out = []
+    for digest, data in items:
+        comp = cctx.compress(data)
+        out.append((digest, comp, 0) if len(comp) < len(data) else (digest, bytes(data), 1))
+    return out
+
+
+def _decompress(payload: bytes | memoryview, raw: int) -> bytes:
+    if raw:
+        return bytes(payload)
+    dctx = getattr(_tls, "dctx", None)
+    if dctx is None:
+        dctx = _tls.dctx = zstandard.ZstdDecompressor()
+    return dctx.decompress(payload, max_output_size=BLOCK_SIZE)
+
+
+class BlockStore:
+    """Blocks of one (region, subscription), deduplicated by keyed id."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        seed: int,
+        index_path: Path,
+        *,
+        lock_path: Path | None = None,
+        pack_size: int = PACK_SIZE,
+        threads: int = 2,
+    ) -> None:
+        self.backend = backend
+        self.seed = seed
+        self.pack_size = pack_size
+        self.threads = threads
+        self.lock_path = lock_path
+        self.index_path = Path(index_path)
+        self.db = sqlite3.connect(self.index_path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.executescript(_SCHEMA)
+        self._zero_ids: dict[int, bytes] = {}
+
+    @classmethod
+    def open_dir(cls, store_dir: Path, seed: int, **kwargs) -> BlockStore:
+        """The standard layout: ``objects/`` (packs, manifests), ``index.db``, ``lock``."""
+        store_dir = Path(store_dir)
+        store_dir.mkdir(parents=True, exist_ok=True)
+        return cls(
+            LocalBackend(store_dir / "objects"),
+            seed,
+            store_dir / "index.db",
+            lock_path=store_dir / "lock",
+            **kwargs,
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> BlockStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ids
+    def digest(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The 16-byte keyed xxh3-128 of ``data``."""
+        return xxhash.xxh3_128_digest(data, seed=self.seed)
+
+    def block_id(self, data: bytes | bytearray | memoryview) -> str:
+        """The block id: keyed xxh3-128 of the plaintext, hex."""
+        return self.digest(data).hex()
+
+    def zero_digest(self, size: int = BLOCK_SIZE) -> bytes:
+        """The id of ``size`` zero bytes (zero blocks are never stored)."""
+        got = self._zero_ids.get(size)
+        if got is None:
+            got = self._zero_ids[size] = self.digest(bytes(size))
+        return got
+
+    # locking
+    @contextlib.contextmanager
+    def lock(self, exclusive: bool) -> Iterator[None]:
+        """Writers hold the store lock shared; gc holds it exclusive (fcntl, cross-process)."""
+        if self.lock_path is None:
+            yield
+            return
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+    # index
+    def present(self, digests: Iterable[bytes]) -> set[bytes]:
+        """Those of ``digests`` the store holds."""
+        found: set[bytes] = set()
+        batch = list(digests)
+        for i in range(0, len(batch), 500):
+            part = batch[i : i + 500]
+            q = f"SELECT id FROM blocks WHERE id IN ({','.join('?' * len(part))})"
+            found.update(r[0] for r in self.db.execute(q, part))
+        return found
+
+    def locations(self, digests: Iterable[bytes]) -> dict[bytes, Location]:
+        out: dict[bytes, Location] = {}
+        batch = list(set(digests))
+        for i in range(0, len(batch), 500):
+            part = batch[i : i + 500]
+            marks = ",".join("?" * len(part))
+            q = f"SELECT id, pack, off, len, raw FROM blocks WHERE id IN ({marks})"
+            for d, pack, off, ln, raw in self.db.execute(q, part):
+                out[d] = (pack, off, ln, raw)
+        return out
+
+    def stored_bytes(self) -> int:
+        """Total bytes of all packs."""
+        return self.db.execute("SELECT COALESCE(SUM(size), 0) FROM packs").fetchone()[0]
+
+    def block_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0]
+
+    # writing
+    def writer(self, max_inflight: int = 4) -> PackWriter:
+        return PackWriter(self, max_inflight)
+
+    # reading
+    def get_block(self, digest: bytes) -> bytes:
+        """One block's plaintext, verified against its id."""
+        loc = self.locations([digest]).get(digest)
+        if loc is None:
+            raise IntegrityError(f"block {digest.hex()} is missing from the store")
+        pack, off, ln, raw = loc
+        return self.open_payload(digest, self.backend.get(pack, off, ln), raw, pack)
+
+    def open_payload(
+        self, digest: bytes, payload: bytes | memoryview, raw: int, pack: str
+    ) -> bytes:
+        """Decompress a stored payload and check it against its id (``IntegrityError``)."""
+        try:
+            data = _decompress(payload, raw)
+        except zstandard.ZstdError:
+            data = None
+        if data is None or self.digest(data) != digest:
+            raise IntegrityError(
+                f"block {digest.hex()} in pack {pack} is corrupted (content does not match "
+                "its id); run verify to list the restore points affected"
+            )
+        return data
+
+    def read_blocks(
+        self, digests: Iterable[bytes], *, span: int = 8 * 1024 * 1024
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Yield (id, verified plaintext) for each distinct id, in pack order (fast reads).
+
+        Blocks close together in a pack are fetched in one ranged read of up to ``span``
+        bytes, and decompressed and re-hashed in a small thread pool.
+        """
+        want = set(digests)
+        locs = self.locations(want)
+        missing = want - locs.keys()
+        if missing:
+            d = sorted(missing)[0]
+            raise IntegrityError(
+                f"block {d.hex()} is missing from the store ({len(missing)} missing in all)"
+            )
+        order = sorted(locs.items(), key=lambda kv: (kv[1][0], kv[1][1]))
+        runs: list[list[tuple[bytes, Location]]] = []
+        for item in order:
+            pack, off, ln, _ = item[1]
+            if runs:
+                first = runs[-1][0][1]
+                if first[0] == pack and off + ln - first[1] <= span:
+                    runs[-1].append(item)
+                    continue
+            runs.append([item])
+
+        def work(run: list[tuple[bytes, Location]]) -> list[tuple[bytes, bytes]]:
+            pack, start = run[0][1][0], run[0][1][1]
+            end = run[-1][1][1] + run[-1][1][2]
+            buf = memoryview(self.backend.get(pack, start, end - start))
+            out = []
+            for d, (_, off, ln, raw) in run:
+                out.append(
+                    (d, self.open_payload(d, buf[off - start : off - start + ln], raw, pack))
+                )
+            return out
+
+        with ThreadPoolExecutor(self.threads) as pool:
+            pending: deque[Future] = deque()
+            for run in runs:
+                pending.append(pool.submit(work, run))
+                if len(pending) > self.threads * 2:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+
+    def read_payloads(self, digests: Iterable[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
+        """Yield (id, stored payload, raw flag) after verifying each: for copying stores."""
+        locs = self.locations(digests)
+        for d, (pack, off, ln, raw) in sorted(locs.items(), key=lambda kv: kv[1][:2]):
+            payload = self.backend.get(pack, off, ln)
+            self.open_payload(d, payload, raw, pack)
+            yield d, payload, raw
+
+
+class PackWriter:
+    """Collects new blocks, compresses them in threads and writes full packs.
+
+    ``add_many`` returns with at most ``max_inflight`` submissions outstanding, so a caller
+    that reuses ``max_inflight + 1`` read buffers in rotation never overwrites bytes still
+    being compressed. Blocks already in the store or added earlier are skipped.
+    """
+
+    def __init__(self, store: BlockStore, max_inflight: int) -> None:
+        self.store = store
+        self.max_inflight = max_inflight
+        self.pool = ThreadPoolExecutor(store.threads)
+        self.inflight: deque[Future] = deque()
+        self.seen: set[bytes] = set()
+        self.buf = bytearray()
+        self.entries: list[tuple[bytes, int, int, int]] = []
+        self.blocks_new = 0
+        self.bytes_stored = 0
+        self.packs_written: list[str] = []
+
+    def __enter__(self) -> PackWriter:
+        return self
+
+    def __exit__(self, exc_type, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def new_among(self, digests: list[bytes]) -> list[bytes]:
+        """Those of ``digests`` neither in the store nor added to this writer."""
+        cand = [d for d in dict.fromkeys(digests) if d not in self.seen]
+        if not cand:
+            return []
+        have = self.store.present(cand)
+        return [d for d in cand if d not in have]
+
+    def add_many(self, items: list[tuple[bytes, memoryview]]) -> None:
+        """Queue blocks known to be new (see ``new_among``) for compression and packing."""
+        items = [(d, v) for d, v in items if d not in self.seen]
+        if not items:
+            return
+        self.seen.update(d for d, _ in items)
+        self.inflight.append(self.pool.submit(_compress, items))
+        while len(self.inflight) > self.max_inflight:
+            self._take(self.inflight.popleft().result())
+        if len(self.buf) >= self.store.pack_size:
+            self.flush()
+
+    def add_payload(self, digest: bytes, payload: bytes, raw: int) -> None:
+        """Add an already-compressed block (copy between stores of one subscription)."""
+        if digest in self.seen:
+            return
+        self.seen.add(digest)
+        self._take([(digest, payload, raw)])
+        if len(self.buf) >= self.store.pack_size:
+            self.flush()
+
+    def _take(self, done: list[tuple[bytes, bytes, int]]) -> None:
+        for digest, payload, raw in done:
+            self.entries.append((digest, len(self.buf), len(payload), raw))
+            self.buf += payload
+            self.blocks_new += 1
+            self.bytes_stored += len(payload)
+
+    def flush(self) -> None:
+        """Write the current pack durably, then commit its index rows."""
+        while self.inflight:
+            self._take(self.inflight.popleft().result())
+        if not self.entries:
+            return
+        name = f"packs/{uuid.uuid4().hex}.pack"
+        for digest, off, ln, raw in self.entries:
+            self.buf += _FOOTER_ENTRY.pack(digest, off, ln, raw)
+        self.buf += _TRAILER.pack(len(self.entries), _MAGIC)
+        self.store.backend.put(name, self.buf)
+        db = self.store.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT INTO packs (name, size) VALUES (?, ?)", (name, len(self.buf)))
+            db.executemany(
+                "INSERT OR IGNORE INTO blocks (id, pack, off, len, raw) VALUES (?, ?, ?, ?, ?)",
+                [(d, name, off, ln, raw) for d, off, ln, raw in self.entries],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.packs_written.append(name)
+        self.buf = bytearray()
+        self.entries = []
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def parse_pack_footer(data: bytes) -> list[tuple[bytes, int, int, int]]:
+    """The (id, offset, length, raw) entries a pack's footer lists; ``CoreError`` if torn."""
+    if len(data) < _TRAILER.size:
+        raise CoreError("pack too short to hold a footer")
+    count, magic = _TRAILER.unpack_from(data, len(data) - _TRAILER.size)
+    start = len(data) - _TRAILER.size - count * _FOOTER_ENTRY.size
+    if magic != _MAGIC or start < 0:
+        raise CoreError("pack footer is damaged")
+    return [_FOOTER_ENTRY.unpack_from(data, start + i * _FOOTER_ENTRY.size) for i in range(count)]
