@@ -418,8 +418,6 @@ class PackWriter:
         self.inflight.append(self.pool.submit(_compress, items))
         while len(self.inflight) > self.max_inflight:
             self._take(self.inflight.popleft().result())
-        if len(self.buf) >= self.store.pack_size:
-            self.flush()
 
     def add_payload(self, digest: bytes, payload: bytes, raw: int) -> None:
         """Add an already-compressed block (copy between stores of one subscription)."""
@@ -427,8 +425,6 @@ class PackWriter:
             return
         self.seen.add(digest)
         self._take([(digest, payload, raw)])
-        if len(self.buf) >= self.store.pack_size:
-            self.flush()
 
     def _take(self, done: list[tuple[bytes, bytes, int]]) -> None:
         for digest, payload, raw in done:
@@ -436,11 +432,17 @@ class PackWriter:
             self.buf += payload
             self.blocks_new += 1
             self.bytes_stored += len(payload)
+            if len(self.buf) >= self.store.pack_size:
+                self._write_pack()
 
     def flush(self) -> None:
-        """Write the current pack durably, then commit its index rows."""
+        """Finish all queued blocks and write them durably, with their index rows."""
         while self.inflight:
             self._take(self.inflight.popleft().result())
+        self._write_pack()
+
+    def _write_pack(self) -> None:
+        """Write the current pack durably, then commit its index rows."""
         if not self.entries:
             return
         name = f"packs/{uuid.uuid4().hex}.pack"
