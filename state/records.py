@@ -124,19 +124,15 @@ def encode_json(value: Any) -> str:
 
 def check_record(record: InstanceRecord) -> None:
     """Raise ValueError when a record is malformed: a bug in the caller, not a user error."""
-    from engine.addrs import InstanceAddr
+    from engine.addrs import InstanceAddr, ResourceAddr
 
     key = record.index_key
     if isinstance(key, bool) or not (key is None or isinstance(key, int | str)):
         raise ValueError(f"{record.address}: index_key must be null, an int or a string")
-    try:
-        addr = InstanceAddr.parse(record.address)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
-    if (addr.type, addr.name, addr.key) != (record.type, record.name, key):
+    expected = str(InstanceAddr(ResourceAddr(record.type, record.name), key))
+    if record.address != expected:
         raise ValueError(
-            f"{record.address}: type/name/index_key ({record.type!r}, {record.name!r}, "
-            f"{key!r}) do not match the address"
+            f"{record.address!r} does not match its type/name/index_key, which give {expected!r}"
         )
     if record.status not in STATUSES:
         raise ValueError(f"{record.address}: status must be one of {STATUSES}")
