@@ -174,3 +174,23 @@ with StateStore.open(Path(sys.argv[1])) as store:
     results = [stop(p) for p in procs]
     outcomes = sorted(out.strip() for out, _ in results)
     assert outcomes == ["lost"] * 5 + ["won"], [err for _, err in results]
+
+
+def test_processes_creating_the_same_new_state_share_one_lineage(tmp_path):
+    opener = """
+import sys
+from pathlib import Path
+from state import StateStore
+sys.stdin.readline()
+with StateStore.open(Path(sys.argv[1])) as store:
+    print(store.lineage, flush=True)
+"""
+    path = tmp_path / ".bcdr" / "state.db"
+    procs = [python(opener, str(path)) for _ in range(6)]
+    for p in procs:
+        p.stdin.write("\n")
+        p.stdin.flush()
+    results = [stop(p) for p in procs]
+    lineages = {out.strip() for out, _ in results}
+    assert len(lineages) == 1 and "" not in lineages, [err for _, err in results]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["state.db"]
