@@ -1,0 +1,287 @@
+"""SAS access (rule RP-12): grants, authorization, and the HTTP endpoint over real sockets.
+
+The HTTP-mechanics tests serve a small in-memory image through ``_StandIn``, which plays
+the restore-point side; the end-to-end tests below it use real disks and restore points.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.access import Access, SasServer, make_server
+from core.errors import CoreError, Forbidden, NotFound
+from core.fabric import Fabric
+
+RP = (
+    "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute"
+    "/restorePointCollections/c/restorePoints/rp1"
+)
+DRP = RP + "/diskRestorePoints/os"
+OTHER = RP + "/diskRestorePoints/data"
+T0 = 1_900_000_000.0
+
+
+@dataclass
+class _Image:
+    data: bytes
+    reads: list[int] = field(default_factory=list)
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.data)
+
+    def read(self, offset: int, length: int) -> bytes:
+        self.reads.append(length)
+        return self.data[offset : offset + length]
+
+
+@dataclass
+class _Drp:
+    id: str
+
+
+@dataclass
+class _RestorePoint:
+    id: str
+    disk_restore_points: list[_Drp]
+
+
+class _StandIn:
+    """Plays RestorePoints for the HTTP mechanics: two disk images under one restore point."""
+
+    def __init__(self, images: dict[str, bytes]) -> None:
+        self.images = {k: _Image(v) for k, v in images.items()}
+
+    def get(self, restore_point_id: str) -> _RestorePoint:
+        if restore_point_id != RP:
+            raise NotFound(f"restore point {restore_point_id} does not exist")
+        return _RestorePoint(RP, [_Drp(i) for i in self.images])
+
+    def open_disk_restore_point(self, drp_id: str) -> _Image:
+        if drp_id not in self.images:
+            raise NotFound(f"disk restore point {drp_id} does not exist")
+        return self.images[drp_id]
+
+
+def _split(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.path, parts.query
+
+
+@pytest.fixture
+def image() -> bytes:
+    return os.urandom(3 * (1 << 20) + 12345)
+
+
+@pytest.fixture
+def access(fabric: Fabric, image: bytes) -> Access:
+    return Access(fabric, _StandIn({DRP: image, OTHER: b"other disk"}))
+
+
+def test_rp12_grant_url_has_sas_fields(access: Access) -> None:
+    grant = access.grant(DRP, 3600, now=T0)
+    assert grant.url.startswith("http://127.0.0.1:8443/disks/%2Fsubscriptions%2F")
+    query = dict(p.split("=", 1) for p in _split(grant.url)[1].split("&"))
+    assert set(query) == {"sv", "sr", "sp", "st", "se", "si", "sig"}
+    assert (query["sv"], query["sr"], query["sp"]) == ("2024-01-01", "b", "r")
+    assert grant.expires_at == T0 + 3600
+    assert access.authorize(*_split(grant.url), now=T0 + 1) == DRP
+
+
+def test_rp12_grant_again_extends_and_returns_same_url(access: Access) -> None:
+    first = access.grant(DRP, 100, now=T0)
+    second = access.grant(DRP, 500, now=T0 + 50)
+    assert second.url == first.url
+    assert second.expires_at == T0 + 550
+    # the original URL now works past its first expiry
+    assert access.authorize(*_split(first.url), now=T0 + 400) == DRP
+    with pytest.raises(Forbidden):
+        access.authorize(*_split(first.url), now=T0 + 551)
+    # a shorter grant does not cut an active one short
+    assert access.grant(DRP, 10, now=T0 + 60).expires_at == T0 + 550
+
+
+def test_rp12_expired_token_refused(access: Access) -> None:
+    grant = access.grant(DRP, 60, now=T0)
+    with pytest.raises(Forbidden):
+        access.authorize(*_split(grant.url), now=T0 + 60)
+    assert access.active_grant(DRP, now=T0 + 61) is None
+    fresh = access.grant(DRP, 60, now=T0 + 100)
+    assert fresh.url != grant.url
+
+
+def test_rp12_revoke_ends_access_at_once(access: Access) -> None:
+    grant = access.grant(DRP, 3600, now=T0)
+    assert access.active_grant(DRP, now=T0 + 1) == grant
+    access.revoke(DRP, now=T0 + 2)
+    with pytest.raises(Forbidden):
+        access.authorize(*_split(grant.url), now=T0 + 3)
+    assert access.active_grant(DRP, now=T0 + 3) is None
+    again = access.grant(DRP, 3600, now=T0 + 4)
+    assert again.url != grant.url
+    with pytest.raises(Forbidden):
+        access.authorize(*_split(grant.url), now=T0 + 5)
+
+
+def test_rp12_forged_and_missing_tokens_refused(access: Access) -> None:
+    grant = access.grant(DRP, 3600, now=T0)
+    path, query = _split(grant.url)
+    sig = query.rsplit("sig=", 1)[1]
+    flipped = sig[:-1] + ("A" if sig[-1] != "A" else "B")
+    bad_queries = [
+        "",
+        query.replace(sig, flipped),
+        query.replace("sig=" + sig, "sig="),
+        query.replace("&sig=" + sig, ""),
+        query.replace("sp=r", "sp=rw"),
+        query + "&sig=" + sig,
+        query.replace("se=", "se=2099"),
+        "%ff%fe=1",
+    ]
+    for bad in bad_queries:
+        with pytest.raises(Forbidden) as err:
+            access.authorize(path, bad, now=T0 + 1)
+        assert sig not in str(err.value)
+    with pytest.raises(Forbidden):
+        access.authorize("/elsewhere", query, now=T0 + 1)
+
+
+def test_rp12_token_for_another_disk_refused(access: Access) -> None:
+    grant = access.grant(DRP, 3600, now=T0)
+    other = access.grant(OTHER, 3600, now=T0)
+    path_other, _ = _split(other.url)
+    _, query = _split(grant.url)
+    with pytest.raises(Forbidden):
+        access.authorize(path_other, query, now=T0 + 1)
+
+
+def test_token_from_another_fabric_refused(access: Access, tmp_path, image: bytes) -> None:
+    with Fabric.open(tmp_path / "elsewhere") as other_fabric:
+        other = Access(other_fabric, _StandIn({DRP: image}))
+        grant = other.grant(DRP, 3600, now=T0)
+        with pytest.raises(Forbidden):
+            access.authorize(*_split(grant.url), now=T0 + 1)
+
+
+def test_grant_checks_its_arguments(access: Access) -> None:
+    with pytest.raises(NotFound):
+        access.grant(RP + "/diskRestorePoints/nope", 60)
+    with pytest.raises(NotFound):
+        access.grant("/subscriptions/x/resourceGroups/g/providers/P/t/n/diskRestorePoints/d", 60)
+    with pytest.raises(CoreError, match="not a disk restore point id"):
+        access.grant(RP, 60)
+    with pytest.raises(CoreError, match="positive"):
+        access.grant(DRP, 0)
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(fabric: Fabric, access: Access) -> Iterator[tuple[SasServer, str]]:
+    server = make_server(fabric, "127.0.0.1", 0, access=access)
+    host, port = server.server_address[:2]
+    access.base_url = f"http://{host}:{port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, access.base_url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET"):
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, dict(err.headers), err.read()
+
+
+def test_rp12_http_serves_whole_disk(served, access: Access, image: bytes) -> None:
+    grant = access.grant(DRP, 3600)
+    status, headers, body = _get(grant.url)
+    assert status == 200
+    assert headers["Content-Length"] == str(len(image))
+    assert hashlib.sha256(body).digest() == hashlib.sha256(image).digest()
+    # streamed in chunks, not read whole
+    reads = access.restore_points.images[DRP].reads
+    assert max(reads) <= 1 << 20 and len(reads) >= 4
+
+
+def test_http_ranges(served, access: Access, image: bytes) -> None:
+    url = access.grant(DRP, 3600).url
+    status, headers, body = _get(url, {"Range": "bytes=10-19"})
+    assert (status, body) == (206, image[10:20])
+    assert headers["Content-Range"] == f"bytes 10-19/{len(image)}"
+    assert headers["Content-Length"] == "10"
+    status, _, body = _get(url, {"Range": "bytes=-5"})
+    assert (status, body) == (206, image[-5:])
+    status, _, body = _get(url, {"Range": f"bytes={len(image) - 3}-"})
+    assert (status, body) == (206, image[-3:])
+    status, _, body = _get(url, {"Range": f"bytes=5-{len(image) + 100}"})
+    assert (status, body) == (206, image[5:])
+    status, headers, body = _get(url, {"Range": f"bytes={len(image)}-"})
+    assert (status, body) == (416, b"")
+    assert headers["Content-Range"] == f"bytes */{len(image)}"
+    status, _, body = _get(url, {"Range": "lines=1-2"})
+    assert status == 200 and len(body) == len(image)
+
+
+def test_http_head(served, access: Access, image: bytes) -> None:
+    url = access.grant(DRP, 3600).url
+    status, headers, body = _get(url, method="HEAD")
+    assert (status, body) == (200, b"")
+    assert headers["Content-Length"] == str(len(image))
+
+
+def test_rp12_http_refusals_are_bare_403(served, access: Access, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    grant = access.grant(DRP, 3600)
+    path, query = _split(grant.url)
+    base = served[1]
+    sig = query.rsplit("sig=", 1)[1]
+    other_path, _ = _split(access.grant(OTHER, 3600).url)
+    forged = base + path + "?" + query.replace(sig, sig[::-1])
+    missing = base + path
+    elsewhere = base + other_path + "?" + query
+    for url in (forged, missing, elsewhere, base + "/", base + "/disks/?" + query):
+        status, headers, body = _get(url)
+        assert (status, body) == (403, b""), url
+        assert headers["Content-Length"] == "0"
+    access.revoke(DRP)
+    status, _, body = _get(grant.url)
+    assert (status, body) == (403, b"")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "GET /disks/" in logged
+    assert sig not in logged and "sig=" not in logged and "si=" not in logged
+
+
+def test_http_404_only_after_authorization(served, fabric: Fabric, access: Access) -> None:
+    gone = RP + "/diskRestorePoints/gone"
+    access.restore_points.images[gone] = _Image(b"soon deleted")
+    grant = access.grant(gone, 3600)
+    del access.restore_points.images[gone]
+    assert _get(grant.url)[0] == 404
+    # a forged token for a missing disk restore point is still 403
+    forged = grant.url.replace(grant.url.rsplit("sig=", 1)[1], "AAAA")
+    assert _get(forged)[0] == 403
+
+
+def test_http_rejects_other_methods(served, access: Access) -> None:
+    url = access.grant(DRP, 3600).url
+    assert _get(url, method="PUT")[0] == 501
