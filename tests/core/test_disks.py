@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -291,3 +292,29 @@ def test_hold_writes_blocks_other_processes(disks: Disks) -> None:
         assert disks.read(disk.id, 0, 5) == bytes(5)
     assert proc.wait(20) == 0
     assert disks.read(disk.id, 0, 5) == b"other"
+
+
+def test_import_larger_than_free_space_refused(disks: Disks, tmp_path: Path) -> None:
+    _image(tmp_path / "src.raw")
+    with pytest.raises(CoreError, match="free some space"):
+        _import(disks, tmp_path / "src.raw", size_bytes=1 << 60)
+    assert disks.list() == []
+
+
+def test_random_writes_match_a_model_and_cbt(disks: Disks) -> None:
+    rng = random.Random(7)
+    size = 2 * MiB + 777
+    disk = _new(disks, size=size)
+    disks.reset_changed_blocks(disk.id)
+    model = bytearray(size)
+    touched: set[int] = set()
+    for _ in range(40):
+        length = rng.choice([1, 100, BLOCK_SIZE, 3 * BLOCK_SIZE + 5])
+        offset = rng.randrange(0, size - length)
+        data = rng.randbytes(length)
+        disks.write(disk.id, offset, data)
+        model[offset : offset + length] = data
+        touched.update(range(offset // BLOCK_SIZE, (offset + length - 1) // BLOCK_SIZE + 1))
+    assert disks.read(disk.id, 0, size) == bytes(model)
+    changes = disks.changed_blocks(disk.id)
+    assert changes is not None and changes.blocks == sorted(touched)
