@@ -1,0 +1,259 @@
+"""Evaluation glue shared by planner, applier and importer.
+
+An ``Evaluator`` holds the values of resource instances known so far (planned values in a
+plan, applied values during apply), resolves ``local.*`` lazily with a memo, expands
+``count``/``for_each`` into instance keys and evaluates resource bodies, outputs and
+provider blocks with ``engine.expr``. Always holds: lookups are dict lookups (never scans
+of the configuration), a resource whose instances are not known yet evaluates to
+``UNKNOWN``, and user mistakes come back as diagnostics with file:line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.addrs import InstanceKey, ResourceAddr
+from engine.diagnostics import Diagnostics, SourceRange, error
+from engine.expr import EvalContext, EvalError, Expr, evaluate, references
+from engine.graph import LocalIndex
+from engine.values import UNKNOWN, is_wholly_known
+from providers.base import ProviderContext
+
+if TYPE_CHECKING:
+    from engine.config import Body, Config
+    from engine.registry import Registry
+    from providers.base import Schema
+
+_BUSY = object()
+
+
+def eval_error(err: EvalError, address: str | None = None) -> Any:
+    return error(err.summary, err.detail, err.range, address=address)
+
+
+class Evaluator:
+    """Values of resources known so far, and evaluation of expressions against them."""
+
+    def __init__(self, config: Config, variables: dict[str, Any], working_dir: Path) -> None:
+        self.config = config
+        self.variables = variables
+        self.working_dir = working_dir
+        self.instances: dict[ResourceAddr, dict[InstanceKey, Any]] = {}
+        self.locals_index = LocalIndex(config)
+        self._locals: dict[str, Any] = {}
+        self._sensitive_vars = {n for n, v in config.variables.items() if v.sensitive}
+
+    # ------------------------------------------------------------ values
+    def set_instance(self, addr: ResourceAddr, key: InstanceKey, value: Any) -> None:
+        self.instances.setdefault(addr, {})[key] = value
+
+    def drop_instance(self, addr: ResourceAddr, key: InstanceKey) -> None:
+        self.instances.get(addr, {}).pop(key, None)
+
+    def resource_value(self, addr: ResourceAddr) -> Any:
+        res = self.config.resources.get(addr)
+        if res is None:
+            raise KeyError(addr)
+        inst = self.instances.get(addr)
+        if inst is None:
+            return UNKNOWN
+        if res.count is not None:
+            return [inst[k] for k in sorted(k for k in inst if isinstance(k, int))]
+        if res.for_each is not None:
+            return {k: inst[k] for k in sorted(k for k in inst if isinstance(k, str))}
+        return inst.get(None, UNKNOWN)
+
+    def local(self, name: str) -> Any:
+        cached = self._locals.get(name)
+        if cached is _BUSY:
+            local = self.config.locals[name]
+            raise EvalError(
+                f'Local value "{name}" refers to itself',
+                f"{local.range}: break the cycle between local values",
+                local.range,
+            )
+        if name in self._locals:
+            return cached
+        local = self.config.locals.get(name)
+        if local is None:
+            raise KeyError(name)
+        self._locals[name] = _BUSY
+        try:
+            value = evaluate(local.expr, self.context())
+        except BaseException:
+            del self._locals[name]
+            raise
+        self._locals[name] = value
+        return value
+
+    def forget_locals(self) -> None:
+        self._locals.clear()
+
+    def context(self, count_index: Any = None, each: tuple[Any, Any] | None = None) -> EvalContext:
+        return EvalContext(
+            variables=self.variables,
+            locals=self.local,
+            resources=self.resource_value,
+            count_index=count_index,
+            each_key=each[0] if each else None,
+            each_value=each[1] if each else None,
+            has_each=each is not None,
+            path_module=".",
+            path_cwd=str(self.working_dir),
+        )
+
+    def instance_context(self, resource: Any, key: InstanceKey, each_value: Any) -> EvalContext:
+        if resource.count is not None:
+            return self.context(count_index=key)
+        if resource.for_each is not None:
+            return self.context(each=(key, each_value))
+        return self.context()
+
+    # ------------------------------------------------------------ expansion
+    def expand(self, resource: Any) -> tuple[list[tuple[InstanceKey, Any]] | None, Diagnostics]:
+        """Instance keys (with each.value) of a resource; None when they cannot be known."""
+        diags = Diagnostics()
+        addr = str(resource.addr)
+        if resource.count is not None:
+            try:
+                n = evaluate(resource.count, self.context())
+            except EvalError as err:
+                diags.append(eval_error(err, addr))
+                return None, diags
+            if n is UNKNOWN:
+                diags.append(_unknown_repetition("count", resource))
+                return None, diags
+            if isinstance(n, float) and n.is_integer():
+                n = int(n)
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                diags.append(
+                    error(
+                        "Invalid count argument",
+                        f"{resource.count.range}: count of {addr} must be a whole number "
+                        f"of 0 or more, not {n!r}",
+                        resource.count.range,
+                        address=addr,
+                    )
+                )
+                return None, diags
+            return [(i, None) for i in range(n)], diags
+        if resource.for_each is not None:
+            try:
+                value = evaluate(resource.for_each, self.context())
+            except EvalError as err:
+                diags.append(eval_error(err, addr))
+                return None, diags
+            rng = resource.for_each.range
+            if value is UNKNOWN or (isinstance(value, list) and not is_wholly_known(value)):
+                diags.append(_unknown_repetition("for_each", resource))
+                return None, diags
+            if isinstance(value, dict):
+                return [(str(k), value[k]) for k in sorted(value)], diags
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return [(v, v) for v in sorted(set(value))], diags
+            diags.append(
+                error(
+                    "Invalid for_each argument",
+                    f"{rng}: for_each of {addr} must be a map or a set of strings; "
+                    "wrap a list of strings in toset(...)",
+                    rng,
+                    address=addr,
+                )
+            )
+            return None, diags
+        return [(None, None)], diags
+
+    # ------------------------------------------------------------ bodies
+    def eval_body(
+        self, body: Body, schema: Schema | None, ctx: EvalContext, address: str
+    ) -> tuple[dict[str, Any], dict[str, SourceRange], Diagnostics]:
+        """Evaluate a body (nested blocks included) to values and per-attribute ranges."""
+        values: dict[str, Any] = {}
+        ranges: dict[str, SourceRange] = {}
+        diags = Diagnostics()
+        for name, attr in body.attributes.items():
+            ranges[name] = attr.range
+            try:
+                values[name] = evaluate(attr.expr, ctx)
+            except EvalError as err:
+                diags.append(eval_error(err, address))
+                values[name] = UNKNOWN
+        for block in body.blocks:
+            spec = schema.attributes.get(block.type) if schema else None
+            sub_schema = spec.block if spec is not None else None
+            inner, _, sub = self.eval_body(block.body, sub_schema, ctx, address)
+            diags.extend(sub)
+            ranges.setdefault(block.type, block.range)
+            if spec is not None and spec.nesting == "list":
+                values.setdefault(block.type, []).append(inner)
+            else:
+                values[block.type] = inner
+        return values, ranges, diags
+
+    def sensitive_attrs(self, body: Body) -> set[str]:
+        """Top-level attributes whose expression uses a sensitive variable."""
+        if not self._sensitive_vars:
+            return set()
+        out: set[str] = set()
+        for name, attr in body.attributes.items():
+            for ref in references(attr.expr):
+                if ref.kind == "var" and ref.subject in self._sensitive_vars:
+                    out.add(name)
+                elif ref.kind == "local" and (
+                    self.locals_index.variables(str(ref.subject)) & self._sensitive_vars
+                ):
+                    out.add(name)
+        return out
+
+    def eval_expr(self, expr: Expr, address: str | None = None) -> tuple[Any, Diagnostics]:
+        try:
+            return evaluate(expr, self.context()), Diagnostics()
+        except EvalError as err:
+            return UNKNOWN, Diagnostics([eval_error(err, address)])
+
+
+def _unknown_repetition(kind: str, resource: Any) -> Any:
+    expr = resource.count if kind == "count" else resource.for_each
+    return error(
+        f"Invalid {kind} argument",
+        f"{expr.range}: the {kind} of {resource.addr} depends on values known only after "
+        f"apply, so bcdr cannot tell how many instances to plan. Apply the resources it "
+        f"depends on first with -target, or use values known at plan time",
+        expr.range,
+        address=str(resource.addr),
+    )
+
+
+def configure_providers(
+    config: Config, registry: Registry, variables: dict[str, Any], working_dir: Path
+) -> Diagnostics:
+    """Evaluate each provider block and hand it to its provider (``ProviderContext``)."""
+    diags = Diagnostics()
+    ev = Evaluator(config, variables, working_dir)
+    for name, block in config.providers.items():
+        if name not in registry.providers:
+            diags.append(
+                error(
+                    f'Unknown provider "{name}"',
+                    f"{block.range}: no installed provider is named {name}; installed: "
+                    f"{', '.join(sorted(registry.providers)) or 'none'}",
+                    block.range,
+                )
+            )
+    for name, provider in registry.providers.items():
+        block = config.providers.get(name)
+        values: dict[str, Any] = {}
+        rng = None
+        if block is not None:
+            rng = block.range
+            values, _, sub = ev.eval_body(block.body, None, ev.context(), f"provider.{name}")
+            diags.extend(sub)
+        ctx = ProviderContext(
+            working_dir=working_dir,
+            data_dir=working_dir / ".bcdr",
+            config=values,
+            config_range=rng,
+        )
+        diags.extend(provider.configure(ctx))
+    return diags

@@ -1,0 +1,562 @@
+"""Refresh and diff: the desired configuration against the state, through provider.plan.
+
+``validate`` checks all that can be checked without state; ``make_plan`` configures the
+providers, refreshes every instance in state (``provider.read``, bounded threads, batched),
+expands ``count``/``for_each``, evaluates each instance in graph order with the planned
+values of upstream resources (``UNKNOWN`` where not known), asks the provider for the
+planned state and decides the action. Always holds: planning writes nothing (not to state,
+not to disk), every user mistake becomes a diagnostic (all of them together) and the work
+is linear in resources plus references (N log N with the sorts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.addrs import InstanceAddr, ResourceAddr
+from engine.diagnostics import Diagnostics, error
+from engine.evaluate import Evaluator, configure_providers
+from engine.expr import references
+from engine.graph import Graph, build_graph, resource_references
+from engine.plan import Action, Change, OutputChange, Plan
+from engine.schemacheck import check_body, check_values, suggest
+from engine.values import UNKNOWN
+from providers.base import PlanRequest, ReadRequest, ValidateRequest
+
+if TYPE_CHECKING:
+    from engine.config import Config
+    from engine.registry import Registry
+
+
+@dataclass
+class PlanOptions:
+    mode: str = "normal"  # "normal" | "destroy" | "refresh-only"
+    refresh: bool = True
+    targets: list[str] = field(default_factory=list)
+    replace: list[str] = field(default_factory=list)
+    parallelism: int = 10
+
+
+# ------------------------------------------------------------------ static checks
+
+
+def static_checks(
+    config: Config, registry: Registry, records: list[Any]
+) -> tuple[Graph, Diagnostics]:
+    """Types, attribute names, references, lifecycle, cycles: all without evaluation."""
+    diags = Diagnostics()
+    known = registry.types()
+    for addr, res in config.resources.items():
+        schema = registry.schema(addr.type)
+        if schema is None:
+            diags.append(
+                error(
+                    f'Unknown resource type "{addr.type}"',
+                    f"{res.range}: no installed provider serves {addr.type}."
+                    f"{suggest(addr.type, known)} Known types: {', '.join(known) or 'none'}",
+                    res.range,
+                    address=str(addr),
+                )
+            )
+            continue
+        diags.extend(check_body(schema, res.body, str(addr), res.range))
+        ignore = res.lifecycle.ignore_changes
+        if isinstance(ignore, list):
+            for name in ignore:
+                root = str(name).split(".")[0].split("[")[0]
+                if root not in schema.attributes:
+                    rng = res.lifecycle.range or res.range
+                    diags.append(
+                        error(
+                            f'ignore_changes names unknown attribute "{name}"',
+                            f"{rng}: {addr.type} has no attribute {root}."
+                            f"{suggest(root, sorted(schema.attributes))}",
+                            rng,
+                            address=str(addr),
+                        )
+                    )
+        diags.extend(_check_refs(config, resource_references(res), str(addr)))
+    for local in config.locals.values():
+        diags.extend(_check_refs(config, references(local.expr), f"local.{local.name}"))
+    for out in config.outputs.values():
+        diags.extend(_check_refs(config, references(out.expr), f"output.{out.name}", True))
+        for dep, rng in out.depends_on:
+            if dep not in config.resources:
+                diags.append(_undeclared_resource(dep, rng, f"output.{out.name}"))
+    graph, gdiags = build_graph(config, records)
+    diags.extend(gdiags)
+    return graph, diags
+
+
+def _undeclared_resource(dep: ResourceAddr, rng: Any, where: str) -> Any:
+    return error(
+        f'Reference to undeclared resource "{dep}"',
+        f'{rng}: {where} refers to {dep}; declare it with resource "{dep.type}" '
+        f'"{dep.name}" {{ ... }} or fix the reference',
+        rng,
+    )
+
+
+def _check_refs(config: Config, refs: Iterable[Any], where: str, resources: bool = False):
+    diags = Diagnostics()
+    for ref in refs:
+        if ref.kind == "var" and ref.subject not in config.variables:
+            declared = sorted(config.variables)
+            diags.append(
+                error(
+                    f'Reference to undeclared input variable "{ref.subject}"',
+                    f"{ref.range}: {where} uses var.{ref.subject}.{suggest(ref.subject, declared)}"
+                    f' Declare it with variable "{ref.subject}" {{}} or fix the name',
+                    ref.range,
+                )
+            )
+        elif ref.kind == "local" and ref.subject not in config.locals:
+            declared = sorted(config.locals)
+            diags.append(
+                error(
+                    f'Reference to undeclared local value "{ref.subject}"',
+                    f"{ref.range}: {where} uses local.{ref.subject}."
+                    f"{suggest(ref.subject, declared)} Declare it in a locals {{}} block",
+                    ref.range,
+                )
+            )
+        elif resources and ref.kind == "resource" and ref.subject not in config.resources:
+            diags.append(_undeclared_resource(ref.subject, ref.range, where))
+    return diags
+
+
+def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> Diagnostics:
+    """Everything that can be checked without state, all reported together."""
+    _, diags = static_checks(config, registry, [])
+    ev = Evaluator(config, variables, config.dir)
+    for addr, res in config.resources.items():
+        schema = registry.schema(addr.type)
+        provider = registry.provider_for(addr.type)
+        if schema is None or provider is None:
+            continue
+        if res.count is not None:
+            ctx = ev.context(count_index=UNKNOWN)
+        elif res.for_each is not None:
+            ctx = ev.context(each=(UNKNOWN, UNKNOWN))
+        else:
+            ctx = ev.context()
+        values, ranges, sub = ev.eval_body(res.body, schema, ctx, str(addr))
+        diags.extend(sub)
+        values, sub = check_values(schema, values, ranges, str(addr), res.range)
+        diags.extend(sub)
+        if not sub.has_errors:
+            req = ValidateRequest(addr.type, str(addr), values, ranges, res.range)
+            diags.extend(provider.validate(req).diagnostics)
+    return _dedupe(diags)
+
+
+def _dedupe(diags: Diagnostics) -> Diagnostics:
+    seen: set[tuple] = set()
+    out = Diagnostics()
+    for d in diags:
+        key = (d.severity, d.summary, d.detail, d.range)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+# ------------------------------------------------------------------ refresh
+
+
+def refresh(
+    records: list[Any], registry: Registry, parallelism: int
+) -> tuple[dict[str, dict[str, Any] | None], list[Change], Diagnostics]:
+    """Read every instance: (refreshed attributes by address, drift, diagnostics)."""
+    diags = Diagnostics()
+    work = []
+    for rec in records:
+        if registry.provider_for(rec.type) is None:
+            diags.append(
+                error(
+                    f'State holds "{rec.address}" of unknown type "{rec.type}"',
+                    f"no installed provider serves {rec.type}; install it, or drop the "
+                    f"record with: bcdr state rm {rec.address}",
+                    address=rec.address,
+                )
+            )
+        else:
+            work.append(rec)
+
+    def read_batch(batch: list[Any]) -> list[tuple[Any, Any]]:
+        out = []
+        for rec in batch:
+            p = registry.provider_for(rec.type)
+            req = ReadRequest(rec.type, rec.address, rec.id, dict(rec.attributes))
+            out.append((rec, p.read(req)))  # type: ignore[union-attr]
+        return out
+
+    n = max(1, min(parallelism, len(work)))
+    size = max(1, -(-len(work) // n))
+    batches = [work[i : i + size] for i in range(0, len(work), size)]
+    if len(batches) <= 1:
+        results = [read_batch(b) for b in batches]
+    else:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            results = list(pool.map(read_batch, batches))
+    refreshed: dict[str, dict[str, Any] | None] = {}
+    drift: list[Change] = []
+    for batch in results:
+        for rec, resp in batch:
+            diags.extend(resp.diagnostics)
+            new = resp.new_state
+            refreshed[rec.address] = new
+            if new == rec.attributes:
+                continue
+            inst = InstanceAddr.parse(rec.address)
+            drift.append(
+                Change(
+                    address=rec.address,
+                    type=rec.type,
+                    name=inst.name,
+                    index=inst.key,
+                    provider=rec.provider,
+                    action=Action.DELETE if new is None else Action.UPDATE,
+                    before=rec.attributes,
+                    after=new,
+                    dependencies=list(rec.dependencies),
+                )
+            )
+    return refreshed, drift, diags
+
+
+# ------------------------------------------------------------------ plan
+
+
+def config_hash(config: Config) -> str:
+    h = hashlib.sha256()
+    for name in sorted(config.files):
+        path = Path(config.dir) / name
+        h.update(str(name).encode() + b"\0")
+        h.update(path.read_bytes() if path.exists() else b"")
+    return h.hexdigest()
+
+
+def make_plan(
+    config: Config,
+    state: Any,
+    registry: Registry,
+    variables: dict[str, Any],
+    options: PlanOptions,
+    *,
+    working_dir: Path,
+) -> tuple[Plan, Diagnostics]:
+    """Refresh, then diff configuration against state. Writes nothing."""
+    plan = Plan(
+        lineage=state.lineage,
+        serial=state.serial,
+        mode=options.mode,
+        variables=dict(variables),
+        targets=list(options.targets),
+        replace=list(options.replace),
+        config_hash=config_hash(config),
+        created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    records = state.instances()
+    diags = configure_providers(config, registry, variables, working_dir)
+    graph, sub = static_checks(config, registry, records)
+    diags.extend(sub)
+    targets = _parse_addrs(options.targets, "-target", diags)
+    replace = _parse_addrs(options.replace, "-replace", diags)
+    if diags.has_errors:
+        return plan, _dedupe(diags)
+    if options.refresh:
+        refreshed, plan.drift, sub = refresh(records, registry, options.parallelism)
+        diags.extend(sub)
+    else:
+        refreshed = {r.address: r.attributes for r in records}
+    if options.mode == "refresh-only" or diags.has_errors:
+        plan.warnings = diags.warnings()
+        return plan, _dedupe(diags)
+    walk = PlanWalk(config, registry, variables, working_dir, graph, records, refreshed)
+    walk.targets = targets
+    walk.replace = set(replace)
+    if options.mode == "destroy":
+        walk.plan_destroy()
+    else:
+        walk.plan_normal()
+        plan.outputs = walk.plan_outputs(state.outputs())
+    diags.extend(walk.diags)
+    plan.changes = sorted(walk.changes, key=lambda c: InstanceAddr.parse(c.address).sort_key())
+    if options.mode == "destroy":
+        plan.outputs = [
+            OutputChange(n, Action.DELETE, v, None, s) for n, (v, s) in state.outputs().items()
+        ]
+    diags = _dedupe(diags)
+    plan.warnings = diags.warnings()
+    return plan, diags
+
+
+def _parse_addrs(texts: list[str], flag: str, diags: Diagnostics) -> list[InstanceAddr]:
+    out = []
+    for text in texts:
+        try:
+            out.append(InstanceAddr.parse(text))
+        except ValueError as err:
+            diags.append(error(f"Invalid {flag} address", str(err)))
+    return out
+
+
+class PlanWalk:
+    """One plan's walk over the graph, resource by resource in dependency order."""
+
+    def __init__(
+        self,
+        config: Config,
+        registry: Registry,
+        variables: dict[str, Any],
+        working_dir: Path,
+        graph: Graph,
+        records: list[Any],
+        refreshed: dict[str, dict[str, Any] | None],
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.graph = graph
+        self.ev = Evaluator(config, variables, working_dir)
+        self.refreshed = refreshed
+        self.by_resource: dict[ResourceAddr, dict[Any, Any]] = {}
+        for rec in records:
+            inst = InstanceAddr.parse(rec.address)
+            self.by_resource.setdefault(inst.resource, {})[inst.key] = rec
+        self.targets: list[InstanceAddr] = []
+        self.replace: set[InstanceAddr] = set()
+        self.changes: list[Change] = []
+        self.diags = Diagnostics()
+
+    def prior(self, addr: ResourceAddr) -> dict[Any, Any]:
+        return self.by_resource.get(addr, {})
+
+    def known_from_state(self, addr: ResourceAddr) -> None:
+        for key, rec in self.prior(addr).items():
+            attrs = self.refreshed.get(rec.address)
+            if attrs is not None:
+                self.ev.set_instance(addr, key, attrs)
+
+    def plan_normal(self) -> None:
+        scope: dict[ResourceAddr, set[Any] | None] | None = None
+        if self.targets:
+            scope = {}
+            for t in self.targets:
+                if t.key is None:
+                    scope[t.resource] = None
+                elif scope.get(t.resource, set()) is not None:
+                    scope.setdefault(t.resource, set()).add(t.key)  # type: ignore[union-attr]
+            for anc in self.graph.ancestors(scope):
+                if anc not in scope:
+                    scope[anc] = None
+        for addr in self.graph.order():
+            if scope is not None and addr not in scope:
+                self.known_from_state(addr)
+                continue
+            keys = None if scope is None else scope[addr]
+            self.plan_resource(addr, keys)
+
+    def plan_resource(self, addr: ResourceAddr, only: set[Any] | None) -> None:
+        """Plan every instance of one resource (or only the keys in ``only``)."""
+        res = self.config.resources.get(addr)
+        prior = self.prior(addr)
+        if res is None:  # an orphan: every instance goes
+            for key, rec in prior.items():
+                if only is not None and key not in only:
+                    continue
+                before = self.refreshed.get(rec.address)
+                if before is not None:
+                    reason = "delete_because_no_resource_config"
+                    self.changes.append(delete_change(rec, before, reason))
+            return
+        schema = self.registry.schema(addr.type)
+        provider = self.registry.provider_for(addr.type)
+        if schema is None or provider is None:
+            return
+        expansion, sub = self.ev.expand(res)
+        self.diags.extend(sub)
+        if expansion is None:
+            return
+        deps = [str(d) for d in self.graph.dependencies(addr)]
+        sensitive = sorted(set(schema.sensitive_attributes()) | self.ev.sensitive_attrs(res.body))
+        wanted = set()
+        for key, each_value in expansion:
+            wanted.add(key)
+            inst = addr.instance(key)
+            rec = prior.get(key)
+            if only is not None and key not in only:
+                if rec is not None and self.refreshed.get(rec.address) is not None:
+                    self.ev.set_instance(addr, key, self.refreshed[rec.address])
+                continue
+            change = self._plan_instance(res, inst, each_value, rec, schema, provider)
+            if change is None:
+                self.ev.set_instance(addr, key, UNKNOWN)
+                continue
+            change.dependencies = deps
+            change.sensitive_attrs = sensitive
+            self.changes.append(change)
+            self.ev.set_instance(addr, key, change.after)
+        for key, rec in prior.items():
+            if key in wanted or (only is not None and key not in only):
+                continue
+            before = self.refreshed.get(rec.address)
+            if before is None:
+                continue
+            if res.lifecycle.prevent_destroy:
+                self.diags.append(prevent_destroy_error(rec.address, res))
+            if isinstance(key, int) and res.count is not None:
+                reason = "delete_because_count_index"
+            elif isinstance(key, str) and res.for_each is not None:
+                reason = "delete_because_each_key"
+            else:
+                reason = "delete_because_wrong_repetition"
+            self.changes.append(delete_change(rec, before, reason))
+
+    def _plan_instance(
+        self, res: Any, inst: InstanceAddr, each_value: Any, rec: Any, schema: Any, provider: Any
+    ) -> Change | None:
+        address = str(inst)
+        ctx = self.ev.instance_context(res, inst.key, each_value)
+        values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, address)
+        self.diags.extend(sub)
+        values, sub2 = check_values(schema, values, ranges, address, res.range)
+        self.diags.extend(sub2)
+        if sub.has_errors or sub2.has_errors:
+            return None
+        vresp = provider.validate(ValidateRequest(inst.type, address, values, ranges, res.range))
+        self.diags.extend(vresp.diagnostics)
+        if vresp.diagnostics.has_errors:
+            return None
+        before = self.refreshed.get(rec.address) if rec is not None else None
+        ignore = res.lifecycle.ignore_changes
+        if before is not None and ignore:
+            names = (
+                [n for n, a in schema.attributes.items() if a.required or a.optional]
+                if ignore == "all"
+                else [str(n).split(".")[0].split("[")[0] for n in ignore]
+            )
+            for name in names:
+                values[name] = before.get(name)
+
+        def ask(prior: dict[str, Any] | None) -> Any:
+            req = PlanRequest(inst.type, address, prior, values, ranges, res.range)
+            resp = provider.plan(req)
+            self.diags.extend(resp.diagnostics)
+            return None if resp.diagnostics.has_errors else resp
+
+        resp = ask(before)
+        if resp is None:
+            return None
+        reason = None
+        replace_paths: list[str] = []
+        if before is None:
+            action = Action.CREATE
+        else:
+            if rec.status == "tainted":
+                reason = "tainted"
+            elif inst in self.replace or inst.resource.instance() in self.replace:
+                reason = "replace_by_request"
+            elif resp.requires_replace:
+                reason = "replace_because_cannot_update"
+                replace_paths = list(resp.requires_replace)
+            if reason is not None:
+                action = (
+                    Action.CREATE_THEN_DELETE
+                    if res.lifecycle.create_before_destroy
+                    else Action.DELETE_THEN_CREATE
+                )
+                if res.lifecycle.prevent_destroy:
+                    self.diags.append(prevent_destroy_error(address, res))
+                fresh = ask(None)
+                if fresh is None:
+                    return None
+                resp = fresh
+            elif resp.planned_state == before:
+                action = Action.NOOP
+            else:
+                action = Action.UPDATE
+        return Change(
+            address=address,
+            type=inst.type,
+            name=inst.name,
+            index=inst.key,
+            provider=provider.name,
+            action=action,
+            before=before,
+            after=resp.planned_state,
+            replace_paths=replace_paths,
+            reason=reason,
+            notes=list(resp.notes),
+            cost=dict(resp.cost),
+            private=dict(resp.private),
+        )
+
+    def plan_destroy(self) -> None:
+        chosen: set[ResourceAddr] | None = None
+        if self.targets:
+            chosen = self.graph.descendants({t.resource for t in self.targets})
+        for addr in self.graph.reverse_order():
+            if chosen is not None and addr not in chosen:
+                continue
+            res = self.config.resources.get(addr)
+            for _key, rec in sorted(self.prior(addr).items(), key=lambda kv: str(kv[0])):
+                before = self.refreshed.get(rec.address)
+                if before is None:
+                    continue
+                if res is not None and res.lifecycle.prevent_destroy:
+                    self.diags.append(prevent_destroy_error(rec.address, res))
+                self.changes.append(delete_change(rec, before, None))
+
+    def plan_outputs(self, prior: dict[str, tuple[Any, bool]]) -> list[OutputChange]:
+        out: list[OutputChange] = []
+        for name, output in sorted(self.config.outputs.items()):
+            value, sub = self.ev.eval_expr(output.expr, f"output.{name}")
+            self.diags.extend(sub)
+            old = prior.get(name)
+            if old is None:
+                action = Action.CREATE
+            elif old[0] == value and value is not UNKNOWN:
+                action = Action.NOOP
+            else:
+                action = Action.UPDATE
+            before = old[0] if old else None
+            out.append(OutputChange(name, action, before, value, output.sensitive))
+        for name, (value, sensitive) in sorted(prior.items()):
+            if name not in self.config.outputs:
+                out.append(OutputChange(name, Action.DELETE, value, None, sensitive))
+        return out
+
+
+def prevent_destroy_error(address: str, res: Any) -> Any:
+    rng = res.lifecycle.range or res.range
+    return error(
+        "Instance cannot be destroyed",
+        f"{rng}: {address} has lifecycle.prevent_destroy = true, but this plan would "
+        "destroy it. Remove prevent_destroy to allow it, or change the plan (for example "
+        "with -target) so that it keeps the resource",
+        rng,
+        address=address,
+    )
+
+
+def delete_change(rec: Any, before: dict[str, Any], reason: str | None) -> Change:
+    inst = InstanceAddr.parse(rec.address)
+    return Change(
+        address=rec.address,
+        type=rec.type,
+        name=inst.name,
+        index=inst.key,
+        provider=rec.provider,
+        action=Action.DELETE,
+        before=before,
+        after=None,
+        reason=reason,
+        dependencies=list(rec.dependencies),
+    )

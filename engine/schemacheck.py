@@ -1,0 +1,198 @@
+"""Generic checks of a resource body against its provider's ``Schema``.
+
+Two passes: ``check_body`` looks at the body as written (unknown attributes with the
+closest valid name, computed-only attributes set, missing required ones, misused nested
+blocks); ``check_values`` looks at the evaluated values (types, with Terraform's
+conversions, and the attribute validators). Always holds: every finding is a diagnostic
+with file:line and what to do; ``UNKNOWN`` values are never judged (they are checked again
+at apply, when known); nothing here knows a particular resource type.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from engine.diagnostics import Diagnostics, SourceRange, error
+from engine.functions import TypeConstraint, convert, parse_type
+from engine.values import UNKNOWN, is_wholly_known
+
+if TYPE_CHECKING:
+    from engine.config import Body
+    from providers.base import Schema
+
+
+def suggest(name: str, choices: list[str]) -> str:
+    """' Did you mean "x"?' for the closest choice, or ''."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f' Did you mean "{close[0]}"?' if close else ""
+
+
+def check_body(schema: Schema, body: Body, address: str, where: SourceRange | None) -> Diagnostics:
+    """Static checks of a body as written (no evaluation)."""
+    diags = Diagnostics()
+    attrs = schema.attributes
+    settable = sorted(n for n, a in attrs.items() if a.required or a.optional)
+    for name, attr in body.attributes.items():
+        spec = attrs.get(name)
+        if spec is None:
+            diags.append(
+                error(
+                    f'Unsupported argument "{name}"',
+                    f"{attr.range}: {address} has no argument named {name}."
+                    f"{suggest(name, settable)} Valid arguments: {', '.join(settable)}",
+                    attr.range,
+                    address=address,
+                )
+            )
+        elif spec.computed and not (spec.required or spec.optional):
+            diags.append(
+                error(
+                    f'Cannot set computed attribute "{name}"',
+                    f"{attr.range}: {address}.{name} is set by the provider after apply; "
+                    "remove the line and refer to it from elsewhere instead",
+                    attr.range,
+                    address=address,
+                )
+            )
+    seen_blocks: dict[str, int] = {}
+    for block in body.blocks:
+        spec = attrs.get(block.type)
+        if spec is None or spec.block is None:
+            blocks = sorted(n for n, a in attrs.items() if a.block is not None)
+            diags.append(
+                error(
+                    f'Unsupported block type "{block.type}"',
+                    f"{block.range}: {address} has no block named {block.type}."
+                    f"{suggest(block.type, blocks + settable)}"
+                    + (f" Valid blocks: {', '.join(blocks)}" if blocks else ""),
+                    block.range,
+                    address=address,
+                )
+            )
+            continue
+        seen_blocks[block.type] = seen_blocks.get(block.type, 0) + 1
+        if spec.nesting != "list" and seen_blocks[block.type] == 2:
+            diags.append(
+                error(
+                    f'Too many "{block.type}" blocks',
+                    f"{block.range}: {address} takes at most one {block.type} block; "
+                    "merge them into one",
+                    block.range,
+                    address=address,
+                )
+            )
+        diags.extend(check_body(spec.block, block.body, f"{address}.{block.type}", block.range))
+    for name, spec in attrs.items():
+        if spec.required and name not in body.attributes and name not in seen_blocks:
+            desc = f" ({spec.description})" if spec.description else ""
+            if spec.block is not None:
+                summary = f'Missing required block "{name}"'
+                todo = f"add a {name} {{ ... }} block"
+            else:
+                summary = f'Missing required argument "{name}"'
+                todo = f"add {name} = ... to the block"
+            diags.append(
+                error(
+                    summary,
+                    f"{where}: {address} must set {name}{desc}; {todo}",
+                    where,
+                    address=address,
+                )
+            )
+    return diags
+
+
+@lru_cache(maxsize=256)
+def _type(text: str) -> TypeConstraint:
+    return parse_type(text)
+
+
+def check_values(
+    schema: Schema,
+    values: dict[str, Any],
+    ranges: dict[str, SourceRange],
+    address: str,
+    where: SourceRange | None,
+) -> tuple[dict[str, Any], Diagnostics]:
+    """Convert values to their declared types and run validators; returns converted values."""
+    diags = Diagnostics()
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = schema.attributes.get(name)
+        rng = ranges.get(name, where)
+        if spec is None:
+            out[name] = value
+            continue
+        if value is None and spec.required:
+            diags.append(
+                error(
+                    f'Required argument "{name}" is null',
+                    f"{rng}: {address}.{name} must have a value",
+                    rng,
+                    address=address,
+                )
+            )
+        if spec.block is not None:
+            out[name] = _check_block(spec, value, ranges, f"{address}.{name}", rng, diags)
+            continue
+        try:
+            out[name] = convert(value, _type(spec.type))
+        except ValueError as err:
+            diags.append(
+                error(
+                    f'Invalid value for "{name}"',
+                    f"{rng}: {address}.{name} must be {spec.type}: {err}",
+                    rng,
+                    address=address,
+                )
+            )
+            out[name] = value
+            continue
+        if value is not None and value is not UNKNOWN and is_wholly_known(out[name]):
+            for validator in spec.validators:
+                problem = validator(out[name])
+                if problem:
+                    diags.append(
+                        error(
+                            f'Invalid value for "{name}"',
+                            f"{rng}: {address}.{name}: {problem}",
+                            rng,
+                            address=address,
+                        )
+                    )
+    return out, diags
+
+
+def _check_block(
+    spec: Any,
+    value: Any,
+    ranges: dict[str, SourceRange],
+    address: str,
+    rng: SourceRange | None,
+    diags: Diagnostics,
+) -> Any:
+    if value is None or value is UNKNOWN:
+        return value
+    if spec.nesting == "list":
+        if not isinstance(value, list):
+            value = [value]
+        items = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                diags.append(error(f"{address}[{i}] must be a block", "", rng, address=address))
+                items.append(item)
+                continue
+            conv, sub = check_values(spec.block, item, {}, f"{address}[{i}]", rng)
+            diags.extend(sub)
+            items.append(conv)
+        return items
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, dict):
+        diags.append(error(f"{address} must be a block", "write it as a { ... } block", rng))
+        return value
+    conv, sub = check_values(spec.block, value, {}, address, rng)
+    diags.extend(sub)
+    return conv
