@@ -276,7 +276,8 @@ class _Handler(BaseHTTPRequestHandler):
             drp_id = access.authorize(path, query)
         except Forbidden:
             return self._bare(403)
-        except Exception:  # anything odd about a token is a token problem
+        except Exception as exc:  # a bug, but the caller still learns nothing beyond 403
+            log.error("authorization failed unexpectedly (%s)", type(exc).__name__)
             return self._bare(403)
         try:
             reader = access.open(drp_id)
@@ -286,6 +287,14 @@ class _Handler(BaseHTTPRequestHandler):
         except IntegrityError:
             log.error("disk restore point %s cannot be read: its blocks are damaged", drp_id)
             return self._bare(500)
+        try:
+            self._respond(reader, size, send_body)
+        finally:
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
+
+    def _respond(self, reader: DiskImageReader, size: int, send_body: bool) -> None:
         wanted = _byte_range(self.headers.get("Range"), size)
         if wanted is False:
             return self._bare(416, {"Content-Range": f"bytes */{size}"})

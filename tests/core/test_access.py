@@ -35,6 +35,7 @@ T0 = 1_900_000_000.0
 class _Image:
     data: bytes
     reads: list[int] = field(default_factory=list)
+    closed: int = 0
 
     @property
     def size_bytes(self) -> int:
@@ -43,6 +44,9 @@ class _Image:
     def read(self, offset: int, length: int) -> bytes:
         self.reads.append(length)
         return self.data[offset : offset + length]
+
+    def close(self) -> None:
+        self.closed += 1
 
 
 @dataclass
@@ -221,6 +225,7 @@ def test_rp12_http_serves_whole_disk(served, access: Access, image: bytes) -> No
     # streamed in chunks, not read whole
     reads = access.restore_points.images[DRP].reads
     assert max(reads) <= 1 << 20 and len(reads) >= 4
+    assert access.restore_points.images[DRP].closed == 1
 
 
 def test_http_ranges(served, access: Access, image: bytes) -> None:
