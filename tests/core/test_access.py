@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -196,7 +197,7 @@ def served(fabric: Fabric, access: Access) -> Iterator[tuple[SasServer, str]]:
     server = make_server(fabric, "127.0.0.1", 0, access=access)
     host, port = server.server_address[:2]
     access.base_url = f"http://{host}:{port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield server, access.base_url
@@ -225,6 +226,9 @@ def test_rp12_http_serves_whole_disk(served, access: Access, image: bytes) -> No
     # streamed in chunks, not read whole
     reads = access.restore_points.images[DRP].reads
     assert max(reads) <= 1 << 20 and len(reads) >= 4
+    deadline = time.monotonic() + 5  # the server closes it just after the last byte
+    while access.restore_points.images[DRP].closed == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert access.restore_points.images[DRP].closed == 1
 
 
