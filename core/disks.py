@@ -1,6 +1,7 @@
 """Managed disks: raw image files, sparse where zero, with changed-block tracking (CBT).
 
-A disk is ``disks_dir/<resource group>/<name>.img`` plus a row in ``fabric.db``. Always holds:
+A disk is ``disks_dir/<resource group>/<name>.img`` plus a row in ``fabric.db`` (its path
+relative to the fabric's home, so a home can be moved). Always holds:
 a disk file appears under its final name only when complete (temp file in the same folder,
 fsync, rename, fsync of the folder) and in the same transaction as its row; every write
 through ``Disks.write`` is durable before it returns and marks the 64 KiB blocks it touched
@@ -349,7 +350,7 @@ class Disks:
                         disk.region,
                         disk.subscription,
                         disk.resource_group,
-                        str(disk.path),
+                        str(disk.path.relative_to(self.fabric.home)),
                         disk.size_bytes,
                         disk.sku,
                         int(shared),
@@ -388,11 +389,11 @@ class Disks:
         row = self._row(disk_id)
         if row is None:
             raise NotFound(f"disk {disk_id} does not exist: check the id or create the disk")
-        return _disk(row)
+        return _disk(row, self.fabric.home)
 
     def list(self) -> list[Disk]:
         rows = self.fabric.db().execute("SELECT * FROM disks ORDER BY id")
-        return [_disk(row) for row in rows]
+        return [_disk(row, self.fabric.home) for row in rows]
 
     def delete(self, disk_id: str) -> None:
         disk = self.get(disk_id)
@@ -503,14 +504,14 @@ class Disks:
             cbt.save(cbt.fresh((st.st_size, st.st_mtime_ns)))
 
 
-def _disk(row: sqlite3.Row) -> Disk:
+def _disk(row: sqlite3.Row, home: Path) -> Disk:
     return Disk(
         id=row["id"],
         name=row["name"],
         region=row["region"],
         subscription=row["subscription"],
         resource_group=row["resource_group"],
-        path=Path(row["path"]),
+        path=home / row["path"],
         size_bytes=row["size_bytes"],
         sku=row["sku"],
         shared=bool(row["shared"]),

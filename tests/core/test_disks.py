@@ -318,3 +318,15 @@ def test_random_writes_match_a_model_and_cbt(disks: Disks) -> None:
     assert disks.read(disk.id, 0, size) == bytes(model)
     changes = disks.changed_blocks(disk.id)
     assert changes is not None and changes.blocks == sorted(touched)
+
+
+def test_a_fabric_home_can_be_moved(tmp_path: Path) -> None:
+    with Fabric.open(tmp_path / "old") as fabric:
+        disks = Disks(fabric)
+        disk = _new(disks)
+        disks.write(disk.id, 0, b"moved")
+    (tmp_path / "old").rename(tmp_path / "new")
+    with Fabric.open(tmp_path / "new") as fabric:
+        disks = Disks(fabric)
+        assert disks.get(disk.id).path.is_relative_to(tmp_path / "new")
+        assert disks.read(disk.id, 0, 5) == b"moved"
