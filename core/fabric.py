@@ -124,7 +124,7 @@ class Fabric:
     @classmethod
     def open(cls, home: Path | None = None) -> Fabric:
         """Open the fabric at ``home`` (default ``.bcdr/fabric``), creating it on first use."""
-        home = Path(home) if home is not None else Path.cwd() / ".bcdr" / "fabric"
+        home = Path(home).absolute() if home is not None else Path.cwd() / ".bcdr" / "fabric"
         try:
             home.mkdir(parents=True, exist_ok=True, mode=0o700)
             (home / "regions").mkdir(exist_ok=True)
