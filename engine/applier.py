@@ -1,0 +1,451 @@
+"""Apply: walk a Plan in dependency order with bounded parallelism, saving state per step.
+
+One step per instance change: create, update, delete, or a replace (delete then create, or
+create then delete, inside the one step). A step starts when every step it waits for is
+done: creates and updates wait for those of the resources they depend on; deletes wait for
+the deletes (and updates) of what depended on them, so deletes run in reverse dependency
+order. Before applying, a step re-evaluates its body with the now-known upstream values and
+asks the provider for the final plan. Always holds: provider calls run on worker threads,
+every state write happens on the calling thread, each step's write is its own transaction
+(so an interrupted apply leaves a state the next plan continues from), a failed step skips
+only what depends on it, and the walk is linear in steps plus edges.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.addrs import InstanceAddr
+from engine.diagnostics import Diagnostics, error
+from engine.evaluate import Evaluator, configure_providers
+from engine.plan import Action, Change, Plan
+from engine.planner import config_hash
+from engine.schemacheck import check_values
+from engine.values import is_wholly_known
+from providers.base import ApplyRequest, DeleteRequest, PlanRequest
+from state import InstanceRecord
+
+if TYPE_CHECKING:
+    from engine.config import Config
+    from engine.registry import Registry
+
+
+@dataclass
+class ApplyEvent:
+    kind: str  # "start" | "progress" | "done" | "failed" | "skipped"
+    address: str
+    action: Action
+    elapsed: float = 0.0
+    message: str = ""
+    id: str | None = None
+    done: int = 0
+    total: int = 0
+
+
+class CancelToken:
+    """First Ctrl-C: start nothing new, let running steps finish, save, return."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def request_stop(self) -> None:
+        self._event.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass
+class ApplyResult:
+    added: int = 0
+    changed: int = 0
+    destroyed: int = 0
+    failed: list[tuple[str, Diagnostics]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    outputs: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted
+
+
+def check_plan_applicable(plan: Plan, state: Any, config: Config) -> Diagnostics:
+    """Refuse a saved plan made against another state, an older serial or other specs."""
+    diags = Diagnostics()
+    if plan.lineage != state.lineage:
+        diags.append(
+            error(
+                "Saved plan is for a different state",
+                f"the plan was made against state lineage {plan.lineage}, but this state's "
+                f"lineage is {state.lineage}. Make a new plan with: bcdr plan -out FILE",
+            )
+        )
+    elif plan.serial != state.serial:
+        diags.append(
+            error(
+                "Saved plan is stale",
+                f"the state changed since the plan was made (serial {plan.serial} -> "
+                f"{state.serial}). Make a new plan with: bcdr plan -out FILE",
+            )
+        )
+    if plan.config_hash and plan.config_hash != config_hash(config):
+        diags.append(
+            error(
+                "Configuration changed since the plan was made",
+                "the *.hcl files differ from those the plan was made from. "
+                "Make a new plan with: bcdr plan -out FILE",
+            )
+        )
+    return diags
+
+
+@dataclass
+class _Outcome:
+    """What one step did, for the calling thread to save: never partial knowledge lost."""
+
+    removed: bool = False
+    new_state: dict[str, Any] | None = None
+    tainted: bool = False
+    diags: Diagnostics = field(default_factory=Diagnostics)
+
+
+class _Walk:
+    def __init__(
+        self,
+        plan: Plan,
+        config: Config,
+        state: Any,
+        registry: Registry,
+        working_dir: Path,
+    ) -> None:
+        self.plan = plan
+        self.config = config
+        self.state = state
+        self.registry = registry
+        self.ev = Evaluator(config, plan.variables, working_dir)
+        self.records = {r.address: r for r in state.instances()}
+        self._expansions: dict[Any, dict[Any, Any]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ worker side
+    def each_value(self, res: Any, key: Any) -> Any:
+        if res.for_each is None:
+            return None
+        with self._lock:
+            known = self._expansions.get(res.addr)
+            if known is None:
+                expansion, _ = self.ev.expand(res)
+                known = dict(expansion or [])
+                self._expansions[res.addr] = known
+        return known.get(key)
+
+    def run(self, ch: Change) -> _Outcome:
+        out = _Outcome()
+        try:
+            self._run(ch, out)
+        except Exception as exc:  # a provider bug: report it on this step, go on with others
+            out.diags.append(
+                error(
+                    f"Provider {ch.provider} crashed on {ch.address}",
+                    f"{type(exc).__name__}: {exc}",
+                    address=ch.address,
+                )
+            )
+        return out
+
+    def _run(self, ch: Change, out: _Outcome) -> None:
+        provider = self.registry.provider_for(ch.type)
+        if provider is None:
+            out.diags.append(error(f"No provider serves {ch.type}", "", address=ch.address))
+            return
+        if ch.action is Action.DELETE:
+            resp = provider.delete(DeleteRequest(ch.type, ch.address, ch.before or {}))
+            out.diags.extend(resp.diagnostics)
+            out.removed = not resp.diagnostics.has_errors
+            return
+        inst = InstanceAddr.parse(ch.address)
+        res = self.config.resources.get(inst.resource)
+        schema = self.registry.schema(ch.type)
+        if res is None or schema is None:
+            out.diags.append(
+                error(f"{ch.address} is no longer in the configuration", "make a new plan")
+            )
+            return
+        ctx = self.ev.instance_context(res, inst.key, self.each_value(res, inst.key))
+        values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, ch.address)
+        out.diags.extend(sub)
+        values, sub = check_values(schema, values, ranges, ch.address, res.range)
+        out.diags.extend(sub)
+        if out.diags.has_errors:
+            return
+        prior = None if ch.action in (Action.CREATE,) or ch.action.is_replace else ch.before
+        ignore = res.lifecycle.ignore_changes
+        if prior is not None and ignore:
+            names = (
+                [n for n, a in schema.attributes.items() if a.required or a.optional]
+                if ignore == "all"
+                else [str(n).split(".")[0].split("[")[0] for n in ignore]
+            )
+            for name in names:
+                values[name] = prior.get(name)
+        if ch.action is Action.DELETE_THEN_CREATE and ch.before is not None:
+            resp = provider.delete(DeleteRequest(ch.type, ch.address, ch.before))
+            out.diags.extend(resp.diagnostics)
+            if resp.diagnostics.has_errors:
+                return
+            out.removed = True
+        final = provider.plan(
+            PlanRequest(ch.type, ch.address, prior, values, ranges, res.range, ch.private)
+        )
+        out.diags.extend(final.diagnostics)
+        if final.diagnostics.has_errors or final.planned_state is None:
+            return
+        applied = provider.apply(
+            ApplyRequest(
+                ch.type,
+                ch.address,
+                prior,
+                final.planned_state,
+                values,
+                private={**ch.private, **final.private},
+            )
+        )
+        out.diags.extend(applied.diagnostics)
+        new = applied.new_state
+        if new is not None and not is_wholly_known(new):
+            out.diags.append(
+                error(
+                    f"Provider {ch.provider} left unknown values in {ch.address}",
+                    "this is a bug in the provider: apply must return known values",
+                    address=ch.address,
+                )
+            )
+            new = None
+        out.new_state = new
+        if applied.diagnostics.has_errors:
+            out.tainted = ch.action is Action.CREATE or ch.action.is_replace
+            return
+        if ch.action is Action.CREATE_THEN_DELETE and ch.before is not None:
+            resp = provider.delete(DeleteRequest(ch.type, ch.address, ch.before))
+            out.diags.extend(resp.diagnostics)
+
+    # ------------------------------------------------------------ calling thread
+    def save(self, ch: Change, out: _Outcome) -> None:
+        inst = InstanceAddr.parse(ch.address)
+        with self.state.transaction():
+            if out.removed and out.new_state is None and self.state.get(ch.address):
+                self.state.remove(ch.address)
+            if out.new_state is not None:
+                schema = self.registry.schema(ch.type)
+                self.state.put(
+                    InstanceRecord(
+                        address=ch.address,
+                        type=ch.type,
+                        name=inst.name,
+                        index_key=inst.key,
+                        provider=ch.provider,
+                        id=_id(out.new_state),
+                        attributes=out.new_state,
+                        status="tainted" if out.tainted else "ready",
+                        dependencies=list(ch.dependencies),
+                        schema_version=schema.version if schema else 0,
+                    )
+                )
+        if out.new_state is not None:
+            self.ev.set_instance(inst.resource, inst.key, out.new_state)
+        elif out.removed:
+            self.ev.drop_instance(inst.resource, inst.key)
+
+    def persist_drift(self) -> None:
+        for d in self.plan.drift:
+            rec = self.records.get(d.address)
+            if rec is None:
+                continue
+            if d.action is Action.DELETE:
+                self.state.remove(d.address)
+                del self.records[d.address]
+            elif d.after is not None:
+                rec.attributes = d.after
+                rec.id = _id(d.after) or rec.id
+                self.state.put(rec)
+
+    def load_values(self, deleting: set[str]) -> None:
+        for address, rec in self.records.items():
+            inst = InstanceAddr.parse(address)
+            if inst.resource in self.config.resources and address not in deleting:
+                self.ev.set_instance(inst.resource, inst.key, rec.attributes)
+
+
+def _id(attrs: dict[str, Any]) -> str | None:
+    value = attrs.get("id")
+    return None if value is None else str(value)
+
+
+def _step_edges(changes: list[Change], records: dict[str, Any]) -> list[list[int]]:
+    """For each step, the steps that wait for it (see the module docstring)."""
+    creates: dict[str, list[int]] = {}
+    deletes: dict[str, list[int]] = {}
+    for i, ch in enumerate(changes):
+        res = str(InstanceAddr.parse(ch.address).resource)
+        (deletes if ch.action is Action.DELETE else creates).setdefault(res, []).append(i)
+    after: list[list[int]] = [[] for _ in changes]
+    for i, ch in enumerate(changes):
+        if ch.action is Action.DELETE:
+            # what this instance needed is deleted after it
+            for dep in ch.dependencies:
+                for j in deletes.get(dep, ()):
+                    if j != i:
+                        after[i].append(j)
+            continue
+        for dep in ch.dependencies:
+            for j in creates.get(dep, ()):
+                if j != i:
+                    after[j].append(i)
+        rec = records.get(ch.address)
+        for dep in rec.dependencies if rec is not None else ():
+            for j in deletes.get(dep, ()):
+                after[i].append(j)  # stop referring to it before it goes
+    return after
+
+
+def apply_plan(
+    plan: Plan,
+    config: Config,
+    state: Any,
+    registry: Registry,
+    *,
+    working_dir: Path,
+    parallelism: int = 10,
+    on_event: Callable[[ApplyEvent], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> ApplyResult:
+    """Make the plan so. The caller holds the state lock and has checked the plan."""
+    result = ApplyResult()
+    emit = on_event or (lambda _e: None)
+    cancel = cancel or CancelToken()
+    diags = configure_providers(config, registry, plan.variables, working_dir)
+    if diags.has_errors:
+        result.failed.append(("provider configuration", diags))
+        return result
+    walk = _Walk(plan, config, state, registry, working_dir)
+    walk.persist_drift()
+    steps = [c for c in plan.changes if c.action is not Action.NOOP]
+    if plan.mode == "refresh-only":
+        steps = []
+    walk.load_values({c.address for c in steps if c.action is Action.DELETE})
+    after = _step_edges(steps, walk.records)
+    waiting = [0] * len(steps)
+    for outs in after:
+        for j in outs:
+            waiting[j] += 1
+    status = ["pending"] * len(steps)
+    ready = deque(i for i in range(len(steps)) if waiting[i] == 0)
+    running: dict[Any, tuple[int, float]] = {}
+    total, done = len(steps), 0
+    parallelism = max(1, parallelism)
+
+    def skip_from(i: int) -> None:
+        stack = list(after[i])
+        while stack:
+            j = stack.pop()
+            if status[j] != "pending":
+                continue
+            status[j] = "skipped"
+            result.skipped.append(steps[j].address)
+            emit(
+                ApplyEvent(
+                    "skipped",
+                    steps[j].address,
+                    steps[j].action,
+                    message=f"skipped: {steps[i].address} did not complete",
+                    done=done,
+                    total=total,
+                )
+            )
+            stack.extend(after[j])
+
+    with ThreadPoolExecutor(max_workers=parallelism) as pool:
+        while True:
+            while ready and len(running) < parallelism and not cancel.stopping:
+                i = ready.popleft()
+                status[i] = "running"
+                emit(ApplyEvent("start", steps[i].address, steps[i].action, done=done, total=total))
+                running[pool.submit(walk.run, steps[i])] = (i, time.monotonic())
+            if not running:
+                break
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                i, started = running.pop(fut)
+                ch, out = steps[i], fut.result()
+                walk.save(ch, out)
+                elapsed = time.monotonic() - started
+                if out.diags.has_errors:
+                    status[i] = "failed"
+                    result.failed.append((ch.address, out.diags))
+                    msg = out.diags.errors()[0].summary
+                    event = ApplyEvent("failed", ch.address, ch.action, elapsed, msg, None, done)
+                    emit(event)
+                    skip_from(i)
+                    continue
+                status[i] = "done"
+                done += 1
+                _count(result, ch.action)
+                new_id = _id(out.new_state) if out.new_state else None
+                emit(ApplyEvent("done", ch.address, ch.action, elapsed, "", new_id, done, total))
+                for j in after[i]:
+                    waiting[j] -= 1
+                    if waiting[j] == 0 and status[j] == "pending":
+                        ready.append(j)
+    left = [i for i in range(len(steps)) if status[i] == "pending"]
+    if cancel.stopping and left:
+        result.interrupted = True
+    elif left:  # only a dependency cycle stored in state can leave steps waiting
+        for i in left:
+            result.failed.append(
+                (
+                    steps[i].address,
+                    Diagnostics([error("Dependency cycle in state", "", address=steps[i].address)]),
+                )
+            )
+    result.outputs = _save_outputs(walk, plan)
+    return result
+
+
+def _count(result: ApplyResult, action: Action) -> None:
+    if action is Action.CREATE:
+        result.added += 1
+    elif action is Action.UPDATE:
+        result.changed += 1
+    elif action is Action.DELETE:
+        result.destroyed += 1
+    elif action.is_replace:
+        result.added += 1
+        result.destroyed += 1
+
+
+def _save_outputs(walk: _Walk, plan: Plan) -> dict[str, tuple[Any, bool]]:
+    """Evaluate outputs with the final values; keep the prior value of those that cannot be."""
+    prior = walk.state.outputs()
+    if plan.mode == "destroy":
+        outputs: dict[str, tuple[Any, bool]] = {}
+    else:
+        outputs = {}
+        walk.ev.forget_locals()
+        for name, output in walk.config.outputs.items():
+            value, diags = walk.ev.eval_expr(output.expr, f"output.{name}")
+            if not diags.has_errors and is_wholly_known(value):
+                outputs[name] = (value, output.sensitive)
+            elif name in prior:
+                outputs[name] = (prior[name][0], output.sensitive)
+    if outputs != prior:
+        walk.state.set_outputs(outputs)
+    return outputs
