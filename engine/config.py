@@ -43,6 +43,7 @@ from engine.expr import (
     Template,
     TemplateFor,
     TemplateIf,
+    TemplateText,
     TupleExpr,
     TypeConstraint,
     Unary,
@@ -362,7 +363,7 @@ class _Converter:
                     text = text[1:]
                 elif escapes:
                     text = _unescape(text, rng)
-                stack[-1][1].append(Literal(text, rng))
+                stack[-1][1].append(TemplateText(text, rng))
                 continue
             kind = child.data
             sub = self.trees(child)
@@ -399,18 +400,16 @@ class _Converter:
                 rng,
             )
         result = stack[0][1]
-        if not result:
-            return Literal("", rng)
-        if len(result) == 1 and isinstance(result[0], Literal):
-            return result[0]
         merged: list[Expr] = []
-        for p in result:  # fold adjacent literal pieces
-            if merged and isinstance(p, Literal) and isinstance(merged[-1], Literal):
-                merged[-1] = Literal(merged[-1].value + p.value, merged[-1].range)
+        for p in result:  # fold adjacent pieces of text
+            if merged and isinstance(p, TemplateText) and isinstance(merged[-1], TemplateText):
+                merged[-1] = TemplateText(merged[-1].value + p.value, merged[-1].range)
             else:
                 merged.append(p)
-        if len(merged) == 1 and isinstance(merged[0], Literal):
-            return merged[0]
+        if not merged:
+            return Literal("", rng)
+        if len(merged) == 1 and isinstance(merged[0], TemplateText):
+            return Literal(merged[0].value, rng)
         return Template(merged, rng)
 
     def x_heredoc_template(self, node: Tree) -> Expr:

@@ -117,6 +117,10 @@ class Literal(Expr):
         return self.value
 
 
+class TemplateText(Literal):
+    """A piece of literal text inside a template (as opposed to an interpolated literal)."""
+
+
 class Template(Expr):
     """A string template: parts are expressions whose values are joined as strings."""
 
@@ -128,7 +132,7 @@ class Template(Expr):
         return self.parts
 
     def _ev(self, e: _Evaluator) -> Any:
-        if len(self.parts) == 1 and not isinstance(self.parts[0], Literal | TemplateDirective):
+        if len(self.parts) == 1 and not isinstance(self.parts[0], TemplateText | TemplateDirective):
             return self.parts[0]._ev(e)  # "${x}" keeps x's type, as in Terraform
         return _join_parts(self.parts, e)
 
