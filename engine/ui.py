@@ -1,0 +1,172 @@
+"""The terminal side of the CLI: consoles with or without colour, questions, progress, Ctrl-C.
+
+Only ``engine/cli.py`` uses this module. Always holds: colour and live progress appear only
+on a terminal and never with ``-no-color``; a question is approved only by the exact
+answer ``yes``; a first Ctrl-C during apply asks the applier to stop gracefully, a second
+one exits at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+
+def _stream(name: str) -> TextIO:
+    return sys.stdout if name == "stdout" else sys.stderr
+
+
+@dataclass
+class UI:
+    """Two consoles (stdout for results, stderr for diagnostics) sharing one colour choice."""
+
+    color: bool
+    out: Console = field(init=False)
+    err: Console = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.out = _console(_stream("stdout"), self.color)
+        self.err = _console(_stream("stderr"), self.color)
+
+    @classmethod
+    def create(cls, no_color: bool) -> UI:
+        """Colour only on a terminal, and not with ``-no-color`` or ``NO_COLOR`` set."""
+        tty = _stream("stdout").isatty()
+        return cls(color=tty and not no_color and not os.environ.get("NO_COLOR"))
+
+    def print(self, text: Text | str = "", *, err: bool = False) -> None:
+        console = self.err if err else self.out
+        if isinstance(text, str):
+            text = Text(text)
+        text.rstrip()
+        console.print(text, soft_wrap=True)
+
+    def write(self, raw: str) -> None:
+        """Bytes-exact output (``output -raw``): no newline added, no styling."""
+        stream = _stream("stdout")
+        stream.write(raw)
+        stream.flush()
+
+    def ask(self, question: str, explanation: str) -> bool:
+        """Terraform's approval question: only ``yes`` approves; end of input refuses."""
+        self.print(Text(question, style="bold"))
+        for row in explanation.splitlines():
+            self.print(f"  {row}")
+        self.print("")
+        self.out.file.write("  Enter a value: ")
+        self.out.file.flush()
+        answer = click.get_text_stream("stdin").readline()
+        self.print("")
+        return answer.strip() == "yes"
+
+
+def _console(stream: TextIO, color: bool) -> Console:
+    return Console(
+        file=stream,
+        force_terminal=color,
+        no_color=not color,
+        color_system="auto" if color else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+    )
+
+
+class ProgressBars:
+    """Progress bars by key on a terminal; a no-op elsewhere (lines are printed instead)."""
+
+    def __init__(self, ui: UI) -> None:
+        self.enabled = ui.color and ui.err.is_terminal
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+        self._lock = threading.Lock()
+        if self.enabled:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=ui.err,
+                transient=True,
+            )
+
+    def __enter__(self) -> ProgressBars:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, key: str, description: str, done: int, total: int) -> bool:
+        """Show ``done/total`` for ``key``; False when bars are off (the caller prints)."""
+        if self._progress is None:
+            return False
+        with self._lock:
+            task = self._tasks.get(key)
+            if task is None:
+                task = self._tasks[key] = self._progress.add_task(description, total=total)
+            self._progress.update(task, completed=done, total=total, description=description)
+            if total and done >= total:
+                self._progress.remove_task(task)
+                del self._tasks[key]
+        return True
+
+
+@dataclass
+class InterruptHandler:
+    """Ctrl-C during apply: the first asks ``stop()`` to finish gracefully, the second exits.
+
+    ``say`` prints a message; ``exit_now`` ends the process (``os._exit`` by default, since
+    running steps cannot be waited for); ``on_exit`` runs just before (e.g. release the lock).
+    """
+
+    stop: Callable[[], None]
+    say: Callable[[str], None]
+    on_exit: Callable[[], None] | None = None
+    exit_now: Callable[[int], Any] = os._exit
+    count: int = 0
+    _previous: Any = None
+
+    def __call__(self, signum: int = signal.SIGINT, frame: Any = None) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.say(
+                "\nInterrupt received.\nPlease wait for bcdr to exit or data loss may occur.\n"
+                "Gracefully shutting down..."
+            )
+            self.stop()
+            return
+        self.say(
+            "\nTwo interrupts received. Exiting immediately. Note that the state may be missing "
+            "the steps that were running: run `bcdr plan` to see what remains, and check those "
+            "resources on the platform."
+        )
+        if self.on_exit is not None:
+            try:
+                self.on_exit()
+            except Exception:  # noqa: BLE001 - exiting anyway; the lock can be force-unlocked
+                pass
+        self.exit_now(130)
+
+    def __enter__(self) -> InterruptHandler:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
