@@ -43,6 +43,9 @@ PACK_SIZE = 32 * 1024 * 1024
 _FOOTER_ENTRY = struct.Struct("<16sQIB")
 _TRAILER = struct.Struct("<I8s")
 _MAGIC = b"BCDRPAK1"
+_MANIFEST = struct.Struct("<8sQQ")
+_MANIFEST_MAGIC = b"BCDRMAN1"
+ZERO_ID = bytes(ID_BYTES)  # a manifest's entry for a zero block (stored nowhere)
 _NAME_PART = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 _TMP_PREFIX = ".tmp-"
 
@@ -288,9 +291,38 @@ class BlockStore:
     def block_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0]
 
+    # manifests: a disk image as a dense array of 16-byte ids, all-zero for zero blocks
+    def put_manifest(self, name: str, size_bytes: int, ids: bytes | bytearray) -> int:
+        """Store a manifest object durably; returns its stored size."""
+        nblocks = -(-size_bytes // BLOCK_SIZE)
+        if len(ids) != nblocks * ID_BYTES:
+            raise ValueError("manifest id array does not match the disk size")
+        body = _MANIFEST.pack(_MANIFEST_MAGIC, size_bytes, nblocks)
+        body += zstandard.ZstdCompressor(level=3).compress(bytes(ids))
+        self.backend.put(check_object_name(name), body)
+        return len(body)
+
+    def get_manifest(self, name: str) -> tuple[int, bytes]:
+        """(size_bytes, dense ids) of a manifest; ``IntegrityError`` if missing or damaged."""
+        try:
+            body = self.backend.get(name)
+        except NotFound:
+            raise IntegrityError(f"manifest {name} is missing from the store") from None
+        try:
+            magic, size, nblocks = _MANIFEST.unpack_from(body)
+            ids = zstandard.ZstdDecompressor().decompress(
+                body[_MANIFEST.size :], max_output_size=nblocks * ID_BYTES
+            )
+        except (struct.error, zstandard.ZstdError):
+            magic, ids, nblocks = b"", b"", -1
+        if magic != _MANIFEST_MAGIC or len(ids) != nblocks * ID_BYTES:
+            raise IntegrityError(f"manifest {name} is damaged")
+        return size, ids
+
     # writing
-    def writer(self, max_inflight: int = 4) -> PackWriter:
-        return PackWriter(self, max_inflight)
+    def writer(self, max_inflight: int = 4, *, replace: bool = False) -> PackWriter:
+        """A writer of new packs; ``replace`` re-points existing index rows (gc rewrites)."""
+        return PackWriter(self, max_inflight, replace)
 
     # reading
     def get_block(self, digest: bytes) -> bytes:
@@ -316,21 +348,29 @@ class BlockStore:
             )
         return data
 
-    def read_blocks(
-        self, digests: Iterable[bytes], *, span: int = 8 * 1024 * 1024
-    ) -> Iterator[tuple[bytes, bytes]]:
-        """Yield (id, verified plaintext) for each distinct id, in pack order (fast reads).
+    def read_blocks(self, digests: Iterable[bytes]) -> Iterator[tuple[bytes, bytes]]:
+        """Yield (id, verified plaintext) for each distinct id, in pack order (fast reads)."""
+        for d, data, _payload, _raw in self._read(digests, keep_payload=False):
+            yield d, data
 
-        Blocks close together in a pack are fetched in one ranged read of up to ``span``
-        bytes, and decompressed and re-hashed in a small thread pool.
-        """
+    def read_payloads(self, digests: Iterable[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
+        """Yield (id, stored payload, raw flag), each verified: for copying between stores."""
+        for d, _data, payload, raw in self._read(digests, keep_payload=True):
+            yield d, payload, raw
+
+    def _read(
+        self, digests: Iterable[bytes], keep_payload: bool, span: int = 8 * 1024 * 1024
+    ) -> Iterator[tuple[bytes, bytes, bytes, int]]:
+        """Blocks close together in a pack come in one ranged read of up to ``span`` bytes;
+        they are decompressed and re-hashed in a small thread pool."""
         want = set(digests)
         locs = self.locations(want)
         missing = want - locs.keys()
         if missing:
             d = sorted(missing)[0]
             raise IntegrityError(
-                f"block {d.hex()} is missing from the store ({len(missing)} missing in all)"
+                f"block {d.hex()} is missing from the store ({len(missing)} missing in all); "
+                "run verify to list the restore points affected"
             )
         order = sorted(locs.items(), key=lambda kv: (kv[1][0], kv[1][1]))
         runs: list[list[tuple[bytes, Location]]] = []
@@ -343,45 +383,44 @@ class BlockStore:
                     continue
             runs.append([item])
 
-        def work(run: list[tuple[bytes, Location]]) -> list[tuple[bytes, bytes]]:
+        def work(run: list[tuple[bytes, Location]]) -> list[tuple[bytes, bytes, bytes, int]]:
             pack, start = run[0][1][0], run[0][1][1]
             end = run[-1][1][1] + run[-1][1][2]
             buf = memoryview(self.backend.get(pack, start, end - start))
             out = []
             for d, (_, off, ln, raw) in run:
-                out.append(
-                    (d, self.open_payload(d, buf[off - start : off - start + ln], raw, pack))
-                )
+                payload = buf[off - start : off - start + ln]
+                data = self.open_payload(d, payload, raw, pack)
+                out.append((d, data, bytes(payload) if keep_payload else b"", raw))
             return out
 
         with ThreadPoolExecutor(self.threads) as pool:
             pending: deque[Future] = deque()
-            for run in runs:
-                pending.append(pool.submit(work, run))
-                if len(pending) > self.threads * 2:
+            try:
+                for run in runs:
+                    pending.append(pool.submit(work, run))
+                    if len(pending) > self.threads * 2:
+                        yield from pending.popleft().result()
+                while pending:
                     yield from pending.popleft().result()
-            while pending:
-                yield from pending.popleft().result()
-
-    def read_payloads(self, digests: Iterable[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
-        """Yield (id, stored payload, raw flag) after verifying each: for copying stores."""
-        locs = self.locations(digests)
-        for d, (pack, off, ln, raw) in sorted(locs.items(), key=lambda kv: kv[1][:2]):
-            payload = self.backend.get(pack, off, ln)
-            self.open_payload(d, payload, raw, pack)
-            yield d, payload, raw
+            finally:
+                for f in pending:
+                    f.cancel()
 
 
 class PackWriter:
     """Collects new blocks, compresses them in threads and writes full packs.
 
     ``add_many`` returns with at most ``max_inflight`` submissions outstanding, so a caller
-    that reuses ``max_inflight + 1`` read buffers in rotation never overwrites bytes still
-    being compressed. Blocks already in the store or added earlier are skipped.
+    that keeps ``max_inflight + 1`` read buffers and moves to the next one after each
+    ``add_many`` never overwrites bytes still being compressed. Blocks already in the store
+    or added earlier are skipped.
     """
 
-    def __init__(self, store: BlockStore, max_inflight: int) -> None:
+    def __init__(self, store: BlockStore, max_inflight: int, replace: bool = False) -> None:
         self.store = store
+        self.replace = replace
+        self.final_size = 0  # bytes of all packs written, footers included
         self.max_inflight = max_inflight
         self.pool = ThreadPoolExecutor(store.threads)
         self.inflight: deque[Future] = deque()
@@ -435,10 +474,14 @@ class PackWriter:
             if len(self.buf) >= self.store.pack_size:
                 self._write_pack()
 
-    def flush(self) -> None:
-        """Finish all queued blocks and write them durably, with their index rows."""
+    def drain(self) -> None:
+        """Wait for every queued block to be compressed (counts are exact afterwards)."""
         while self.inflight:
             self._take(self.inflight.popleft().result())
+
+    def flush(self) -> None:
+        """Finish all queued blocks and write them durably, with their index rows."""
+        self.drain()
         self._write_pack()
 
     def _write_pack(self) -> None:
@@ -455,7 +498,8 @@ class PackWriter:
         try:
             db.execute("INSERT INTO packs (name, size) VALUES (?, ?)", (name, len(self.buf)))
             db.executemany(
-                "INSERT OR IGNORE INTO blocks (id, pack, off, len, raw) VALUES (?, ?, ?, ?, ?)",
+                f"INSERT OR {'REPLACE' if self.replace else 'IGNORE'} INTO blocks "
+                "(id, pack, off, len, raw) VALUES (?, ?, ?, ?, ?)",
                 [(d, name, off, ln, raw) for d, off, ln, raw in self.entries],
             )
             db.execute("COMMIT")
@@ -463,6 +507,7 @@ class PackWriter:
             db.execute("ROLLBACK")
             raise
         self.packs_written.append(name)
+        self.final_size += len(self.buf)
         self.buf = bytearray()
         self.entries = []
 

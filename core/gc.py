@@ -1,0 +1,99 @@
+"""Garbage collection of a block store: mark every block a manifest uses, sweep the rest.
+
+Run under the store's exclusive lock, so no restore point is being written meanwhile. What
+always holds: a live block is never deleted. A pack that holds only garbage is deleted; a
+pack that holds some is rewritten with its live blocks (the new pack and its index rows are
+committed before the old pack's rows and object go). Objects that no index row or restore
+point names (left by a crash) are deleted. A damaged manifest stops gc before it sweeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.blockstore import ID_BYTES, ZERO_ID, BlockStore
+from core.errors import NotFound
+from core.progress import Progress
+
+
+@dataclass
+class GcReport:
+    bytes_freed: int = 0
+    blocks_freed: int = 0
+    packs_deleted: int = 0
+    packs_rewritten: int = 0
+    objects_deleted: int = 0  # orphan packs and manifests
+
+    def add(self, other: GcReport) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def live_ids(store: BlockStore, manifests: list[str]) -> set[bytes]:
+    """Every block id the given manifests reference (``IntegrityError`` if one is damaged)."""
+    live: set[bytes] = set()
+    for name in manifests:
+        _, ids = store.get_manifest(name)
+        live.update(ids[i : i + ID_BYTES] for i in range(0, len(ids), ID_BYTES))
+    live.discard(ZERO_ID)
+    return live
+
+
+def collect_garbage(
+    store: BlockStore, manifests: list[tuple[str, str, str]], progress: Progress
+) -> GcReport:
+    """Sweep ``store`` keeping what the (manifest, disk restore point, restore point) rows use."""
+    report = GcReport()
+    names = {m for m, _, _ in manifests}
+    live = live_ids(store, sorted(names))
+    db = store.db
+    packs = dict(db.execute("SELECT name, size FROM packs").fetchall())
+    by_pack: dict[str, list[tuple[bytes, int, int, int]]] = {p: [] for p in packs}
+    for d, pack, off, ln, raw in db.execute("SELECT id, pack, off, len, raw FROM blocks"):
+        by_pack.setdefault(pack, []).append((d, off, ln, raw))
+    for i, (pack, rows) in enumerate(sorted(by_pack.items())):
+        progress("gc", i, len(by_pack))
+        keep = [r for r in rows if r[0] in live]
+        if len(keep) == len(rows) and rows:
+            continue
+        if keep:
+            data = store.backend.get(pack)
+            with store.writer(replace=True) as w:
+                for d, off, ln, raw in sorted(keep, key=lambda r: r[1]):
+                    w.add_payload(d, data[off : off + ln], raw)
+            report.packs_rewritten += 1
+            report.bytes_freed -= w.final_size
+        else:
+            report.packs_deleted += 1
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM blocks WHERE pack=?", (pack,))
+            db.execute("DELETE FROM packs WHERE name=?", (pack,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        report.blocks_freed += len(rows) - len(keep)
+        report.bytes_freed += packs.get(pack, 0)
+        _delete(store, pack)
+    known = set(packs)
+    known.update(r[0] for r in db.execute("SELECT name FROM packs"))
+    for obj in list(store.backend.list("packs/")):
+        if obj not in known:
+            report.bytes_freed += _delete(store, obj)
+            report.objects_deleted += 1
+    for obj in list(store.backend.list("manifests/")):
+        if obj not in names:
+            report.bytes_freed += _delete(store, obj)
+            report.objects_deleted += 1
+    progress("gc", len(by_pack), len(by_pack))
+    return report
+
+
+def _delete(store: BlockStore, name: str) -> int:
+    try:
+        size = store.backend.size(name)
+        store.backend.delete(name)
+    except NotFound:
+        return 0
+    return size

@@ -1,0 +1,608 @@
+"""Restore points: consistent, incremental block snapshots of a VM's disks, and restores.
+
+What always holds:
+- A restore point is created in its collection's region's store (rule RP-11). Blocks go in
+  first (packs durable, index committed), then each disk's manifest, and the restore point
+  row last, in one ``fabric.db`` transaction: a crash never leaves a visible restore point that
+  points at missing blocks; the orphans it leaves are reclaimed by ``gc``.
+- Writes through the core are held on all included disks while they are read, so every disk
+  of one restore point is captured at the same instant (rule RP-3).
+- Every block read back is re-hashed against its id (``IntegrityError`` otherwise).
+
+Usage::
+
+    fabric = Fabric.open(home)
+    disks = Disks(fabric)
+    rps = RestorePoints(fabric, disks)
+    coll = "/subscriptions/<sub>/resourceGroups/rg/providers/Microsoft.Compute/" \\
+           "restorePointCollections/daily"
+    rps.create_collection(coll, region="eastus", source_vm_id=vm_id)
+    vm = VmSource(vm_id=vm_id, name="web", region="eastus", subscription=sub,
+                  size="Standard_D2s_v5", os_type="linux", power_state="running",
+                  os_disk_id=os_disk.id, data_disk_ids=[], hooks=HookSpec("sync", None, 30))
+    rp = rps.create(coll, "rp1", vm)                 # full the first time, incremental later
+    drp = rp.disk_restore_points[0]
+    disk = rps.restore_disk(drp.id, subscription=sub, resource_group="rg",
+                            region="eastus", name="web-restored")
+    rps.delete(rp.id)                                # frees the blocks only it used
+    report = rps.verify(sample_percent=10)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from core.blockstore import ID_BYTES, ZERO_ID, BlockStore
+from core.capture import capture_disk, restore_into
+from core.disks import Disk, Disks
+from core.errors import AlreadyExists, CoreError, NotFound
+from core.fabric import Fabric, ResourceId, check_name
+from core.gc import GcReport, collect_garbage
+from core.hooks import run_hook
+from core.progress import Progress, no_progress
+from core.verify import VerifyReport, verify_store
+
+MODES = ("ApplicationConsistent", "CrashConsistent")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rp_collections (
+    id TEXT PRIMARY KEY COLLATE NOCASE, name TEXT NOT NULL, region TEXT NOT NULL,
+    subscription TEXT NOT NULL, source_vm_id TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS restore_points (
+    id TEXT PRIMARY KEY COLLATE NOCASE, collection_id TEXT NOT NULL, name TEXT NOT NULL,
+    region TEXT NOT NULL, subscription TEXT NOT NULL, created_at REAL NOT NULL,
+    consistency_mode TEXT NOT NULL, consistency_achieved TEXT NOT NULL, warnings TEXT NOT NULL,
+    source_metadata TEXT NOT NULL, copied_from TEXT);
+CREATE TABLE IF NOT EXISTS disk_restore_points (
+    id TEXT PRIMARY KEY COLLATE NOCASE, restore_point_id TEXT NOT NULL, disk_id TEXT NOT NULL,
+    disk_name TEXT NOT NULL, size_bytes INTEGER NOT NULL, manifest TEXT NOT NULL,
+    bytes_stored INTEGER NOT NULL, bytes_changed INTEGER NOT NULL,
+    blocks_total INTEGER NOT NULL, blocks_new INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS drp_by_rp ON disk_restore_points(restore_point_id);
+CREATE INDEX IF NOT EXISTS drp_by_disk ON disk_restore_points(disk_id);
+CREATE TABLE IF NOT EXISTS cbt_bases (
+    disk_id TEXT PRIMARY KEY COLLATE NOCASE, disk_restore_point_id TEXT NOT NULL);
+"""
+
+
+@dataclass
+class HookSpec:
+    """Shell commands run on this machine as the guest's pre/post snapshot hooks."""
+
+    pre: str | None
+    post: str | None
+    timeout_seconds: float = 60.0
+
+
+@dataclass
+class VmSource:
+    vm_id: str
+    name: str
+    region: str
+    subscription: str
+    size: str
+    os_type: str
+    power_state: str
+    os_disk_id: str
+    data_disk_ids: list[str]
+    hooks: HookSpec | None = None
+    network: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class DiskRestorePoint:
+    id: str
+    restore_point_id: str
+    disk_id: str
+    disk_name: str
+    size_bytes: int
+    bytes_stored: int  # new bytes this one added to the store (compressed)
+    bytes_changed: int  # logical bytes that differ from the previous restore point of the disk
+    blocks_total: int  # non-zero blocks in the image
+    blocks_new: int  # blocks this one added to the store
+    manifest: str = ""
+
+
+@dataclass
+class RestorePoint:
+    id: str
+    name: str
+    collection_id: str
+    region: str
+    subscription: str
+    created_at: float
+    consistency_mode: str
+    consistency_achieved: str
+    warnings: list[str]
+    source_metadata: dict
+    disk_restore_points: list[DiskRestorePoint]
+    copied_from: str | None = None
+
+
+class RestorePoints:
+    """Restore point collections and restore points of one fabric."""
+
+    def __init__(self, fabric: Fabric, disks: Disks) -> None:
+        self.fabric = fabric
+        self.disks = disks
+        # Test seam: called with a step name ("blocks", "manifests") between the steps of create.
+        self.fault_hook: Callable[[str], None] | None = None
+        with fabric.transaction() as conn:
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+
+    # -- stores ---------------------------------------------------------------------------
+    def store(self, region: str, subscription: str) -> BlockStore:
+        """The block store of (region, subscription); the caller closes it."""
+        seed = self.fabric.subscription_seed(subscription)
+        return BlockStore.open_dir(self.fabric.store_dir(region, subscription), seed)
+
+    # -- collections ----------------------------------------------------------------------
+    def create_collection(self, collection_id: str, *, region: str, source_vm_id: str) -> dict:
+        rid = ResourceId.parse(collection_id)
+        if rid.type.lower() != "restorepointcollections" or rid.children:
+            raise CoreError(
+                f"{collection_id} is not a restore point collection id: use /subscriptions/"
+                "{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/restorePointCollections/"
+                "{name}"
+            )
+        check_name(rid.name, "restore point collection")
+        sub = self.fabric.check_subscription(rid.subscription)
+        region = self.fabric.check_region(region)
+        with self.fabric.transaction() as conn:
+            if conn.execute("SELECT 1 FROM rp_collections WHERE id=?", (collection_id,)).fetchone():
+                raise AlreadyExists(f"restore point collection {collection_id} exists already")
+            conn.execute(
+                "INSERT INTO rp_collections VALUES (?, ?, ?, ?, ?, ?)",
+                (collection_id, rid.name, region, sub, source_vm_id, time.time()),
+            )
+        return self.get_collection(collection_id)
+
+    def get_collection(self, collection_id: str) -> dict:
+        row = (
+            self.fabric.db()
+            .execute("SELECT * FROM rp_collections WHERE id=?", (collection_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(
+                f"restore point collection {collection_id} does not exist: create it first"
+            )
+        out = dict(row)
+        out["restore_point_ids"] = [rp.id for rp in self.list(row["id"])]
+        return out
+
+    def delete_collection(self, collection_id: str, progress: Progress | None = None) -> int:
+        """Delete a collection and its restore points (rule RP-13); returns bytes freed."""
+        coll = self.get_collection(collection_id)
+        freed = self._delete_rows(coll["restore_point_ids"])
+        with self.fabric.transaction() as conn:
+            conn.execute("DELETE FROM rp_collections WHERE id=?", (coll["id"],))
+        return freed + self._gc_store(coll["region"], coll["subscription"], progress).bytes_freed
+
+    # -- restore points -----------------------------------------------------------------------
+    def get(self, restore_point_id: str) -> RestorePoint:
+        db = self.fabric.db()
+        row = db.execute("SELECT * FROM restore_points WHERE id=?", (restore_point_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"restore point {restore_point_id} does not exist")
+        return self._rp(row)
+
+    def list(self, collection_id: str | None = None) -> list[RestorePoint]:
+        db = self.fabric.db()
+        if collection_id is None:
+            rows = db.execute("SELECT * FROM restore_points ORDER BY rowid")
+        else:
+            rows = db.execute(
+                "SELECT * FROM restore_points WHERE collection_id=? ORDER BY rowid",
+                (collection_id,),
+            )
+        return [self._rp(r) for r in rows.fetchall()]
+
+    def _rp(self, row) -> RestorePoint:
+        drps = self.fabric.db().execute(
+            "SELECT * FROM disk_restore_points WHERE restore_point_id=? ORDER BY rowid",
+            (row["id"],),
+        )
+        return RestorePoint(
+            id=row["id"],
+            name=row["name"],
+            collection_id=row["collection_id"],
+            region=row["region"],
+            subscription=row["subscription"],
+            created_at=row["created_at"],
+            consistency_mode=row["consistency_mode"],
+            consistency_achieved=row["consistency_achieved"],
+            warnings=json.loads(row["warnings"]),
+            source_metadata=json.loads(row["source_metadata"]),
+            disk_restore_points=[_drp(d) for d in drps.fetchall()],
+            copied_from=row["copied_from"],
+        )
+
+    def get_disk_restore_point(self, disk_restore_point_id: str) -> DiskRestorePoint:
+        row = (
+            self.fabric.db()
+            .execute("SELECT * FROM disk_restore_points WHERE id=?", (disk_restore_point_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(f"disk restore point {disk_restore_point_id} does not exist")
+        return _drp(row)
+
+    def create(
+        self,
+        collection_id: str,
+        name: str,
+        vm: VmSource,
+        *,
+        consistency_mode: str = "ApplicationConsistent",
+        exclude_disk_ids: tuple[str, ...] | list[str] = (),
+        progress: Progress | None = None,
+    ) -> RestorePoint:
+        """Capture the VM's included disks into a new restore point of the collection."""
+        progress = progress or no_progress
+        coll = self.get_collection(collection_id)
+        check_name(name, "restore point")
+        rp_id = f"{coll['id']}/restorePoints/{name}"
+        if self.fabric.db().execute("SELECT 1 FROM restore_points WHERE id=?", (rp_id,)).fetchone():
+            raise AlreadyExists(f"restore point {rp_id} exists already: choose another name")
+        if consistency_mode not in MODES:
+            raise CoreError(f"restore point {name}: consistency_mode must be one of {MODES}")
+        disks = self._included_disks(vm, exclude_disk_ids)
+        region, sub = coll["region"], coll["subscription"]
+        if sub.lower() != vm.subscription.lower():
+            raise CoreError(
+                f"restore point {rp_id}: the collection's subscription differs from VM "
+                f"{vm.name}'s; create the collection in subscription {vm.subscription}"
+            )
+        # Forget the CBT bases first: if we crash after resetting CBT below, the next restore
+        # point re-hashes instead of trusting a bitmap that no longer covers its base.
+        with self.fabric.transaction() as conn:
+            conn.executemany("DELETE FROM cbt_bases WHERE disk_id=?", [(d.id,) for d in disks])
+
+        warnings: list[str] = []
+        achieved = "CrashConsistent"
+        running = vm.power_state.lower() in ("running", "on", "started")
+        app = consistency_mode == "ApplicationConsistent" and running  # rule RP-3, EXT-1
+        if consistency_mode == "ApplicationConsistent" and not running:
+            warnings.append(
+                f"VM {vm.name} is {vm.power_state}: the restore point is crash-consistent"
+            )
+        env = {"BCDR_VM_NAME": vm.name, "BCDR_RESTORE_POINT": name}
+        hooks = vm.hooks
+        if app and hooks and hooks.pre:
+            warn = run_hook("pre", hooks.pre, hooks.timeout_seconds, env)
+            if warn:
+                warnings.append(warn)
+                app = False
+
+        drps: list[DiskRestorePoint] = []
+        with self.store(region, sub) as store, store.lock(exclusive=False):
+            bases = {d.id: self._base(d, region, sub) for d in disks}
+            with store.writer() as writer:
+                with self.disks.hold_writes([d.id for d in disks]):
+                    captured = []
+                    for disk in disks:
+                        base_drp, use_cbt = bases[disk.id]
+                        base_ids = None
+                        if base_drp is not None:
+                            base_size, base_ids = store.get_manifest(base_drp["manifest"])
+                            if base_size != disk.size_bytes:
+                                use_cbt = False
+                        changed = self.disks.changed_blocks(disk.id) if use_cbt else None
+                        before = (writer.blocks_new, writer.bytes_stored)
+                        ids, stats = capture_disk(store, writer, disk, base_ids, changed, progress)
+                        captured.append((disk, ids, stats, before))
+                    for disk in disks:
+                        self.disks.reset_changed_blocks(disk.id)
+                if hooks and hooks.post and app:
+                    warn = run_hook("post", hooks.post, hooks.timeout_seconds, env)
+                    if warn:
+                        warnings.append(warn)
+                        app = False
+                writer.flush()
+                blocks_after = [writer.blocks_new, writer.bytes_stored]
+            self._fault("blocks")
+            for i, (disk, ids, stats, before) in enumerate(captured):
+                after = captured[i + 1][3] if i + 1 < len(captured) else blocks_after
+                manifest = f"manifests/{uuid.uuid4().hex}.manifest"
+                store.put_manifest(manifest, disk.size_bytes, ids)
+                drps.append(
+                    DiskRestorePoint(
+                        id=f"{rp_id}/diskRestorePoints/{disk.name}",
+                        restore_point_id=rp_id,
+                        disk_id=disk.id,
+                        disk_name=disk.name,
+                        size_bytes=disk.size_bytes,
+                        bytes_stored=after[1] - before[1],
+                        bytes_changed=stats.bytes_changed,
+                        blocks_total=stats.blocks_total,
+                        blocks_new=after[0] - before[0],
+                        manifest=manifest,
+                    )
+                )
+            self._fault("manifests")
+            achieved = "ApplicationConsistent" if app else "CrashConsistent"
+            metadata = _source_metadata(vm, disks)
+            self._commit(rp_id, coll, name, consistency_mode, achieved, warnings, metadata, drps)
+            with self.fabric.transaction() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO cbt_bases VALUES (?, ?)",
+                    [(d.disk_id, d.id) for d in drps],
+                )
+        return self.get(rp_id)
+
+    def _commit(
+        self, rp_id, coll, name, mode, achieved, warnings, metadata, drps, copied_from=None
+    ):
+        """Write the restore point row and its disk rows in one transaction (last step)."""
+        with self.fabric.transaction() as conn:
+            conn.execute(
+                "INSERT INTO restore_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    rp_id,
+                    coll["id"],
+                    name,
+                    coll["region"],
+                    coll["subscription"],
+                    time.time(),
+                    mode,
+                    achieved,
+                    json.dumps(warnings),
+                    json.dumps(metadata),
+                    copied_from,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO disk_restore_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        d.id,
+                        d.restore_point_id,
+                        d.disk_id,
+                        d.disk_name,
+                        d.size_bytes,
+                        d.manifest,
+                        d.bytes_stored,
+                        d.bytes_changed,
+                        d.blocks_total,
+                        d.blocks_new,
+                    )
+                    for d in drps
+                ],
+            )
+
+    def _fault(self, step: str) -> None:
+        if self.fault_hook is not None:
+            self.fault_hook(step)
+
+    def _included_disks(self, vm: VmSource, exclude: tuple[str, ...] | list[str]) -> list[Disk]:
+        excluded = {e.lower() for e in exclude}  # rule RP-5
+        if vm.os_disk_id.lower() in excluded:
+            raise CoreError(
+                f"VM {vm.name}: the OS disk {vm.os_disk_id} cannot be excluded from a restore "
+                "point; remove it from exclude_disk_ids"
+            )
+        ids = [vm.os_disk_id] + [d for d in vm.data_disk_ids if d.lower() not in excluded]
+        disks = [self.disks.get(i) for i in ids]
+        for disk in disks:  # rule RP-6
+            why = (
+                "an ultra disk"
+                if disk.sku == "UltraSSD_LRS"
+                else "an ephemeral OS disk"
+                if disk.ephemeral
+                else "a shared disk"
+                if disk.shared
+                else None
+            )
+            if why:
+                hint = (
+                    "the OS disk cannot be excluded, so this VM cannot have restore points"
+                    if disk.id.lower() == vm.os_disk_id.lower()
+                    else "add it to exclude_disk_ids"
+                )
+                raise CoreError(
+                    f"VM {vm.name}: disk {disk.name} ({disk.id}) is {why}, which restore points "
+                    f"do not support; {hint}"
+                )
+        return disks
+
+    def _base(self, disk: Disk, region: str, sub: str) -> tuple[dict | None, bool]:
+        """The previous restore point of ``disk`` in this store, and whether CBT covers it."""
+        db = self.fabric.db()
+        row = db.execute(
+            "SELECT d.* FROM cbt_bases b JOIN disk_restore_points d "
+            "ON d.id = b.disk_restore_point_id JOIN restore_points r ON r.id = d.restore_point_id "
+            "WHERE b.disk_id=? AND r.region=? AND r.subscription=?",
+            (disk.id, region, sub),
+        ).fetchone()
+        if row is not None:
+            return dict(row), True
+        row = db.execute(
+            "SELECT d.* FROM disk_restore_points d JOIN restore_points r "
+            "ON r.id = d.restore_point_id WHERE d.disk_id=? AND r.region=? AND r.subscription=? "
+            "ORDER BY d.rowid DESC LIMIT 1",
+            (disk.id, region, sub),
+        ).fetchone()
+        return (dict(row) if row else None), False
+
+    # -- deleting, verify, gc ------------------------------------------------------------------
+    def delete(self, restore_point_id: str, progress: Progress | None = None) -> int:
+        """Delete a restore point and free the blocks no other uses (rule RP-13)."""
+        rp = self.get(restore_point_id)
+        self._delete_rows([rp.id])
+        return self._gc_store(rp.region, rp.subscription, progress).bytes_freed
+
+    def _delete_rows(self, rp_ids: list[str]) -> int:
+        with self.fabric.transaction() as conn:
+            for rp_id in rp_ids:
+                conn.execute(
+                    "DELETE FROM cbt_bases WHERE disk_restore_point_id IN "
+                    "(SELECT id FROM disk_restore_points WHERE restore_point_id=?)",
+                    (rp_id,),
+                )
+                conn.execute("DELETE FROM disk_restore_points WHERE restore_point_id=?", (rp_id,))
+                conn.execute("DELETE FROM restore_points WHERE id=?", (rp_id,))
+        return 0
+
+    def _manifests(self, region: str, sub: str) -> list[tuple[str, str, str]]:
+        """(manifest, disk restore point id, restore point id) of every row in one store."""
+        rows = self.fabric.db().execute(
+            "SELECT d.manifest, d.id, d.restore_point_id FROM disk_restore_points d "
+            "JOIN restore_points r ON r.id = d.restore_point_id "
+            "WHERE r.region=? AND r.subscription=?",
+            (region, sub),
+        )
+        return [tuple(r) for r in rows.fetchall()]
+
+    def _stores(self) -> list[tuple[str, str]]:
+        found = set()
+        for index in sorted((self.fabric.home / "regions").glob("*/*/store/index.db")):
+            found.add((index.parent.parent.parent.name, index.parent.parent.name))
+        for r in self.fabric.db().execute(
+            "SELECT DISTINCT region, subscription FROM restore_points"
+        ):
+            found.add((r[0], r[1]))
+        return sorted(found)
+
+    def _gc_store(self, region: str, sub: str, progress: Progress | None) -> GcReport:
+        with self.store(region, sub) as store, store.lock(exclusive=True):
+            return collect_garbage(store, self._manifests(region, sub), progress or no_progress)
+
+    def gc(self, progress: Progress | None = None) -> GcReport:
+        """Mark and sweep every store: delete blocks and manifests no restore point uses."""
+        total = GcReport()
+        for region, sub in self._stores():
+            total.add(self._gc_store(region, sub, progress))
+        return total
+
+    def verify(
+        self, sample_percent: float = 100.0, progress: Progress | None = None
+    ) -> VerifyReport:
+        """Re-read and re-hash stored blocks; the report names each restore point affected."""
+        if not 0 < sample_percent <= 100:
+            raise CoreError(f"sample percent {sample_percent} must be in (0, 100]")
+        total = VerifyReport()
+        for region, sub in self._stores():
+            with self.store(region, sub) as store, store.lock(exclusive=False):
+                total.add(
+                    verify_store(
+                        store, self._manifests(region, sub), sample_percent, progress or no_progress
+                    )
+                )
+        return total
+
+    # -- restore ---------------------------------------------------------------------------------
+    def restore_disk(
+        self,
+        disk_restore_point_id: str,
+        *,
+        subscription: str,
+        resource_group: str,
+        region: str,
+        name: str,
+        progress: Progress | None = None,
+    ) -> Disk:
+        """A new disk, byte-identical to the disk restore point (sparse where zero)."""
+        drp = self.get_disk_restore_point(disk_restore_point_id)
+        rp = self.get(drp.restore_point_id)
+        check_name(name, "disk")
+        with self.store(rp.region, rp.subscription) as store:
+            size, ids = store.get_manifest(drp.manifest)
+            return self.disks.create_with(
+                subscription=subscription,
+                resource_group=resource_group,
+                region=region,
+                name=name,
+                size_bytes=size,
+                fill=lambda fd: restore_into(store, ids, fd, progress or no_progress),
+            )
+
+    def open_disk_restore_point(self, disk_restore_point_id: str) -> DiskImageReader:
+        """A reader of the disk image (the caller closes it); every block read is verified."""
+        drp = self.get_disk_restore_point(disk_restore_point_id)
+        rp = self.get(drp.restore_point_id)
+        store = self.store(rp.region, rp.subscription)
+        try:
+            size, ids = store.get_manifest(drp.manifest)
+        except BaseException:
+            store.close()
+            raise
+        return DiskImageReader(store, size, ids, drp.id)
+
+
+class DiskImageReader:
+    """Random access to a disk restore point's bytes: ``read(offset, length)``."""
+
+    def __init__(self, store: BlockStore, size_bytes: int, ids: bytes, name: str) -> None:
+        self.store, self.size_bytes, self.ids, self.name = store, size_bytes, ids, name
+
+    def read(self, offset: int, length: int) -> bytes:
+        from core.blockstore import BLOCK_SIZE
+
+        if offset < 0 or length < 0 or offset > self.size_bytes:
+            raise CoreError(f"{self.name}: range {offset}+{length} is outside the disk")
+        end = min(offset + length, self.size_bytes)
+        out = bytearray()
+        for b in range(offset // BLOCK_SIZE, -(-end // BLOCK_SIZE)):
+            d = self.ids[b * ID_BYTES : (b + 1) * ID_BYTES]
+            start = b * BLOCK_SIZE
+            blen = min(BLOCK_SIZE, self.size_bytes - start)
+            data = bytes(blen) if d == ZERO_ID else self.store.get_block(d)
+            out += data[max(offset - start, 0) : end - start]
+        return bytes(out)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> DiskImageReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _drp(row) -> DiskRestorePoint:
+    return DiskRestorePoint(
+        id=row["id"],
+        restore_point_id=row["restore_point_id"],
+        disk_id=row["disk_id"],
+        disk_name=row["disk_name"],
+        size_bytes=row["size_bytes"],
+        bytes_stored=row["bytes_stored"],
+        bytes_changed=row["bytes_changed"],
+        blocks_total=row["blocks_total"],
+        blocks_new=row["blocks_new"],
+        manifest=row["manifest"],
+    )
+
+
+def _source_metadata(vm: VmSource, disks: list[Disk]) -> dict:
+    """What a VM restore needs to rebuild the VM (rule RP-2)."""
+    return {
+        "vm_id": vm.vm_id,
+        "name": vm.name,
+        "region": vm.region,
+        "size": vm.size,
+        "os_type": vm.os_type,
+        "power_state": vm.power_state,
+        "os_disk": {"id": vm.os_disk_id},
+        "disks": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "size_bytes": d.size_bytes,
+                "sku": d.sku,
+                "os_disk": d.id.lower() == vm.os_disk_id.lower(),
+            }
+            for d in disks
+        ],
+        "network": vm.network,
+        **({"metadata": vm.metadata} if vm.metadata else {}),
+    }
