@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from engine.addrs import InstanceKey, ResourceAddr
 from engine.diagnostics import Diagnostics, SourceRange, error
 from engine.expr import EvalContext, EvalError, Expr, evaluate, references
+from engine.functions import convert, parse_type
 from engine.graph import LocalIndex
 from engine.values import UNKNOWN, is_wholly_known
 from providers.base import ProviderContext
@@ -124,6 +125,11 @@ class Evaluator:
             if n is UNKNOWN:
                 diags.append(_unknown_repetition("count", resource))
                 return None, diags
+            if isinstance(n, str):
+                try:
+                    n = convert(n, parse_type("number"))
+                except ValueError:
+                    pass
             if isinstance(n, float) and n.is_integer():
                 n = int(n)
             if isinstance(n, bool) or not isinstance(n, int) or n < 0:
