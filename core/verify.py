@@ -110,8 +110,10 @@ def verify_store(
                     data[off : off + ln] if data is not None else store.backend.get(pack, off, ln)
                 )
                 store.open_payload(d, payload, raw, pack)
-            except (IntegrityError, NotFound):
+            except IntegrityError:
                 report.problems.append(problem(d, pack, "corrupted"))
+            except NotFound:
+                report.problems.append(problem(d, pack, "missing"))
             report.blocks_checked += 1
             report.bytes_checked += ln
         progress("verify", report.bytes_checked, total)

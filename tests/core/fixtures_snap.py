@@ -108,10 +108,8 @@ def store_bytes(fabric: Fabric, region: str = "eastus") -> int:
 
 
 def flip_byte_in_a_pack(fabric: Fabric, region: str = "eastus") -> Path:
-    packs = sorted(
-        (fabric.store_dir(region, fabric.default_subscription) / "objects" / "packs").iterdir()
-    )
-    pack = packs[0]
+    folder = fabric.store_dir(region, fabric.default_subscription) / "objects" / "packs"
+    pack = max(folder.iterdir(), key=lambda p: p.stat().st_size)  # the full restore point's
     with open(pack, "r+b") as f:
         f.seek(10)
         b = f.read(1)

@@ -1,0 +1,110 @@
+"""Verify (a flipped byte is found and named; restore refuses it), gc, and RP-13 deletes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from core.disks import BLOCK_SIZE
+from core.errors import IntegrityError
+from tests.core import fixtures_snap
+from tests.core.fixtures_snap import (
+    MiB,
+    collection,
+    flip_byte_in_a_pack,
+    image_bytes,
+    import_disk,
+    restored_bytes,
+    store_bytes,
+    vm,
+)
+
+rps = fixtures_snap.rps  # the fixture
+
+
+@pytest.fixture
+def two_rps(fabric, disks, rps, tmp_path):
+    """rp1 (full) and rp2 (3 blocks rewritten) of one disk; returns (disk, data, rp1, rp2)."""
+    data = image_bytes(4 * MiB, 11)
+    d = import_disk(disks, fabric, tmp_path, "os", data)
+    cid = collection(rps, fabric)
+    rp1 = rps.create(cid, "rp1", vm(fabric, d))
+    nonzero = [i for i in range(5, 64) if data[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE].strip(b"\0")]
+    for i in nonzero[:3]:
+        disks.write(d.id, i * BLOCK_SIZE, os.urandom(BLOCK_SIZE))
+    rp2 = rps.create(cid, "rp2", vm(fabric, d))
+    return d, data, rp1, rp2
+
+
+def test_verify_clean_store(rps, two_rps) -> None:
+    report = rps.verify()
+    assert report.ok, report.problems
+    assert report.blocks_checked == sum(
+        d.blocks_new for rp in two_rps[2:] for d in rp.disk_restore_points
+    )
+    sample = rps.verify(sample_percent=10)
+    assert sample.ok and 0 < sample.blocks_checked < report.blocks_checked
+
+
+def test_flipped_byte_found_by_verify_and_refused_by_restore(fabric, rps, two_rps) -> None:
+    _, _, rp1, rp2 = two_rps
+    pack = flip_byte_in_a_pack(fabric)
+    report = rps.verify()
+    assert not report.ok
+    (problem,) = report.problems
+    assert problem.reason == "corrupted" and problem.pack == f"packs/{pack.name}"
+    # The first block of the largest pack (rp1's) is unchanged, so both restore points use it.
+    assert report.affected_restore_points() == sorted([rp1.id, rp2.id])
+    assert rp1.disk_restore_points[0].id in str(problem)
+    with pytest.raises(IntegrityError, match=problem.name):
+        restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1")
+    assert not (fabric.disks_dir("eastus", fabric.default_subscription) / "rg" / "r1.img").exists()
+    with rps.open_disk_restore_point(rp2.disk_restore_points[0].id) as reader:
+        with pytest.raises(IntegrityError):
+            reader.read(0, 100)
+
+
+def test_missing_pack_and_manifest_are_named(fabric, rps, two_rps) -> None:
+    _, _, rp1, _ = two_rps
+    objects = fabric.store_dir("eastus", fabric.default_subscription) / "objects"
+    (objects / rp1.disk_restore_points[0].manifest).unlink()
+    next((objects / "packs").iterdir()).unlink()
+    report = rps.verify()
+    kinds = {(p.what, p.reason) for p in report.problems}
+    assert ("manifest", "missing") in kinds and ("block", "missing") in kinds
+    assert rp1.id in report.affected_restore_points()
+    with pytest.raises(IntegrityError, match="missing"):
+        rps.gc()  # gc refuses to sweep with a manifest it cannot read
+
+
+def test_rp13_delete_frees_only_unshared_blocks(fabric, rps, two_rps) -> None:
+    d, data, rp1, rp2 = two_rps
+    before = store_bytes(fabric)
+    assert rps.gc().bytes_freed == 0
+    # rp1 alone uses the old versions of the blocks rp2 rewrote, and its manifest.
+    with rps.store("eastus", fabric.default_subscription) as store:
+        ids = [store.get_manifest(r.disk_restore_points[0].manifest)[1] for r in (rp1, rp2)]
+        only1 = {ids[0][i : i + 16] for i in range(0, len(ids[0]), 16)}
+        only1 -= {ids[1][i : i + 16] for i in range(0, len(ids[1]), 16)} | {bytes(16)}
+        assert len(only1) == 3
+        unshared = sum(loc[2] for loc in store.locations(only1).values())
+        unshared += store.backend.size(rp1.disk_restore_points[0].manifest)
+    freed = rps.delete(rp1.id)
+    assert unshared + 16 * len(only1) <= freed  # the blocks, their footer entries, manifest
+    assert freed <= unshared + 16 * len(only1) + 4096  # and at most a rewritten pack's slack
+    assert store_bytes(fabric) == before - freed
+    assert [rp.id for rp in rps.list()] == [rp2.id]
+    with open(d.path, "rb") as f:
+        assert restored_bytes(rps, fabric, rp2.disk_restore_points[0].id, "r2") == f.read()
+    assert rps.verify().ok
+    freed2 = rps.delete(rp2.id)
+    assert freed2 == before - freed
+    assert store_bytes(fabric) == 0
+
+
+def test_rp13_delete_collection_deletes_its_restore_points(fabric, rps, two_rps) -> None:
+    _, _, rp1, _ = two_rps
+    freed = rps.delete_collection(rp1.collection_id)
+    assert rps.list() == [] and freed > 0
+    assert store_bytes(fabric) == 0
