@@ -226,9 +226,20 @@ class _Converter:
     def body(self, tree: Tree, problems: list[Diagnostic]) -> Body:
         attrs: dict[str, Attribute] = {}
         blocks: list[Block] = []
+        last_line = -1
         for child in tree.children:
-            if not isinstance(child, Tree):
+            if not isinstance(child, Tree) or child.data == "new_line_or_comment":
                 continue
+            line = child.meta.line
+            if line == last_line:
+                problems.append(
+                    error(
+                        "Two items on one line",
+                        "put each argument and block on its own line",
+                        self.rng(child),
+                    )
+                )
+            last_line = line
             if child.data == "attribute":
                 attr = self.attribute(child)
                 if attr.name in attrs:
@@ -754,7 +765,7 @@ def _static(attr: Attribute, d: list[Diagnostic], what: str) -> Any:
     try:
         return static_value(attr.expr)
     except EvalError as err:
-        d.append(error(f"{what}: {err.summary}", err.detail, err.range or attr.range))
+        d.append(error(what, f"{err.summary}: {err.detail}", err.range or attr.range))
         return NOTSET
 
 
@@ -806,11 +817,13 @@ def _depends_on(attr: Attribute, d: list[Diagnostic]) -> list[tuple[ResourceAddr
         ):
             out.append((ResourceAddr(item.obj.name, item.name), item.range))
         else:
+            shown = _traversal_path(item)
+            shown = f'"{shown}"' if isinstance(item, Literal) else shown or "this entry"
             d.append(
                 error(
-                    "Invalid depends_on entry",
-                    "each entry must be a resource reference TYPE.NAME (no quotes, "
-                    "no attributes, no index)",
+                    f"Invalid depends_on entry {shown}",
+                    "each entry must be a resource reference TYPE.NAME, without quotes, "
+                    "attributes or index",
                     item.range,
                 )
             )
@@ -1170,6 +1183,7 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
                 diags.append(_dup("output", o.name, config.outputs[o.name].range, o.range))
             else:
                 config.outputs[o.name] = o
+    diags.sort(key=lambda d: (d.range.filename, d.range.line) if d.range else ("", 0))
     return config, diags
 
 

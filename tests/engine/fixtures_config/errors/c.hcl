@@ -1,0 +1,3 @@
+resource "bcdr_data" "broken" {
+  input = [1, 2
+}
