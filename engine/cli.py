@@ -123,14 +123,14 @@ def _session(ctx: click.Context) -> Session:
 def _report(ctx: click.Context, diagnostics: list[Diagnostic] | Diagnostics) -> None:
     s = _session(ctx)
     ui = s.ui or s.use_ui(False)
-    items = list(s.warnings) + list(diagnostics)
+    items = _unique(list(s.warnings) + list(diagnostics))
     ui.print(render.diagnostics_text(items, s.source_lines()), err=True)
     s.warnings.clear()
 
 
 def _flush_warnings(s: Session) -> None:
     if s.warnings and s.ui is not None:
-        s.ui.print(render.diagnostics_text(s.warnings, s.source_lines()), err=True)
+        s.ui.print(render.diagnostics_text(_unique(s.warnings), s.source_lines()), err=True)
     s.warnings.clear()
 
 
@@ -290,7 +290,12 @@ def _load_config(s: Session) -> Any:
 
 
 def _load(s: Session, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, Any]]:
-    """Config and variable values; all their problems together (and schema ones if any)."""
+    """Config and variable values, checked against the schemas before any state is touched.
+
+    All problems are reported together: config, variable values and schema checks.
+    """
+    from engine.planner import validate
+    from engine.values import UNKNOWN
     from engine.varvalues import collect_variable_values
 
     config = _load_config(s)
@@ -300,28 +305,34 @@ def _load(s: Session, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, Any
         var_files=[s.rel(f) for f in args.var_file],
         environ=os.environ,
     )
+    errors = list(diags.errors())
     s.warnings.extend(diags.warnings())
-    if diags.has_errors:
-        errors = list(diags.errors())
-        with contextlib.suppress(Exception):
-            from engine.planner import validate
-            from engine.values import UNKNOWN
-
-            filled = {n: values.get(n, UNKNOWN) for n in config.variables}
-            errors += [d for d in validate(config, registry, filled) if d.is_error]
-        raise DiagnosticsError(_unique(errors))
+    checked = validate(config, registry, {n: values.get(n, UNKNOWN) for n in config.variables})
+    errors += checked.errors()
+    s.warnings.extend(checked.warnings())
+    if errors:
+        raise DiagnosticsError(errors)
     return config, values
 
 
 def _unique(diags: list[Diagnostic]) -> list[Diagnostic]:
-    seen: set[Diagnostic] = set()
-    return [d for d in diags if not (d in seen or seen.add(d))]
+    """Drop repeats of a finding (same severity, summary and place), keeping the first."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for d in diags:
+        key = (d.severity, d.summary, d.range, d.address if d.range is None else None)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
 
 
-def _make_plan(s: Session, args: PlanArgs, store: Any, registry: Any) -> tuple[Plan, Any]:
+def _make_plan(
+    s: Session, args: PlanArgs, store: Any, registry: Any, loaded: tuple[Any, dict[str, Any]]
+) -> tuple[Plan, Any]:
     from engine.planner import PlanOptions, make_plan
 
-    config, values = _load(s, args, registry)
+    config, values = loaded
     mode = "destroy" if args.destroy else "refresh-only" if args.refresh_only else "normal"
     options = PlanOptions(
         mode=mode,
@@ -434,10 +445,11 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
     s = _session(ctx)
     ui = s.use_ui(no_color)
     registry = _registry(s)
+    loaded = _load(s, args, registry)
     store = _open_state(s)
     operation = "destroy" if args.destroy else "apply"
     with store.lock(operation) as held:
-        plan, config = _make_plan(s, args, store, registry)
+        plan, config = _make_plan(s, args, store, registry, loaded)
         ui.print(render.plan_text(plan))
         _flush_warnings(s)
         if not plan.has_changes:
@@ -590,10 +602,11 @@ def plan(
     ui = s.use_ui(no_color)
     args = PlanArgs(**kw)
     registry = _registry(s)
+    loaded = _load(s, args, registry)
     store = _open_state(s)
     lock = store.lock("plan") if args.refresh else contextlib.nullcontext()
     with lock:
-        the_plan, _ = _make_plan(s, args, store, registry)
+        the_plan, _ = _make_plan(s, args, store, registry, loaded)
     if out:
         _write_plan(s, the_plan, out)
     if as_json:
@@ -716,9 +729,10 @@ def drift(
     ui = s.use_ui(no_color)
     args = PlanArgs(var=var, var_file=var_file, parallelism=parallelism, refresh_only=True)
     registry = _registry(s)
+    loaded = _load(s, args, registry)
     store = _open_state(s)
     with store.lock("drift"):
-        the_plan, _ = _make_plan(s, args, store, registry)
+        the_plan, _ = _make_plan(s, args, store, registry, loaded)
     if as_json:
         _print_json(ui, {"resource_drift": [c.to_json() for c in the_plan.drift]})
     elif the_plan.drift:
@@ -1026,10 +1040,10 @@ def import_cmd(
     ui = s.use_ui(no_color)
     _check_address(address)
     registry = _registry(s)
+    config, values = _load(s, PlanArgs(var=var, var_file=var_file), registry)
     store = _open_state(s)
     started = utc_now()
     with store.lock("import"):
-        config, values = _load(s, PlanArgs(var=var, var_file=var_file), registry)
         ui.print(f'{address}: Importing from ID "{object_id}"...')
         diags = import_resource(
             config, store, registry, values, address, object_id, working_dir=s.workdir
@@ -1144,7 +1158,8 @@ def fmt(
             problems.append(
                 diag_error(
                     "Invalid syntax; this file cannot be formatted",
-                    f"{exc}\nFix the syntax (bcdr validate shows it) and run fmt again.",
+                    f"{str(exc).replace('<input>', name)}\n"
+                    "Fix the syntax (bcdr validate shows it) and run fmt again.",
                     SourceRange(name, line) if line else None,
                 )
             )
@@ -1178,8 +1193,8 @@ def fmt(
 def _line_of(message: str) -> int | None:
     import re
 
-    m = re.search(r"line (\d+)", message)
-    return int(m.group(1)) if m else None
+    m = re.search(r"line (\d+)|<input>:(\d+)", message)
+    return int(m.group(1) or m.group(2)) if m else None
 
 
 @main.command()

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
@@ -59,13 +58,14 @@ class UI:
 
     def ask(self, question: str, explanation: str) -> bool:
         """Terraform's approval question: only ``yes`` approves; end of input refuses."""
+        self.print("")
         self.print(Text(question, style="bold"))
         for row in explanation.splitlines():
             self.print(f"  {row}")
         self.print("")
         self.out.file.write("  Enter a value: ")
         self.out.file.flush()
-        answer = click.get_text_stream("stdin").readline()
+        answer = sys.stdin.readline()
         self.print("")
         return answer.strip() == "yes"
 

@@ -1,0 +1,292 @@
+"""Each command through the CLI: exit codes and what it prints, in real working directories."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from engine.cli import main
+from state import StateStore
+from tests.cli.conftest import write
+
+SPEC = """
+variable "greeting" {
+  type    = string
+  default = "hello"
+}
+
+resource "bcdr_data" "a" {
+  input = var.greeting
+}
+
+resource "bcdr_data" "b" {
+  input = "${bcdr_data.a.output}-b"
+}
+
+output "greeting" {
+  value = bcdr_data.a.output
+}
+"""
+
+
+def _walk(command: click.Command, path: str = "bcdr"):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _walk(sub, f"{path} {name}")
+
+
+def test_every_command_and_option_has_help():
+    seen = []
+    for path, command in _walk(main):
+        seen.append(path)
+        assert (command.help or "").strip(), f"{path} has no help text"
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert (param.help or "").strip(), f"{path} {param.opts[0]} has no help text"
+    for verb in (
+        "init",
+        "validate",
+        "fmt",
+        "plan",
+        "apply",
+        "destroy",
+        "show",
+        "output",
+        "state list",
+        "state show",
+        "state rm",
+        "state mv",
+        "import",
+        "graph",
+        "force-unlock",
+        "drift",
+        "version",
+        "serve",
+        "verify",
+        "gc",
+    ):
+        assert f"bcdr {verb}" in seen
+
+
+def test_help_is_printed_for_every_command(bcdr):
+    for path, _ in _walk(main):
+        words = path.split()[1:]
+        result = bcdr(*words, "-help")
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output
+
+
+def test_init_creates_state_and_lists_providers(bcdr, workdir):
+    result = bcdr("init", "-no-color")
+    assert result.exit_code == 0, result.output
+    assert (workdir / ".bcdr" / "state.db").is_file()
+    assert "builtin: bcdr_data" in result.output
+    assert "successfully initialized" in result.output
+
+
+def test_validate_ok_and_errors(bcdr, workdir):
+    write(workdir, SPEC)
+    ok = bcdr("validate", "-no-color")
+    assert ok.exit_code == 0, ok.output
+    assert "Success! The configuration is valid." in ok.output
+    assert not (workdir / ".bcdr" / "state.db").exists(), "validate must not touch state"
+    write(workdir, 'resource "bcdr_data" "x" {\n  inptu = 1\n}\n', "extra.hcl")
+    bad = bcdr("validate", "-no-color")
+    assert bad.exit_code == 1
+    assert 'Error: Unsupported argument "inptu"' in bad.output
+    assert "on extra.hcl line 2" in bad.output
+    as_json = bcdr("validate", "-json")
+    assert as_json.exit_code == 1
+    data = json.loads(as_json.stdout)
+    assert data["valid"] is False and data["error_count"] == 1
+
+
+def test_validate_without_specs_says_what_to_do(bcdr):
+    result = bcdr("validate")
+    assert result.exit_code == 1
+    assert "Error: No *.hcl spec files" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_plan_detailed_exitcode_json_and_out(bcdr, workdir):
+    write(workdir, SPEC)
+    result = bcdr("plan", "-detailed-exitcode", "-no-color")
+    assert result.exit_code == 2, result.output
+    assert "Plan: 2 to add, 0 to change, 0 to destroy." in result.output
+    assert "\x1b[" not in result.output
+    as_json = bcdr("plan", "-json")
+    assert as_json.exit_code == 0
+    data = json.loads(as_json.stdout)
+    changes = {c["address"]: c for c in data["resource_changes"]}
+    assert changes["bcdr_data.a"]["change"]["actions"] == ["create"]
+    assert changes["bcdr_data.a"]["change"]["after"]["input"] == "hello"
+    assert changes["bcdr_data.a"]["change"]["after_unknown"]["output"] is True
+    saved = bcdr("plan", "-out", "p.json", "-no-color")
+    assert saved.exit_code == 0
+    assert 'bcdr apply "p.json"' in saved.output
+    assert json.loads((workdir / "p.json").read_text())["resource_changes"]
+
+
+def test_plan_var_overrides_default(bcdr, workdir):
+    write(workdir, SPEC)
+    result = bcdr("plan", "-var", "greeting=hi", "-no-color")
+    assert result.exit_code == 0, result.output
+    assert '+ input  = "hi"' in result.output
+
+
+def test_apply_asks_and_only_yes_proceeds(bcdr, workdir):
+    write(workdir, SPEC)
+    refused = bcdr("apply", "-no-color", input="y\n")
+    assert refused.exit_code == 1
+    assert "Do you want to perform these actions?" in refused.output
+    assert "Apply cancelled" in refused.output
+    with StateStore.open(workdir / ".bcdr" / "state.db") as store:
+        assert store.instances() == []
+    approved = bcdr("apply", "-no-color", input="yes\n")
+    assert approved.exit_code == 0, approved.output
+    assert "bcdr_data.a: Creating..." in approved.output
+    assert "bcdr_data.a: Creation complete after 0s [id=" in approved.output
+    assert "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." in approved.output
+    assert 'greeting = "hello"' in approved.output
+
+
+def test_apply_saved_plan_without_question(bcdr, workdir):
+    write(workdir, SPEC)
+    assert bcdr("plan", "-out", "p").exit_code == 0
+    result = bcdr("apply", "-no-color", "p")
+    assert result.exit_code == 0, result.output
+    assert "Do you want" not in result.output
+    assert "2 added" in result.output
+
+
+def test_apply_refuses_foreign_plan_and_garbage(bcdr, workdir, tmp_path_factory):
+    write(workdir, SPEC)
+    other = tmp_path_factory.mktemp("other")
+    write(other, SPEC)
+    from tests.cli.conftest import run_in
+
+    assert run_in(other, "plan", "-out", "p").exit_code == 0
+    (workdir / "p").write_bytes((other / "p").read_bytes())
+    bcdr("init")
+    foreign = bcdr("apply", "-no-color", "p")
+    assert foreign.exit_code == 1
+    assert "Saved plan is for a different state" in foreign.output
+    (workdir / "junk").write_text("not json")
+    junk = bcdr("apply", "junk")
+    assert junk.exit_code == 1 and "is not a bcdr plan file" in junk.output
+    missing = bcdr("apply", "nope")
+    assert missing.exit_code == 1 and "No plan file at nope" in missing.output
+
+
+def test_destroy_asks_then_destroys(bcdr, workdir):
+    write(workdir, SPEC)
+    assert bcdr("apply", "-auto-approve").exit_code == 0
+    refused = bcdr("destroy", "-no-color", input="no\n")
+    assert refused.exit_code == 1 and "Destroy cancelled" in refused.output
+    result = bcdr("destroy", "-no-color", input="yes\n")
+    assert result.exit_code == 0, result.output
+    assert "Do you really want to destroy all resources?" in result.output
+    assert "bcdr_data.b: Destruction complete" in result.output
+    assert "Destroy complete! Resources: 2 destroyed." in result.output
+    assert bcdr("state", "list").output == ""
+
+
+def test_show_state_plan_and_json(bcdr, workdir):
+    write(workdir, SPEC)
+    assert bcdr("show").output.strip() == "No state."
+    assert bcdr("plan", "-out", "p").exit_code == 0
+    shown = bcdr("show", "-no-color", "p")
+    assert shown.exit_code == 0 and "# bcdr_data.a will be created" in shown.output
+    shown_json = json.loads(bcdr("show", "-json", "p").stdout)
+    assert [c["address"] for c in shown_json["resource_changes"]] == ["bcdr_data.a", "bcdr_data.b"]
+    assert bcdr("apply", "p").exit_code == 0
+    state = bcdr("show", "-no-color")
+    assert "# bcdr_data.a:" in state.output
+    assert 'input  = "hello"' in state.output
+    assert 'greeting = "hello"' in state.output
+    data = json.loads(bcdr("show", "-json").stdout)
+    resources = data["values"]["root_module"]["resources"]
+    assert {r["address"] for r in resources} == {"bcdr_data.a", "bcdr_data.b"}
+    assert data["values"]["outputs"]["greeting"]["value"] == "hello"
+
+
+def test_output_variants(bcdr, workdir):
+    write(workdir, SPEC)
+    assert bcdr("output").exit_code == 0  # no state yet: a warning only
+    assert bcdr("apply", "-auto-approve").exit_code == 0
+    assert bcdr("output").output == 'greeting = "hello"\n'
+    assert bcdr("output", "greeting").output == '"hello"\n'
+    assert bcdr("output", "-raw", "greeting").output == "hello"
+    assert json.loads(bcdr("output", "-json").stdout)["greeting"]["value"] == "hello"
+    missing = bcdr("output", "nope")
+    assert missing.exit_code == 1 and 'Output "nope" not found' in missing.output
+
+
+def test_state_list_show_rm_mv(bcdr, workdir):
+    write(workdir, SPEC)
+    assert bcdr("apply", "-auto-approve").exit_code == 0
+    assert bcdr("state", "list").output.split() == ["bcdr_data.a", "bcdr_data.b"]
+    assert bcdr("state", "list", "bcdr_data.b").output.split() == ["bcdr_data.b"]
+    show = bcdr("state", "show", "-no-color", "bcdr_data.a")
+    assert show.exit_code == 0 and 'resource "bcdr_data" "a"' in show.output
+    nothing = bcdr("state", "show", "bcdr_data.zz")
+    assert nothing.exit_code == 1 and "No instance found" in nothing.output
+    bad = bcdr("state", "show", "not an address")
+    assert bad.exit_code == 1 and "Invalid address" in bad.output
+    moved = bcdr("state", "mv", "bcdr_data.b", "bcdr_data.c")
+    assert moved.exit_code == 0, moved.output
+    assert 'Move "bcdr_data.b" to "bcdr_data.c"' in moved.output
+    assert bcdr("state", "list").output.split() == ["bcdr_data.a", "bcdr_data.c"]
+    removed = bcdr("state", "rm", "bcdr_data.c")
+    assert removed.exit_code == 0 and "Removed bcdr_data.c" in removed.output
+    assert bcdr("state", "list").output.split() == ["bcdr_data.a"]
+    gone = bcdr("state", "rm", "bcdr_data.c")
+    assert gone.exit_code == 1 and "Nothing was removed" in gone.output
+    with StateStore.open(workdir / ".bcdr" / "state.db") as store:
+        ops = [h["operation"] for h in store.history()]
+    assert "state-rm" in ops and "state-mv" in ops
+
+
+def test_import_of_bcdr_data_is_refused_clearly(bcdr, workdir):
+    write(workdir, SPEC)
+    result = bcdr("import", "-no-color", "bcdr_data.a", "some-id")
+    assert result.exit_code == 1
+    assert "Error:" in result.output
+    assert "Traceback" not in result.output
+    not_declared = bcdr("import", "-no-color", "bcdr_data.zz", "x")
+    assert not_declared.exit_code == 1
+
+
+def test_graph_is_dot_with_edges(bcdr, workdir):
+    write(workdir, SPEC)
+    result = bcdr("graph")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.lstrip().startswith("digraph") and out.rstrip().endswith("}")
+    assert '"bcdr_data.b" -> "bcdr_data.a"' in out
+
+
+def test_version(bcdr):
+    result = bcdr("version")
+    assert result.exit_code == 0 and result.output.startswith("bcdr v")
+    data = json.loads(bcdr("version", "-json").stdout)
+    assert "bcdr_data" in data["providers"]["builtin"]
+
+
+def test_chdir_to_missing_directory_is_a_clear_error(tmp_path):
+    from tests.cli.conftest import run_in
+
+    result = run_in(tmp_path / "nope", "plan")
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+
+
+def test_platform_verbs_report_a_missing_fabric(bcdr, workdir):
+    for verb in ("verify", "gc"):
+        result = bcdr(verb, "-no-color")
+        assert result.exit_code == 1, (verb, result.output)
+        assert "Error:" in result.output and "Traceback" not in result.output
+    env_home = bcdr("gc", env={"BCDR_FABRIC_HOME": str(workdir / "elsewhere")})
+    assert env_home.exit_code == 1 and "elsewhere" in env_home.output
