@@ -84,7 +84,8 @@ import os, sys
 from pathlib import Path
 from state import StateStore
 store = StateStore.open(Path(sys.argv[1]))
-held = store.lock("apply").__enter__()
+cm = store.lock("apply")
+held = cm.__enter__()
 print(held.lock_id, flush=True)
 os._exit(0)
 """
