@@ -48,6 +48,8 @@ def _parse_cli_value(var: Variable | None, text: str, source: str) -> tuple[Any,
     try:
         return static_value(expr), None
     except EvalError as err:
+        if var.type.kind in ("number", "bool"):
+            return text, None
         return None, f"{source}: {err.summary}"
 
 
@@ -84,7 +86,7 @@ def collect_variable_values(
             continue
         given[name] = _Given(value, f"environment variable {key}", None)
 
-    def from_file(path: Path, display: str, *, cli: bool) -> None:
+    def from_file(path: Path, display: str) -> None:
         attrs, file_diags = load_attribute_file(path, display)
         diags.extend(file_diags)
         for name, attr in attrs.items():
@@ -112,7 +114,7 @@ def collect_variable_values(
             given[name] = _Given(value, str(attr.range), attr.range)
 
     for fname in config.var_files:
-        from_file(config.dir / fname, fname, cli=False)
+        from_file(config.dir / fname, fname)
 
     def from_cli(item: str) -> None:
         name, sep, text = item.partition("=")
@@ -145,7 +147,7 @@ def collect_variable_values(
         steps = [("var-file", str(p)) for p in var_files] + [("var", v) for v in cli_vars]
     for kind, arg in steps:
         if kind == "var-file":
-            from_file(Path(arg), str(arg), cli=True)
+            from_file(Path(arg), str(arg))
         else:
             from_cli(arg)
 
