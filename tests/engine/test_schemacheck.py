@@ -1,0 +1,77 @@
+"""Schema checks of resource bodies: names, required, computed, blocks, types, validators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.addrs import ResourceAddr
+from engine.config import load_config
+from engine.diagnostics import SourceRange
+from engine.schemacheck import check_body, check_values, suggest
+from engine.values import UNKNOWN
+from tests.engine.testprovider import THING
+
+WHERE = SourceRange("main.hcl", 1)
+
+
+def _body(tmp_path: Path, inner: str):
+    (tmp_path / "main.hcl").write_text(f'resource "test_thing" "x" {{\n{inner}}}\n')
+    cfg, diags = load_config(tmp_path, cache=False)
+    assert not diags.has_errors, [d.summary for d in diags]
+    return cfg.resources[ResourceAddr("test_thing", "x")].body
+
+
+def test_suggest_closest_name():
+    assert suggest("nmae", ["name", "size"]) == ' Did you mean "name"?'
+    assert suggest("zzzzz", ["name", "size"]) == ""
+
+
+def test_unknown_argument_and_missing_required(tmp_path):
+    body = _body(tmp_path, '  nmae = "a"\n')
+    diags = check_body(THING, body, "test_thing.x", WHERE)
+    got = {d.summary: d for d in diags}
+    assert set(got) == {'Unsupported argument "nmae"', 'Missing required argument "name"'}
+    assert str(got['Unsupported argument "nmae"'].range) == "main.hcl:2"
+    assert 'Did you mean "name"?' in got['Unsupported argument "nmae"'].detail
+
+
+def test_computed_attribute_cannot_be_set(tmp_path):
+    body = _body(tmp_path, '  name = "a"\n  fingerprint = "x"\n')
+    (d,) = check_body(THING, body, "test_thing.x", WHERE)
+    assert d.summary == 'Cannot set computed attribute "fingerprint"'
+
+
+def test_blocks_unknown_repeated_and_nested_required(tmp_path):
+    body = _body(
+        tmp_path,
+        '  name = "a"\n  netwrk {\n  }\n  network {\n    subnet = "s"\n  }\n  network {\n  }\n',
+    )
+    summaries = sorted(d.summary for d in check_body(THING, body, "test_thing.x", WHERE))
+    assert summaries == [
+        'Missing required argument "subnet"',
+        'Too many "network" blocks',
+        'Unsupported block type "netwrk"',
+    ]
+
+
+def test_values_converted_and_type_errors_reported():
+    values = {"name": "a", "size": "5", "tags": {"k": 1}, "zone": UNKNOWN}
+    ranges = {"size": SourceRange("main.hcl", 3)}
+    out, diags = check_values(THING, values, ranges, "test_thing.x", WHERE)
+    assert not diags
+    assert out["size"] == 5 and out["tags"] == {"k": "1"} and out["zone"] is UNKNOWN
+    _, diags = check_values(THING, {"name": "a", "size": "big"}, ranges, "test_thing.x", WHERE)
+    (d,) = diags
+    assert d.summary == 'Invalid value for "size"' and str(d.range) == "main.hcl:3"
+
+
+def test_validators_run_on_known_values_only():
+    _, diags = check_values(THING, {"name": "a", "kind": "z"}, {}, "test_thing.x", WHERE)
+    assert [d.detail for d in diags] == ["main.hcl:1: test_thing.x.kind: kind must be a or b"]
+    _, diags = check_values(THING, {"name": "a", "kind": UNKNOWN}, {}, "test_thing.x", WHERE)
+    assert not diags
+
+
+def test_required_null_is_an_error():
+    _, diags = check_values(THING, {"name": None}, {}, "test_thing.x", WHERE)
+    assert [d.summary for d in diags] == ['Required argument "name" is null']
