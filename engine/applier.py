@@ -135,6 +135,15 @@ class _Walk:
         self.records = {r.address: r for r in state.instances()}
         self._expansions: dict[Any, dict[Any, Any]] = {}
         self._lock = threading.Lock()
+        self.emit: Callable[[ApplyEvent], None] = lambda _e: None
+
+    def progress(self, ch: Change) -> Callable[[str, int, int], None]:
+        """A provider's progress callback for one step: "progress" events (worker thread)."""
+
+        def report(what: str, done: int, total: int) -> None:
+            self.emit(ApplyEvent("progress", ch.address, ch.action, 0.0, what, None, done, total))
+
+        return report
 
     # ------------------------------------------------------------ worker side
     def each_value(self, res: Any, key: Any) -> Any:
@@ -168,7 +177,8 @@ class _Walk:
             out.diags.append(error(f"No provider serves {ch.type}", "", address=ch.address))
             return
         if ch.action is Action.DELETE:
-            resp = provider.delete(DeleteRequest(ch.type, ch.address, ch.before or {}))
+            req = DeleteRequest(ch.type, ch.address, ch.before or {}, self.progress(ch))
+            resp = provider.delete(req)
             out.diags.extend(resp.diagnostics)
             out.removed = not resp.diagnostics.has_errors
             return
@@ -217,6 +227,7 @@ class _Walk:
                 final.planned_state,
                 values,
                 private={**ch.private, **final.private},
+                progress=self.progress(ch),
             )
         )
         out.diags.extend(applied.diagnostics)
@@ -337,6 +348,7 @@ def apply_plan(
         result.failed.append(("provider configuration", diags))
         return result
     walk = _Walk(plan, config, state, registry, working_dir)
+    walk.emit = emit
     walk.persist_drift()
     steps = [c for c in plan.changes if c.action is not Action.NOOP]
     if plan.mode == "refresh-only":
