@@ -1,0 +1,8 @@
+resource "bcdr_data" "a" {
+  input            = "a"
+  triggers_replace = 2
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}

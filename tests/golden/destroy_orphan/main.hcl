@@ -1,0 +1,3 @@
+resource "bcdr_data" "kept" {
+  input = "k"
+}

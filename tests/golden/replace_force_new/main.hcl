@@ -1,0 +1,4 @@
+resource "bcdr_data" "a" {
+  input            = "same"
+  triggers_replace = "v2"
+}

@@ -1,0 +1,3 @@
+resource "bcdr_data" "a" {
+  input = "new"
+}
