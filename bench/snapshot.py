@@ -132,7 +132,6 @@ def make_images(image: Path, day2: Path, size: int, seed: int) -> dict:
 def worker(step: str, home: Path, params: dict) -> dict:
     """Run one step against the fabric at ``home``; the timed part is the API call only."""
     from core.copy import copy_restore_point
-
     from core.disks import Disks
     from core.fabric import Fabric, ResourceId
     from core.snapshots import RestorePoints, VmSource
@@ -259,6 +258,9 @@ class Bench:
         return r
 
     def measure_bcdr(self, rep: int) -> None:
+        start = [sys.executable, "-c", "import core.copy, core.disks, core.snapshots"]
+        run = run_measured(start)
+        self.result("bcdr (process start + import)", "bcdr", "start").add(run.seconds, run.peak_rss)
         home = self.tmp / f"bcdr-{rep}"
         out = self.worker("import", home, image=self.image, name="data")
         self.record("bcdr import image as disk", "copy", out)
