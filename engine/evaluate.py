@@ -10,6 +10,7 @@ of the configuration), a resource whose instances are not known yet evaluates to
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ class Evaluator:
         self.instances: dict[ResourceAddr, dict[InstanceKey, Any]] = {}
         self.locals_index = LocalIndex(config)
         self._locals: dict[str, Any] = {}
+        self._locals_lock = threading.RLock()  # apply evaluates on several threads
         self._sensitive_vars = {n for n, v in config.variables.items() if v.sensitive}
 
     # ------------------------------------------------------------ values
@@ -66,6 +68,10 @@ class Evaluator:
         return inst.get(None, UNKNOWN)
 
     def local(self, name: str) -> Any:
+        with self._locals_lock:
+            return self._local(name)
+
+    def _local(self, name: str) -> Any:
         cached = self._locals.get(name)
         if cached is _BUSY:
             local = self.config.locals[name]

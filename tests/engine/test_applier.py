@@ -175,3 +175,20 @@ def test_scaling_2000_resources_printed(ws):
     )
     assert result.ok and result.added == n and not again.has_changes
     assert t3 - t2 < 10
+
+
+def test_locals_shared_by_parallel_steps(ws):
+    ws.write(
+        'locals {\n  base = "n-${test_thing.a.id}"\n}\n'
+        'resource "test_thing" "a" {\n  name = "a"\n}\n'
+        + "".join(
+            f'resource "test_thing" "u{i}" {{\n  name = "${{local.base}}-{i}"\n}}\n'
+            for i in range(8)
+        )
+    )
+    ws.provider.sleep = 0.02
+    result = ws.apply(ws.ok_plan(), parallelism=8)
+    assert result.ok, result.failed
+    a_id = ws.state.get("test_thing.a").id
+    assert ws.state.get("test_thing.u5").attributes["name"] == f"n-{a_id}-5"
+    assert ws.state.get("test_thing.u5").dependencies == ["test_thing.a"]
