@@ -366,6 +366,7 @@ class _Converter:
     def template(self, parts: list[Tree], rng: SourceRange, *, escapes: bool) -> Expr:
         # the grammar gives directives flat; assemble %{if}/%{for} with a stack
         stack: list[tuple[Any, list[Expr]]] = [(None, [])]
+        strip_next = False  # a "~}" strips the whitespace of the text after it
         for part in parts:
             child = part.children[0]
             if isinstance(child, Token):
@@ -374,10 +375,24 @@ class _Converter:
                     text = text[1:]
                 elif escapes:
                     text = _unescape(text, rng)
+                if strip_next:
+                    text = text.lstrip()
+                    strip_next = False
                 stack[-1][1].append(TemplateText(text, rng))
                 continue
             kind = child.data
             sub = self.trees(child)
+            markers = [
+                i
+                for i, t in enumerate(child.children)
+                if isinstance(t, Token) and t.type == "STRIP_MARKER"
+            ]
+            strip_before = 1 in markers  # "%{~"
+            strip_next = any(i > 1 for i in markers)  # "~}"
+            if strip_before:
+                last = stack[-1][1]
+                if last and isinstance(last[-1], TemplateText):
+                    last[-1] = TemplateText(last[-1].value.rstrip(), last[-1].range)
             if kind == "interpolation":
                 stack[-1][1].append(self.expr(sub[0]))
             elif kind == "template_if_start":
@@ -624,11 +639,9 @@ def _parse_tree(text: str, filename: str) -> Tree:
     try:
         return hcl2.parses_to_tree(text)
     except UnexpectedInput as err:
-        raise SyntaxProblem(
-            _syntax_diagnostic(err, filename).summary,
-            _syntax_diagnostic(err, filename).detail,
-            SourceRange(filename, max(1, err.line or 1), max(1, err.column or 1)),
-        ) from None
+        diag = _syntax_diagnostic(err, filename)
+        assert diag.range is not None
+        raise SyntaxProblem(diag.summary, diag.detail, diag.range) from None
     except LarkError as err:
         raise SyntaxProblem(
             f"Syntax error: {err}", "check the file", SourceRange(filename, 1)

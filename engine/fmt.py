@@ -130,9 +130,9 @@ def _strip_comment(text: str) -> str:
     return text
 
 
-def format_source(text: str) -> str:
+def format_source(text: str, filename: str = "<input>") -> str:
     """Return ``text`` in canonical layout; ValueError ("file:line: ...") if not valid HCL."""
-    check_syntax(text)
+    check_syntax(text, filename)
     scanner = _Scanner()
     lines = [scanner.line(raw) for raw in text.replace("\r\n", "\n").split("\n")]
     out: list[str] = []

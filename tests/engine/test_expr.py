@@ -66,6 +66,8 @@ GOLDEN = [
     ('"%{if var.flag}on%{else}off%{endif}"', "on"),
     ('"%{for z in var.zones}${z};%{endfor}"', "a;b;c;"),
     ('"${true}/${1.0}/${2.5}"', "true/1/2.5"),
+    ('"%{for z in var.zones ~}\n  ${z}\n%{~ endfor ~}  end"', "abcend"),
+    ('"${var.n}${var.n}"', "33"),
     # collections
     ("[1, 2, 3]", [1, 2, 3]),
     ("[]", []),
@@ -141,6 +143,15 @@ def test_heredoc_and_trimmed_heredoc():
     assert not diags
     assert evaluate(body.attributes["a"].expr, ctx()) == 'hello web\n  "quoted" \\n\n'
     assert evaluate(body.attributes["b"].expr, ctx()) == "x\n  y\n"
+
+
+def test_heredoc_with_directives_and_escapes():
+    from engine.config import parse_body
+
+    text = "a = <<EOT\n%{ for z in var.zones }- ${z} $${not}\n%{ endfor ~}\nEOT\n"
+    body, diags = parse_body(text, "h.hcl")
+    assert not diags
+    assert evaluate(body.attributes["a"].expr, ctx()) == "- a ${not}\n- b ${not}\n- c ${not}\n"
 
 
 def test_count_and_each():

@@ -103,8 +103,10 @@ def test_block_comment_kept_verbatim():
 
 
 def test_syntax_error_raises_value_error_with_line():
-    with pytest.raises(ValueError, match=r"main\.hcl:2|<input>:2"):
-        format_source("locals {\n  a = = 1\n}\n")
+    with pytest.raises(ValueError, match=r"main\.hcl:2"):
+        format_source("locals {\n  a = = 1\n}\n", "main.hcl")
+    with pytest.raises(ValueError, match=r"<input>:4"):
+        format_source("locals {\n  a = 1\n  b = [\n}\n")
 
 
 def test_empty_input():
