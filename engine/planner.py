@@ -12,7 +12,6 @@ is linear in resources plus references (N log N with the sorts).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,10 +21,9 @@ from typing import TYPE_CHECKING, Any
 from engine.addrs import InstanceAddr, ResourceAddr
 from engine.diagnostics import Diagnostics, error
 from engine.evaluate import Evaluator, configure_providers
-from engine.expr import references
-from engine.graph import Graph, build_graph, resource_references
+from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
-from engine.schemacheck import check_body, check_values, suggest
+from engine.schemacheck import check_values, static_checks
 from engine.values import UNKNOWN
 from providers.base import PlanRequest, ReadRequest, ValidateRequest
 
@@ -41,94 +39,6 @@ class PlanOptions:
     targets: list[str] = field(default_factory=list)
     replace: list[str] = field(default_factory=list)
     parallelism: int = 10
-
-
-# ------------------------------------------------------------------ static checks
-
-
-def static_checks(
-    config: Config, registry: Registry, records: list[Any]
-) -> tuple[Graph, Diagnostics]:
-    """Types, attribute names, references, lifecycle, cycles: all without evaluation."""
-    diags = Diagnostics()
-    known = registry.types()
-    for addr, res in config.resources.items():
-        schema = registry.schema(addr.type)
-        if schema is None:
-            diags.append(
-                error(
-                    f'Unknown resource type "{addr.type}"',
-                    f"{res.range}: no installed provider serves {addr.type}."
-                    f"{suggest(addr.type, known)} Known types: {', '.join(known) or 'none'}",
-                    res.range,
-                    address=str(addr),
-                )
-            )
-            continue
-        diags.extend(check_body(schema, res.body, str(addr), res.range))
-        ignore = res.lifecycle.ignore_changes
-        if isinstance(ignore, list):
-            for name in ignore:
-                root = str(name).split(".")[0].split("[")[0]
-                if root not in schema.attributes:
-                    rng = res.lifecycle.range or res.range
-                    diags.append(
-                        error(
-                            f'ignore_changes names unknown attribute "{name}"',
-                            f"{rng}: {addr.type} has no attribute {root}."
-                            f"{suggest(root, sorted(schema.attributes))}",
-                            rng,
-                            address=str(addr),
-                        )
-                    )
-        diags.extend(_check_refs(config, resource_references(res), str(addr)))
-    for local in config.locals.values():
-        diags.extend(_check_refs(config, references(local.expr), f"local.{local.name}"))
-    for out in config.outputs.values():
-        diags.extend(_check_refs(config, references(out.expr), f"output.{out.name}", True))
-        for dep, rng in out.depends_on:
-            if dep not in config.resources:
-                diags.append(_undeclared_resource(dep, rng, f"output.{out.name}"))
-    graph, gdiags = build_graph(config, records)
-    diags.extend(gdiags)
-    return graph, diags
-
-
-def _undeclared_resource(dep: ResourceAddr, rng: Any, where: str) -> Any:
-    return error(
-        f'Reference to undeclared resource "{dep}"',
-        f'{rng}: {where} refers to {dep}; declare it with resource "{dep.type}" '
-        f'"{dep.name}" {{ ... }} or fix the reference',
-        rng,
-    )
-
-
-def _check_refs(config: Config, refs: Iterable[Any], where: str, resources: bool = False):
-    diags = Diagnostics()
-    for ref in refs:
-        if ref.kind == "var" and ref.subject not in config.variables:
-            declared = sorted(config.variables)
-            diags.append(
-                error(
-                    f'Reference to undeclared input variable "{ref.subject}"',
-                    f"{ref.range}: {where} uses var.{ref.subject}.{suggest(ref.subject, declared)}"
-                    f' Declare it with variable "{ref.subject}" {{}} or fix the name',
-                    ref.range,
-                )
-            )
-        elif ref.kind == "local" and ref.subject not in config.locals:
-            declared = sorted(config.locals)
-            diags.append(
-                error(
-                    f'Reference to undeclared local value "{ref.subject}"',
-                    f"{ref.range}: {where} uses local.{ref.subject}."
-                    f"{suggest(ref.subject, declared)} Declare it in a locals {{}} block",
-                    ref.range,
-                )
-            )
-        elif resources and ref.kind == "resource" and ref.subject not in config.resources:
-            diags.append(_undeclared_resource(ref.subject, ref.range, where))
-    return diags
 
 
 def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> Diagnostics:

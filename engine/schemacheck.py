@@ -1,7 +1,9 @@
-"""Generic checks of a resource body against its provider's ``Schema``.
+"""Generic checks of resource bodies against their provider's ``Schema``, and of a config.
 
-Two passes: ``check_body`` looks at the body as written (unknown attributes with the
-closest valid name, computed-only attributes set, missing required ones, misused nested
+``static_checks`` checks a whole configuration without evaluating it: resource types,
+schemas, references to variables, locals and resources, lifecycle, cycles. For one body
+there are two passes: ``check_body`` looks at the body as written (unknown attributes with
+the closest valid name, computed-only attributes set, missing required ones, misused nested
 blocks); ``check_values`` looks at the evaluated values (types, with Terraform's
 conversions, and the attribute validators). Always holds: every finding is a diagnostic
 with file:line and what to do; ``UNKNOWN`` values are never judged (they are checked again
@@ -11,15 +13,20 @@ at apply, when known); nothing here knows a particular resource type.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from engine.addrs import ResourceAddr
 from engine.diagnostics import Diagnostics, SourceRange, error
+from engine.expr import references
 from engine.functions import TypeConstraint, convert, parse_type
+from engine.graph import Graph, build_graph, resource_references
 from engine.values import UNKNOWN, is_wholly_known
 
 if TYPE_CHECKING:
-    from engine.config import Body
+    from engine.config import Body, Config
+    from engine.registry import Registry
     from providers.base import Schema
 
 
@@ -196,3 +203,91 @@ def _check_block(
     conv, sub = check_values(spec.block, value, {}, address, rng)
     diags.extend(sub)
     return conv
+
+
+# ------------------------------------------------------------------ whole configuration
+
+
+def static_checks(
+    config: Config, registry: Registry, records: list[Any]
+) -> tuple[Graph, Diagnostics]:
+    """Types, attribute names, references, lifecycle, cycles: all without evaluation."""
+    diags = Diagnostics()
+    known = registry.types()
+    for addr, res in config.resources.items():
+        schema = registry.schema(addr.type)
+        if schema is None:
+            diags.append(
+                error(
+                    f'Unknown resource type "{addr.type}"',
+                    f"{res.range}: no installed provider serves {addr.type}."
+                    f"{suggest(addr.type, known)} Known types: {', '.join(known) or 'none'}",
+                    res.range,
+                    address=str(addr),
+                )
+            )
+            continue
+        diags.extend(check_body(schema, res.body, str(addr), res.range))
+        ignore = res.lifecycle.ignore_changes
+        if isinstance(ignore, list):
+            for name in ignore:
+                root = str(name).split(".")[0].split("[")[0]
+                if root not in schema.attributes:
+                    rng = res.lifecycle.range or res.range
+                    diags.append(
+                        error(
+                            f'ignore_changes names unknown attribute "{name}"',
+                            f"{rng}: {addr.type} has no attribute {root}."
+                            f"{suggest(root, sorted(schema.attributes))}",
+                            rng,
+                            address=str(addr),
+                        )
+                    )
+        diags.extend(_check_refs(config, resource_references(res), str(addr)))
+    for local in config.locals.values():
+        diags.extend(_check_refs(config, references(local.expr), f"local.{local.name}"))
+    for out in config.outputs.values():
+        diags.extend(_check_refs(config, references(out.expr), f"output.{out.name}", True))
+        for dep, rng in out.depends_on:
+            if dep not in config.resources:
+                diags.append(_undeclared_resource(dep, rng, f"output.{out.name}"))
+    graph, gdiags = build_graph(config, records)
+    diags.extend(gdiags)
+    return graph, diags
+
+
+def _undeclared_resource(dep: ResourceAddr, rng: Any, where: str) -> Any:
+    return error(
+        f'Reference to undeclared resource "{dep}"',
+        f'{rng}: {where} refers to {dep}; declare it with resource "{dep.type}" '
+        f'"{dep.name}" {{ ... }} or fix the reference',
+        rng,
+    )
+
+
+def _check_refs(config: Config, refs: Iterable[Any], where: str, resources: bool = False):
+    diags = Diagnostics()
+    for ref in refs:
+        if ref.kind == "var" and ref.subject not in config.variables:
+            declared = sorted(config.variables)
+            diags.append(
+                error(
+                    f'Reference to undeclared input variable "{ref.subject}"',
+                    f"{ref.range}: {where} uses var.{ref.subject}.{suggest(ref.subject, declared)}"
+                    f' Declare it with variable "{ref.subject}" {{}} or fix the name',
+                    ref.range,
+                )
+            )
+        elif ref.kind == "local" and ref.subject not in config.locals:
+            declared = sorted(config.locals)
+            diags.append(
+                error(
+                    f'Reference to undeclared local value "{ref.subject}"',
+                    f"{ref.range}: {where} uses local.{ref.subject}."
+                    f"{suggest(ref.subject, declared)} Declare it in a locals {{}} block",
+                    ref.range,
+                )
+            )
+        elif resources and ref.kind == "resource" and ref.subject not in config.resources:
+            diags.append(_undeclared_resource(ref.subject, ref.range, where))
+    return diags
