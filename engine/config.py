@@ -15,6 +15,7 @@ import os
 import pickle
 import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1093,11 +1094,32 @@ def cache_dir(directory: Path) -> Path:
     return Path(directory) / ".bcdr" / "cache" / "hcl"
 
 
-def _load_file(path: Path, filename: str, cache: Path | None) -> _FileParts:
+def _prune_cache(cache: Path, keep: set[str], min_age: float = 60.0) -> None:
+    """Remove entries no current file uses (old versions), once they are a minute old."""
+    now = time.time()
+    try:
+        entries = list(os.scandir(cache))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name in keep:
+            continue
+        try:
+            if now - entry.stat().st_mtime >= min_age:
+                os.unlink(entry.path)
+        except OSError:
+            pass  # another process got there first
+
+
+def _load_file(
+    path: Path, filename: str, cache: Path | None, used: set[str] | None = None
+) -> _FileParts:
     data = path.read_bytes()
     entry: Path | None = None
     if cache is not None:
         entry = cache / f"{_cache_key(data, filename)}.pickle"
+        if used is not None:
+            used.add(entry.name)
         hit = _read_cache(entry)
         if hit is not None:
             return hit
@@ -1162,9 +1184,10 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
             )
         )
     where = cache_dir(directory) if cache else None
+    used: set[str] = set()
     for path in specs:
         try:
-            parts = _load_file(path, path.name, where)
+            parts = _load_file(path, path.name, where, used)
         except OSError as err:
             diags.append(error(f"Cannot read {path.name}: {err.strerror}", "check the file"))
             continue
@@ -1196,6 +1219,8 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
                 diags.append(_dup("output", o.name, config.outputs[o.name].range, o.range))
             else:
                 config.outputs[o.name] = o
+    if where is not None and where.is_dir():
+        _prune_cache(where, used)
     diags.sort(key=lambda d: (d.range.filename, d.range.line) if d.range else ("", 0))
     return config, diags
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -279,3 +280,16 @@ def test_cached_load_is_much_faster_than_parsing(tmp_path):
     warm = time.perf_counter() - t0
     assert len(cfg.resources) == 400
     assert warm * 5 < cold, (cold, warm)
+
+
+def test_old_cache_entries_are_pruned(tmp_path):
+    _write(tmp_path, {"main.hcl": _big(2)})
+    load_config(tmp_path)
+    (old,) = (tmp_path / ".bcdr" / "cache" / "hcl").glob("*.pickle")
+    _write(tmp_path, {"main.hcl": _big(3)})
+    load_config(tmp_path)
+    assert old.exists()  # too young to remove: another process may still use it
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    load_config(tmp_path)
+    assert not old.exists()
+    assert len(list((tmp_path / ".bcdr" / "cache" / "hcl").glob("*.pickle"))) == 1
