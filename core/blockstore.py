@@ -39,7 +39,7 @@ from core.errors import CoreError, IntegrityError, NotFound
 
 BLOCK_SIZE = 64 * 1024
 ID_BYTES = 16
-PACK_SIZE = 32 * 1024 * 1024
+PACK_SIZE = 16 * 1024 * 1024
 _FOOTER_ENTRY = struct.Struct("<16sQIB")
 _TRAILER = struct.Struct("<I8s")
 _MAGIC = b"BCDRPAK1"
@@ -61,10 +61,13 @@ def check_object_name(name: str) -> str:
     return name
 
 
+Data = bytes | bytearray | memoryview | list  # a list: the object is their concatenation
+
+
 class Backend(Protocol):
     """A narrow object store. ``put`` is atomic and durable; a name is never half-written."""
 
-    def put(self, name: str, data: bytes | bytearray | memoryview) -> None: ...
+    def put(self, name: str, data: Data) -> None: ...
     def get(self, name: str, offset: int = 0, length: int | None = None) -> bytes: ...
     def has(self, name: str) -> bool: ...
     def list(self, prefix: str = "") -> Iterator[str]: ...
@@ -80,6 +83,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _write_all(fd: int, chunks: list) -> None:
+    views = [v for v in (memoryview(c).cast("B") for c in chunks) if len(v)]
+    i = 0
+    while i < len(views):
+        n = os.writev(fd, views[i : i + 1024])
+        while n > 0:
+            if n >= len(views[i]):
+                n -= len(views[i])
+                i += 1
+            else:
+                views[i] = views[i][n:]
+                n = 0
+
+
 class LocalBackend:
     """Objects as files under ``root``; a put is temp file + fsync + rename + dir fsync."""
 
@@ -90,7 +107,7 @@ class LocalBackend:
     def _path(self, name: str) -> Path:
         return self.root / check_object_name(name)
 
-    def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
+    def put(self, name: str, data: Data) -> None:
         path = self._path(name)
         parent = path.parent
         if not parent.is_dir():
@@ -99,9 +116,7 @@ class LocalBackend:
         tmp = parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            _write_all(fd, data if isinstance(data, list) else [data])
             os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -414,7 +429,8 @@ class PackWriter:
     ``add_many`` returns with at most ``max_inflight`` submissions outstanding, so a caller
     that keeps ``max_inflight + 1`` read buffers and moves to the next one after each
     ``add_many`` never overwrites bytes still being compressed. Blocks already in the store
-    or added earlier are skipped.
+    or added earlier are skipped. A full pack is written by a background thread while the
+    next one fills; its index rows are committed only after its ``put`` has returned.
     """
 
     def __init__(self, store: BlockStore, max_inflight: int, replace: bool = False) -> None:
@@ -423,9 +439,12 @@ class PackWriter:
         self.final_size = 0  # bytes of all packs written, footers included
         self.max_inflight = max_inflight
         self.pool = ThreadPoolExecutor(store.threads)
+        self.io = ThreadPoolExecutor(1)
         self.inflight: deque[Future] = deque()
+        self.pending: tuple[Future, str, list, int] | None = None
         self.seen: set[bytes] = set()
-        self.buf = bytearray()
+        self.chunks: list[bytes] = []
+        self.size = 0
         self.entries: list[tuple[bytes, int, int, int]] = []
         self.blocks_new = 0
         self.bytes_stored = 0
@@ -439,6 +458,7 @@ class PackWriter:
             self.close()
         else:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            self.io.shutdown(wait=True)  # a pack written here is an orphan: gc reclaims it
 
     def new_among(self, digests: list[bytes]) -> list[bytes]:
         """Those of ``digests`` neither in the store nor added to this writer."""
@@ -467,11 +487,12 @@ class PackWriter:
 
     def _take(self, done: list[tuple[bytes, bytes, int]]) -> None:
         for digest, payload, raw in done:
-            self.entries.append((digest, len(self.buf), len(payload), raw))
-            self.buf += payload
+            self.entries.append((digest, self.size, len(payload), raw))
+            self.chunks.append(payload)
+            self.size += len(payload)
             self.blocks_new += 1
             self.bytes_stored += len(payload)
-            if len(self.buf) >= self.store.pack_size:
+            if self.size >= self.store.pack_size:
                 self._write_pack()
 
     def drain(self) -> None:
@@ -483,39 +504,50 @@ class PackWriter:
         """Finish all queued blocks and write them durably, with their index rows."""
         self.drain()
         self._write_pack()
+        self._finish_pending()
 
     def _write_pack(self) -> None:
-        """Write the current pack durably, then commit its index rows."""
+        """Hand the current pack to the writer thread (after the previous one is done)."""
         if not self.entries:
             return
         name = f"packs/{uuid.uuid4().hex}.pack"
-        for digest, off, ln, raw in self.entries:
-            self.buf += _FOOTER_ENTRY.pack(digest, off, ln, raw)
-        self.buf += _TRAILER.pack(len(self.entries), _MAGIC)
-        self.store.backend.put(name, self.buf)
+        footer = b"".join(_FOOTER_ENTRY.pack(*e) for e in self.entries)
+        footer += _TRAILER.pack(len(self.entries), _MAGIC)
+        self.chunks.append(footer)
+        self._finish_pending()
+        future = self.io.submit(self.store.backend.put, name, self.chunks)
+        self.pending = (future, name, self.entries, self.size + len(footer))
+        self.chunks, self.entries, self.size = [], [], 0
+
+    def _finish_pending(self) -> None:
+        """Wait for the pack being written, then commit its index rows."""
+        if self.pending is None:
+            return
+        future, name, entries, size = self.pending
+        self.pending = None
+        future.result()
         db = self.store.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("INSERT INTO packs (name, size) VALUES (?, ?)", (name, len(self.buf)))
+            db.execute("INSERT INTO packs (name, size) VALUES (?, ?)", (name, size))
             db.executemany(
                 f"INSERT OR {'REPLACE' if self.replace else 'IGNORE'} INTO blocks "
                 "(id, pack, off, len, raw) VALUES (?, ?, ?, ?, ?)",
-                [(d, name, off, ln, raw) for d, off, ln, raw in self.entries],
+                [(d, name, off, ln, raw) for d, off, ln, raw in entries],
             )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         self.packs_written.append(name)
-        self.final_size += len(self.buf)
-        self.buf = bytearray()
-        self.entries = []
+        self.final_size += size
 
     def close(self) -> None:
         try:
             self.flush()
         finally:
             self.pool.shutdown(wait=True)
+            self.io.shutdown(wait=True)
 
 
 def parse_pack_footer(data: bytes) -> list[tuple[bytes, int, int, int]]:

@@ -261,7 +261,8 @@ class RestorePoints:
                 f"restore point {rp_id}: the collection's subscription differs from VM "
                 f"{vm.name}'s; create the collection in subscription {vm.subscription}"
             )
-        # Forget the CBT bases first: if we crash after resetting CBT below, the next restore
+        bases = {d.id: self._base(d, region, sub) for d in disks}
+        # Then forget the CBT bases: if we crash after resetting CBT below, the next restore
         # point re-hashes instead of trusting a bitmap that no longer covers its base.
         with self.fabric.transaction() as conn:
             conn.executemany("DELETE FROM cbt_bases WHERE disk_id=?", [(d.id,) for d in disks])
@@ -284,7 +285,6 @@ class RestorePoints:
 
         drps: list[DiskRestorePoint] = []
         with self.store(region, sub) as store, store.lock(exclusive=False):
-            bases = {d.id: self._base(d, region, sub) for d in disks}
             with store.writer() as writer:
                 with self.disks.hold_writes([d.id for d in disks]):
                     captured = []

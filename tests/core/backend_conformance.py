@@ -26,6 +26,11 @@ class BackendConformance:
         assert backend.get("x") == b"abc"
         assert backend.get("y") == b"efg"
 
+    def test_put_of_a_list_is_its_concatenation(self, backend) -> None:
+        parts = [b"a" * 70000, b"", bytearray(b"bc"), memoryview(b"xdef")[1:]] * 700
+        backend.put("l", parts)
+        assert backend.get("l") == b"".join(bytes(p) for p in parts)
+
     def test_ranged_get(self, backend) -> None:
         backend.put("r", bytes(range(100)))
         assert backend.get("r", 10, 5) == bytes(range(10, 15))

@@ -81,6 +81,29 @@ def test_rp4_first_full_then_only_changed_blocks_from_cbt(fabric, disks, rps, tm
     assert restored_bytes(rps, fabric, first.id, "r1") == data
 
 
+def test_rp4_cbt_incremental_reads_only_the_changed_blocks(fabric, disks, rps, tmp_path):
+    """Proof that CBT is used: a change hidden from CBT (stat restored) is not captured."""
+    data = image_bytes(2 * MiB, 6)
+    d = import_disk(disks, fabric, tmp_path, "os", data)
+    cid = collection(rps, fabric)
+    rps.create(cid, "rp1", vm(fabric, d))
+    disks.write(d.id, 2 * BLOCK_SIZE, b"a" * BLOCK_SIZE)
+    st = os.stat(d.path)
+    with open(d.path, "r+b") as f:
+        f.seek(10 * BLOCK_SIZE)
+        f.write(b"h" * BLOCK_SIZE)
+    os.utime(d.path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    rp2 = rps.create(cid, "rp2", vm(fabric, d))
+    assert rp2.disk_restore_points[0].blocks_new == 1
+    got = restored_bytes(rps, fabric, rp2.disk_restore_points[0].id, "r2")
+    assert got[2 * BLOCK_SIZE : 3 * BLOCK_SIZE] == b"a" * BLOCK_SIZE
+    assert got[10 * BLOCK_SIZE : 11 * BLOCK_SIZE] == data[10 * BLOCK_SIZE : 11 * BLOCK_SIZE]
+    os.utime(d.path)  # now CBT is unusable, and a re-hash finds the hidden change
+    rp3 = rps.create(cid, "rp3", vm(fabric, d))
+    got = restored_bytes(rps, fabric, rp3.disk_restore_points[0].id, "r3")
+    assert got[10 * BLOCK_SIZE : 11 * BLOCK_SIZE] == b"h" * BLOCK_SIZE
+
+
 def test_rp4_incremental_by_rehash_when_written_outside_the_core(fabric, disks, rps, tmp_path):
     data = image_bytes(2 * MiB, 5)
     d = import_disk(disks, fabric, tmp_path, "os", data)
