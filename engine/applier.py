@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class ApplyEvent:
+    """One thing that happened in the walk. All kinds are emitted on the calling thread,
+    except "progress", which a provider reports from its worker thread."""
+
     kind: str  # "start" | "progress" | "done" | "failed" | "skipped"
     address: str
     action: Action

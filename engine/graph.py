@@ -85,21 +85,21 @@ class Graph:
             stack.extend(self._g.successors(n))
         return seen
 
-    def cycles(self) -> list[list[ResourceAddr]]:
-        """One cycle per strongly connected component that has one, each closed (a..a)."""
-        out: list[list[ResourceAddr]] = []
+    def cycles(self) -> list[tuple[list[ResourceAddr], set[ResourceAddr]]]:
+        """One closed cycle (a..a) per strongly connected loop, with all of the loop's nodes."""
+        out: list[tuple[list[ResourceAddr], set[ResourceAddr]]] = []
         for comp in nx.strongly_connected_components(self._g):
             if len(comp) == 1:
                 (n,) = comp
                 if self._g.has_edge(n, n):
-                    out.append([n, n])
+                    out.append(([n, n], set(comp)))
                 continue
             sub = self._g.subgraph(comp)
             start = min(comp, key=str)
             edges = nx.find_cycle(sub.reverse(copy=False), source=start)
             cycle = [edges[0][0]] + [v for _, v in edges]
-            out.append(cycle)
-        return sorted(out, key=lambda c: str(c[0]))
+            out.append((cycle, set(comp)))
+        return sorted(out, key=lambda c: str(c[0][0]))
 
     def to_dot(self) -> str:
         """GraphViz text for ``bcdr graph``: an arrow from a resource to what it needs."""
@@ -237,11 +237,14 @@ def build_graph(config: Config, state_records: list[Any]) -> tuple[Graph, Diagno
             if dep in g and addr in g.orphans and dep != addr:
                 g.add_edge(dep, addr)
     # step 5: cycles
-    for cycle in g.cycles():
+    for cycle, loop in g.cycles():
         path = " -> ".join(str(a) for a in cycle)
         where = "\n".join(
             f"  {a} at {config.resources[a].range}" for a in cycle[:-1] if a in config.resources
         )
+        others = sorted(str(a) for a in loop - set(cycle))
+        if others:
+            where += f"\n  (also in this loop: {', '.join(others)})"
         first = config.resources.get(cycle[0])
         diags.append(
             error(

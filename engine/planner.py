@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.addrs import InstanceAddr, ResourceAddr
-from engine.diagnostics import Diagnostics, error
+from engine.diagnostics import Diagnostics, error, warning
 from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
@@ -179,6 +179,17 @@ def make_plan(
     diags.extend(sub)
     targets = _parse_addrs(options.targets, "-target", diags)
     replace = _parse_addrs(options.replace, "-replace", diags)
+    in_state = {InstanceAddr.parse(r.address).resource for r in records}
+    for flag, addrs in (("-target", targets), ("-replace", replace)):
+        for a in addrs:
+            if a.resource not in config.resources and a.resource not in in_state:
+                diags.append(
+                    warning(
+                        f"{flag} {a} matches nothing",
+                        f"no resource {a.resource} is in the configuration or the state; "
+                        "check the address (bcdr state list shows what the state holds)",
+                    )
+                )
     if diags.has_errors:
         return plan, _dedupe(diags)
     if options.refresh:

@@ -129,3 +129,27 @@ def test_ten_thousand_nodes_build_fast(tmp_path):
         ResourceAddr("bcdr_data", "r4999")
     ]
     assert elapsed < 1.0
+
+
+def test_loop_with_two_cycles_names_the_rest(tmp_path):
+    cfg = _config(
+        tmp_path,
+        """
+resource "bcdr_data" "a" {
+  input = [bcdr_data.b.id, bcdr_data.c.id]
+}
+resource "bcdr_data" "b" {
+  input = bcdr_data.a.id
+}
+resource "bcdr_data" "c" {
+  input = bcdr_data.a.id
+}
+""",
+    )
+    _, diags = build_graph(cfg, [])
+    (d,) = diags
+    assert d.summary in (
+        "Cycle: bcdr_data.a -> bcdr_data.b -> bcdr_data.a",
+        "Cycle: bcdr_data.a -> bcdr_data.c -> bcdr_data.a",
+    )
+    assert "also in this loop: bcdr_data." in d.detail

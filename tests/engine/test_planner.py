@@ -321,3 +321,11 @@ resource "bcdr_data" "c" {
     assert d.summary == "Cycle: bcdr_data.a -> bcdr_data.b -> bcdr_data.c -> bcdr_data.a"
     for line in ("main.hcl:2", "main.hcl:5", "main.hcl:8"):
         assert line in d.detail
+
+
+def test_target_matching_nothing_warns(ws):
+    ws.write(TWO)
+    plan, diags = ws.plan(targets=["test_thing.nope"])
+    assert not diags.has_errors
+    assert [d.summary for d in diags.warnings()] == ["-target test_thing.nope matches nothing"]
+    assert plan.changes == [] and plan.warnings
