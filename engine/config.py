@@ -668,8 +668,10 @@ def parse_body(text: str, filename: str) -> tuple[Body | None, Diagnostics]:
 def check_syntax(text: str, filename: str = "<input>") -> None:
     """Raise ValueError("file:line: ...") when ``text`` is not valid HCL (used by fmt)."""
     _, diags = parse_body(text, filename)
-    if diags.has_errors:
-        d = diags.errors()[0]
+    # a duplicate argument is a meaning problem, not a layout one: fmt leaves it to validate
+    problems = [d for d in diags.errors() if not d.summary.startswith("Duplicate argument")]
+    if problems:
+        d = problems[0]
         raise ValueError(f"{d.range}: {d.summary} ({d.detail})")
 
 

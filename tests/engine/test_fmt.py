@@ -109,6 +109,10 @@ def test_syntax_error_raises_value_error_with_line():
         format_source("locals {\n  a = 1\n  b = [\n}\n")
 
 
+def test_duplicate_arguments_are_formatted_not_refused():
+    assert format_source("locals {\na = 1\na = 2\n}") == "locals {\n  a = 1\n  a = 2\n}\n"
+
+
 def test_empty_input():
     assert format_source("\n\n") == ""
 
