@@ -1126,7 +1126,7 @@ def _load_file(
         if hit is not None:
             return hit
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         parts = _FileParts()
         line = data[: err.start].count(b"\n") + 1
@@ -1230,7 +1230,7 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
 def load_attribute_file(path: Path, filename: str) -> tuple[dict[str, Attribute], Diagnostics]:
     """Read a variable-value file (``*.auto.hcl``, ``-var-file``): NAME = VALUE lines only."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         return {}, Diagnostics(
             [error(f"Variable file {filename} does not exist", "check the -var-file path")]

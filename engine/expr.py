@@ -9,6 +9,7 @@ plain picklable objects (the parse cache stores them).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -423,7 +424,12 @@ def _index(obj: Any, key: Any, range: SourceRange) -> Any:
                 key = int(key)
             except ValueError:
                 raise EvalError(f'A list index must be a number, not "{key}"', "", range) from None
-        if isinstance(key, bool) or not isinstance(key, int | float) or key != int(key):
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, int | float)
+            or not math.isfinite(key)
+            or key != int(key)
+        ):
             raise EvalError(f"A list index must be a whole number, not {key!r}", "", range)
         i = int(key)
         if not 0 <= i < len(obj):

@@ -293,3 +293,9 @@ def test_old_cache_entries_are_pruned(tmp_path):
     load_config(tmp_path)
     assert not old.exists()
     assert len(list((tmp_path / ".bcdr" / "cache" / "hcl").glob("*.pickle"))) == 1
+
+
+def test_utf8_bom_and_crlf_are_accepted(tmp_path):
+    (tmp_path / "main.hcl").write_bytes(b'\xef\xbb\xbfvariable "v" {\r\n  default = 1\r\n}\r\n')
+    cfg, diags = load_config(tmp_path, cache=False)
+    assert not diags and cfg.variables["v"].default == 1
