@@ -58,18 +58,27 @@ def _restore_points(fabric: Fabric) -> Any:
     return RestorePoints(fabric, Disks(fabric))
 
 
+class Problem(dict):
+    """A verify problem: a plain dict whose ``str()`` is the core's one-line message."""
+
+    def __str__(self) -> str:
+        return str(self.get("message", ""))
+
+
 def verify_report(report: Any) -> dict[str, Any]:
     """A ``core.verify.VerifyReport`` as plain data; each problem names what it affects."""
     problems = [
-        {
-            "block": p.name,
-            "what": p.what,
-            "pack": p.pack,
-            "problem": p.reason,
-            "restore_points": list(p.restore_point_ids),
-            "disks": list(p.disk_restore_point_ids),
-            "message": str(p),
-        }
+        Problem(
+            {
+                "block": p.name,
+                "what": p.what,
+                "pack": p.pack,
+                "problem": p.reason,
+                "restore_points": list(p.restore_point_ids),
+                "disks": list(p.disk_restore_point_ids),
+                "message": str(p),
+            }
+        )
         for p in report.problems
     ]
     return {

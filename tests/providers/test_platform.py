@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import random
 import socket
 import threading
@@ -169,6 +170,8 @@ def test_verify_names_the_restore_point_of_a_flipped_byte(home: Path) -> None:
     assert problem["problem"] == "corrupted"
     assert problem["disks"] == [drp_id]
     assert problem["restore_points"] == [drp_id.split("/diskRestorePoints/")[0]]
+    assert drp_id in str(problem) and "corrupted" in str(problem)  # what `bcdr verify` prints
+    assert json.loads(json.dumps(report))["problems"][0]["disks"] == [drp_id]
 
 
 def test_verify_refuses_a_sample_out_of_range(home: Path) -> None:
