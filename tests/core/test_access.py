@@ -294,3 +294,80 @@ def test_http_404_only_after_authorization(served, fabric: Fabric, access: Acces
 def test_http_rejects_other_methods(served, access: Access) -> None:
     url = access.grant(DRP, 3600).url
     assert _get(url, method="PUT")[0] == 501
+
+
+# -- end to end: real disk -> real restore point -> grant -> real HTTP ---------------------------
+
+
+@pytest.fixture
+def real(fabric: Fabric, disks, tmp_path) -> Iterator[tuple]:
+    from core.snapshots import RestorePoints, VmSource
+
+    sub = fabric.default_subscription
+    mib = 1 << 20
+    os_image = tmp_path / "os.raw"
+    os_image.write_bytes(os.urandom(mib) + bytes(2 * mib) + b"boot " * 100_000 + b"tail")
+    data_image = tmp_path / "data.raw"
+    data_image.write_bytes(b"data " * 50_000)
+    common = {"subscription": sub, "resource_group": "rg", "region": "eastus"}
+    os_disk = disks.import_image(**common, name="vm1-os", source=os_image)
+    data_disk = disks.import_image(**common, name="vm1-data", source=data_image)
+    rps = RestorePoints(fabric, disks)
+    vm = VmSource(
+        vm_id=f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute/"
+        "virtualMachines/vm1",
+        name="vm1",
+        region="eastus",
+        subscription=sub,
+        size="Standard_D2s_v5",
+        os_type="linux",
+        power_state="stopped",
+        os_disk_id=os_disk.id,
+        data_disk_ids=[data_disk.id],
+    )
+    coll = (
+        f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute"
+        "/restorePointCollections/c1"
+    )
+    rps.create_collection(coll, region="eastus", source_vm_id=vm.vm_id)
+    rp = rps.create(coll, "rp1", vm, consistency_mode="CrashConsistent")
+    by_disk = {d.disk_id: d.id for d in rp.disk_restore_points}
+    server = make_server(fabric, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server.access, by_disk[os_disk.id], by_disk[data_disk.id], os_image.read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_rp12_end_to_end_sas_serves_a_real_restore_point(real) -> None:
+    access, os_drp, data_drp, os_bytes = real
+    grant = access.grant(os_drp, 3600)
+    status, headers, body = _get(grant.url)
+    assert status == 200 and headers["Content-Length"] == str(len(os_bytes))
+    assert hashlib.sha256(body).hexdigest() == hashlib.sha256(os_bytes).hexdigest()
+    status, _, body = _get(grant.url, {"Range": "bytes=1048570-1048585"})
+    assert (status, body) == (206, os_bytes[1048570:1048586])
+    # same URL on a second grant (RP-12)
+    assert access.grant(os_drp, 7200).url == grant.url
+
+    sig = grant.url.rsplit("sig=", 1)[1]
+    tampered = grant.url[: -len(sig)] + ("B" if sig[0] == "A" else "A") + sig[1:]
+    assert _get(tampered)[:3:2] == (403, b"")
+
+    data_grant = access.grant(data_drp, 3600)
+    path_data = urlsplit(data_grant.url).path
+    query_os = urlsplit(grant.url).query
+    base = access.base_url
+    assert _get(f"{base}{path_data}?{query_os}")[:3:2] == (403, b"")
+
+    later = access.grant(os_drp, 60).expires_at + 1
+    with pytest.raises(Forbidden):
+        access.authorize(*_split(grant.url), now=later)
+
+    access.revoke(os_drp)
+    assert _get(grant.url)[:3:2] == (403, b"")
+    assert _get(data_grant.url)[0] == 200
