@@ -329,3 +329,21 @@ def test_target_matching_nothing_warns(ws):
     assert not diags.has_errors
     assert [d.summary for d in diags.warnings()] == ["-target test_thing.nope matches nothing"]
     assert plan.changes == [] and plan.warnings
+
+
+def test_provider_blocks_configure_providers(ws):
+    ws.write(
+        'variable "r" {\n  default = "r1"\n}\n'
+        'provider "test" {\n  region = var.r\n}\n'
+        'resource "test_thing" "a" {\n  name = "a"\n}\n'
+    )
+    ws.ok_plan()
+    ctx = ws.provider.configured
+    assert ctx.config == {"region": "r1"} and ctx.data_dir == ws.dir / ".bcdr"
+    assert str(ctx.config_range) == "main.hcl:4"
+    ws.write('provider "nosuch" {\n}\n')
+    _, diags = ws.plan()
+    assert [d.summary for d in diags.errors()] == ['Unknown provider "nosuch"']
+    ws.write('provider "builtin" {\n  x = 1\n}\n')
+    _, diags = ws.plan()
+    assert [d.summary for d in diags.errors()] == ['The builtin provider has no argument "x"']
