@@ -134,15 +134,18 @@ def _flush_warnings(s: Session) -> None:
     s.warnings.clear()
 
 
+def opt(flag: str, dest: str | None = None, **kw: Any) -> Any:
+    """An option spelt Terraform's way (``-flag``) that also accepts ``--flag``."""
+    return click.option(f"-{flag}", f"--{flag}", dest or flag.replace("-", "_"), **kw)
+
+
 CONTEXT = {"help_option_names": ["-h", "-help", "--help"], "max_content_width": 100}
 
 
 @click.group(cls=BcdrGroup, context_settings=CONTEXT)
-@click.option(
-    "-chdir",
-    "--chdir",
+@opt(
     "chdir",
-    type=click.Path(file_okay=False),
+    type=click.Path(file_okay=False, exists=True),
     default=".",
     help="Work in this directory instead of the current one (specs, .bcdr/ and plan files).",
 )
@@ -160,27 +163,21 @@ def main(ctx: click.Context, chdir: str) -> None:
 
 # ------------------------------------------------------------ shared options
 def no_color_option(f: Any) -> Any:
-    return click.option(
-        "-no-color",
-        "--no-color",
-        "no_color",
+    return opt(
+        "no-color",
         is_flag=True,
         help="Print without colour (also the default when output is not a terminal).",
     )(f)
 
 
 def var_options(f: Any) -> Any:
-    f = click.option(
-        "-var-file",
-        "--var-file",
-        "var_file",
+    f = opt(
+        "var-file",
         multiple=True,
         metavar="FILE",
         help="Read variable values from an HCL file of NAME = VALUE lines (repeatable).",
     )(f)
-    return click.option(
-        "-var",
-        "--var",
+    return opt(
         "var",
         multiple=True,
         metavar="NAME=VALUE",
@@ -190,44 +187,34 @@ def var_options(f: Any) -> Any:
 
 def plan_options(f: Any) -> Any:
     options = [
-        click.option(
-            "-target",
-            "--target",
+        opt(
             "target",
             multiple=True,
             metavar="ADDR",
             help="Plan only this resource or instance and what it depends on (repeatable).",
         ),
-        click.option(
-            "-replace",
-            "--replace",
+        opt(
             "replace",
             multiple=True,
             metavar="ADDR",
             help="Force replacement of this resource instance (repeatable).",
         ),
-        click.option(
-            "-parallelism",
-            "--parallelism",
+        opt(
             "parallelism",
             type=click.IntRange(1, 1000),
             default=10,
             show_default=True,
             help="How many operations run at the same time.",
         ),
-        click.option(
-            "-refresh",
-            "--refresh",
+        opt(
             "refresh",
             type=click.BOOL,
             default=True,
             metavar="BOOL",
             help="Read the real objects before planning (-refresh=false skips it).",
         ),
-        click.option(
-            "-refresh-only",
-            "--refresh-only",
-            "refresh_only",
+        opt(
+            "refresh-only",
             is_flag=True,
             help="Only record what changed outside bcdr; propose no other changes.",
         ),
@@ -412,28 +399,29 @@ def _run_apply(
         say=lambda message: ui.print(message, err=True),
         on_exit=lambda: store.force_unlock(lock_id),
     )
-    with handler, bars:
-        result = apply_plan(
-            plan,
-            config,
-            store,
-            registry,
-            working_dir=s.workdir,
-            parallelism=parallelism,
-            on_event=on_event,
-            cancel=cancel,
-        )
-    failures: list[Diagnostic] = []
-    for address, diags in result.failed:
-        items = list(diags) or [diag_error(f"{address} failed", "", address=address)]
-        failures += [d if d.address else _with_address(d, address) for d in items]
-    if failures:
-        ui.print(render.diagnostics_text(failures, s.source_lines()), err=True)
-    ui.print(render.apply_summary_text(result, destroy=destroy))
-    if result.outputs and not destroy:
-        ui.print("\nOutputs:")
-        ui.print("")
-        ui.print(render.outputs_text(result.outputs))
+    with handler:  # a second Ctrl-C exits at once until the run has been reported
+        with bars:
+            result = apply_plan(
+                plan,
+                config,
+                store,
+                registry,
+                working_dir=s.workdir,
+                parallelism=parallelism,
+                on_event=on_event,
+                cancel=cancel,
+            )
+        failures: list[Diagnostic] = []
+        for address, diags in result.failed:
+            items = list(diags) or [diag_error(f"{address} failed", "", address=address)]
+            failures += [d if d.address else _with_address(d, address) for d in items]
+        if failures:
+            ui.print(render.diagnostics_text(failures, s.source_lines()), err=True)
+        ui.print(render.apply_summary_text(result, destroy=destroy))
+        if result.outputs and not destroy:
+            ui.print("\nOutputs:")
+            ui.print("")
+            ui.print(render.outputs_text(result.outputs))
     return 0 if result.ok else EXIT_ERROR
 
 
@@ -532,7 +520,7 @@ def init(ctx: click.Context, no_color: bool) -> None:
 
 @main.command()
 @no_color_option
-@click.option("-json", "--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@opt("json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def validate(ctx: click.Context, no_color: bool, as_json: bool) -> None:
     """Check the configuration (syntax, types, attributes, references) without state."""
@@ -574,20 +562,15 @@ def validate(ctx: click.Context, no_color: bool, as_json: bool) -> None:
 @no_color_option
 @var_options
 @plan_options
-@click.option(
-    "-destroy", "--destroy", "destroy", is_flag=True, help="Plan to destroy every object."
-)
-@click.option("-out", "--out", "out", metavar="FILE", help="Save the plan to FILE for apply.")
-@click.option(
-    "-detailed-exitcode",
-    "--detailed-exitcode",
+@opt("destroy", is_flag=True, help="Plan to destroy every object.")
+@opt("out", metavar="FILE", help="Save the plan to FILE for apply.")
+@opt(
+    "detailed-exitcode",
     "detailed",
     is_flag=True,
     help="Exit 0 when there are no changes, 1 on error, 2 when there are changes.",
 )
-@click.option(
-    "-json", "--json", "as_json", is_flag=True, help="Print the plan as Terraform-like JSON."
-)
+@opt("json", "as_json", is_flag=True, help="Print the plan as Terraform-like JSON.")
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -636,13 +619,7 @@ def plan(
 @no_color_option
 @var_options
 @plan_options
-@click.option(
-    "-auto-approve",
-    "--auto-approve",
-    "auto_approve",
-    is_flag=True,
-    help="Apply without asking for approval.",
-)
+@opt("auto-approve", is_flag=True, help="Apply without asking for approval.")
 @click.argument("planfile", required=False)
 @click.pass_context
 def apply(
@@ -688,13 +665,7 @@ def apply(
 @no_color_option
 @var_options
 @plan_options
-@click.option(
-    "-auto-approve",
-    "--auto-approve",
-    "auto_approve",
-    is_flag=True,
-    help="Destroy without asking for approval.",
-)
+@opt("auto-approve", is_flag=True, help="Destroy without asking for approval.")
 @click.pass_context
 def destroy(ctx: click.Context, no_color: bool, auto_approve: bool, **kw: Any) -> None:
     """Destroy every object this state manages (asks first unless -auto-approve)."""
@@ -705,16 +676,14 @@ def destroy(ctx: click.Context, no_color: bool, auto_approve: bool, **kw: Any) -
 @main.command()
 @no_color_option
 @var_options
-@click.option(
-    "-parallelism",
-    "--parallelism",
+@opt(
     "parallelism",
     type=click.IntRange(1, 1000),
     default=10,
     show_default=True,
     help="How many objects are read at the same time.",
 )
-@click.option("-json", "--json", "as_json", is_flag=True, help="Print the drift as JSON.")
+@opt("json", "as_json", is_flag=True, help="Print the drift as JSON.")
 @click.pass_context
 def drift(
     ctx: click.Context,
@@ -762,7 +731,7 @@ def _sensitive_by_type(s: Session, types: set[str]) -> dict[str, list[str]]:
 
 @main.command()
 @no_color_option
-@click.option("-json", "--json", "as_json", is_flag=True, help="Print as JSON (Terraform's shape).")
+@opt("json", "as_json", is_flag=True, help="Print as JSON (Terraform's shape).")
 @click.argument("planfile", required=False)
 @click.pass_context
 def show(ctx: click.Context, no_color: bool, as_json: bool, planfile: str | None) -> None:
@@ -817,10 +786,8 @@ def _json_type(value: Any) -> Any:
 
 @main.command()
 @no_color_option
-@click.option("-json", "--json", "as_json", is_flag=True, help="Print values as JSON.")
-@click.option(
-    "-raw",
-    "--raw",
+@opt("json", "as_json", is_flag=True, help="Print values as JSON.")
+@opt(
     "raw",
     is_flag=True,
     help="Print NAME's value as it is (a string, number or bool), without quotes or newline.",
@@ -1081,7 +1048,7 @@ def graph(ctx: click.Context) -> None:
 
 @main.command("force-unlock")
 @no_color_option
-@click.option("-force", "--force", "force", is_flag=True, help="Do not ask for confirmation.")
+@opt("force", is_flag=True, help="Do not ask for confirmation.")
 @click.argument("lock_id")
 @click.pass_context
 def force_unlock(ctx: click.Context, no_color: bool, force: bool, lock_id: str) -> None:
@@ -1105,17 +1072,12 @@ def force_unlock(ctx: click.Context, no_color: bool, force: bool, lock_id: str) 
 
 @main.command()
 @no_color_option
-@click.option(
-    "-check",
-    "--check",
-    "check",
-    is_flag=True,
-    help="Change nothing; exit 3 and list the files that are not formatted.",
+@opt(
+    "check", is_flag=True, help="Change nothing; exit 3 and list the files that are not formatted."
 )
-@click.option("-diff", "--diff", "diff", is_flag=True, help="Print the changes as a diff.")
-@click.option(
-    "-list",
-    "--list",
+@opt("diff", is_flag=True, help="Print the changes as a diff.")
+@opt(
+    "list",
     "list_files",
     type=click.BOOL,
     default=True,
@@ -1198,7 +1160,7 @@ def _line_of(message: str) -> int | None:
 
 
 @main.command()
-@click.option("-json", "--json", "as_json", is_flag=True, help="Print the version as JSON.")
+@opt("json", "as_json", is_flag=True, help="Print the version as JSON.")
 @click.pass_context
 def version(ctx: click.Context, as_json: bool) -> None:
     """Print the bcdr version and the installed providers."""
@@ -1229,9 +1191,7 @@ def version(ctx: click.Context, as_json: bool) -> None:
 
 # ------------------------------------------------------- the platform's verbs
 def home_option(f: Any) -> Any:
-    return click.option(
-        "-home",
-        "--home",
+    return opt(
         "home",
         envvar="BCDR_FABRIC_HOME",
         metavar="DIR",
@@ -1274,10 +1234,8 @@ def _progress(ui: UI, bars: ProgressBars) -> Any:
 @main.command()
 @no_color_option
 @home_option
-@click.option("-host", "--host", "host", default="127.0.0.1", show_default=True, help="Listen on.")
-@click.option(
-    "-port", "--port", "port", type=int, default=8443, show_default=True, help="Port to use."
-)
+@opt("host", default="127.0.0.1", show_default=True, help="Listen on.")
+@opt("port", type=int, default=8443, show_default=True, help="Port to use.")
 @click.pass_context
 def serve(ctx: click.Context, no_color: bool, home: str | None, host: str, port: int) -> None:
     """Serve disk restore points over HTTP to holders of a valid SAS URL, until Ctrl-C."""
@@ -1303,9 +1261,7 @@ def serve(ctx: click.Context, no_color: bool, home: str | None, host: str, port:
 @main.command()
 @no_color_option
 @home_option
-@click.option(
-    "-sample",
-    "--sample",
+@opt(
     "sample",
     type=click.FloatRange(0, 100, min_open=True),
     default=100.0,

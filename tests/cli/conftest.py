@@ -6,6 +6,7 @@ Commands run in-process through click's ``CliRunner`` with ``-chdir`` pointing a
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -101,3 +102,49 @@ def dead_lock(state_path: Path) -> str:
         timeout=60,
     )
     return out.stdout.strip()
+
+
+# ------------------------------------------------------------------------------
+# The engine tests' TestProvider, registered the way real providers are: an entry point
+# in the ``bcdr.providers`` group, declared by a dist-info folder put on the path.
+REPO = Path(__file__).resolve().parents[2]
+_SHARED: dict[str, object] = {}
+
+
+def provider() -> object:
+    """Entry-point factory: one TestProvider per process (``BCDR_TEST_SLEEP`` per apply)."""
+    from tests.engine.testprovider import TestProvider
+
+    if "p" not in _SHARED:
+        p = TestProvider()
+        p.sleep = float(os.environ.get("BCDR_TEST_SLEEP", "0"))
+        _SHARED["p"] = p
+    return _SHARED["p"]
+
+
+def register_test_provider(root: Path) -> Path:
+    info = root / "bcdr_cli_testprovider-0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: bcdr-cli-testprovider\nVersion: 0\n"
+    )
+    (info / "entry_points.txt").write_text("[bcdr.providers]\ntest = tests.cli.conftest:provider\n")
+    return root
+
+
+@pytest.fixture
+def test_provider(tmp_path_factory, monkeypatch):
+    """The shared TestProvider, installed for this test (``test_thing`` resources)."""
+    root = register_test_provider(tmp_path_factory.mktemp("entry_points"))
+    monkeypatch.syspath_prepend(str(root))
+    _SHARED.clear()
+    yield provider()
+    _SHARED.clear()
+
+
+def subprocess_env(entry_points_root: Path, **extra: str) -> dict[str, str]:
+    """Environment for a ``bcdr`` child process that also sees the test provider."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(entry_points_root), str(REPO)])
+    env.update(extra)
+    return env
