@@ -374,10 +374,10 @@ class BlockStore:
             yield d, payload, raw
 
     def _read(
-        self, digests: Iterable[bytes], keep_payload: bool, span: int = 8 * 1024 * 1024
+        self, digests: Iterable[bytes], keep_payload: bool, span: int = 4 * 1024 * 1024
     ) -> Iterator[tuple[bytes, bytes, bytes, int]]:
-        """Blocks close together in a pack come in one ranged read of up to ``span`` bytes;
-        they are decompressed and re-hashed in a small thread pool."""
+        """Blocks close together in a pack come in one ranged read of up to ``span`` bytes
+        (and 64 blocks, bounding memory); they are decompressed and re-hashed in threads."""
         want = set(digests)
         locs = self.locations(want)
         missing = want - locs.keys()
@@ -393,7 +393,7 @@ class BlockStore:
             pack, off, ln, _ = item[1]
             if runs:
                 first = runs[-1][0][1]
-                if first[0] == pack and off + ln - first[1] <= span:
+                if first[0] == pack and off + ln - first[1] <= span and len(runs[-1]) < 64:
                     runs[-1].append(item)
                     continue
             runs.append([item])

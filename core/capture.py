@@ -23,7 +23,7 @@ from core.disks import ChangeSet, Disk
 from core.errors import CoreError
 from core.progress import Progress
 
-CHUNK = 4 * 1024 * 1024  # bytes read per call; a multiple of BLOCK_SIZE
+CHUNK = 2 * 1024 * 1024  # bytes per read buffer; a multiple of BLOCK_SIZE
 _BPC = CHUNK // BLOCK_SIZE
 
 
@@ -66,6 +66,22 @@ def _runs_of(blocks: list[int]) -> Iterator[tuple[int, int]]:
         i = j + 1
 
 
+def _groups(runs: Iterator[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
+    """Runs cut and packed into groups of at most one read buffer's worth of blocks."""
+    group: list[tuple[int, int]] = []
+    n = 0
+    for first, count in runs:
+        while count:
+            take = min(count, _BPC - n)
+            group.append((first, take))
+            n, first, count = n + take, first + take, count - take
+            if n == _BPC:
+                yield group
+                group, n = [], 0
+    if group:
+        yield group
+
+
 def capture_disk(
     store: BlockStore,
     writer: PackWriter,
@@ -73,13 +89,19 @@ def capture_disk(
     base: bytes | None,
     changed: ChangeSet | None,
     progress: Progress,
+    base_total: int | None = None,
 ) -> tuple[bytearray, CaptureStats]:
-    """Read ``disk`` (whole, or only ``changed`` blocks on top of ``base``) into the store."""
+    """Read ``disk`` (whole, or only ``changed`` blocks on top of ``base``) into the store.
+
+    ``base_total`` (the base's non-zero block count) lets a changed-block capture count
+    without a pass over the whole manifest.
+    """
     size = disk.size_bytes
     nblocks = -(-size // BLOCK_SIZE)
     if base is not None and len(base) != nblocks * ID_BYTES:
         base = None  # the disk was resized: compare nothing, store what differs from the store
-    if changed is not None and base is not None:
+    cbt = changed is not None and base is not None and base_total is not None
+    if cbt:
         ids = bytearray(base)
         runs = list(_runs_of(changed.blocks))
         for first, count in runs:  # blocks written may have become zero: reset them first
@@ -98,37 +120,60 @@ def capture_disk(
     except OSError as exc:
         raise CoreError(f"disk {disk.id}: its file cannot be read ({exc.strerror})") from None
     try:
-        for first, count in runs if runs is not None else _data_runs(fd, size):
-            for b0 in range(first, first + count, _BPC):
-                n = min(_BPC, first + count - b0)
-                length = min(n * BLOCK_SIZE, size - b0 * BLOCK_SIZE)
-                view = memoryview(bufs[turn])[:length]
-                got = os.preadv(fd, [view], b0 * BLOCK_SIZE)
-                if got != length:
+        for group in _groups(iter(runs) if runs is not None else _data_runs(fd, size)):
+            mv = memoryview(bufs[turn])
+            at = 0
+            blocks: list[tuple[int, memoryview]] = []
+            for first, count in group:
+                length = min(count * BLOCK_SIZE, size - first * BLOCK_SIZE)
+                if os.preadv(fd, [mv[at : at + length]], first * BLOCK_SIZE) != length:
                     raise CoreError(f"disk {disk.id}: file is shorter than {size} bytes")
-                new: list[tuple[bytes, memoryview]] = []
-                for k in range(n):
-                    b = b0 + k
-                    block = view[k * BLOCK_SIZE : (k + 1) * BLOCK_SIZE]
-                    d = store.digest(block)
-                    if d == zero_full or (b == nblocks - 1 and d == zero_tail):
-                        continue
-                    pos = b * ID_BYTES
-                    ids[pos : pos + ID_BYTES] = d
-                    if base is None or base[pos : pos + ID_BYTES] != d:
-                        new.append((d, block))
-                if new:
-                    fresh = set(writer.new_among([d for d, _ in new]))
-                    if fresh:
-                        writer.add_many([(d, v) for d, v in new if d in fresh])
-                        # Only a buffer handed to the writer must rest until it is done.
-                        turn = (turn + 1) % len(bufs)
-                done += length
-                progress(f"snapshot {disk.name}", done, total)
+                for k in range(count):
+                    blocks.append(
+                        (
+                            first + k,
+                            mv[at + k * BLOCK_SIZE : min(at + length, at + (k + 1) * BLOCK_SIZE)],
+                        )
+                    )
+                at += length
+            new: list[tuple[bytes, memoryview]] = []
+            for b, block in blocks:
+                d = store.digest(block)
+                if d == zero_full or (b == nblocks - 1 and d == zero_tail):
+                    continue
+                pos = b * ID_BYTES
+                ids[pos : pos + ID_BYTES] = d
+                if base is None or base[pos : pos + ID_BYTES] != d:
+                    new.append((d, block))
+            if new:
+                fresh = set(writer.new_among([d for d, _ in new]))
+                if fresh:
+                    writer.add_many([(d, v) for d, v in new if d in fresh])
+                    # Only a buffer handed to the writer must rest until it is done.
+                    turn = (turn + 1) % len(bufs)
+            done += at
+            progress(f"snapshot {disk.name}", done, total)
     finally:
         os.close(fd)
     writer.drain()
+    if cbt:
+        return ids, _stats_changed(ids, base, base_total, runs, size)
     return ids, _stats(ids, base, size)
+
+
+def _stats_changed(
+    ids: bytearray, base: bytes, base_total: int, runs: list[tuple[int, int]], size: int
+) -> CaptureStats:
+    """Stats when only the blocks in ``runs`` can differ from ``base``."""
+    total, changed = base_total, 0
+    for first, count in runs:
+        for b in range(first, first + count):
+            new = ids[b * ID_BYTES : (b + 1) * ID_BYTES]
+            old = base[b * ID_BYTES : (b + 1) * ID_BYTES]
+            total += (new != ZERO_ID) - (old != ZERO_ID)
+            if new != old:
+                changed += min(BLOCK_SIZE, size - b * BLOCK_SIZE)
+    return CaptureStats(blocks_total=total, bytes_changed=changed)
 
 
 def _stats(ids: bytearray, base: bytes | None, size: int) -> CaptureStats:

@@ -297,7 +297,15 @@ class RestorePoints:
                                 use_cbt = False
                         changed = self.disks.changed_blocks(disk.id) if use_cbt else None
                         before = (writer.blocks_new, writer.bytes_stored)
-                        ids, stats = capture_disk(store, writer, disk, base_ids, changed, progress)
+                        ids, stats = capture_disk(
+                            store,
+                            writer,
+                            disk,
+                            base_ids,
+                            changed,
+                            progress,
+                            base_drp["blocks_total"] if base_drp else None,
+                        )
                         captured.append((disk, ids, stats, before))
                     for disk in disks:
                         self.disks.reset_changed_blocks(disk.id)
