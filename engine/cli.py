@@ -1250,12 +1250,13 @@ def serve(ctx: click.Context, no_color: bool, home: str | None, host: str, port:
     try:
         platform.serve(home_dir, host, port, ready)
     except KeyboardInterrupt:
-        ui.print("Stopped.")
+        pass
     except OSError as exc:
         raise CliError(
             f"Cannot listen on {host}:{port}",
             f"{exc}. Choose another port with -port, or stop what uses this one.",
         ) from None
+    ui.print("Stopped.")
 
 
 @main.command()

@@ -281,12 +281,3 @@ def test_chdir_to_missing_directory_is_a_clear_error(tmp_path):
     result = run_in(tmp_path / "nope", "plan")
     assert result.exit_code != 0
     assert "Traceback" not in result.output
-
-
-def test_platform_verbs_report_a_missing_fabric(bcdr, workdir):
-    for verb in ("verify", "gc"):
-        result = bcdr(verb, "-no-color")
-        assert result.exit_code == 1, (verb, result.output)
-        assert "Error:" in result.output and "Traceback" not in result.output
-    env_home = bcdr("gc", env={"BCDR_FABRIC_HOME": str(workdir / "elsewhere")})
-    assert env_home.exit_code == 1 and "elsewhere" in env_home.output
