@@ -399,6 +399,9 @@ def _run_apply(
         say=lambda message: ui.print(message, err=True),
         on_exit=lambda: store.force_unlock(lock_id),
     )
+    from state import utc_now
+
+    started = utc_now()
     with handler:  # a second Ctrl-C exits at once until the run has been reported
         with bars:
             result = apply_plan(
@@ -415,6 +418,15 @@ def _run_apply(
         for address, diags in result.failed:
             items = list(diags) or [diag_error(f"{address} failed", "", address=address)]
             failures += [d if d.address else _with_address(d, address) for d in items]
+        status = "ok" if result.ok else "interrupted" if result.interrupted else "failed"
+        summary = {
+            "added": result.added,
+            "changed": result.changed,
+            "destroyed": result.destroyed,
+            "failed": [a for a, _ in result.failed],
+            "skipped": list(result.skipped),
+        }
+        store.record_history("destroy" if destroy else "apply", started, utc_now(), status, summary)
         if failures:
             ui.print(render.diagnostics_text(failures, s.source_lines()), err=True)
         ui.print(render.apply_summary_text(result, destroy=destroy))

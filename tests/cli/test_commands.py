@@ -253,10 +253,13 @@ def test_import_of_bcdr_data_is_refused_clearly(bcdr, workdir):
     write(workdir, SPEC)
     result = bcdr("import", "-no-color", "bcdr_data.a", "some-id")
     assert result.exit_code == 1
+    assert 'bcdr_data.a: Importing from ID "some-id"...' in result.output
     assert "Error:" in result.output
-    assert "Traceback" not in result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
     not_declared = bcdr("import", "-no-color", "bcdr_data.zz", "x")
     assert not_declared.exit_code == 1
+    assert "internal error" not in not_declared.output
+    assert bcdr("state", "list").output == ""
 
 
 def test_graph_is_dot_with_edges(bcdr, workdir):

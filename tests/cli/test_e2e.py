@@ -48,6 +48,10 @@ def test_plan_apply_then_no_changes(bcdr, workdir):
     assert again.exit_code == 0, again.output
     assert "No changes. Your infrastructure matches the configuration." in again.output
     assert bcdr("drift").exit_code == 0
+    with StateStore.open(workdir / ".bcdr" / "state.db") as store:
+        (last,) = store.history(limit=1)
+    assert last["operation"] == "apply" and last["status"] == "ok"
+    assert last["summary"]["added"] == 3
 
 
 def test_saved_plan_goes_stale_when_state_moves(bcdr, workdir):

@@ -90,3 +90,16 @@ def test_notes_cost_and_sensitive_attributes(bcdr, workdir, test_provider):
     data = json.loads(bcdr("show", "-json").stdout)
     a = next(r for r in data["values"]["root_module"]["resources"] if r["name"] == "a")
     assert a["sensitive_values"] == {"secret": True}
+
+
+def test_import_brings_an_existing_object_under_management(bcdr, workdir, test_provider):
+    write(workdir, 'resource "test_thing" "x" {\n  name = "x"\n}\n')
+    test_provider.remote["thing-77"] = {"id": "thing-77", "name": "x", "size": 1}
+    result = bcdr("import", "-no-color", "test_thing.x", "thing-77")
+    assert result.exit_code == 0, result.output
+    assert "Import successful!" in result.output
+    assert bcdr("state", "list").output.split() == ["test_thing.x"]
+    again = bcdr("import", "test_thing.x", "thing-77")
+    assert again.exit_code == 1 and "already managed" in again.output
+    missing = bcdr("import", "-no-color", "test_thing.x", "thing-0")
+    assert missing.exit_code == 1 and "internal error" not in missing.output
