@@ -1,6 +1,6 @@
 """The terminal side of the CLI: consoles with or without colour, questions, progress, Ctrl-C.
 
-Only ``engine/cli.py`` uses this module. Always holds: colour and live progress appear only
+Only the ``engine.cli`` package uses this module. Always holds: colour and live progress appear only
 on a terminal and never with ``-no-color``; a question is approved only by the exact
 answer ``yes``; a first Ctrl-C during apply asks the applier to stop gracefully, a second
 one exits at once.

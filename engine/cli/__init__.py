@@ -1,0 +1,17 @@
+"""The ``bcdr`` command line: click commands with Terraform's verbs, flags and wording.
+
+This package is the only place that prints or exits. ``app`` holds the group, the shared
+options and the loading of config, variables, state and plans; ``run`` the commands that
+plan and change things; ``show`` those that read or edit the state; ``tools`` import,
+graph, force-unlock, fmt and version; ``platform`` the embedded platform's verbs. Commands
+hand the engine's results to ``engine.render``. Always holds: a user mistake ends as
+``Error: …`` lines (all of them, with file:line) and exit 1, never as a traceback; an
+unexpected exception ends as ``Error: internal error: …`` and exit 1 (with the traceback
+only when ``BCDR_DEBUG=1``); the engine's modules are imported lazily, so ``-help`` and
+``version`` work whatever else is broken.
+"""
+
+from engine.cli import platform, run, show, tools  # noqa: F401 - registers the commands
+from engine.cli.app import BcdrGroup, CliError, Session, main
+
+__all__ = ["BcdrGroup", "CliError", "Session", "main"]

@@ -1,0 +1,371 @@
+"""The ``bcdr`` group and what every command shares: session, options, loading, errors.
+
+``BcdrGroup.invoke`` is the one place where failures become ``Error:`` output and an exit
+code. Always holds: config, variable values and schema checks are all loaded and reported
+together before any command opens the state; state files live at ``.bcdr/state.db`` under
+the working directory (``-chdir``); what a command opened is closed when it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine import render
+from engine.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
+from engine.diagnostics import error as diag_error
+from engine.plan import Plan
+from engine.ui import UI
+
+STATE_FILE = Path(".bcdr") / "state.db"
+EXIT_ERROR, EXIT_CHANGES, EXIT_FMT = 1, 2, 3
+RULE = "─" * 77
+
+
+class CliError(Exception):
+    """A user-facing failure that is not about a place in a spec: summary plus what to do."""
+
+    def __init__(self, summary: str, detail: str = "") -> None:
+        super().__init__(summary)
+        self.summary, self.detail = summary, detail
+
+
+@dataclass
+class Session:
+    """What every command shares: the working directory, the UI and things to close."""
+
+    workdir: Path
+    ui: UI | None = None
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    def use_ui(self, no_color: bool) -> UI:
+        self.ui = UI.create(no_color)
+        return self.ui
+
+    @property
+    def state_path(self) -> Path:
+        return self.workdir / STATE_FILE
+
+    def source_lines(self) -> dict[str, list[str]]:
+        lines: dict[str, list[str]] = {}
+        for f in sorted(self.workdir.glob("*.hcl")):
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                lines[f.name] = f.read_text(encoding="utf-8").splitlines()
+        return lines
+
+    def rel(self, name: str) -> Path:
+        return self.workdir / name
+
+
+# ------------------------------------------------------------------- the group
+class BcdrGroup(click.Group):
+    """Turns every failure into ``Error:`` output and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except DiagnosticsError as exc:
+            _report(ctx, exc.diagnostics)
+        except CliError as exc:
+            _report(ctx, [diag_error(exc.summary, exc.detail)])
+        except KeyboardInterrupt:
+            _report(ctx, [diag_error("Interrupted", "Nothing more was started.")])
+            ctx.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            state_error = _state_error(exc)
+            if state_error is not None:
+                _report(ctx, [state_error])
+            else:
+                if os.environ.get("BCDR_DEBUG") == "1":
+                    traceback.print_exc()
+                _report(
+                    ctx,
+                    [
+                        diag_error(
+                            f"internal error: {type(exc).__name__}: {exc}",
+                            "This is a bug in bcdr, not in your configuration. Please report "
+                            "it with the command you ran; set BCDR_DEBUG=1 to see the traceback.",
+                        )
+                    ],
+                )
+        ctx.exit(EXIT_ERROR)
+
+
+def _state_error(exc: Exception) -> Diagnostic | None:
+    try:
+        from state import StateError
+    except ImportError:
+        return None
+    if not isinstance(exc, StateError):
+        return None
+    first, _, rest = str(exc).partition("\n")
+    return diag_error(first.rstrip(":. ") if rest else str(exc), rest.strip("\n"))
+
+
+def session_of(ctx: click.Context) -> Session:
+    return ctx.find_object(Session) or Session(Path("."))
+
+
+def _report(ctx: click.Context, diagnostics: list[Diagnostic] | Diagnostics) -> None:
+    s = session_of(ctx)
+    ui = s.ui or s.use_ui(False)
+    items = unique(list(s.warnings) + list(diagnostics))
+    ui.print(render.diagnostics_text(items, s.source_lines()), err=True)
+    s.warnings.clear()
+
+
+def flush_warnings(s: Session) -> None:
+    if s.warnings and s.ui is not None:
+        s.ui.print(render.diagnostics_text(unique(s.warnings), s.source_lines()), err=True)
+    s.warnings.clear()
+
+
+def opt(flag: str, dest: str | None = None, **kw: Any) -> Any:
+    """An option spelt Terraform's way (``-flag``) that also accepts ``--flag``."""
+    return click.option(f"-{flag}", f"--{flag}", dest or flag.replace("-", "_"), **kw)
+
+
+CONTEXT = {"help_option_names": ["-h", "-help", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=BcdrGroup, context_settings=CONTEXT)
+@opt(
+    "chdir",
+    type=click.Path(file_okay=False, exists=True),
+    default=".",
+    help="Work in this directory instead of the current one (specs, .bcdr/ and plan files).",
+)
+@click.pass_context
+def main(ctx: click.Context, chdir: str) -> None:
+    """bcdr: declarative backup and disaster recovery, in the style of Terraform.
+
+    Write specs in *.hcl files, run `bcdr plan` to see what would change and
+    `bcdr apply` to make it so.
+    """
+    session = Session(Path(chdir))
+    ctx.obj = session
+    ctx.call_on_close(session.stack.close)
+
+
+# ------------------------------------------------------------ shared options
+def no_color_option(f: Any) -> Any:
+    return opt(
+        "no-color",
+        is_flag=True,
+        help="Print without colour (also the default when output is not a terminal).",
+    )(f)
+
+
+def var_options(f: Any) -> Any:
+    f = opt(
+        "var-file",
+        multiple=True,
+        metavar="FILE",
+        help="Read variable values from an HCL file of NAME = VALUE lines (repeatable).",
+    )(f)
+    return opt(
+        "var",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Set a variable (repeatable); later values win.",
+    )(f)
+
+
+def plan_options(f: Any) -> Any:
+    options = [
+        opt(
+            "target",
+            multiple=True,
+            metavar="ADDR",
+            help="Plan only this resource or instance and what it depends on (repeatable).",
+        ),
+        opt(
+            "replace",
+            multiple=True,
+            metavar="ADDR",
+            help="Force replacement of this resource instance (repeatable).",
+        ),
+        opt(
+            "parallelism",
+            type=click.IntRange(1, 1000),
+            default=10,
+            show_default=True,
+            help="How many operations run at the same time.",
+        ),
+        opt(
+            "refresh",
+            type=click.BOOL,
+            default=True,
+            metavar="BOOL",
+            help="Read the real objects before planning (-refresh=false skips it).",
+        ),
+        opt(
+            "refresh-only",
+            is_flag=True,
+            help="Only record what changed outside bcdr; propose no other changes.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@dataclass
+class PlanArgs:
+    var: tuple[str, ...] = ()
+    var_file: tuple[str, ...] = ()
+    target: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    parallelism: int = 10
+    refresh: bool = True
+    refresh_only: bool = False
+    destroy: bool = False
+
+
+# ------------------------------------------------------------------- loading
+def registry_of(s: Session) -> Any:
+    from engine.registry import load_registry
+
+    registry = load_registry()
+    s.stack.callback(registry.close)
+    return registry
+
+
+def open_state(s: Session, *, create: bool = True) -> Any:
+    from state import StateStore
+
+    if not create and not StateStore.exists(s.state_path):
+        raise CliError(
+            f"No state found in {s.state_path}",
+            "Run `bcdr init` and `bcdr apply` in this directory first, or use -chdir DIR.",
+        )
+    store = StateStore.open(s.state_path, create=create)
+    s.stack.callback(store.close)
+    return store
+
+
+def load_config_checked(s: Session) -> Any:
+    from engine.config import load_config
+
+    if not s.workdir.is_dir():
+        raise CliError(f"No such directory: {s.workdir}", "Check the -chdir option.")
+    config, diags = load_config(s.workdir)
+    s.warnings.extend(diags.warnings())
+    if diags.has_errors:
+        raise DiagnosticsError(diags.errors())
+    if not config.files:
+        raise CliError(
+            f"No configuration files in {s.workdir}",
+            "bcdr reads every *.hcl file of the working directory. Create main.hcl, or "
+            "use -chdir DIR to point at the directory with your specs.",
+        )
+    return config
+
+
+def load(s: Session, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, Any]]:
+    """Config and variable values, checked against the schemas before any state is touched.
+
+    All problems are reported together: config, variable values and schema checks.
+    """
+    from engine.planner import validate
+    from engine.values import UNKNOWN
+    from engine.varvalues import collect_variable_values
+
+    config = load_config_checked(s)
+    values, diags = collect_variable_values(
+        config,
+        cli_vars=list(args.var),
+        var_files=[s.rel(f) for f in args.var_file],
+        environ=os.environ,
+    )
+    errors = list(diags.errors())
+    s.warnings.extend(diags.warnings())
+    checked = validate(config, registry, {n: values.get(n, UNKNOWN) for n in config.variables})
+    errors += checked.errors()
+    s.warnings.extend(checked.warnings())
+    if errors:
+        raise DiagnosticsError(errors)
+    return config, values
+
+
+def unique(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Drop repeats of a finding (same severity, summary and place), keeping the first."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for d in diags:
+        key = (d.severity, d.summary, d.range, d.address if d.range is None else None)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def make_plan_checked(
+    s: Session, args: PlanArgs, store: Any, registry: Any, loaded: tuple[Any, dict[str, Any]]
+) -> tuple[Plan, Any]:
+    from engine.planner import PlanOptions, make_plan
+
+    config, values = loaded
+    mode = "destroy" if args.destroy else "refresh-only" if args.refresh_only else "normal"
+    options = PlanOptions(
+        mode=mode,
+        refresh=args.refresh,
+        targets=list(args.target),
+        replace=list(args.replace),
+        parallelism=args.parallelism,
+    )
+    plan, diags = make_plan(config, store, registry, values, options, working_dir=s.workdir)
+    s.warnings.extend(d for d in diags if not d.is_error)
+    if diags.has_errors:
+        raise DiagnosticsError(diags.errors())
+    return plan, config
+
+
+def read_plan(s: Session, name: str) -> Plan:
+    path = s.rel(name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Plan.from_json(data)
+    except FileNotFoundError:
+        raise CliError(f"No plan file at {name}", "Make one with `bcdr plan -out FILE`.") from None
+    except (OSError, ValueError, KeyError, TypeError, StopIteration) as exc:
+        raise CliError(
+            f"{name} is not a bcdr plan file",
+            f"It could not be read ({exc}). Make a new one with `bcdr plan -out FILE`.",
+        ) from None
+
+
+def write_plan(s: Session, plan: Plan, name: str) -> None:
+    path = s.rel(name)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(plan.to_json(), sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def print_json(ui: UI, data: Any) -> None:
+    ui.write(json.dumps(data, sort_keys=False) + "\n")
+
+
+def check_address(address: str) -> None:
+    from engine.addrs import InstanceAddr
+
+    try:
+        InstanceAddr.parse(address)
+    except ValueError as exc:
+        raise CliError(f"Invalid address {address!r}", str(exc)) from None
+
+
+def record_history(store: Any, operation: str, started: str, summary: dict[str, Any]) -> None:
+    from state import utc_now
+
+    store.record_history(operation, started, utc_now(), "ok", summary)

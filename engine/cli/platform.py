@@ -1,0 +1,146 @@
+"""The embedded platform's domain verbs: serve, verify, gc.
+
+They act on the fabric home directly, not through a plan. Always holds: the platform is
+found only through ``engine.registry.load_platform()``; when it is missing, or the home
+holds no fabric, the user gets an error that says what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine import render
+from engine.cli.app import (
+    CliError,
+    Session,
+    main,
+    no_color_option,
+    opt,
+    session_of,
+)
+from engine.diagnostics import DiagnosticsError
+from engine.diagnostics import error as diag_error
+from engine.ui import UI, ProgressBars
+
+
+# ------------------------------------------------------- the platform's verbs
+def home_option(f: Any) -> Any:
+    return opt(
+        "home",
+        envvar="BCDR_FABRIC_HOME",
+        metavar="DIR",
+        help="The embedded platform's home (default .bcdr/fabric; env BCDR_FABRIC_HOME).",
+    )(f)
+
+
+def _platform(s: Session, home: str | None) -> tuple[Any, Path]:
+    from engine.registry import load_platform
+
+    try:
+        platform = load_platform()
+    except ImportError as exc:
+        platform, why = None, str(exc)
+    else:
+        why = "no package registers the bcdr.platform entry point"
+    if platform is None:
+        raise CliError(
+            "The embedded platform is not installed",
+            f"This command acts on the embedded platform, which could not be loaded ({why}). "
+            "Reinstall bcdr with its platform (make test or pip install -e .).",
+        )
+    return platform, (Path(home) if home else s.workdir / ".bcdr" / "fabric")
+
+
+def _progress(ui: UI, bars: ProgressBars) -> Any:
+    shown: dict[str, int] = {}
+
+    def report(label: str, done: int, total: int) -> None:
+        if bars.update(label, label, done, total):
+            return
+        bucket = 10 * done // total if total else 0
+        if shown.get(label) != bucket:
+            shown[label] = bucket
+            ui.print(f"{label}: {done}/{total}")
+
+    return report
+
+
+@main.command()
+@no_color_option
+@home_option
+@opt("host", default="127.0.0.1", show_default=True, help="Listen on.")
+@opt("port", type=int, default=8443, show_default=True, help="Port to use.")
+@click.pass_context
+def serve(ctx: click.Context, no_color: bool, home: str | None, host: str, port: int) -> None:
+    """Serve disk restore points over HTTP to holders of a valid SAS URL, until Ctrl-C."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+
+    def ready(url: str) -> None:
+        ui.print(f"Serving disk restore points at {url}")
+        ui.print("Press Ctrl-C to stop.")
+
+    try:
+        platform.serve(home_dir, host, port, ready)
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        raise CliError(
+            f"Cannot listen on {host}:{port}",
+            f"{exc}. Choose another port with -port, or stop what uses this one.",
+        ) from None
+    ui.print("Stopped.")
+
+
+@main.command()
+@no_color_option
+@home_option
+@opt(
+    "sample",
+    type=click.FloatRange(0, 100, min_open=True),
+    default=100.0,
+    show_default=True,
+    metavar="PERCENT",
+    help="Check only this percentage of the stored blocks, chosen at random.",
+)
+@click.pass_context
+def verify(ctx: click.Context, no_color: bool, home: str | None, sample: float) -> None:
+    """Re-read every stored block and check its hash; exit 1 when something is wrong."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    with ProgressBars(ui) as bars:
+        result = platform.verify(home_dir, sample, _progress(ui, bars))
+    blocks, size = result.get("blocks_checked", 0), result.get("bytes_checked", 0)
+    problems = list(result.get("problems", []))
+    ui.print(f"Checked {blocks} blocks ({render.human_bytes(size)}).")
+    if problems:
+        raise DiagnosticsError(
+            [
+                diag_error(
+                    "Stored data failed verification",
+                    f"{p}\nRestore points using it cannot be restored safely; take new ones.",
+                )
+                for p in problems
+            ]
+        )
+    ui.print(render.Text("No problems found.", style="bold green"))
+
+
+@main.command()
+@no_color_option
+@home_option
+@click.pass_context
+def gc(ctx: click.Context, no_color: bool, home: str | None) -> None:
+    """Delete stored blocks that no restore point references any more."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    with ProgressBars(ui) as bars:
+        result = platform.gc(home_dir, _progress(ui, bars))
+    deleted, freed = result.get("blocks_deleted", 0), result.get("bytes_freed", 0)
+    ui.print(f"Deleted {deleted} unreferenced blocks, freed {render.human_bytes(freed)}.")

@@ -1,0 +1,414 @@
+"""The commands that plan and change things: init, validate, plan, apply, destroy, drift.
+
+Always holds: the configuration, variable values and schema checks pass before the state
+is opened or locked, so bad input leaves the state file untouched; apply and destroy hold
+the state lock from planning to the last saved step; only the exact answer ``yes``
+approves; a run ends with its summary, its errors and an exit code (0 ok, 1 failed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from engine import render
+from engine.cli.app import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    RULE,
+    STATE_FILE,
+    CliError,
+    PlanArgs,
+    Session,
+    flush_warnings,
+    load,
+    load_config_checked,
+    main,
+    make_plan_checked,
+    no_color_option,
+    open_state,
+    opt,
+    plan_options,
+    print_json,
+    read_plan,
+    registry_of,
+    session_of,
+    var_options,
+    write_plan,
+)
+from engine.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
+from engine.diagnostics import error as diag_error
+from engine.plan import Plan
+from engine.ui import UI, InterruptHandler, ProgressBars
+
+
+# ------------------------------------------------------------------- applying
+def _run_apply(
+    s: Session,
+    ui: UI,
+    plan: Plan,
+    config: Any,
+    store: Any,
+    registry: Any,
+    *,
+    parallelism: int,
+    lock_id: str,
+    destroy: bool = False,
+) -> int:
+    """Walk the plan with live lines, then the summary, errors and outputs; the exit code."""
+    from engine.applier import CancelToken, apply_plan
+
+    cancel = CancelToken()
+    bars = ProgressBars(ui)
+    shown: dict[str, int] = {}
+    shown_lock = threading.Lock()
+
+    def on_event(ev: Any) -> None:
+        if ev.kind == "progress" and ev.total:
+            if bars.update(ev.address, f"{ev.address}: {ev.message}", ev.done, ev.total):
+                return
+            bucket = 10 * ev.done // max(ev.total, 1)
+            with shown_lock:
+                if shown.get(ev.address) == bucket:
+                    return
+                shown[ev.address] = bucket
+        line = render.event_text(ev)
+        if line is not None:
+            ui.print(line)
+
+    handler = InterruptHandler(
+        stop=cancel.request_stop,
+        say=lambda message: ui.print(message, err=True),
+        on_exit=lambda: store.force_unlock(lock_id),
+    )
+    from state import utc_now
+
+    started = utc_now()
+    with handler:  # a second Ctrl-C exits at once until the run has been reported
+        with bars:
+            result = apply_plan(
+                plan,
+                config,
+                store,
+                registry,
+                working_dir=s.workdir,
+                parallelism=parallelism,
+                on_event=on_event,
+                cancel=cancel,
+            )
+        failures: list[Diagnostic] = []
+        for address, diags in result.failed:
+            items = list(diags) or [diag_error(f"{address} failed", "", address=address)]
+            failures += [d if d.address else _with_address(d, address) for d in items]
+        status = "ok" if result.ok else "interrupted" if result.interrupted else "failed"
+        summary = {
+            "added": result.added,
+            "changed": result.changed,
+            "destroyed": result.destroyed,
+            "failed": [a for a, _ in result.failed],
+            "skipped": list(result.skipped),
+        }
+        store.record_history("destroy" if destroy else "apply", started, utc_now(), status, summary)
+        if failures:
+            ui.print(render.diagnostics_text(failures, s.source_lines()), err=True)
+        ui.print(render.apply_summary_text(result, destroy=destroy))
+        if result.outputs and not destroy:
+            ui.print("\nOutputs:")
+            ui.print("")
+            ui.print(render.outputs_text(result.outputs))
+    return 0 if result.ok else EXIT_ERROR
+
+
+def _with_address(d: Diagnostic, address: str) -> Diagnostic:
+    return Diagnostic(d.severity, d.summary, d.detail, d.range, address, d.rule)
+
+
+def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_color: bool) -> None:
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    registry = registry_of(s)
+    loaded = load(s, args, registry)
+    store = open_state(s)
+    operation = "destroy" if args.destroy else "apply"
+    with store.lock(operation) as held:
+        plan, config = make_plan_checked(s, args, store, registry, loaded)
+        ui.print(render.plan_text(plan))
+        flush_warnings(s)
+        if not plan.has_changes:
+            zero = _Zero()
+            ui.print(render.apply_summary_text(zero, destroy=args.destroy))
+            return
+        if not auto_approve:
+            if args.destroy:
+                question = "Do you really want to destroy all resources?"
+                explain = (
+                    "bcdr will destroy all your managed infrastructure, as shown above.\n"
+                    "There is no undo. Only 'yes' will be accepted to confirm."
+                )
+            else:
+                question = "Do you want to perform these actions?"
+                explain = (
+                    "bcdr will perform the actions described above.\n"
+                    "Only 'yes' will be accepted to approve."
+                )
+            if not ui.ask(question, explain):
+                word = "Destroy" if args.destroy else "Apply"
+                raise CliError(f"{word} cancelled", "Nothing was changed.")
+        else:
+            ui.print("")
+        code = _run_apply(
+            s,
+            ui,
+            plan,
+            config,
+            store,
+            registry,
+            parallelism=args.parallelism,
+            lock_id=held.lock_id,
+            destroy=args.destroy,
+        )
+    ctx.exit(code)
+
+
+@dataclass
+class _Zero:
+    added: int = 0
+    changed: int = 0
+    destroyed: int = 0
+    failed: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    interrupted: bool = False
+    ok: bool = True
+
+
+# ------------------------------------------------------------ core commands
+@main.command()
+@no_color_option
+@click.pass_context
+def init(ctx: click.Context, no_color: bool) -> None:
+    """Prepare the working directory: create .bcdr/ and an empty state, list providers."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    from engine.registry import load_platform
+
+    existed = s.state_path.exists()
+    open_state(s)
+    registry = registry_of(s)
+    ui.print("Initializing the state...")
+    ui.print(f"- {'Found' if existed else 'Created'} state {STATE_FILE}")
+    ui.print("Initializing provider plugins...")
+    for name, provider in sorted(registry.providers.items()):
+        types = ", ".join(sorted(provider.schemas()))
+        ui.print(f"- {name}: {types}")
+    try:
+        platform = load_platform()
+    except ImportError:
+        platform = None
+    ui.print(f"- embedded platform: {'installed' if platform else 'not installed'}")
+    ui.print("")
+    ui.print(render.Text("bcdr has been successfully initialized!", style="bold green"))
+    ui.print("")
+    ui.print('You may now begin working with bcdr. Try running "bcdr plan" to see')
+    ui.print("any changes that are required for your infrastructure.")
+
+
+@main.command()
+@no_color_option
+@opt("json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def validate(ctx: click.Context, no_color: bool, as_json: bool) -> None:
+    """Check the configuration (syntax, types, attributes, references) without state."""
+    from engine.planner import validate as validate_config
+    from engine.values import UNKNOWN
+
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    registry = registry_of(s)
+    try:
+        config = load_config_checked(s)
+        values = {
+            name: (UNKNOWN if v.required else v.default) for name, v in config.variables.items()
+        }
+        diags = Diagnostics(validate_config(config, registry, values))
+    except DiagnosticsError as exc:
+        diags = exc.diagnostics
+    diags = Diagnostics(list(s.warnings) + list(diags))
+    s.warnings.clear()
+    if as_json:
+        print_json(
+            ui,
+            {
+                "valid": not diags.has_errors,
+                "error_count": len(diags.errors()),
+                "warning_count": len(diags.warnings()),
+                "diagnostics": [d.to_json() for d in diags],
+            },
+        )
+        ctx.exit(EXIT_ERROR if diags.has_errors else 0)
+    if diags.has_errors:
+        raise DiagnosticsError(diags)
+    if diags:
+        ui.print(render.diagnostics_text(diags, s.source_lines()), err=True)
+    ui.print(render.Text("Success! The configuration is valid.", style="bold green"))
+
+
+@main.command()
+@no_color_option
+@var_options
+@plan_options
+@opt("destroy", is_flag=True, help="Plan to destroy every object.")
+@opt("out", metavar="FILE", help="Save the plan to FILE for apply.")
+@opt(
+    "detailed-exitcode",
+    "detailed",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 1 on error, 2 when there are changes.",
+)
+@opt("json", "as_json", is_flag=True, help="Print the plan as Terraform-like JSON.")
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    no_color: bool,
+    out: str | None,
+    detailed: bool,
+    as_json: bool,
+    **kw: Any,
+) -> None:
+    """Show what apply would change; write nothing (except FILE with -out)."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    args = PlanArgs(**kw)
+    registry = registry_of(s)
+    loaded = load(s, args, registry)
+    store = open_state(s)
+    lock = store.lock("plan") if args.refresh else contextlib.nullcontext()
+    with lock:
+        the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
+    if out:
+        write_plan(s, the_plan, out)
+    if as_json:
+        print_json(ui, render.plan_json(the_plan))
+    else:
+        ui.print(render.plan_text(the_plan))
+        flush_warnings(s)
+        if out:
+            ui.print("")
+            ui.print(f"Saved the plan to: {out}")
+            ui.print("")
+            ui.print("To perform exactly these actions, run the following command to apply:")
+            ui.print(f'    bcdr apply "{out}"')
+        elif the_plan.has_changes:
+            ui.print("")
+            ui.print(RULE)
+            ui.print("")
+            ui.print(
+                "Note: You didn't use the -out option to save this plan, so bcdr can't "
+                'guarantee to take exactly these actions if you run "bcdr apply" now.'
+            )
+    if detailed and the_plan.has_changes:
+        ctx.exit(EXIT_CHANGES)
+
+
+@main.command()
+@no_color_option
+@var_options
+@plan_options
+@opt("auto-approve", is_flag=True, help="Apply without asking for approval.")
+@click.argument("planfile", required=False)
+@click.pass_context
+def apply(
+    ctx: click.Context, no_color: bool, auto_approve: bool, planfile: str | None, **kw: Any
+) -> None:
+    """Make the changes: plan, show, ask, apply; or apply a saved PLANFILE as it is."""
+    args = PlanArgs(**kw)
+    if planfile is None:
+        _plan_and_apply(ctx, args, auto_approve, no_color)
+        return
+    from engine.applier import check_plan_applicable
+
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    if args.var or args.var_file or args.target or args.replace:
+        raise CliError(
+            "Can't set variables, targets or replacements with a saved plan",
+            "A saved plan already holds them. Make a new plan with these options instead.",
+        )
+    saved = read_plan(s, planfile)
+    registry = registry_of(s)
+    config = load_config_checked(s)
+    store = open_state(s)
+    with store.lock("apply") as held:
+        diags = check_plan_applicable(saved, store, config)
+        if diags.has_errors:
+            raise DiagnosticsError(diags)
+        code = _run_apply(
+            s,
+            ui,
+            saved,
+            config,
+            store,
+            registry,
+            parallelism=args.parallelism,
+            lock_id=held.lock_id,
+            destroy=saved.mode == "destroy",
+        )
+    ctx.exit(code)
+
+
+@main.command()
+@no_color_option
+@var_options
+@plan_options
+@opt("auto-approve", is_flag=True, help="Destroy without asking for approval.")
+@click.pass_context
+def destroy(ctx: click.Context, no_color: bool, auto_approve: bool, **kw: Any) -> None:
+    """Destroy every object this state manages (asks first unless -auto-approve)."""
+    args = PlanArgs(**kw, destroy=True)
+    _plan_and_apply(ctx, args, auto_approve, no_color)
+
+
+@main.command()
+@no_color_option
+@var_options
+@opt(
+    "parallelism",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many objects are read at the same time.",
+)
+@opt("json", "as_json", is_flag=True, help="Print the drift as JSON.")
+@click.pass_context
+def drift(
+    ctx: click.Context,
+    no_color: bool,
+    var: tuple[str, ...],
+    var_file: tuple[str, ...],
+    parallelism: int,
+    as_json: bool,
+) -> None:
+    """Report what changed outside bcdr: exit 2 when something drifted, 0 when not."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    args = PlanArgs(var=var, var_file=var_file, parallelism=parallelism, refresh_only=True)
+    registry = registry_of(s)
+    loaded = load(s, args, registry)
+    store = open_state(s)
+    with store.lock("drift"):
+        the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
+    if as_json:
+        print_json(ui, {"resource_drift": [c.to_json() for c in the_plan.drift]})
+    elif the_plan.drift:
+        ui.print(render.drift_text(the_plan))
+        n = len(the_plan.drift)
+        ui.print("")
+        ui.print(render.Text(f"Drift: {n} object{'s' if n != 1 else ''} changed.", style="bold"))
+    else:
+        ui.print("No drift. Your infrastructure still matches the state.")
+    flush_warnings(s)
+    if the_plan.drift:
+        ctx.exit(EXIT_CHANGES)

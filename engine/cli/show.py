@@ -1,0 +1,284 @@
+"""The commands that read or edit the state directly: show, output, state list|show|rm|mv.
+
+Always holds: sensitive values are masked in text (``<sensitive>`` in output lists,
+``(sensitive value)`` elsewhere) and printed only by ``output -raw NAME`` and ``-json``;
+edits of the state take the lock, change nothing when an address is missing, and are
+recorded in the state history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from engine import render
+from engine.cli.app import (
+    CliError,
+    Session,
+    check_address,
+    flush_warnings,
+    main,
+    no_color_option,
+    open_state,
+    opt,
+    print_json,
+    read_plan,
+    record_history,
+    registry_of,
+    session_of,
+)
+from engine.diagnostics import Diagnostic, Severity
+
+
+# -------------------------------------------------------------- reading state
+def _sensitive_by_type(s: Session, types: set[str]) -> dict[str, list[str]]:
+    try:
+        registry = registry_of(s)
+    except Exception:  # noqa: BLE001 - without providers, hide nothing we cannot know
+        return {}
+    result = {}
+    for t in types:
+        schema = registry.schema(t)
+        result[t] = schema.sensitive_attributes() if schema else []
+    return result
+
+
+@main.command()
+@no_color_option
+@opt("json", "as_json", is_flag=True, help="Print as JSON (Terraform's shape).")
+@click.argument("planfile", required=False)
+@click.pass_context
+def show(ctx: click.Context, no_color: bool, as_json: bool, planfile: str | None) -> None:
+    """Show a saved PLANFILE, or without one the resources and outputs in the state."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    if planfile:
+        saved = read_plan(s, planfile)
+        if as_json:
+            print_json(ui, render.plan_json(saved))
+        else:
+            ui.print(render.plan_text(saved))
+        return
+    if not s.state_path.exists():
+        if as_json:
+            print_json(ui, {"format_version": "1.0"})
+        else:
+            ui.print("No state.")
+        return
+    store = open_state(s, create=False)
+    records = store.instances()
+    outputs = store.outputs()
+    sensitive = _sensitive_by_type(s, {r.type for r in records})
+    if as_json:
+        print_json(ui, render.state_json(records, outputs, sensitive))
+        return
+    if not records and not outputs:
+        ui.print("The state file is empty. No resources are represented.")
+        return
+    for r in records:
+        ui.print(render.state_instance_text(r, sensitive.get(r.type, [])))
+        ui.print("")
+    if outputs:
+        ui.print("Outputs:")
+        ui.print("")
+        ui.print(render.outputs_text(outputs))
+
+
+def _json_type(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return ["tuple", [_json_type(v) for v in value]]
+    if isinstance(value, dict):
+        return ["object", {k: _json_type(v) for k, v in value.items()}]
+    return "dynamic"
+
+
+@main.command()
+@no_color_option
+@opt("json", "as_json", is_flag=True, help="Print values as JSON.")
+@opt(
+    "raw",
+    is_flag=True,
+    help="Print NAME's value as it is (a string, number or bool), without quotes or newline.",
+)
+@click.argument("name", required=False)
+@click.pass_context
+def output(ctx: click.Context, no_color: bool, as_json: bool, raw: bool, name: str | None) -> None:
+    """Show output values from the state (sensitive ones only with -json or -raw NAME)."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    outputs = open_state(s, create=False).outputs() if s.state_path.exists() else {}
+    if raw and not name:
+        raise CliError("Output name required", "-raw prints one output: bcdr output -raw NAME.")
+    if name is not None:
+        if name not in outputs:
+            raise CliError(
+                f'Output "{name}" not found',
+                "The output variable requested could not be found in the state. Add an "
+                "output block for it and run `bcdr apply`.",
+            )
+        value, sensitive = outputs[name]
+        if raw:
+            if isinstance(value, dict | list) or value is None:
+                raise CliError(
+                    "Unsupported value for raw output",
+                    f"The -raw option only supports strings, numbers, and boolean values, but "
+                    f'output value "{name}" is {_json_type(value)!s}. Use the -json option for '
+                    "complex values.",
+                )
+            ui.write(value if isinstance(value, str) else render.format_value(value))
+        elif as_json:
+            print_json(ui, value)
+        else:
+            ui.print(render.SENSITIVE if sensitive else render.format_value(value))
+        return
+    if as_json:
+        print_json(
+            ui,
+            {
+                n: {"sensitive": sens, "type": _json_type(v), "value": v}
+                for n, (v, sens) in sorted(outputs.items())
+            },
+        )
+        return
+    if not outputs:
+        s.warnings.append(
+            Diagnostic(
+                Severity.WARNING,
+                "No outputs found",
+                "The state has no outputs. Add output blocks to the configuration and run "
+                "`bcdr apply`.",
+            )
+        )
+        flush_warnings(s)
+        return
+    ui.print(render.outputs_text(outputs))
+
+
+# ---------------------------------------------------------------- state verbs
+@main.group("state", cls=click.Group)
+def state_group() -> None:
+    """Inspect and edit the state: list, show, rm, mv."""
+
+
+def _matching(records: list[Any], address: str) -> list[Any]:
+    """Records at ``address``: the instance itself, or every instance of a resource."""
+    exact = [r for r in records if r.address == address]
+    if exact:
+        return exact
+    return [r for r in records if f"{r.type}.{r.name}" == address]
+
+
+@state_group.command("list")
+@click.argument("addresses", nargs=-1)
+@click.pass_context
+def state_list(ctx: click.Context, addresses: tuple[str, ...]) -> None:
+    """List the instances in the state (only those at ADDRESSES when given)."""
+    s = session_of(ctx)
+    ui = s.use_ui(True)
+    if not s.state_path.exists():
+        return
+    records = open_state(s, create=False).instances()
+    if addresses:
+        records = [r for a in addresses for r in _matching(records, a)]
+    for r in records:
+        ui.print(r.address)
+
+
+@state_group.command("show")
+@no_color_option
+@click.argument("address")
+@click.pass_context
+def state_show(ctx: click.Context, no_color: bool, address: str) -> None:
+    """Show one instance's attributes as stored (sensitive ones masked)."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    check_address(address)
+    record = open_state(s, create=False).get(address)
+    if record is None:
+        raise CliError(
+            f"No instance found for the given address: {address}",
+            "Run `bcdr state list` to see the addresses in the state.",
+        )
+    sensitive = _sensitive_by_type(s, {record.type})
+    ui.print(render.state_instance_text(record, sensitive.get(record.type, [])))
+
+
+@state_group.command("rm")
+@click.argument("addresses", nargs=-1, required=True)
+@click.pass_context
+def state_rm(ctx: click.Context, addresses: tuple[str, ...]) -> None:
+    """Forget instances (the real objects stay); bcdr no longer manages them."""
+    from state import utc_now
+
+    s = session_of(ctx)
+    ui = s.use_ui(True)
+    for a in addresses:
+        check_address(a)
+    store = open_state(s, create=False)
+    started = utc_now()
+    with store.lock("state-rm"):
+        records = store.instances()
+        targets = [r for a in addresses for r in _matching(records, a)]
+        missing = [a for a in addresses if not _matching(records, a)]
+        if missing:
+            raise CliError(
+                f"No instance found for the given address: {', '.join(missing)}",
+                "Run `bcdr state list` to see the addresses in the state. Nothing was removed.",
+            )
+        with store.transaction():
+            for r in targets:
+                store.remove(r.address)
+        record_history(store, "state-rm", started, {"removed": [r.address for r in targets]})
+    for r in targets:
+        ui.print(f"Removed {r.address}")
+    ui.print(f"Successfully removed {len(targets)} resource instance(s).")
+
+
+@state_group.command("mv")
+@click.argument("source")
+@click.argument("destination")
+@click.pass_context
+def state_mv(ctx: click.Context, source: str, destination: str) -> None:
+    """Give an instance (or every instance of a resource) a new address in the state."""
+    from engine.addrs import InstanceAddr
+    from state import utc_now
+
+    s = session_of(ctx)
+    ui = s.use_ui(True)
+    check_address(source)
+    check_address(destination)
+    store = open_state(s, create=False)
+    started = utc_now()
+    with store.lock("state-mv"):
+        records = _matching(store.instances(), source)
+        if not records:
+            raise CliError(
+                f"No instance found for the given address: {source}",
+                "Run `bcdr state list` to see the addresses in the state.",
+            )
+        pairs = []
+        dst = InstanceAddr.parse(destination)
+        for r in records:
+            if r.address == source:
+                pairs.append((r.address, destination))
+            elif dst.key is not None:
+                raise CliError(
+                    f"Cannot move the resource {source} to the instance {destination}",
+                    "Move one instance at a time, or give a resource address as destination.",
+                )
+            else:
+                pairs.append((r.address, str(InstanceAddr(dst.resource, r.index_key))))
+        with store.transaction():
+            for a, b in pairs:
+                store.move(a, b)
+        record_history(store, "state-mv", started, {"moved": pairs})
+    for a, b in pairs:
+        ui.print(f'Move "{a}" to "{b}"')
+    ui.print(f"Successfully moved {len(pairs)} object(s).")

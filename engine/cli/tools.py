@@ -1,0 +1,241 @@
+"""Other verbs: import, graph, force-unlock, fmt, version.
+
+Always holds: ``fmt -check`` rewrites nothing and exits 3 when a file is not formatted;
+``graph`` prints only DOT on stdout; ``force-unlock`` asks first unless ``-force``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+from pathlib import Path
+
+import click
+
+from engine import render
+from engine.cli.app import (
+    EXIT_FMT,
+    CliError,
+    PlanArgs,
+    check_address,
+    flush_warnings,
+    load,
+    load_config_checked,
+    main,
+    no_color_option,
+    open_state,
+    opt,
+    print_json,
+    record_history,
+    registry_of,
+    session_of,
+    var_options,
+)
+from engine.diagnostics import DiagnosticsError
+from engine.diagnostics import error as diag_error
+
+
+# ------------------------------------------------------------ other verbs
+@main.command("import")
+@no_color_option
+@var_options
+@click.argument("address")
+@click.argument("object_id", metavar="ID")
+@click.pass_context
+def import_cmd(
+    ctx: click.Context,
+    no_color: bool,
+    var: tuple[str, ...],
+    var_file: tuple[str, ...],
+    address: str,
+    object_id: str,
+) -> None:
+    """Bring an existing object with ID under management at ADDRESS (declared in config)."""
+    from engine.importer import import_resource
+    from state import utc_now
+
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    check_address(address)
+    registry = registry_of(s)
+    config, values = load(s, PlanArgs(var=var, var_file=var_file), registry)
+    store = open_state(s)
+    started = utc_now()
+    with store.lock("import"):
+        ui.print(f'{address}: Importing from ID "{object_id}"...')
+        diags = import_resource(
+            config, store, registry, values, address, object_id, working_dir=s.workdir
+        )
+        s.warnings.extend(diags.warnings())
+        if diags.has_errors:
+            raise DiagnosticsError(diags.errors())
+        record_history(store, "import", started, {"imported": [address], "id": object_id})
+    ui.print(f"{address}: Import prepared!")
+    ui.print("")
+    ui.print(render.Text("Import successful!", style="bold green"))
+    ui.print("")
+    ui.print("The resources that were imported are shown above. These resources are now in")
+    ui.print("your bcdr state and will henceforth be managed by bcdr.")
+    flush_warnings(s)
+
+
+@main.command()
+@click.pass_context
+def graph(ctx: click.Context) -> None:
+    """Print the dependency graph of the configuration and state in DOT (for Graphviz)."""
+    from engine.graph import build_graph
+
+    s = session_of(ctx)
+    ui = s.use_ui(True)
+    config = load_config_checked(s)
+    records = open_state(s, create=False).instances() if s.state_path.exists() else []
+    the_graph, diags = build_graph(config, records)
+    s.warnings.extend(diags.warnings())
+    if diags.has_errors:
+        raise DiagnosticsError(diags.errors())
+    ui.write(the_graph.to_dot().rstrip("\n") + "\n")
+    flush_warnings(s)
+
+
+@main.command("force-unlock")
+@no_color_option
+@opt("force", is_flag=True, help="Do not ask for confirmation.")
+@click.argument("lock_id")
+@click.pass_context
+def force_unlock(ctx: click.Context, no_color: bool, force: bool, lock_id: str) -> None:
+    """Remove the state lock LOCK_ID left by a bcdr process that is gone."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    store = open_state(s, create=False)
+    if not force and not ui.ask(
+        "Do you really want to force-unlock?",
+        "bcdr will remove the lock on the state.\n"
+        "This will allow local bcdr commands to modify this state, even though it\n"
+        "may still be in use. Only 'yes' will be accepted to confirm.",
+    ):
+        raise CliError("force-unlock cancelled", "The lock was left in place.")
+    store.force_unlock(lock_id)
+    ui.print(render.Text("bcdr state has been successfully unlocked!", style="bold green"))
+    ui.print("")
+    ui.print("The state has been unlocked, and bcdr commands should now be able to")
+    ui.print("obtain a new lock on the state.")
+
+
+@main.command()
+@no_color_option
+@opt(
+    "check", is_flag=True, help="Change nothing; exit 3 and list the files that are not formatted."
+)
+@opt("diff", is_flag=True, help="Print the changes as a diff.")
+@opt(
+    "list",
+    "list_files",
+    type=click.BOOL,
+    default=True,
+    metavar="BOOL",
+    help="List the files whose formatting differs (-list=false to keep quiet).",
+)
+@click.argument("paths", nargs=-1)
+@click.pass_context
+def fmt(
+    ctx: click.Context,
+    no_color: bool,
+    check: bool,
+    diff: bool,
+    list_files: bool,
+    paths: tuple[str, ...],
+) -> None:
+    """Rewrite *.hcl files (in the working directory, or PATHS) in the canonical layout."""
+    from engine.diagnostics import SourceRange
+    from engine.fmt import format_source
+
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    files: list[Path] = []
+    for p in paths or (".",):
+        path = s.rel(p)
+        if path.is_dir():
+            files += sorted(path.glob("*.hcl"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CliError(f"No file or directory at {p}", "Give *.hcl files or directories.")
+    problems, changed = [], []
+    for f in files:
+        name = str(f.relative_to(s.workdir)) if f.is_relative_to(s.workdir) else str(f)
+        text = f.read_text(encoding="utf-8")
+        try:
+            new = format_source(text)
+        except ValueError as exc:
+            line = getattr(exc, "line", None) or _line_of(str(exc))
+            problems.append(
+                diag_error(
+                    "Invalid syntax; this file cannot be formatted",
+                    f"{str(exc).replace('<input>', name)}\n"
+                    "Fix the syntax (bcdr validate shows it) and run fmt again.",
+                    SourceRange(name, line) if line else None,
+                )
+            )
+            continue
+        if new == text:
+            continue
+        changed.append(name)
+        if list_files:
+            ui.print(name)
+        if diff:
+            ui.write(
+                "".join(
+                    difflib.unified_diff(
+                        text.splitlines(keepends=True),
+                        new.splitlines(keepends=True),
+                        f"old/{name}",
+                        f"new/{name}",
+                    )
+                )
+            )
+        if not check:
+            tmp = f.with_name(f.name + ".tmp")
+            tmp.write_text(new, encoding="utf-8")
+            os.replace(tmp, f)
+    if problems:
+        raise DiagnosticsError(problems)
+    if check and changed:
+        ctx.exit(EXIT_FMT)
+
+
+def _line_of(message: str) -> int | None:
+    import re
+
+    m = re.search(r"line (\d+)|<input>:(\d+)", message)
+    return int(m.group(1) or m.group(2)) if m else None
+
+
+@main.command()
+@opt("json", "as_json", is_flag=True, help="Print the version as JSON.")
+@click.pass_context
+def version(ctx: click.Context, as_json: bool) -> None:
+    """Print the bcdr version and the installed providers."""
+    import platform as py
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    s = session_of(ctx)
+    ui = s.use_ui(True)
+    try:
+        v = dist_version("bcdr")
+    except PackageNotFoundError:
+        v = "unknown"
+    providers: dict[str, list[str]] = {}
+    with contextlib.suppress(Exception):
+        for name, p in registry_of(s).providers.items():
+            providers[name] = sorted(p.schemas())
+    if as_json:
+        print_json(
+            ui, {"bcdr_version": v, "python_version": py.python_version(), "providers": providers}
+        )
+        return
+    ui.print(f"bcdr v{v}")
+    ui.print(f"on python {py.python_version()}")
+    for name in sorted(providers):
+        ui.print(f"+ provider {name} ({len(providers[name])} resource types)")
