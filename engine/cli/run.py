@@ -318,6 +318,7 @@ def plan(
 @var_options
 @plan_options
 @opt("auto-approve", is_flag=True, help="Apply without asking for approval.")
+@opt("destroy", is_flag=True, help="Destroy every object instead (like bcdr destroy).")
 @click.argument("planfile", required=False)
 @click.pass_context
 def apply(
@@ -332,7 +333,7 @@ def apply(
 
     s = session_of(ctx)
     ui = s.use_ui(no_color)
-    if args.var or args.var_file or args.target or args.replace:
+    if args.var or args.var_file or args.target or args.replace or args.destroy:
         raise CliError(
             "Can't set variables, targets or replacements with a saved plan",
             "A saved plan already holds them. Make a new plan with these options instead.",

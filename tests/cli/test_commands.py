@@ -284,3 +284,20 @@ def test_chdir_to_missing_directory_is_a_clear_error(tmp_path):
     result = run_in(tmp_path / "nope", "plan")
     assert result.exit_code != 0
     assert "Traceback" not in result.output
+
+
+def test_target_replace_and_apply_destroy(bcdr, workdir):
+    write(workdir, SPEC)
+    targeted = bcdr("plan", "-target", "bcdr_data.a", "-no-color")
+    assert targeted.exit_code == 0, targeted.output
+    assert "# bcdr_data.a will be created" in targeted.output
+    assert "bcdr_data.b" not in targeted.output
+    assert bcdr("apply", "-auto-approve").exit_code == 0
+    replaced = bcdr("plan", "-replace=bcdr_data.a", "-no-color")
+    assert "# bcdr_data.a will be replaced, as requested" in replaced.output
+    bad = bcdr("plan", "-target", "not an address")
+    assert bad.exit_code == 1 and "Invalid -target address" in bad.output
+    gone = bcdr("apply", "-destroy", "-auto-approve", "-no-color")
+    assert gone.exit_code == 0, gone.output
+    assert "Destroy complete! Resources: 2 destroyed." in gone.output
+    assert bcdr("state", "list").output == ""
