@@ -215,3 +215,17 @@ def test_destroy_then_plan_recreates(bcdr, workdir):
     nothing = bcdr("destroy", "-auto-approve", "-no-color")
     assert "No changes. No objects need to be destroyed." in nothing.output
     assert bcdr("plan", "-detailed-exitcode").exit_code == 2
+
+
+def test_a_file_that_is_not_a_state_is_refused_untouched(bcdr, workdir):
+    write(workdir, SPEC)
+    state_file = workdir / ".bcdr" / "state.db"
+    state_file.parent.mkdir()
+    state_file.write_bytes(b"definitely not sqlite\n" * 10)
+    before = state_file.read_bytes()
+    for args in (("plan",), ("apply", "-auto-approve"), ("state", "list"), ("show",)):
+        result = bcdr(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Error:" in result.output
+        assert "internal error" not in result.output and "Traceback" not in result.output
+    assert state_file.read_bytes() == before
