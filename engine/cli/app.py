@@ -21,6 +21,7 @@ import click
 from engine import render
 from engine.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from engine.diagnostics import error as diag_error
+from engine.diagnostics import warning as diag_warning
 from engine.plan import Plan
 from engine.ui import UI
 
@@ -326,6 +327,16 @@ def make_plan_checked(
     )
     plan, diags = make_plan(config, store, registry, values, options, working_dir=s.workdir)
     s.warnings.extend(d for d in diags if not d.is_error)
+    if args.target:
+        s.warnings.append(
+            diag_warning(
+                "Resource targeting is in effect",
+                "You are creating a plan with the -target option, which means that the result "
+                "of this plan may not represent all of the changes requested by the current "
+                "configuration.\n\nThe -target option is not for routine use: it is for "
+                "recovering from errors or mistakes. Run a plan without it afterwards.",
+            )
+        )
     if diags.has_errors:
         raise DiagnosticsError(diags.errors())
     return plan, config

@@ -139,8 +139,12 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
         ui.print(render.plan_text(plan))
         flush_warnings(s)
         if not plan.has_changes:
-            zero = _Zero()
-            ui.print(render.apply_summary_text(zero, destroy=args.destroy))
+            ui.print(render.apply_summary_text(_Zero(), destroy=args.destroy))
+            outputs = store.outputs()
+            if outputs and not args.destroy:
+                ui.print("\nOutputs:")
+                ui.print("")
+                ui.print(render.outputs_text(outputs))
             return
         if not auto_approve:
             if args.destroy:

@@ -292,6 +292,7 @@ def test_target_replace_and_apply_destroy(bcdr, workdir):
     assert targeted.exit_code == 0, targeted.output
     assert "# bcdr_data.a will be created" in targeted.output
     assert "bcdr_data.b" not in targeted.output
+    assert "Warning: Resource targeting is in effect" in targeted.stderr
     assert bcdr("apply", "-auto-approve").exit_code == 0
     replaced = bcdr("plan", "-replace=bcdr_data.a", "-no-color")
     assert "# bcdr_data.a will be replaced, as requested" in replaced.output

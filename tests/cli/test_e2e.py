@@ -44,6 +44,9 @@ def test_plan_apply_then_no_changes(bcdr, workdir):
     assert "Apply complete! Resources: 3 added, 0 changed, 0 destroyed." in applied.output
     assert "token = <sensitive>" in applied.output
     assert "s3cr3t-token" not in applied.output
+    unchanged = bcdr("apply", "-auto-approve", "-no-color")
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in unchanged.output
+    assert 'base = "base"' in unchanged.output and "token = <sensitive>" in unchanged.output
     again = bcdr("plan", "-detailed-exitcode", "-no-color")
     assert again.exit_code == 0, again.output
     assert "No changes. Your infrastructure matches the configuration." in again.output
