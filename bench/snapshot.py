@@ -133,6 +133,7 @@ def worker(step: str, home: Path, params: dict) -> dict:
     """Run one step against the fabric at ``home``; the timed part is the API call only."""
     from core.copy import copy_restore_point
     from core.disks import Disks
+    from core.errors import NotFound
     from core.fabric import Fabric, ResourceId
     from core.snapshots import RestorePoints, VmSource
 
@@ -143,10 +144,17 @@ def worker(step: str, home: Path, params: dict) -> dict:
         rps = RestorePoints(fabric, disks)
         place = {"subscription": sub, "resource_group": "bench", "region": SUB_REGION}
 
-        def coll_id(name: str) -> str:
-            return str(
+        vm_id = str(ResourceId(sub, "bench", "Microsoft.Compute", "virtualMachines", "vm"))
+
+        def collection(name: str, region: str) -> str:
+            cid = str(
                 ResourceId(sub, "bench", "Microsoft.Compute", "restorePointCollections", name)
             )
+            try:
+                rps.get_collection(cid)
+            except NotFound:
+                rps.create_collection(cid, region=region, source_vm_id=vm_id)
+            return cid
 
         def store_bytes(region: str = SUB_REGION) -> int:
             return dir_bytes(fabric.store_dir(region, sub))
@@ -165,12 +173,7 @@ def worker(step: str, home: Path, params: dict) -> dict:
                 disks.write(params["disk_id"], b * stride * BLOCK, changed_data(b, params["seed"]))
         elif step == "snapshot":
             disk = disks.get(params["disk_id"])
-            cid = coll_id(params["collection"])
-            vm_id = str(ResourceId(sub, "bench", "Microsoft.Compute", "virtualMachines", "vm"))
-            try:
-                rps.create_collection(cid, region=SUB_REGION, source_vm_id=vm_id)
-            except Exception:  # noqa: BLE001 - it exists from an earlier step
-                pass
+            cid = collection(params["collection"], SUB_REGION)
             cbt = disks.changed_blocks(disk.id)
             vm = VmSource(
                 vm_id=vm_id, name="vm", region=SUB_REGION, subscription=sub, size="Standard_D2s_v5",
@@ -190,14 +193,7 @@ def worker(step: str, home: Path, params: dict) -> dict:
             disk = rps.restore_disk(params["drp"], **place, name=params["name"])
             out = {"path": str(disk.path)}
         elif step == "copy":
-            target = str(
-                ResourceId(sub, "bench", "Microsoft.Compute", "restorePointCollections", "rpc-dr")
-            )
-            vm_id = str(ResourceId(sub, "bench", "Microsoft.Compute", "virtualMachines", "vm"))
-            try:
-                rps.create_collection(target, region=PAIR_REGION, source_vm_id=vm_id)
-            except Exception:  # noqa: BLE001 - it exists from an earlier step
-                pass
+            target = collection("rpc-dr", PAIR_REGION)
             t0 = time.perf_counter()
             res = copy_restore_point(
                 fabric, rps, params["restore_point_id"], target, params["name"]
