@@ -174,18 +174,22 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--sizes must be comma-separated whole numbers, not {args.sizes!r}")
     if any(n < 2 for n in sizes):
         p.error("each size must be at least 2 resources")
+    if args.tmp and not args.tmp.is_dir():
+        p.error(f"--tmp {args.tmp} is not a directory: create it or leave the flag out")
     print(
         f"bcdr engine scale benchmark: bcdr_data resources with 1-2 references each, "
         f"{PER_FILE} per file; CLI: {' '.join(bcdr_command())}; times include process start.",
         flush=True,
     )
     figures: dict[int, dict[str, tuple[float, int]]] = {}
+    failed = False
     with tempfile.TemporaryDirectory(prefix="bcdr-scale-", dir=args.tmp) as tmp:
         for n in sorted(set(sizes)):
             try:
                 figures[n] = measure(n, Path(tmp), max(1, args.repeat))
             except CommandFailed as exc:
                 print(f"\nsize {n:,} not measured: {exc}", file=sys.stderr)
+                failed = True
                 break
             print(f"  measured {n:,} resources", flush=True)
     if not figures:
@@ -194,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     data = report(figures)
     if args.json:
         args.json.write_text(json.dumps(data, indent=2) + "\n")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
