@@ -1,0 +1,63 @@
+"""Plans, diagnostics, apply events and state → terminal text (rich ``Text``) and JSON.
+
+Pure formatting: no I/O, no decisions about what to do. Wording and symbols follow
+Terraform where they mean the same (``+ create``, ``~ update in-place``, ``-/+``...).
+``common`` holds wording and value formatting, ``plans`` the plan text, ``messages``
+diagnostics, apply lines, outputs and state. Always holds: a sensitive value is never put
+into text (it reads ``(sensitive value)``), a value known only after apply reads
+``(known after apply)``, and the plain text of every result (``Text.plain``) is what
+``-no-color`` prints.
+"""
+
+from rich.text import Text
+
+from engine.render.common import (
+    KNOWN_AFTER,
+    PRODUCT,
+    SENSITIVE,
+    cost_phrase,
+    format_elapsed,
+    format_value,
+    human_bytes,
+)
+from engine.render.messages import (
+    apply_summary_text,
+    diagnostic_text,
+    diagnostics_text,
+    event_text,
+    outputs_text,
+    state_instance_text,
+    state_json,
+)
+from engine.render.plans import (
+    change_text,
+    drift_text,
+    outputs_changes_text,
+    plan_json,
+    plan_text,
+    plan_totals,
+)
+
+__all__ = [
+    "KNOWN_AFTER",
+    "PRODUCT",
+    "SENSITIVE",
+    "Text",
+    "apply_summary_text",
+    "change_text",
+    "cost_phrase",
+    "diagnostic_text",
+    "diagnostics_text",
+    "drift_text",
+    "event_text",
+    "format_elapsed",
+    "format_value",
+    "human_bytes",
+    "outputs_changes_text",
+    "outputs_text",
+    "plan_json",
+    "plan_text",
+    "plan_totals",
+    "state_instance_text",
+    "state_json",
+]
