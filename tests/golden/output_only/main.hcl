@@ -1,0 +1,11 @@
+resource "bcdr_data" "a" {
+  input = "a"
+}
+
+resource "bcdr_data" "b" {
+  input = bcdr_data.a.output
+}
+
+output "b_value" {
+  value = bcdr_data.b.output
+}
