@@ -39,7 +39,7 @@ from core.errors import CoreError, IntegrityError, NotFound
 
 BLOCK_SIZE = 64 * 1024
 ID_BYTES = 16
-PACK_SIZE = 16 * 1024 * 1024
+PACK_SIZE = 8 * 1024 * 1024
 _FOOTER_ENTRY = struct.Struct("<16sQIB")
 _TRAILER = struct.Struct("<I8s")
 _MAGIC = b"BCDRPAK1"

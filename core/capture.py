@@ -18,6 +18,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import xxhash
+
 from core.blockstore import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, PackWriter
 from core.disks import ChangeSet, Disk
 from core.errors import CoreError
@@ -111,6 +113,7 @@ def capture_disk(
         runs = None
     zero_full = store.zero_digest(BLOCK_SIZE)
     zero_tail = store.zero_digest(size - (nblocks - 1) * BLOCK_SIZE)
+    digest, seed = xxhash.xxh3_128_digest, store.seed
     bufs = [bytearray(CHUNK) for _ in range(writer.max_inflight + 1)]
     turn = 0
     total = size if runs is None else len(changed.blocks) * BLOCK_SIZE
@@ -138,7 +141,7 @@ def capture_disk(
                 at += length
             new: list[tuple[bytes, memoryview]] = []
             for b, block in blocks:
-                d = store.digest(block)
+                d = digest(block, seed=seed)
                 if d == zero_full or (b == nblocks - 1 and d == zero_tail):
                     continue
                 pos = b * ID_BYTES

@@ -338,18 +338,26 @@ class RestorePoints:
             self._fault("manifests")
             achieved = "ApplicationConsistent" if app else "CrashConsistent"
             metadata = _source_metadata(vm, disks)
-            self._commit(rp_id, coll, name, consistency_mode, achieved, warnings, metadata, drps)
-            with self.fabric.transaction() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO cbt_bases VALUES (?, ?)",
-                    [(d.disk_id, d.id) for d in drps],
-                )
+            self._commit(
+                rp_id, coll, name, consistency_mode, achieved, warnings, metadata, drps, cbt=True
+            )
         return self.get(rp_id)
 
     def _commit(
-        self, rp_id, coll, name, mode, achieved, warnings, metadata, drps, copied_from=None
+        self,
+        rp_id,
+        coll,
+        name,
+        mode,
+        achieved,
+        warnings,
+        metadata,
+        drps,
+        copied_from=None,
+        cbt=False,
     ):
-        """Write the restore point row and its disk rows in one transaction (last step)."""
+        """Write the restore point row and its disk rows in one transaction (last step);
+        ``cbt``: the disks' change tracking was reset at this capture (it is their new base)."""
         with self.fabric.transaction() as conn:
             conn.execute(
                 "INSERT INTO restore_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -385,6 +393,11 @@ class RestorePoints:
                     for d in drps
                 ],
             )
+            if cbt:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO cbt_bases VALUES (?, ?)",
+                    [(d.disk_id, d.id) for d in drps],
+                )
 
     def _fault(self, step: str) -> None:
         if self.fault_hook is not None:
