@@ -12,7 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+
+from common import parse_size  # noqa: E402
+from snapshot import BLOCK, changed_blocks, make_images  # noqa: E402
 
 
 def _run(script: str, *args: str, tmp: Path) -> dict:
@@ -25,6 +31,30 @@ def _run(script: str, *args: str, tmp: Path) -> dict:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(out.read_text())
+
+
+def test_parse_size_reads_binary_and_decimal_units() -> None:
+    assert parse_size("256MiB") == 256 << 20
+    assert parse_size("4GiB") == 4 << 30
+    assert parse_size("1GB") == 10**9
+    with pytest.raises(ValueError, match="256MiB"):
+        parse_size("lots")
+
+
+def test_images_are_deterministic_and_day2_changes_one_percent(tmp_path: Path) -> None:
+    size = 16 << 20
+    a, a2, b, b2 = (tmp_path / n for n in ("a", "a2", "b", "b2"))
+    stats = make_images(a, a2, size, seed=5)
+    make_images(b, b2, size, seed=5)
+    assert a.read_bytes() == b.read_bytes() and a2.read_bytes() == b2.read_bytes()
+    day1, day2 = a.read_bytes(), a2.read_bytes()
+    differ = [
+        i
+        for i in range(size // BLOCK)
+        if day1[i * BLOCK : (i + 1) * BLOCK] != day2[i * BLOCK : (i + 1) * BLOCK]
+    ]
+    assert differ == changed_blocks(size, 5) and len(differ) == size // BLOCK // 100
+    assert stats["random"] > 0 and stats["zero"] > 0 and stats["text"] > 0
 
 
 def test_snapshot_bench_measures_every_operation(tmp_path: Path) -> None:
