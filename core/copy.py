@@ -54,12 +54,9 @@ def copy_restore_point(
         )
     sent = skipped = 0
     drps = []
-    with (
-        restore_points.store(src.region, src.subscription) as source,
-        restore_points.store(coll["region"], coll["subscription"]) as target,
-        source.lock(exclusive=False),
-        target.lock(exclusive=False),
-    ):
+    source = restore_points.store(src.region, src.subscription)
+    target = restore_points.store(coll["region"], coll["subscription"])
+    with source.lock(exclusive=False), target.lock(exclusive=False):
         manifests = [source.get_manifest(d.manifest) for d in src.disk_restore_points]
         with target.writer() as writer:
             for drp, (size, ids) in zip(src.disk_restore_points, manifests, strict=True):

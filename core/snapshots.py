@@ -31,9 +31,11 @@ Usage::
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from core.blockstore import ID_BYTES, ZERO_ID, BlockStore
@@ -132,6 +134,9 @@ class RestorePoints:
         self.disks = disks
         # Test seam: called with a step name ("blocks", "manifests") between the steps of create.
         self.fault_hook: Callable[[str], None] | None = None
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[BlockStore] = []
         with fabric.transaction() as conn:
             for stmt in _SCHEMA.strip().split(";"):
                 if stmt.strip():
@@ -139,9 +144,28 @@ class RestorePoints:
 
     # -- stores ---------------------------------------------------------------------------
     def store(self, region: str, subscription: str) -> BlockStore:
-        """The block store of (region, subscription); the caller closes it."""
+        """The block store of (region, subscription), kept open for this thread until
+        ``close`` (closing an index connection checkpoints it, which costs tens of ms)."""
+        stores = self._local.__dict__.setdefault("stores", {})
+        store = stores.get((region, subscription))
+        if store is None:
+            store = stores[(region, subscription)] = self.open_store(region, subscription)
+            with self._lock:
+                self._open.append(store)
+        return store
+
+    def open_store(self, region: str, subscription: str) -> BlockStore:
+        """A new handle on the block store of (region, subscription); the caller closes it."""
         seed = self.fabric.subscription_seed(subscription)
         return BlockStore.open_dir(self.fabric.store_dir(region, subscription), seed)
+
+    def close(self) -> None:
+        """Close the block store handles this object opened (safe to call twice)."""
+        with self._lock:
+            for store in self._open:
+                store.close()
+            self._open.clear()
+            self._local = threading.local()
 
     # -- collections ----------------------------------------------------------------------
     def create_collection(self, collection_id: str, *, region: str, source_vm_id: str) -> dict:
@@ -284,7 +308,7 @@ class RestorePoints:
                 app = False
 
         drps: list[DiskRestorePoint] = []
-        with self.store(region, sub) as store, store.lock(exclusive=False):
+        with store_lock(self.store(region, sub), exclusive=False) as store:
             with store.writer() as writer:
                 with self.disks.hold_writes([d.id for d in disks]):
                     captured = []
@@ -493,7 +517,7 @@ class RestorePoints:
         return sorted(found)
 
     def _gc_store(self, region: str, sub: str, progress: Progress | None) -> GcReport:
-        with self.store(region, sub) as store, store.lock(exclusive=True):
+        with store_lock(self.store(region, sub), exclusive=True) as store:
             return collect_garbage(store, self._manifests(region, sub), progress or no_progress)
 
     def gc(self, progress: Progress | None = None) -> GcReport:
@@ -511,7 +535,7 @@ class RestorePoints:
             raise CoreError(f"sample percent {sample_percent} must be in (0, 100]")
         total = VerifyReport()
         for region, sub in self._stores():
-            with self.store(region, sub) as store, store.lock(exclusive=False):
+            with store_lock(self.store(region, sub), exclusive=False) as store:
                 total.add(
                     verify_store(
                         store, self._manifests(region, sub), sample_percent, progress or no_progress
@@ -534,7 +558,7 @@ class RestorePoints:
         drp = self.get_disk_restore_point(disk_restore_point_id)
         rp = self.get(drp.restore_point_id)
         check_name(name, "disk")
-        with self.store(rp.region, rp.subscription) as store:
+        with store_lock(self.store(rp.region, rp.subscription), exclusive=False) as store:
             size, ids = store.get_manifest(drp.manifest)
             return self.disks.create_with(
                 subscription=subscription,
@@ -549,13 +573,20 @@ class RestorePoints:
         """A reader of the disk image (the caller closes it); every block read is verified."""
         drp = self.get_disk_restore_point(disk_restore_point_id)
         rp = self.get(drp.restore_point_id)
-        store = self.store(rp.region, rp.subscription)
+        store = self.open_store(rp.region, rp.subscription)
         try:
             size, ids = store.get_manifest(drp.manifest)
         except BaseException:
             store.close()
             raise
         return DiskImageReader(store, size, ids, drp.id)
+
+
+@contextmanager
+def store_lock(store: BlockStore, exclusive: bool) -> Iterator[BlockStore]:
+    """Hold ``store``'s lock (shared for writers, exclusive for gc) and yield the store."""
+    with store.lock(exclusive):
+        yield store
 
 
 class DiskImageReader:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,10 @@ MiB = 1024 * 1024
 
 
 @pytest.fixture
-def rps(fabric: Fabric, disks: Disks) -> RestorePoints:
-    return RestorePoints(fabric, disks)
+def rps(fabric: Fabric, disks: Disks) -> Iterator[RestorePoints]:
+    restore_points = RestorePoints(fabric, disks)
+    yield restore_points
+    restore_points.close()
 
 
 def image_bytes(size: int, seed: int = 1) -> bytes:

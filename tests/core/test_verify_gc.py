@@ -83,7 +83,7 @@ def test_rp13_delete_frees_only_unshared_blocks(fabric, rps, two_rps) -> None:
     before = store_bytes(fabric)
     assert rps.gc().bytes_freed == 0
     # rp1 alone uses the old versions of the blocks rp2 rewrote, and its manifest.
-    with rps.store("eastus", fabric.default_subscription) as store:
+    with rps.open_store("eastus", fabric.default_subscription) as store:
         ids = [store.get_manifest(r.disk_restore_points[0].manifest)[1] for r in (rp1, rp2)]
         only1 = {ids[0][i : i + 16] for i in range(0, len(ids[0]), 16)}
         only1 -= {ids[1][i : i + 16] for i in range(0, len(ids[1]), 16)} | {bytes(16)}
