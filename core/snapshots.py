@@ -5,8 +5,9 @@ What always holds:
   first (packs durable, index committed), then each disk's manifest, and the restore point
   row last, in one ``fabric.db`` transaction: a crash never leaves a visible restore point that
   points at missing blocks; the orphans it leaves are reclaimed by ``gc``.
-- Writes through the core are held on all included disks while they are read, so every disk
-  of one restore point is captured at the same instant (rule RP-3).
+- Writes through the core are held on all included disks from the capture until the row is
+  committed and their change tracking reset, so every disk of one restore point is captured
+  at the same instant (rule RP-3) and the tracking never misses a write.
 - Every block read back is re-hashed against its id (``IntegrityError`` otherwise).
 
 Usage::
@@ -286,13 +287,7 @@ class RestorePoints:
                 f"{vm.name}'s; create the collection in subscription {vm.subscription}"
             )
         bases = {d.id: self._base(d, region, sub) for d in disks}
-        # Then forget the CBT bases: if we crash after resetting CBT below, the next restore
-        # point re-hashes instead of trusting a bitmap that no longer covers its base.
-        with self.fabric.transaction() as conn:
-            conn.executemany("DELETE FROM cbt_bases WHERE disk_id=?", [(d.id,) for d in disks])
-
         warnings: list[str] = []
-        achieved = "CrashConsistent"
         running = vm.power_state.lower() in ("running", "on", "started")
         app = consistency_mode == "ApplicationConsistent" and running  # rule RP-3, EXT-1
         if consistency_mode == "ApplicationConsistent" and not running:
@@ -307,39 +302,36 @@ class RestorePoints:
                 warnings.append(warn)
                 app = False
 
+        # Writes stay held from the capture until the change tracking is reset, after the
+        # row is committed: a crash before the commit leaves the tracking covering the old
+        # base, and one after it leaves a superset of the changes since the new base.
         drps: list[DiskRestorePoint] = []
-        with store_lock(self.store(region, sub), exclusive=False) as store:
+        with (
+            store_lock(self.store(region, sub), exclusive=False) as store,
+            self.disks.hold_writes([d.id for d in disks]),
+        ):
             with store.writer() as writer:
-                with self.disks.hold_writes([d.id for d in disks]):
-                    captured = []
-                    for disk in disks:
-                        base_drp, use_cbt = bases[disk.id]
-                        base_ids = None
-                        if base_drp is not None:
-                            base_size, base_ids = store.get_manifest(base_drp["manifest"])
-                            if base_size != disk.size_bytes:
-                                use_cbt = False
-                        changed = self.disks.changed_blocks(disk.id) if use_cbt else None
-                        before = (writer.blocks_new, writer.bytes_stored)
-                        ids, stats = capture_disk(
-                            store,
-                            writer,
-                            disk,
-                            base_ids,
-                            changed,
-                            progress,
-                            base_drp["blocks_total"] if base_drp else None,
-                        )
-                        captured.append((disk, ids, stats, before))
-                    for disk in disks:
-                        self.disks.reset_changed_blocks(disk.id)
-                if hooks and hooks.post and app:
-                    warn = run_hook("post", hooks.post, hooks.timeout_seconds, env)
-                    if warn:
-                        warnings.append(warn)
-                        app = False
+                captured = []
+                for disk in disks:
+                    base_drp, use_cbt = bases[disk.id]
+                    base_ids = None
+                    if base_drp is not None:
+                        base_size, base_ids = store.get_manifest(base_drp["manifest"])
+                        use_cbt = use_cbt and base_size == disk.size_bytes
+                    changed = self.disks.changed_blocks(disk.id) if use_cbt else None
+                    before = (writer.blocks_new, writer.bytes_stored)
+                    ids, stats = capture_disk(
+                        store,
+                        writer,
+                        disk,
+                        base_ids,
+                        changed,
+                        progress,
+                        base_drp["blocks_total"] if base_drp else None,
+                    )
+                    captured.append((disk, ids, stats, before))
                 writer.flush()
-                blocks_after = [writer.blocks_new, writer.bytes_stored]
+                blocks_after = (writer.blocks_new, writer.bytes_stored)
             self._fault("blocks")
             for i, (disk, ids, stats, before) in enumerate(captured):
                 after = captured[i + 1][3] if i + 1 < len(captured) else blocks_after
@@ -365,6 +357,16 @@ class RestorePoints:
             self._commit(
                 rp_id, coll, name, consistency_mode, achieved, warnings, metadata, drps, cbt=True
             )
+            for disk in disks:
+                self.disks.reset_changed_blocks(disk.id)
+        if app and hooks and hooks.post:
+            warn = run_hook("post", hooks.post, hooks.timeout_seconds, env)
+            if warn:
+                with self.fabric.transaction() as conn:
+                    conn.execute(
+                        "UPDATE restore_points SET consistency_achieved=?, warnings=? WHERE id=?",
+                        ("CrashConsistent", json.dumps([*warnings, warn]), rp_id),
+                    )
         return self.get(rp_id)
 
     def _commit(

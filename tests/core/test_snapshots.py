@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -291,7 +292,7 @@ def test_bad_names_and_duplicates_are_clear_errors(fabric, disks, rps, tmp_path)
 
 
 CRASHER = """
-import os, sys
+import json, os, sys
 from core.disks import Disks
 from core.fabric import Fabric
 from core.snapshots import RestorePoints, VmSource
@@ -301,7 +302,7 @@ def die(step):
     if step == sys.argv[2]:
         os._exit(9)
 rps.fault_hook = die
-rps.create(sys.argv[3], "crashed", VmSource(**__import__("json").loads(sys.argv[4])))
+rps.create(sys.argv[3], "crashed", VmSource(**json.loads(sys.argv[4])))
 """
 
 
@@ -312,15 +313,19 @@ def test_crash_before_the_row_leaves_no_restore_point_and_gc_reclaims(
     d = import_disk(disks, fabric, tmp_path, "os", image_bytes(2 * MiB, 8))
     cid = collection(rps, fabric)
     source = vm(fabric, d)
+    rp0 = rps.create(cid, "rp0", source)
+    clean = store_bytes(fabric)
+    disks.write(d.id, 4 * BLOCK_SIZE, os.urandom(BLOCK_SIZE))
     args = [sys.executable, "-c", CRASHER, str(fabric.home), step, cid]
-    proc = subprocess.run([*args, __import__("json").dumps(source.__dict__)], cwd=os.getcwd())
+    proc = subprocess.run([*args, json.dumps(source.__dict__)], cwd=os.getcwd())
     assert proc.returncode == 9
-    assert rps.list() == []
-    leftovers = store_bytes(fabric)
-    assert leftovers > MiB // 2
-    report = rps.gc()
-    assert report.bytes_freed == leftovers
-    assert store_bytes(fabric) == 0
-    # The next restore point does not trust the CBT reset of the crashed capture.
-    rp = rps.create(cid, "rp1", source)
-    assert rp.disk_restore_points[0].blocks_new == rp.disk_restore_points[0].blocks_total
+    assert [rp.id for rp in rps.list()] == [rp0.id]
+    leftovers = store_bytes(fabric) - clean
+    assert leftovers >= BLOCK_SIZE
+    assert rps.gc().bytes_freed == leftovers
+    assert store_bytes(fabric) == clean
+    # The change tracking still covers rp0, so the next restore point holds the write.
+    assert disks.changed_blocks(d.id).blocks == [4]
+    rp1 = rps.create(cid, "rp1", source)
+    assert rp1.disk_restore_points[0].blocks_new == 1
+    assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1") == d.path.read_bytes()
