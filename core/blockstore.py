@@ -40,6 +40,7 @@ from core.errors import CoreError, IntegrityError, NotFound
 BLOCK_SIZE = 64 * 1024
 ID_BYTES = 16
 PACK_SIZE = 8 * 1024 * 1024
+_PACK_WRITERS = 3  # packs being written (and fsynced) at once
 _FOOTER_ENTRY = struct.Struct("<16sQIB")
 _TRAILER = struct.Struct("<I8s")
 _MAGIC = b"BCDRPAK1"
@@ -429,8 +430,8 @@ class PackWriter:
     ``add_many`` returns with at most ``max_inflight`` submissions outstanding, so a caller
     that keeps ``max_inflight + 1`` read buffers and moves to the next one after each
     ``add_many`` never overwrites bytes still being compressed. Blocks already in the store
-    or added earlier are skipped. A full pack is written by a background thread while the
-    next one fills; its index rows are committed only after its ``put`` has returned.
+    or added earlier are skipped. Full packs are written by background threads while the
+    next one fills; a pack's index rows are committed only after its ``put`` has returned.
     """
 
     def __init__(self, store: BlockStore, max_inflight: int, replace: bool = False) -> None:
@@ -439,9 +440,9 @@ class PackWriter:
         self.final_size = 0  # bytes of all packs written, footers included
         self.max_inflight = max_inflight
         self.pool = ThreadPoolExecutor(store.threads)
-        self.io = ThreadPoolExecutor(1)
+        self.io = ThreadPoolExecutor(_PACK_WRITERS)
         self.inflight: deque[Future] = deque()
-        self.pending: tuple[Future, str, list, int] | None = None
+        self.pending: deque[tuple[Future, str, list, int]] = deque()
         self.seen: set[bytes] = set()
         self.chunks: list[bytes] = []
         self.size = 0
@@ -504,27 +505,26 @@ class PackWriter:
         """Finish all queued blocks and write them durably, with their index rows."""
         self.drain()
         self._write_pack()
-        self._finish_pending()
+        while self.pending:
+            self._finish_pending()
 
     def _write_pack(self) -> None:
-        """Hand the current pack to the writer thread (after the previous one is done)."""
+        """Hand the current pack to a writer thread (at most ``_PACK_WRITERS`` at once)."""
         if not self.entries:
             return
         name = f"packs/{uuid.uuid4().hex}.pack"
         footer = b"".join(_FOOTER_ENTRY.pack(*e) for e in self.entries)
         footer += _TRAILER.pack(len(self.entries), _MAGIC)
         self.chunks.append(footer)
-        self._finish_pending()
+        if len(self.pending) >= _PACK_WRITERS:
+            self._finish_pending()
         future = self.io.submit(self.store.backend.put, name, self.chunks)
-        self.pending = (future, name, self.entries, self.size + len(footer))
+        self.pending.append((future, name, self.entries, self.size + len(footer)))
         self.chunks, self.entries, self.size = [], [], 0
 
     def _finish_pending(self) -> None:
-        """Wait for the pack being written, then commit its index rows."""
-        if self.pending is None:
-            return
-        future, name, entries, size = self.pending
-        self.pending = None
+        """Wait for the oldest pack being written, then commit its index rows."""
+        future, name, entries, size = self.pending.popleft()
         future.result()
         db = self.store.db
         db.execute("BEGIN IMMEDIATE")
