@@ -342,12 +342,25 @@ class BlockStore:
 
     # reading
     def get_block(self, digest: bytes) -> bytes:
-        """One block's plaintext, verified against its id."""
-        loc = self.locations([digest]).get(digest)
-        if loc is None:
-            raise IntegrityError(f"block {digest.hex()} is missing from the store")
-        pack, off, ln, raw = loc
-        return self.open_payload(digest, self.backend.get(pack, off, ln), raw, pack)
+        """One block's plaintext, verified against its id.
+
+        Holds no lock: if gc moved the block meanwhile (its pack is gone), look again once.
+        """
+        for attempt in (1, 2):
+            loc = self.locations([digest]).get(digest)
+            if loc is None:
+                raise IntegrityError(f"block {digest.hex()} is missing from the store")
+            pack, off, ln, raw = loc
+            try:
+                payload = self.backend.get(pack, off, ln)
+            except NotFound:
+                if attempt == 2:
+                    raise IntegrityError(
+                        f"block {digest.hex()}: its pack {pack} is missing from the store"
+                    ) from None
+                continue
+            return self.open_payload(digest, payload, raw, pack)
+        raise AssertionError("unreachable")
 
     def open_payload(
         self, digest: bytes, payload: bytes | memoryview, raw: int, pack: str

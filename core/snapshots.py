@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from core.blockstore import ID_BYTES, ZERO_ID, BlockStore
 from core.capture import capture_disk, restore_into
 from core.disks import Disk, Disks
-from core.errors import AlreadyExists, CoreError, NotFound
+from core.errors import AlreadyExists, CoreError, IntegrityError, NotFound
 from core.fabric import Fabric, ResourceId, check_name
 from core.gc import GcReport, collect_garbage
 from core.hooks import run_hook
@@ -560,7 +560,10 @@ class RestorePoints:
         drp = self.get_disk_restore_point(disk_restore_point_id)
         rp = self.get(drp.restore_point_id)
         check_name(name, "disk")
-        with store_lock(self.store(rp.region, rp.subscription), exclusive=False) as store:
+        with (
+            store_lock(self.store(rp.region, rp.subscription), exclusive=False) as store,
+            _naming(drp.id),
+        ):
             size, ids = store.get_manifest(drp.manifest)
             return self.disks.create_with(
                 subscription=subscription,
@@ -582,6 +585,15 @@ class RestorePoints:
             store.close()
             raise
         return DiskImageReader(store, size, ids, drp.id)
+
+
+@contextmanager
+def _naming(drp_id: str) -> Iterator[None]:
+    """Prefix an ``IntegrityError`` with the disk restore point it affects."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise IntegrityError(f"disk restore point {drp_id}: {exc}") from None
 
 
 @contextmanager
@@ -608,7 +620,11 @@ class DiskImageReader:
             d = self.ids[b * ID_BYTES : (b + 1) * ID_BYTES]
             start = b * BLOCK_SIZE
             blen = min(BLOCK_SIZE, self.size_bytes - start)
-            data = bytes(blen) if d == ZERO_ID else self.store.get_block(d)
+            if d == ZERO_ID:
+                data = bytes(blen)
+            else:
+                with _naming(self.name):
+                    data = self.store.get_block(d)
             out += data[max(offset - start, 0) : end - start]
         return bytes(out)
 

@@ -57,8 +57,9 @@ def test_flipped_byte_found_by_verify_and_refused_by_restore(fabric, rps, two_rp
     # The first block of the largest pack (rp1's) is unchanged, so both restore points use it.
     assert report.affected_restore_points() == sorted([rp1.id, rp2.id])
     assert rp1.disk_restore_points[0].id in str(problem)
-    with pytest.raises(IntegrityError, match=problem.name):
+    with pytest.raises(IntegrityError, match=problem.name) as refused:
         restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1")
+    assert rp1.disk_restore_points[0].id in str(refused.value)
     assert not (fabric.disks_dir("eastus", fabric.default_subscription) / "rg" / "r1.img").exists()
     with rps.open_disk_restore_point(rp2.disk_restore_points[0].id) as reader:
         with pytest.raises(IntegrityError):
