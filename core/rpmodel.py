@@ -1,0 +1,208 @@
+"""Restore point records: the types the snapshot API returns, their rows in fabric.db, and
+which of a VM's disks a restore point may capture (rules RP-5, RP-6).
+
+What always holds: the types are plain data (no I/O) except ``DiskImageReader``, which reads
+a disk restore point's blocks through a block store and verifies every one it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from core.blockstore import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore
+from core.disks import Disk, Disks
+from core.errors import CoreError, IntegrityError
+
+MODES = ("ApplicationConsistent", "CrashConsistent")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rp_collections (
+    id TEXT PRIMARY KEY COLLATE NOCASE, name TEXT NOT NULL, region TEXT NOT NULL,
+    subscription TEXT NOT NULL, source_vm_id TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS restore_points (
+    id TEXT PRIMARY KEY COLLATE NOCASE, collection_id TEXT NOT NULL, name TEXT NOT NULL,
+    region TEXT NOT NULL, subscription TEXT NOT NULL, created_at REAL NOT NULL,
+    consistency_mode TEXT NOT NULL, consistency_achieved TEXT NOT NULL, warnings TEXT NOT NULL,
+    source_metadata TEXT NOT NULL, copied_from TEXT);
+CREATE TABLE IF NOT EXISTS disk_restore_points (
+    id TEXT PRIMARY KEY COLLATE NOCASE, restore_point_id TEXT NOT NULL, disk_id TEXT NOT NULL,
+    disk_name TEXT NOT NULL, size_bytes INTEGER NOT NULL, manifest TEXT NOT NULL,
+    bytes_stored INTEGER NOT NULL, bytes_changed INTEGER NOT NULL,
+    blocks_total INTEGER NOT NULL, blocks_new INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS drp_by_rp ON disk_restore_points(restore_point_id);
+CREATE INDEX IF NOT EXISTS drp_by_disk ON disk_restore_points(disk_id);
+CREATE TABLE IF NOT EXISTS cbt_bases (
+    disk_id TEXT PRIMARY KEY COLLATE NOCASE, disk_restore_point_id TEXT NOT NULL);
+"""
+
+
+@dataclass
+class HookSpec:
+    """Shell commands run on this machine as the guest's pre/post snapshot hooks."""
+
+    pre: str | None
+    post: str | None
+    timeout_seconds: float = 60.0
+
+
+@dataclass
+class VmSource:
+    vm_id: str
+    name: str
+    region: str
+    subscription: str
+    size: str
+    os_type: str
+    power_state: str
+    os_disk_id: str
+    data_disk_ids: list[str]
+    hooks: HookSpec | None = None
+    network: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class DiskRestorePoint:
+    id: str
+    restore_point_id: str
+    disk_id: str
+    disk_name: str
+    size_bytes: int
+    bytes_stored: int  # new bytes this one added to the store (compressed)
+    bytes_changed: int  # logical bytes that differ from the previous restore point of the disk
+    blocks_total: int  # non-zero blocks in the image
+    blocks_new: int  # blocks this one added to the store
+    manifest: str = ""
+
+
+@dataclass
+class RestorePoint:
+    id: str
+    name: str
+    collection_id: str
+    region: str
+    subscription: str
+    created_at: float
+    consistency_mode: str
+    consistency_achieved: str
+    warnings: list[str]
+    source_metadata: dict
+    disk_restore_points: list[DiskRestorePoint]
+    copied_from: str | None = None
+
+
+@contextmanager
+def naming(drp_id: str) -> Iterator[None]:
+    """Prefix an ``IntegrityError`` with the disk restore point it affects."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise IntegrityError(f"disk restore point {drp_id}: {exc}") from None
+
+
+class DiskImageReader:
+    """Random access to a disk restore point's bytes: ``read(offset, length)``."""
+
+    def __init__(self, store: BlockStore, size_bytes: int, ids: bytes, name: str) -> None:
+        self.store, self.size_bytes, self.ids, self.name = store, size_bytes, ids, name
+
+    def read(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0 or offset > self.size_bytes:
+            raise CoreError(f"{self.name}: range {offset}+{length} is outside the disk")
+        end = min(offset + length, self.size_bytes)
+        out = bytearray()
+        for b in range(offset // BLOCK_SIZE, -(-end // BLOCK_SIZE)):
+            d = self.ids[b * ID_BYTES : (b + 1) * ID_BYTES]
+            start = b * BLOCK_SIZE
+            blen = min(BLOCK_SIZE, self.size_bytes - start)
+            if d == ZERO_ID:
+                data = bytes(blen)
+            else:
+                with naming(self.name):
+                    data = self.store.get_block(d)
+            out += data[max(offset - start, 0) : end - start]
+        return bytes(out)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> DiskImageReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def included_disks(disks: Disks, vm: VmSource, exclude: tuple[str, ...] | list[str]) -> list[Disk]:
+    """The VM's disks a restore point captures: OS disk first, exclusions and RP-6 applied."""
+    excluded = {e.lower() for e in exclude}  # rule RP-5
+    if vm.os_disk_id.lower() in excluded:
+        raise CoreError(
+            f"VM {vm.name}: the OS disk {vm.os_disk_id} cannot be excluded from a restore "
+            "point; remove it from exclude_disk_ids"
+        )
+    ids = [vm.os_disk_id] + [d for d in vm.data_disk_ids if d.lower() not in excluded]
+    found = [disks.get(i) for i in ids]
+    for disk in found:  # rule RP-6
+        why = (
+            "an ultra disk"
+            if disk.sku == "UltraSSD_LRS"
+            else "an ephemeral OS disk"
+            if disk.ephemeral
+            else "a shared disk"
+            if disk.shared
+            else None
+        )
+        if why:
+            hint = (
+                "the OS disk cannot be excluded, so this VM cannot have restore points"
+                if disk.id.lower() == vm.os_disk_id.lower()
+                else "add it to exclude_disk_ids"
+            )
+            raise CoreError(
+                f"VM {vm.name}: disk {disk.name} ({disk.id}) is {why}, which restore points "
+                f"do not support; {hint}"
+            )
+    return found
+
+
+def drp_from_row(row) -> DiskRestorePoint:
+    return DiskRestorePoint(
+        id=row["id"],
+        restore_point_id=row["restore_point_id"],
+        disk_id=row["disk_id"],
+        disk_name=row["disk_name"],
+        size_bytes=row["size_bytes"],
+        bytes_stored=row["bytes_stored"],
+        bytes_changed=row["bytes_changed"],
+        blocks_total=row["blocks_total"],
+        blocks_new=row["blocks_new"],
+        manifest=row["manifest"],
+    )
+
+
+def source_metadata(vm: VmSource, disks: list[Disk]) -> dict:
+    """What a VM restore needs to rebuild the VM (rule RP-2)."""
+    return {
+        "vm_id": vm.vm_id,
+        "name": vm.name,
+        "region": vm.region,
+        "size": vm.size,
+        "os_type": vm.os_type,
+        "power_state": vm.power_state,
+        "os_disk": {"id": vm.os_disk_id},
+        "disks": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "size_bytes": d.size_bytes,
+                "sku": d.sku,
+                "os_disk": d.id.lower() == vm.os_disk_id.lower(),
+            }
+            for d in disks
+        ],
+        "network": vm.network,
+        **({"metadata": vm.metadata} if vm.metadata else {}),
+    }
