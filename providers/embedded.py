@@ -1,0 +1,166 @@
+"""The ``platform`` provider: the embedded platform's resource types behind the Provider protocol.
+
+Configured by ``provider "platform" { home, serve_url, subscription }`` (all optional:
+``home`` defaults to ``.bcdr/fabric`` beside the specs). Resource types register in
+``TYPES`` from their modules (compute now; key vaults, replication and Kubernetes later).
+Always holds: no exception from the core reaches the engine — a ``CoreError`` becomes an
+error diagnostic that names the resource and says what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.diagnostics import Diagnostics, error
+from providers.base import (
+    ApplyRequest,
+    ApplyResponse,
+    DeleteRequest,
+    DeleteResponse,
+    ImportRequest,
+    ImportResponse,
+    PlanRequest,
+    PlanResponse,
+    ProviderContext,
+    ReadRequest,
+    ReadResponse,
+    Schema,
+    ValidateRequest,
+    ValidateResponse,
+)
+from providers.resource import DEFAULT_SERVE_URL, ResourceType, Session
+
+_ARGS = {
+    "home": "the platform's home folder (default .bcdr/fabric beside the specs)",
+    "serve_url": f"base URL of `bcdr serve` used in SAS URLs (default {DEFAULT_SERVE_URL})",
+    "subscription": "the subscription used when a resource names none (default: the "
+    "platform's default subscription)",
+}
+
+
+def all_types() -> list[ResourceType]:
+    from providers.compute import TYPES as compute_types
+
+    return list(compute_types)
+
+
+class EmbeddedProvider:
+    name = "platform"
+
+    def __init__(self) -> None:
+        self._types = {t.type_name: t for t in all_types()}
+        self._session: Session | None = None
+
+    # ---------------------------------------------------------------- set-up
+    def schemas(self) -> dict[str, Schema]:
+        return {name: t.schema for name, t in self._types.items()}
+
+    def configure(self, ctx: ProviderContext) -> Diagnostics:
+        diags = Diagnostics()
+        cfg = dict(ctx.config)
+        for key in cfg:
+            if key not in _ARGS:
+                diags.append(
+                    error(
+                        f'The platform provider has no argument "{key}"',
+                        "its arguments are: " + "; ".join(f"{k} ({v})" for k, v in _ARGS.items()),
+                        ctx.config_range,
+                    )
+                )
+        home = Path(cfg.get("home") or ctx.data_dir / "fabric")
+        if not home.is_absolute():
+            home = ctx.working_dir / home
+        if self._session is not None:
+            self._session.close()
+        self._session = Session(
+            home,
+            str(cfg.get("serve_url") or DEFAULT_SERVE_URL),
+            str(cfg.get("subscription") or ""),
+        )
+        return diags
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:  # used without a provider block: the defaults
+            self._session = Session(Path(".bcdr") / "fabric")
+        return self._session
+
+    def _guard(self, address: str, fn: Callable[[], Any], diags: Diagnostics) -> Any:
+        from core.errors import CoreError
+
+        try:
+            return fn()
+        except CoreError as err:
+            diags.append(error(f"{address}: {err}", "", address=address))
+        return None
+
+    # ---------------------------------------------------------------- protocol
+    def validate(self, req: ValidateRequest) -> ValidateResponse:
+        return ValidateResponse(self._types[req.type_name].check(self.session, req))
+
+    def read(self, req: ReadRequest) -> ReadResponse:
+        diags = Diagnostics()
+        t = self._types[req.type_name]
+        state = req.prior_state
+        new = self._guard(req.address, lambda: t.read(self.session, state), diags)
+        if diags.has_errors:
+            new = state
+        self.session.remember((new or {}).get("id"), new)
+        return ReadResponse(new_state=new, diagnostics=diags)
+
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        diags = Diagnostics()
+        t = self._types[req.type_name]
+        resp = self._guard(req.address, lambda: t.plan(self.session, req), diags)
+        if resp is None:
+            return PlanResponse(planned_state=None, diagnostics=diags)
+        resp.diagnostics.extend(diags)
+        if resp.planned_state is not None:
+            self.session.remember(resp.planned_state.get("id"), resp.planned_state)
+        return resp
+
+    def apply(self, req: ApplyRequest) -> ApplyResponse:
+        diags = Diagnostics()
+        t = self._types[req.type_name]
+        s = self.session
+        if req.prior_state is None:
+            new = self._guard(req.address, lambda: t.create(s, req), diags)
+        else:
+            new = self._guard(req.address, lambda: t.update(s, req), diags)
+        if new is not None:
+            s.remember(new.get("id"), new)
+        return ApplyResponse(new_state=new, diagnostics=diags)
+
+    def delete(self, req: DeleteRequest) -> DeleteResponse:
+        diags = Diagnostics()
+        t = self._types[req.type_name]
+        self._guard(
+            req.address, lambda: t.delete(self.session, req.prior_state, req.progress), diags
+        )
+        return DeleteResponse(diagnostics=diags)
+
+    def import_resource(self, req: ImportRequest) -> ImportResponse:
+        diags = Diagnostics()
+        t = self._types[req.type_name]
+        state = self._guard(req.address, lambda: t.import_state(self.session, req.id), diags)
+        if state is None and not diags.has_errors:
+            diags.append(
+                error(
+                    f"Cannot import {req.address}: nothing has the id {req.id}",
+                    "check the id with `bcdr platform list`",
+                    address=req.address,
+                )
+            )
+        return ImportResponse(state=state, diagnostics=diags)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def provider() -> EmbeddedProvider:
+    """Entry point ``bcdr.providers: platform``."""
+    return EmbeddedProvider()

@@ -1,0 +1,166 @@
+"""The frame every resource type of the embedded platform is written in.
+
+A ``ResourceType`` is a schema plus create/read/update/delete/import against the core,
+reached through a ``Session`` (the fabric, disks, restore points and access of one
+platform home, opened on first use). ``EmbeddedProvider`` (providers/embedded.py) turns
+these into the engine's Provider protocol. Always holds: a core error (``CoreError``)
+never escapes as an exception — the provider turns it into a diagnostic naming the
+resource; ids are Azure-style and derived from the configuration, so they are known at
+plan time and other resources can be checked against them before anything is applied.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engine.diagnostics import Diagnostic, Diagnostics, SourceRange, error, warning
+from providers.base import (
+    ApplyRequest,
+    PlanRequest,
+    PlanResponse,
+    Progress,
+    Schema,
+    ValidateRequest,
+)
+from providers.defaults import plan_from_schema
+
+DEFAULT_SERVE_URL = "http://127.0.0.1:8443"
+
+
+class Session:
+    """The platform one provider instance works on: opened lazily, shared by its types.
+
+    ``planned`` remembers, for this run, the planned (or applied) attributes of every
+    platform resource by id, so that a resource can be checked against the others it
+    names (a restore point against its collection's VM and that VM's disks) at plan time,
+    before any of them exists.
+    """
+
+    def __init__(self, home: Path, serve_url: str = DEFAULT_SERVE_URL, subscription: str = ""):
+        self.home = Path(home)
+        self.serve_url = serve_url.rstrip("/")
+        self._subscription = subscription
+        self._lock = threading.RLock()
+        self._fabric: Any = None
+        self._disks: Any = None
+        self._points: Any = None
+        self._access: Any = None
+        self.planned: dict[str, dict[str, Any]] = {}
+
+    # the core, opened on first use (the core is imported here only, not at module load)
+    @property
+    def fabric(self) -> Any:
+        with self._lock:
+            if self._fabric is None:
+                from core.fabric import Fabric
+
+                self._fabric = Fabric.open(self.home)
+            return self._fabric
+
+    @property
+    def disks(self) -> Any:
+        with self._lock:
+            if self._disks is None:
+                from core.disks import Disks
+
+                self._disks = Disks(self.fabric)
+            return self._disks
+
+    @property
+    def points(self) -> Any:
+        with self._lock:
+            if self._points is None:
+                from core.snapshots import RestorePoints
+
+                self._points = RestorePoints(self.fabric, self.disks)
+            return self._points
+
+    @property
+    def access(self) -> Any:
+        with self._lock:
+            if self._access is None:
+                from core.access import Access
+
+                self._access = Access(self.fabric, self.points, base_url=self.serve_url)
+            return self._access
+
+    @property
+    def subscription(self) -> str:
+        """The subscription used when a resource names none."""
+        return self._subscription or self.fabric.default_subscription
+
+    def remember(self, id: Any, attributes: dict[str, Any] | None) -> None:
+        if isinstance(id, str) and attributes is not None:
+            self.planned[id] = attributes
+
+    def lookup(self, id: Any) -> dict[str, Any] | None:
+        """Planned attributes of the resource with this id in this run, else None."""
+        return self.planned.get(id) if isinstance(id, str) else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._points is not None:
+                self._points.close()
+            if self._fabric is not None:
+                self._fabric.close()
+            self._fabric = self._disks = self._points = self._access = None
+
+
+def rule_error(
+    rule: str, summary: str, detail: str, rng: SourceRange | None, address: str
+) -> Diagnostic:
+    """A plan error for a platform rule: the rule id leads the summary and is tagged."""
+    return error(f"{rule}: {summary}", detail, rng, address=address, rule=rule)
+
+
+def rule_warning(
+    rule: str, summary: str, detail: str, rng: SourceRange | None, address: str
+) -> Diagnostic:
+    return warning(f"{rule}: {summary}", detail, rng, address=address, rule=rule)
+
+
+def where(req: ValidateRequest | PlanRequest, attr: str) -> SourceRange | None:
+    """The file:line of an argument, else of the resource block."""
+    return req.ranges.get(attr) or req.range
+
+
+class ResourceType:
+    """One resource type. Subclasses set ``type_name`` and ``schema`` and override
+    ``create``/``read``/``delete`` (and ``update``, ``check``, ``complete_plan``,
+    ``import_state`` where they differ from the defaults)."""
+
+    type_name: ClassVar[str]
+    schema: ClassVar[Schema]
+
+    def check(self, s: Session, req: ValidateRequest) -> Diagnostics:
+        """Rule checks on this resource's own values (no other resource needed)."""
+        return Diagnostics()
+
+    def plan(self, s: Session, req: PlanRequest) -> PlanResponse:
+        resp = plan_from_schema(self.schema, req.prior_state, req.proposed)
+        if resp.planned_state is not None:
+            self.complete_plan(s, req, resp)
+        return resp
+
+    def complete_plan(self, s: Session, req: PlanRequest, resp: PlanResponse) -> None:
+        """Fill computed values known at plan time (ids), cross-resource rule checks, cost."""
+
+    def create(self, s: Session, req: ApplyRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def update(self, s: Session, req: ApplyRequest) -> dict[str, Any]:
+        """In-place update; the default accepts only what the planner let through."""
+        return dict(req.planned_state)
+
+    def read(self, s: Session, state: dict[str, Any]) -> dict[str, Any] | None:
+        """The object as the platform has it now (None: gone). Drift comes from here."""
+        raise NotImplementedError
+
+    def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
+        raise NotImplementedError
+
+    def import_state(self, s: Session, id: str) -> dict[str, Any] | None:
+        """State for an existing object (``bcdr import``); None when there is none."""
+        return self.read(s, {"id": id})
