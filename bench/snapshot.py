@@ -156,8 +156,8 @@ def worker(step: str, home: Path, params: dict) -> dict:
                 rps.create_collection(cid, region=region, source_vm_id=vm_id)
             return cid
 
-        def store_bytes(region: str = SUB_REGION) -> int:
-            return dir_bytes(fabric.store_dir(region, sub))
+        def store_dir(region: str = SUB_REGION) -> str:
+            return str(fabric.store_dir(region, sub))
 
         t0 = time.perf_counter()
         out: dict = {}
@@ -200,11 +200,11 @@ def worker(step: str, home: Path, params: dict) -> dict:
             )
             out = {"blocks_sent": res.blocks_sent, "bytes_sent": res.bytes_sent,
                    "blocks_skipped": res.blocks_skipped,
-                   "target_store_bytes": store_bytes(PAIR_REGION)}  # fmt: skip
+                   "target_store_dir": store_dir(PAIR_REGION)}  # fmt: skip
         else:
             raise SystemExit(f"unknown worker step {step!r}")
         out["seconds"] = time.perf_counter() - t0
-        out["store_bytes"] = store_bytes()
+        out["store_dir"] = store_dir()
         return out
     finally:
         fabric.close()
@@ -245,6 +245,10 @@ class Bench:
         run = run_measured(argv)
         out = json.loads(run.stdout.strip().splitlines()[-1])
         out["peak_rss"] = run.peak_rss
+        # Measured once the worker has exited, so its SQLite WAL files are checkpointed away.
+        out["store_bytes"] = dir_bytes(Path(out["store_dir"]))
+        if "target_store_dir" in out:
+            out["target_store_bytes"] = dir_bytes(Path(out["target_store_dir"]))
         return out
 
     def record(self, name: str, kind: str, out: dict, data_bytes: int | None = None) -> Result:
