@@ -37,7 +37,7 @@ CHUNK = 1 << 20
 SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
 _ZERO = bytes(BLOCK_SIZE)
 
-__all__ = ["BLOCK_SIZE", "SKUS", "ChangeSet", "Disk", "Disks"]
+__all__ = ["BLOCK_SIZE", "SKUS", "ChangeSet", "Disk", "DiskFile", "Disks"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS disks (
@@ -119,6 +119,15 @@ def _disk_lock(path: Path) -> _DiskLock:
         if lock is None:
             lock = _LOCKS[key] = _DiskLock(Path(key))
         return lock
+
+
+@dataclass(frozen=True)
+class DiskFile:
+    """What the disk's file says now: its size, the bytes it really occupies, its mtime."""
+
+    size_bytes: int
+    allocated_bytes: int
+    modified_ns: int
 
 
 @dataclass
@@ -408,6 +417,74 @@ class Disks:
             lock.path.unlink(missing_ok=True)
         finally:
             lock.release()
+
+    def file_info(self, disk_id: str) -> DiskFile:
+        """Size, allocated bytes and last-modified time of the disk's file (NotFound if gone)."""
+        disk = self.get(disk_id)
+        try:
+            st = os.stat(disk.path)
+        except FileNotFoundError:
+            raise NotFound(f"disk {disk.id}: its file {disk.path} is gone") from None
+        return DiskFile(st.st_size, st.st_blocks * 512, st.st_mtime_ns)
+
+    def set_flags(
+        self,
+        disk_id: str,
+        *,
+        sku: str | None = None,
+        shared: bool | None = None,
+        ephemeral: bool | None = None,
+        encryption_set_id: str | None = None,
+    ) -> Disk:
+        """Change the descriptors of a disk (those given); the bytes are left alone."""
+        disk = self.get(disk_id)
+        if sku is not None and sku not in SKUS:
+            raise CoreError(f"disk {disk.name!r}: sku {sku!r} is not one of {', '.join(SKUS)}")
+        sets = {
+            "sku": sku,
+            "shared": None if shared is None else int(shared),
+            "ephemeral": None if ephemeral is None else int(ephemeral),
+            "encryption_set_id": encryption_set_id,
+        }
+        sets = {k: v for k, v in sets.items() if v is not None}
+        if sets:
+            with self.fabric.transaction() as conn:
+                conn.execute(
+                    f"UPDATE disks SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
+                    (*sets.values(), disk.id),
+                )
+        return self.get(disk.id)
+
+    def grow(self, disk_id: str, size_bytes: int) -> Disk:
+        """Make the disk larger (the new bytes read as zeros); shrinking is refused.
+
+        The change tracking no longer covers the disk afterwards, so the next restore point
+        of it compares every block instead of trusting the bitmap.
+        """
+        disk = self.get(disk_id)
+        if not isinstance(size_bytes, int) or isinstance(size_bytes, bool):
+            raise CoreError(f"disk {disk.name!r}: size {size_bytes!r} must be a number of bytes")
+        if size_bytes < disk.size_bytes:
+            raise CoreError(
+                f"disk {disk.id} is {disk.size_bytes} bytes and cannot shrink to {size_bytes}: "
+                "create a new disk of the smaller size instead"
+            )
+        if size_bytes == disk.size_bytes:
+            return disk
+        free = shutil.disk_usage(disk.path.parent).free
+        if size_bytes - disk.size_bytes > free:
+            raise CoreError(
+                f"disk {disk.id} needs {size_bytes - disk.size_bytes} more bytes but only {free} "
+                f"are free under {disk.path.parent}: free some space"
+            )
+        with self._locked([disk]):
+            with open(disk.path, "r+b") as f:
+                os.ftruncate(f.fileno(), size_bytes)
+                os.fsync(f.fileno())
+            Path(str(disk.path) + ".cbt").unlink(missing_ok=True)
+            with self.fabric.transaction() as conn:
+                conn.execute("UPDATE disks SET size_bytes = ? WHERE id = ?", (size_bytes, disk.id))
+        return self.get(disk.id)
 
     # -- guest I/O -----------------------------------------------------------------------------
 

@@ -330,3 +330,43 @@ def test_a_fabric_home_can_be_moved(tmp_path: Path) -> None:
         disks = Disks(fabric)
         assert disks.get(disk.id).path.is_relative_to(tmp_path / "new")
         assert disks.read(disk.id, 0, 5) == b"moved"
+
+
+def test_file_info_reports_allocation_and_guest_writes(disks: Disks) -> None:
+    disk = _new(disks, size=8 * MiB)
+    info = disks.file_info(disk.id)
+    assert info.size_bytes == 8 * MiB
+    assert info.allocated_bytes < MiB
+    time.sleep(0.01)
+    disks.write(disk.id, 0, os.urandom(2 * BLOCK_SIZE))
+    after = disks.file_info(disk.id)
+    assert after.modified_ns > info.modified_ns
+    assert after.allocated_bytes >= 2 * BLOCK_SIZE
+    disk.path.unlink()
+    with pytest.raises(NotFound, match="is gone"):
+        disks.file_info(disk.id)
+
+
+def test_set_flags_changes_only_what_is_given(disks: Disks) -> None:
+    disk = _new(disks, sku="Premium_LRS")
+    changed = disks.set_flags(disk.id, shared=True, ephemeral=True, encryption_set_id="des")
+    assert (changed.sku, changed.shared, changed.ephemeral) == ("Premium_LRS", True, True)
+    assert changed.encryption_set_id == "des"
+    assert disks.set_flags(disk.id, sku="UltraSSD_LRS", shared=False).sku == "UltraSSD_LRS"
+    assert disks.get(disk.id).shared is False
+    with pytest.raises(CoreError, match="is not one of"):
+        disks.set_flags(disk.id, sku="Fast")
+
+
+def test_grow_keeps_bytes_and_ends_change_tracking(disks: Disks) -> None:
+    disk = _new(disks, size=MiB)
+    disks.write(disk.id, 0, b"keep")
+    disks.reset_changed_blocks(disk.id)
+    grown = disks.grow(disk.id, 3 * MiB)
+    assert grown.size_bytes == 3 * MiB == disk.path.stat().st_size
+    assert disks.read(disk.id, 0, 4) == b"keep"
+    assert disks.read(disk.id, 2 * MiB, 4) == bytes(4)
+    assert disks.changed_blocks(disk.id) is None  # the bitmap no longer fits the disk
+    disks.write(disk.id, 3 * MiB - 1, b"z")
+    with pytest.raises(CoreError, match="cannot shrink"):
+        disks.grow(disk.id, MiB)
