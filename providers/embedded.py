@@ -78,6 +78,7 @@ class EmbeddedProvider:
             home,
             str(cfg.get("serve_url") or DEFAULT_SERVE_URL),
             str(cfg.get("subscription") or ""),
+            ctx.working_dir,
         )
         return diags
 

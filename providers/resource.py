@@ -38,8 +38,16 @@ class Session:
     before any of them exists.
     """
 
-    def __init__(self, home: Path, serve_url: str = DEFAULT_SERVE_URL, subscription: str = ""):
+    def __init__(
+        self,
+        home: Path,
+        serve_url: str = DEFAULT_SERVE_URL,
+        subscription: str = "",
+        working_dir: Path | None = None,
+    ):
         self.home = Path(home)
+        # where the specs are: relative paths in arguments (source_uri) start here
+        self.working_dir = Path(working_dir) if working_dir is not None else Path.cwd()
         self.serve_url = serve_url.rstrip("/")
         self._subscription = subscription
         self._lock = threading.RLock()
