@@ -1,7 +1,474 @@
-"""managed_disk: raw-image disks created empty, imported from an image, or restored (RP-8)."""
+"""managed_disk: raw-image disks created empty, imported from an image, restored or copied.
+
+``create_option`` says where the bytes come from: ``Empty`` (zeros, ``size_gb``),
+``Import`` (the raw image file ``source_uri``, relative to the specs), ``Restore`` (a disk
+restore point, ``source_resource_id``, rule RP-8) or ``Copy`` (another disk). Always holds:
+the id is ``.../providers/Microsoft.Compute/disks/{name}``, known at plan time; a disk lives
+in the core (``core.disks.Disks``) and has an inventory row (``Microsoft.Compute/disks``)
+holding its arguments; everything but ``tags`` and a growing ``size_gb`` forces a new disk;
+``modified_at`` is the disk file's mtime, so a guest write made outside bcdr shows as drift.
+"""
 
 from __future__ import annotations
 
-from providers.resource import ResourceType
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-TYPES: list[ResourceType] = []
+from engine.diagnostics import error
+from engine.values import UNKNOWN
+from providers.base import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
+from providers.compute.groups import (
+    ID,
+    SUBSCRIPTION,
+    TAGS,
+    arguments,
+    check_group,
+    known,
+    name_attribute,
+    plan_common,
+    state_from,
+    subscription_of,
+)
+from providers.defaults import planned_values
+from providers.resource import ResourceType, Session, where
+
+DISK_TYPE = "Microsoft.Compute/disks"
+SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
+OPTIONS = ("Empty", "Import", "Restore", "Copy")
+GiB = 1 << 30
+# Arguments that say where the bytes came from: adopted as configured (not a replacement)
+# when the state does not know them, as after `bcdr import` of a disk made outside bcdr.
+_PROVENANCE = ("create_option", "source_uri", "source_resource_id")
+
+
+def _one_of(choices: tuple[str, ...]) -> Any:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"use one of {', '.join(choices)}"
+
+    return check
+
+
+def _positive(value: Any) -> str | None:
+    return None if isinstance(value, int | float) and value > 0 else "give a size above 0"
+
+
+def size_bytes_of(size_gb: Any) -> int | None:
+    return int(round(size_gb * GiB)) if known(size_gb) else None
+
+
+def stamp(modified_ns: int) -> str:
+    """A file mtime as RFC 3339 UTC with nanoseconds."""
+    secs, ns = divmod(modified_ns, 1_000_000_000)
+    return f"{datetime.fromtimestamp(secs, UTC):%Y-%m-%dT%H:%M:%S}.{ns:09d}Z"
+
+
+def disk_id(subscription: str, resource_group: str, name: str) -> str:
+    from core.fabric import ResourceId
+
+    return str(ResourceId(subscription, resource_group, "Microsoft.Compute", "disks", name))
+
+
+def restore_source(
+    s: Session, drp_id: str, subscription: str, location: str, planned_only: bool
+) -> tuple[str | None, int | None]:
+    """Check a disk restore point as the source of a disk: (problem, its size if known).
+
+    # rule RP-8
+    A managed disk is created from a disk restore point of its own subscription in its own
+    region; a disk in another region comes from a restore point copied there. At plan time
+    (``planned_only``) a restore point planned in this run counts as existing.
+    """
+    from core.errors import CoreError, NotFound
+    from core.fabric import ResourceId
+
+    try:
+        rid = ResourceId.parse(drp_id)
+    except CoreError:
+        rid = None
+    kinds = [k.lower() for k, _ in rid.children] if rid else []
+    if (
+        rid is None
+        or rid.type.lower() != "restorepointcollections"
+        or kinds
+        != [
+            "restorepoints",
+            "diskrestorepoints",
+        ]
+    ):
+        return (
+            f"{drp_id!r} is not a disk restore point id: use the id of a restore point's "
+            "disk_restore_points entry ({restore point id}/diskRestorePoints/{disk name})",
+            None,
+        )
+    if rid.subscription.lower() != subscription.lower():
+        return (
+            f"disk restore point {drp_id} belongs to subscription {rid.subscription}, the disk "
+            f"to {subscription}: a disk can be restored only within the restore point's "
+            f"subscription; set the disk's subscription to {rid.subscription}",
+            None,
+        )
+    collection_id = str(
+        ResourceId(rid.subscription, rid.resource_group, rid.provider, rid.type, rid.name)
+    )
+    rp_id = f"{collection_id}/restorePoints/{rid.children[0][1]}"
+    region, size = None, None
+    try:
+        drp = s.points.get_disk_restore_point(drp_id)
+        region, size = s.points.get(drp.restore_point_id).region, drp.size_bytes
+    except NotFound:
+        if not planned_only or s.lookup(rp_id) is None:
+            return (
+                f"disk restore point {drp_id} does not exist: check the id, or create the "
+                "restore point first",
+                None,
+            )
+        collection = s.lookup(collection_id) or {}
+        if known(collection.get("location")):
+            region = collection["location"]
+    if region is not None and s.fabric.check_region(region) != s.fabric.check_region(location):
+        return (
+            f"disk restore point {drp_id} is in {region}, the disk in {location}: copy the "
+            f"restore point to a collection in {location} (restore_point with "
+            "source_restore_point_id) and restore from the copy's disk restore point",
+            size,
+        )
+    return None, size
+
+
+def copy_source(
+    s: Session, source_id: str, location: str, planned_only: bool
+) -> tuple[str | None, int | None]:
+    """Check a disk as the source of a copy: (problem, its size if known)."""
+    from core.errors import NotFound
+
+    try:
+        src = s.disks.get(source_id)
+        region, size = src.region, src.size_bytes
+    except NotFound:
+        planned = s.lookup(source_id) if planned_only else None
+        if planned is None or "/providers/microsoft.compute/disks/" not in source_id.lower():
+            return f"disk {source_id} does not exist: check the id or create the disk first", None
+        region = planned.get("location")
+        size = planned.get("size_bytes") if known(planned.get("size_bytes")) else None
+    if known(region) and s.fabric.check_region(region) != s.fabric.check_region(location):
+        return (
+            f"disk {source_id} is in {region}, the copy in {location}: copy a disk within its "
+            "region, or restore it elsewhere from a copied restore point",
+            size,
+        )
+    return None, size
+
+
+class ManagedDisk(ResourceType):
+    type_name = "managed_disk"
+    schema = Schema(
+        attributes={
+            "name": name_attribute("disk"),
+            "resource_group": Attribute(
+                required=True, force_new=True, description="the resource group's name"
+            ),
+            "location": Attribute(required=True, force_new=True, description="the region"),
+            "subscription": SUBSCRIPTION,
+            "size_gb": Attribute(
+                type="number",
+                optional=True,
+                validators=(_positive,),
+                description="size in GiB (an imported or restored disk: at least its source's)",
+            ),
+            "sku": Attribute(
+                optional=True, force_new=True, default="Standard_LRS", validators=(_one_of(SKUS),)
+            ),
+            "create_option": Attribute(
+                optional=True, force_new=True, default="Empty", validators=(_one_of(OPTIONS),)
+            ),
+            "source_uri": Attribute(
+                optional=True, force_new=True, description="Import: a raw image file"
+            ),
+            "source_resource_id": Attribute(
+                optional=True,
+                force_new=True,
+                description="Restore: a disk restore point id; Copy: a disk id",
+            ),
+            "disk_encryption_set_id": Attribute(optional=True, force_new=True),
+            "shared": Attribute(type="bool", optional=True, force_new=True, default=False),
+            "tags": TAGS,
+            "id": ID,
+            "size_bytes": Attribute(type="number", computed=True),
+            "modified_at": Attribute(computed=True, description="when the disk was last written"),
+        },
+        description="A managed disk: a raw image file of the embedded platform.",
+    )
+
+    # -------------------------------------------------------------------- plan
+    def check(self, s: Session, req: Any) -> Any:
+        from engine.diagnostics import Diagnostics
+
+        diags = Diagnostics()
+        cfg = req.config
+        option = "Empty" if cfg.get("create_option") is None else cfg["create_option"]
+        if option is UNKNOWN:
+            return diags
+        needs = {
+            "Import": "source_uri",
+            "Restore": "source_resource_id",
+            "Copy": "source_resource_id",
+        }
+        for arg in ("source_uri", "source_resource_id"):
+            if cfg.get(arg) is not None and needs.get(option) != arg:
+                diags.append(
+                    error(
+                        f'"{arg}" does not go with create_option "{option}"',
+                        f"{req.address}: {arg} is for create_option = "
+                        + " or ".join(f'"{o}"' for o, a in needs.items() if a == arg)
+                        + "; remove it or change create_option",
+                        where(req, arg),
+                        address=req.address,
+                    )
+                )
+        want = needs.get(option) or ("size_gb" if option == "Empty" else None)
+        if want and cfg.get(want) is None:
+            diags.append(
+                error(
+                    f'create_option "{option}" needs "{want}"',
+                    f"{req.address}: set {want}",
+                    where(req, "create_option"),
+                    address=req.address,
+                )
+            )
+        return diags
+
+    def complete_plan(self, s: Session, req: PlanRequest, resp: PlanResponse) -> None:
+        prior = req.prior_state
+        planned = resp.planned_state
+        assert planned is not None
+        if prior is not None:
+            replace = [
+                r
+                for r in resp.requires_replace
+                if not (r in _PROVENANCE and prior.get("create_option") is None)
+            ]
+            new_size = size_bytes_of(planned.get("size_gb"))
+            if new_size is not None and known(prior.get("size_bytes")):
+                if new_size < prior["size_bytes"]:
+                    replace.append("size_gb")
+            if replace != resp.requires_replace:
+                resp.requires_replace = sorted(set(replace))
+                planned = planned_values(
+                    self.schema, None if replace else prior, req.proposed or {}
+                )
+                resp.planned_state = planned
+        if not plan_common(s, req, resp):
+            return
+        check_group(s, req, resp)
+        sub, rg, name = planned["subscription"], planned.get("resource_group"), planned.get("name")
+        if known(rg) and known(name):
+            planned["id"] = disk_id(sub, rg, name)
+        new = prior is None or bool(resp.requires_replace)
+        want = size_bytes_of(planned.get("size_gb"))
+        if not new:
+            if want is not None and want > (prior.get("size_bytes") or 0):
+                planned["size_bytes"] = want
+                planned["modified_at"] = UNKNOWN
+                resp.notes.append(f"the disk grows to {want} bytes in place")
+            return
+        planned["modified_at"] = UNKNOWN
+        source = self._plan_source(s, req, resp)
+        if source is UNKNOWN:
+            planned["size_bytes"] = UNKNOWN if want is None else want
+        elif source is not None and want is not None and want < source:
+            resp.diagnostics.append(
+                error(
+                    "The disk is smaller than its source",
+                    f"{req.address}: size_gb = {planned['size_gb']} is {want} bytes, but the "
+                    f"source holds {source} bytes; give at least {-(-source // GiB)} GiB or "
+                    "leave size_gb out",
+                    where(req, "size_gb"),
+                    address=req.address,
+                )
+            )
+        else:
+            sizes = [x for x in (want, source) if x is not None]
+            planned["size_bytes"] = max(sizes) if sizes else UNKNOWN
+
+    def _plan_source(self, s: Session, req: PlanRequest, resp: PlanResponse) -> Any:
+        """The source's size in bytes (None: no source; UNKNOWN: not known at plan time)."""
+        planned = resp.planned_state
+        assert planned is not None
+        option = planned.get("create_option")
+        problem, size = None, None
+        if option == "Import":
+            uri = planned.get("source_uri")
+            if not known(uri):
+                return UNKNOWN
+            problem, size = _image_size(s, uri)
+            attr = "source_uri"
+        elif option in ("Restore", "Copy"):
+            src = planned.get("source_resource_id")
+            if not known(src) or not known(planned.get("location")):
+                return UNKNOWN
+            attr = "source_resource_id"
+            if option == "Restore":
+                problem, size = restore_source(
+                    s, src, planned["subscription"], planned["location"], True
+                )
+            else:
+                problem, size = copy_source(s, src, planned["location"], True)
+        else:
+            return None
+        if problem:
+            resp.diagnostics.append(
+                error(
+                    f"Invalid {attr} for {req.address}",
+                    problem,
+                    where(req, attr),
+                    address=req.address,
+                )
+            )
+            return None
+        return UNKNOWN if size is None else size
+
+    # -------------------------------------------------------------------- apply
+    def create(self, s: Session, req: ApplyRequest) -> dict[str, Any]:
+        from core.errors import CoreError
+
+        p = dict(req.planned_state)
+        option = p.get("create_option") or "Empty"
+        size = size_bytes_of(p.get("size_gb"))
+        where_ = {
+            "subscription": p["subscription"],
+            "resource_group": p["resource_group"],
+            "region": p["location"],
+            "name": p["name"],
+        }
+        flags = {
+            "sku": p.get("sku") or "Standard_LRS",
+            "shared": bool(p.get("shared")),
+            "encryption_set_id": p.get("disk_encryption_set_id"),
+        }
+        if option == "Import":
+            problem, _ = _image_size(s, p["source_uri"])
+            if problem:
+                raise CoreError(problem)
+            disk = s.disks.import_image(
+                **where_,
+                source=_image_path(s, p["source_uri"]),
+                size_bytes=size,
+                progress=req.progress,
+                **flags,
+            )
+        elif option == "Restore":
+            src = p["source_resource_id"]
+            problem, _ = restore_source(s, src, p["subscription"], p["location"], False)
+            if problem:
+                raise CoreError(problem)
+            disk = s.points.restore_disk(src, **where_, progress=req.progress)
+            disk = s.disks.set_flags(disk.id, **flags)
+        elif option == "Copy":
+            problem, _ = copy_source(s, p["source_resource_id"], p["location"], False)
+            if problem:
+                raise CoreError(problem)
+            src = s.disks.get(p["source_resource_id"])
+            with s.disks.hold_writes([src.id]):
+                disk = s.disks.import_image(
+                    **where_,
+                    source=src.path,
+                    size_bytes=max(size or 0, src.size_bytes),
+                    progress=req.progress,
+                    **flags,
+                )
+        else:
+            if size is None:
+                raise CoreError(f"disk {p['name']}: create_option Empty needs size_gb")
+            disk = s.disks.create_empty(**where_, size_bytes=size, **flags)
+        if size is not None and size > disk.size_bytes:
+            disk = s.disks.grow(disk.id, size)
+        s.fabric.put_resource(disk.id, DISK_TYPE, disk.region, arguments(self.schema, p))
+        return self._read_or_fail(s, disk.id)
+
+    def update(self, s: Session, req: ApplyRequest) -> dict[str, Any]:
+        p = dict(req.planned_state)
+        disk = s.disks.get(p["id"])
+        size = size_bytes_of(p.get("size_gb"))
+        if size is not None and size > disk.size_bytes:
+            s.disks.grow(disk.id, size)
+        s.fabric.put_resource(disk.id, DISK_TYPE, disk.region, arguments(self.schema, p))
+        return self._read_or_fail(s, disk.id)
+
+    def _read_or_fail(self, s: Session, id: str) -> dict[str, Any]:
+        from core.errors import NotFound
+
+        state = self.read(s, {"id": id})
+        if state is None:
+            raise NotFound(f"disk {id} vanished while it was being created: apply again")
+        return state
+
+    def read(self, s: Session, state: dict[str, Any]) -> dict[str, Any] | None:
+        from core.errors import NotFound
+
+        id = state.get("id")
+        if not isinstance(id, str) or subscription_of(id) is None:
+            return None
+        try:
+            disk = s.disks.get(id)
+            info = s.disks.file_info(id)
+        except NotFound:
+            return None
+        row = s.fabric.get_resource(id)
+        if row is not None and row["type"] == DISK_TYPE:
+            props = row["properties"]
+        else:  # a disk made outside bcdr: what the core knows of it
+            props = {
+                "name": disk.name,
+                "resource_group": disk.resource_group,
+                "location": disk.region,
+                "subscription": disk.subscription,
+                "disk_encryption_set_id": disk.encryption_set_id,
+            }
+        return state_from(
+            self.schema,
+            props,
+            id=disk.id,
+            sku=disk.sku,
+            shared=disk.shared,
+            size_bytes=disk.size_bytes,
+            modified_at=stamp(info.modified_ns),
+        )
+
+    def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
+        from core.errors import NotFound
+
+        try:
+            s.disks.delete(state["id"])
+        except NotFound:
+            pass
+        s.fabric.delete_resource(state["id"])
+
+
+def _image_path(s: Session, uri: str) -> Path:
+    path = Path(uri)
+    return path if path.is_absolute() else s.working_dir / path
+
+
+def _image_size(s: Session, uri: str) -> tuple[str | None, int | None]:
+    """(problem, size) of the raw image a disk is imported from."""
+    import os
+    import stat
+
+    path = _image_path(s, uri)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return f"image file {uri} does not exist (looked for {path}): check source_uri", None
+    except OSError as exc:
+        return f"image file {uri} cannot be read: {exc.strerror}", None
+    if not stat.S_ISREG(st.st_mode):
+        return f"image file {uri} is not a regular file: give a raw disk image", None
+    if not os.access(path, os.R_OK):
+        return f"image file {uri} cannot be read (permission denied): make it readable", None
+    if st.st_size == 0:
+        return f"image file {uri} is empty: give a raw disk image", None
+    return None, st.st_size
+
+
+TYPES: list[ResourceType] = [ManagedDisk()]
