@@ -15,9 +15,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.diagnostics import error
+from engine.diagnostics import Diagnostics, error
 from engine.values import UNKNOWN
-from providers.base import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
+from providers.base import (
+    ApplyRequest,
+    Attribute,
+    PlanRequest,
+    PlanResponse,
+    Progress,
+    Schema,
+    ValidateRequest,
+)
 from providers.compute.groups import (
     ID,
     SUBSCRIPTION,
@@ -74,11 +82,11 @@ def restore_source(
 ) -> tuple[str | None, int | None]:
     """Check a disk restore point as the source of a disk: (problem, its size if known).
 
-    # rule RP-8
-    A managed disk is created from a disk restore point of its own subscription in its own
-    region; a disk in another region comes from a restore point copied there. At plan time
-    (``planned_only``) a restore point planned in this run counts as existing.
+    Used at plan time (``planned_only``: a restore point planned in this run counts as
+    existing) and again at apply, against the platform only.
     """
+    # rule RP-8: a managed disk is created from a disk restore point of its own subscription
+    # in its own region; a disk in another region comes from a restore point copied there.
     from core.errors import CoreError, NotFound
     from core.fabric import ResourceId
 
@@ -87,15 +95,8 @@ def restore_source(
     except CoreError:
         rid = None
     kinds = [k.lower() for k, _ in rid.children] if rid else []
-    if (
-        rid is None
-        or rid.type.lower() != "restorepointcollections"
-        or kinds
-        != [
-            "restorepoints",
-            "diskrestorepoints",
-        ]
-    ):
+    drp_form = ["restorepoints", "diskrestorepoints"]
+    if rid is None or rid.type.lower() != "restorepointcollections" or kinds != drp_form:
         return (
             f"{drp_id!r} is not a disk restore point id: use the id of a restore point's "
             "disk_restore_points entry ({restore point id}/diskRestorePoints/{disk name})",
@@ -201,9 +202,7 @@ class ManagedDisk(ResourceType):
     )
 
     # -------------------------------------------------------------------- plan
-    def check(self, s: Session, req: Any) -> Any:
-        from engine.diagnostics import Diagnostics
-
+    def check(self, s: Session, req: ValidateRequest) -> Diagnostics:
         diags = Diagnostics()
         cfg = req.config
         option = "Empty" if cfg.get("create_option") is None else cfg["create_option"]
