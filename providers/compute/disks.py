@@ -261,7 +261,7 @@ class ManagedDisk(ResourceType):
             return
         check_group(s, req, resp)
         sub, rg, name = planned["subscription"], planned.get("resource_group"), planned.get("name")
-        if known(rg) and known(name):
+        if known(sub) and known(rg) and known(name):
             planned["id"] = disk_id(sub, rg, name)
         new = prior is None or bool(resp.requires_replace)
         want = size_bytes_of(planned.get("size_gb"))
@@ -304,7 +304,7 @@ class ManagedDisk(ResourceType):
             attr = "source_uri"
         elif option in ("Restore", "Copy"):
             src = planned.get("source_resource_id")
-            if not known(src) or not known(planned.get("location")):
+            if not (known(src) and known(planned["location"]) and known(planned["subscription"])):
                 return UNKNOWN
             attr = "source_resource_id"
             if option == "Restore":

@@ -63,25 +63,26 @@ def subscription_of(resource_id: str) -> str | None:
 
 def plan_common(s: Session, req: PlanRequest, resp: PlanResponse) -> bool:
     """Fill ``subscription`` and check it and ``location``; False when either is wrong."""
+    from core.errors import CoreError
+
     planned = resp.planned_state
     assert planned is not None
     ok = True
-    if not known(planned.get("subscription")):
+    if (req.proposed or {}).get("subscription") is None and not known(planned.get("subscription")):
         planned["subscription"] = s.subscription
-    from core.errors import CoreError
-
-    try:
-        s.fabric.check_subscription(planned["subscription"])
-    except CoreError as err:
-        resp.diagnostics.append(
-            error(
-                f"Subscription {planned['subscription']!r} does not exist",
-                f"{req.address}: {err}, or leave subscription out for the default",
-                where(req, "subscription"),
-                address=req.address,
+    if known(planned["subscription"]):
+        try:
+            s.fabric.check_subscription(planned["subscription"])
+        except CoreError as err:
+            resp.diagnostics.append(
+                error(
+                    f"Subscription {planned['subscription']!r} does not exist",
+                    f"{req.address}: {err}, or leave subscription out for the default",
+                    where(req, "subscription"),
+                    address=req.address,
+                )
             )
-        )
-        ok = False
+            ok = False
     location = planned.get("location")
     if known(location):
         try:
@@ -155,7 +156,8 @@ class ResourceGroup(ResourceType):
     def complete_plan(self, s: Session, req: PlanRequest, resp: PlanResponse) -> None:
         planned = resp.planned_state
         assert planned is not None
-        if plan_common(s, req, resp) and known(planned.get("name")):
+        ok = plan_common(s, req, resp)
+        if ok and known(planned.get("name")) and known(planned["subscription"]):
             planned["id"] = group_id(planned["subscription"], planned["name"])
 
     def _put(self, s: Session, state: dict[str, Any]) -> dict[str, Any]:

@@ -229,7 +229,8 @@ class VirtualMachine(ResourceType):
         if not plan_common(s, req, resp):
             return
         check_group(s, req, resp)
-        if known(planned.get("resource_group")) and known(planned.get("name")):
+        names = (planned["subscription"], planned.get("resource_group"), planned.get("name"))
+        if all(known(x) for x in names):
             planned["id"] = vm_id(
                 planned["subscription"], planned["resource_group"], planned["name"]
             )

@@ -333,3 +333,11 @@ def test_import_of_a_disk_made_outside_bcdr_adopts_its_source(ws: Workspace) -> 
     assert "0 to add" in plan and "0 to destroy" in plan
     ws.apply()
     ws.plan_is_clean()
+
+
+def test_disk_in_an_undeclared_group_is_a_plan_error(ws: Workspace) -> None:
+    _setup(ws, IMPORTED.replace("resource_group.rg.name", '"nowhere"'))
+    result = ws.run("plan", "-no-color")
+    assert result.exit_code == 1
+    assert "Resource group 'nowhere' does not exist" in result.output
+    assert "main.hcl line 8" in result.output
