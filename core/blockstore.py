@@ -51,7 +51,7 @@ __all__ = [
 BLOCK_SIZE = 64 * 1024
 ID_BYTES = 16
 PACK_SIZE = 8 * 1024 * 1024
-_PACK_WRITERS = 3  # packs being written (and fsynced) at once
+_PACK_WRITERS = 2  # packs being written (and fsynced) at once
 _FOOTER_ENTRY = struct.Struct("<16sQIB")
 _TRAILER = struct.Struct("<I8s")
 _MAGIC = b"BCDRPAK1"
@@ -313,7 +313,10 @@ class BlockStore:
             for d, (_, off, ln, raw) in run:
                 payload = buf[off - start : off - start + ln]
                 data = self.open_payload(d, payload, raw, pack)
-                out.append((d, data, bytes(payload) if keep_payload else b"", raw))
+                if keep_payload:
+                    out.append((d, b"", bytes(payload), raw))
+                else:
+                    out.append((d, data, b"", raw))
             return out
 
         with ThreadPoolExecutor(self.threads) as pool:
@@ -321,7 +324,7 @@ class BlockStore:
             try:
                 for run in runs:
                     pending.append(pool.submit(work, run))
-                    if len(pending) > self.threads * 2:
+                    if len(pending) > self.threads:
                         yield from pending.popleft().result()
                 while pending:
                     yield from pending.popleft().result()

@@ -217,7 +217,7 @@ def restore_into(store: BlockStore, ids: bytes, fd: int, progress: Progress) -> 
 
     for d, data in store.read_blocks(where):
         for b in where[d]:
-            if run_bufs and b == run_start + len(run_bufs) and len(run_bufs) < 256:
+            if run_bufs and b == run_start + len(run_bufs) and len(run_bufs) < 64:
                 run_bufs.append(data)
             else:
                 flush()

@@ -145,6 +145,11 @@ def included_disks(disks: Disks, vm: VmSource, exclude: tuple[str, ...] | list[s
         )
     ids = [vm.os_disk_id] + [d for d in vm.data_disk_ids if d.lower() not in excluded]
     found = [disks.get(i) for i in ids]
+    seen: set[str] = set()
+    for disk in found:
+        if disk.id.lower() in seen:
+            raise CoreError(f"VM {vm.name}: disk {disk.id} is attached twice; list it once")
+        seen.add(disk.id.lower())
     for disk in found:  # rule RP-6
         why = (
             "an ultra disk"

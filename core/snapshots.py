@@ -25,8 +25,13 @@ Usage::
     drp = rp.disk_restore_points[0]
     disk = rps.restore_disk(drp.id, subscription=sub, resource_group="rg",
                             region="eastus", name="web-restored")
-    rps.delete(rp.id)                                # frees the blocks only it used
-    report = rps.verify(sample_percent=10)
+    with rps.open_disk_restore_point(drp.id) as reader:  # random access, verified
+        first_sector = reader.read(0, 512)
+    res = copy_restore_point(fabric, rps, rp.id, dr_coll, "rp1")  # core/copy.py, RP-10
+    report = rps.verify(sample_percent=10)           # report.problems name rps and disks
+    freed = rps.delete(rp.id)                        # frees the blocks only it used (RP-13)
+    rps.gc()                                         # reclaims what a crash left behind
+    rps.close()
 """
 
 from __future__ import annotations
@@ -275,13 +280,22 @@ class RestorePoints:
                         base_drp["blocks_total"] if base_drp else None,
                     )
                     captured.append((disk, ids, stats, before))
-                writer.flush()
+                writer.drain()
                 blocks_after = (writer.blocks_new, writer.bytes_stored)
+                # Manifests are written while the last packs are (their fsyncs overlap); the
+                # row below waits for both.
+                names = [f"manifests/{uuid.uuid4().hex}.manifest" for _ in captured]
+                puts = [
+                    writer.io.submit(store.put_manifest, m, disk.size_bytes, ids)
+                    for m, (disk, ids, _, _) in zip(names, captured, strict=True)
+                ]
+                writer.flush()
+                for put in puts:
+                    put.result()
             self._fault("blocks")
-            for i, (disk, ids, stats, before) in enumerate(captured):
+            for i, (disk, _ids, stats, before) in enumerate(captured):
                 after = captured[i + 1][3] if i + 1 < len(captured) else blocks_after
-                manifest = f"manifests/{uuid.uuid4().hex}.manifest"
-                store.put_manifest(manifest, disk.size_bytes, ids)
+                manifest = names[i]
                 drps.append(
                     DiskRestorePoint(
                         id=f"{rp_id}/diskRestorePoints/{disk.name}",

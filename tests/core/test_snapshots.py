@@ -287,6 +287,8 @@ def test_bad_names_and_duplicates_are_clear_errors(fabric, disks, rps, tmp_path)
         rps.restore_disk(drp, name="os", **kw)
     with pytest.raises(CoreError):
         rps.restore_disk(drp, name="../os", **kw)
+    with pytest.raises(CoreError, match="attached twice"):
+        rps.create(cid, "rp3", vm(fabric, d, [d]))
     with pytest.raises(CoreError, match="consistency_mode"):
         rps.create(cid, "rp3", vm(fabric, d), consistency_mode="Sometimes")
 
