@@ -273,8 +273,8 @@ class ManagedDisk(ResourceType):
             return
         planned["modified_at"] = UNKNOWN
         source = self._plan_source(s, req, resp)
-        if source is UNKNOWN:
-            planned["size_bytes"] = UNKNOWN if want is None else want
+        if source is UNKNOWN:  # the source's size shows only at apply
+            planned["size_bytes"] = UNKNOWN
         elif source is not None and want is not None and want < source:
             resp.diagnostics.append(
                 error(

@@ -341,3 +341,18 @@ def test_disk_in_an_undeclared_group_is_a_plan_error(ws: Workspace) -> None:
     assert result.exit_code == 1
     assert "Resource group 'nowhere' does not exist" in result.output
     assert "main.hcl line 8" in result.output
+
+
+def test_rp8_restore_into_a_larger_disk(ws: Workspace) -> None:
+    """RP-8: a restored disk may be larger than its restore point; the rest reads as zeros."""
+    image = _setup(ws)
+    ws.apply()
+    _, drp = _restore_point(ws, ws.state("managed_disk.os")["id"])
+    restored = RESTORED.replace("LOCATION", "eastus").replace("DRP", drp)
+    ws.write(IMPORTED + restored.replace('"Restore"', '"Restore"\n  size_gb = 0.0078125'))
+    ws.apply()
+    ws.plan_is_clean()
+    state = ws.state("managed_disk.restored")
+    assert state["size_bytes"] == 8 * MiB
+    data = _disk_path(ws, state["id"]).read_bytes()
+    assert data[: 4 * MiB] == image and data[4 * MiB :] == bytes(4 * MiB)
