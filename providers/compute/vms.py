@@ -107,7 +107,7 @@ def _other_vms(s: Session, me: str) -> dict[str, dict[str, Any]]:
     found = {
         r["id"].lower(): dict(r["properties"], id=r["id"]) for r in s.fabric.list_resources(VM_TYPE)
     }
-    for id, attrs in list(s.planned.items()):
+    for id, attrs in s.planned.copy().items():  # a copy: apply steps run in threads
         if "/providers/microsoft.compute/virtualmachines/" in id.lower():
             found[id.lower()] = attrs
     found.pop(me.lower(), None)
