@@ -1,5 +1,6 @@
 """Restore point records: the types the snapshot API returns, their rows in fabric.db, and
-which of a VM's disks a restore point may capture (rules RP-5, RP-6).
+which of a VM's disks a restore point may capture (rules RP-5, RP-6: ``disk_problems``, a
+pure function of disk descriptors that plans call too).
 
 What always holds: the types are plain data (no I/O) except ``DiskImageReader``, which reads
 a disk restore point's blocks through a block store and verifies every one it returns.
@@ -135,22 +136,68 @@ class DiskImageReader:
         self.close()
 
 
-def included_disks(disks: Disks, vm: VmSource, exclude: tuple[str, ...] | list[str]) -> list[Disk]:
-    """The VM's disks a restore point captures: OS disk first, exclusions and RP-6 applied."""
+@dataclass(frozen=True)
+class DiskFacts:
+    """What the RP-5/RP-6 checks need of a disk: plain values, so a plan can pass planned ones."""
+
+    id: str
+    name: str
+    sku: str = "Standard_LRS"
+    shared: bool = False
+    ephemeral: bool = False
+
+
+@dataclass(frozen=True)
+class DiskProblem:
+    """One reason a restore point cannot capture a VM's disks: rule id, disk, what, the fix."""
+
+    rule: str
+    disk_id: str
+    summary: str
+    fix: str
+
+    def message(self, vm_name: str) -> str:
+        return f"VM {vm_name}: {self.summary}; {self.fix}"
+
+
+def disk_problems(
+    os_disk_id: str,
+    data_disk_ids: list[str],
+    exclude: tuple[str, ...] | list[str],
+    facts: dict[str, DiskFacts],
+) -> list[DiskProblem]:
+    """Every RP-5/RP-6 problem of capturing a VM's disks minus ``exclude`` (pure: no I/O).
+
+    ``facts`` maps a lower-cased disk id to its descriptor; a disk missing from it is not
+    checked for RP-6 (the caller reports it as missing).
+    """
+    out: list[DiskProblem] = []
+    attached = {d.lower() for d in [os_disk_id, *data_disk_ids]}
     excluded = {e.lower() for e in exclude}  # rule RP-5
-    if vm.os_disk_id.lower() in excluded:
-        raise CoreError(
-            f"VM {vm.name}: the OS disk {vm.os_disk_id} cannot be excluded from a restore "
-            "point; remove it from exclude_disk_ids"
+    for e in exclude:
+        if e.lower() not in attached:
+            out.append(
+                DiskProblem(
+                    "RP-5",
+                    e,
+                    f"exclude_disk_ids names {e}, which is not a disk of the VM",
+                    "list only the VM's data disks in exclude_disk_ids",
+                )
+            )
+    if os_disk_id.lower() in excluded:
+        out.append(
+            DiskProblem(
+                "RP-5",
+                os_disk_id,
+                f"the OS disk {os_disk_id} cannot be excluded from a restore point",
+                "remove it from exclude_disk_ids",
+            )
         )
-    ids = [vm.os_disk_id] + [d for d in vm.data_disk_ids if d.lower() not in excluded]
-    found = [disks.get(i) for i in ids]
-    seen: set[str] = set()
-    for disk in found:
-        if disk.id.lower() in seen:
-            raise CoreError(f"VM {vm.name}: disk {disk.id} is attached twice; list it once")
-        seen.add(disk.id.lower())
-    for disk in found:  # rule RP-6
+    ids = [os_disk_id] + [d for d in data_disk_ids if d.lower() not in excluded]
+    for disk_id in ids:  # rule RP-6
+        disk = facts.get(disk_id.lower())
+        if disk is None:
+            continue
         why = (
             "an ultra disk"
             if disk.sku == "UltraSSD_LRS"
@@ -161,15 +208,39 @@ def included_disks(disks: Disks, vm: VmSource, exclude: tuple[str, ...] | list[s
             else None
         )
         if why:
-            hint = (
+            fix = (
                 "the OS disk cannot be excluded, so this VM cannot have restore points"
-                if disk.id.lower() == vm.os_disk_id.lower()
+                if disk_id.lower() == os_disk_id.lower()
                 else "add it to exclude_disk_ids"
             )
-            raise CoreError(
-                f"VM {vm.name}: disk {disk.name} ({disk.id}) is {why}, which restore points "
-                f"do not support; {hint}"
+            out.append(
+                DiskProblem(
+                    "RP-6",
+                    disk.id,
+                    f"disk {disk.name} ({disk.id}) is {why}, which restore points do not support",
+                    fix,
+                )
             )
+    return out
+
+
+def included_disks(disks: Disks, vm: VmSource, exclude: tuple[str, ...] | list[str]) -> list[Disk]:
+    """The VM's disks a restore point captures: OS disk first, exclusions and RP-5/RP-6 applied."""
+    excluded = {e.lower() for e in exclude}
+    if vm.os_disk_id.lower() in excluded:
+        problem = disk_problems(vm.os_disk_id, [], [vm.os_disk_id], {})[0]
+        raise CoreError(problem.message(vm.name))
+    ids = [vm.os_disk_id] + [d for d in vm.data_disk_ids if d.lower() not in excluded]
+    found = [disks.get(i) for i in ids]
+    seen: set[str] = set()
+    for disk in found:
+        if disk.id.lower() in seen:
+            raise CoreError(f"VM {vm.name}: disk {disk.id} is attached twice; list it once")
+        seen.add(disk.id.lower())
+    facts = {d.id.lower(): DiskFacts(d.id, d.name, d.sku, d.shared, d.ephemeral) for d in found}
+    problems = disk_problems(vm.os_disk_id, vm.data_disk_ids, exclude, facts)
+    if problems:
+        raise CoreError(problems[0].message(vm.name))
     return found
 
 
