@@ -27,11 +27,6 @@ from engine.cli import main
 MiB = 1 << 20
 BLOCK = 64 * 1024
 
-try:  # fixtures another test module contributes
-    from tests.providers.fixtures_compute import *  # noqa: F403
-except ImportError:
-    pass
-
 
 def make_image(path: Path, mib: int = 2, seed: int = 7) -> bytes:
     """A raw image of ``mib`` MiB: random data, a zero gap (a hole), text; written sparse."""
@@ -116,3 +111,11 @@ class Workspace:
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     return Workspace(tmp_path)
+
+
+# Fixtures another module contributes, imported last so that it may use the helpers above.
+try:
+    from tests.providers.fixtures_compute import *  # noqa: E402, F403
+except ModuleNotFoundError as exc:
+    if exc.name != "tests.providers.fixtures_compute":
+        raise
