@@ -27,7 +27,7 @@ from engine.diagnostics import Diagnostics, error
 from engine.evaluate import Evaluator, configure_providers
 from engine.plan import Action, Change, Plan
 from engine.planner import config_hash
-from engine.schemacheck import check_values
+from engine.schemacheck import check_values, keep_ignored
 from engine.values import is_wholly_known
 from providers.base import ApplyRequest, DeleteRequest, PlanRequest
 from state import InstanceRecord
@@ -201,15 +201,7 @@ class _Walk:
         if out.diags.has_errors:
             return
         prior = None if ch.action in (Action.CREATE,) or ch.action.is_replace else ch.before
-        ignore = res.lifecycle.ignore_changes
-        if prior is not None and ignore:
-            names = (
-                [n for n, a in schema.attributes.items() if a.required or a.optional]
-                if ignore == "all"
-                else [str(n).split(".")[0].split("[")[0] for n in ignore]
-            )
-            for name in names:
-                values[name] = prior.get(name)
+        keep_ignored(res.lifecycle, schema, values, prior)
         if ch.action is Action.DELETE_THEN_CREATE and ch.before is not None:
             resp = provider.delete(DeleteRequest(ch.type, ch.address, ch.before))
             out.diags.extend(resp.diagnostics)

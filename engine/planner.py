@@ -23,7 +23,7 @@ from engine.diagnostics import Diagnostics, error, warning
 from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
-from engine.schemacheck import check_values, static_checks
+from engine.schemacheck import check_values, keep_ignored, static_checks
 from engine.values import UNKNOWN
 from providers.base import PlanRequest, ReadRequest, ValidateRequest
 
@@ -356,15 +356,7 @@ class PlanWalk:
         if vresp.diagnostics.has_errors:
             return None
         before = self.refreshed.get(rec.address) if rec is not None else None
-        ignore = res.lifecycle.ignore_changes
-        if before is not None and ignore:
-            names = (
-                [n for n, a in schema.attributes.items() if a.required or a.optional]
-                if ignore == "all"
-                else [str(n).split(".")[0].split("[")[0] for n in ignore]
-            )
-            for name in names:
-                values[name] = before.get(name)
+        keep_ignored(res.lifecycle, schema, values, before)
 
         def ask(prior: dict[str, Any] | None) -> Any:
             req = PlanRequest(inst.type, address, prior, values, ranges, res.range)

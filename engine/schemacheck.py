@@ -221,7 +221,7 @@ def static_checks(
                 error(
                     f'Unknown resource type "{addr.type}"',
                     f"{res.range}: no installed provider serves {addr.type}."
-                    f"{suggest(addr.type, known)} Known types: {', '.join(known) or 'none'}",
+                    f"{suggest(addr.type, known)} `bcdr init` lists the installed types.",
                     res.range,
                     address=str(addr),
                 )
@@ -291,3 +291,17 @@ def _check_refs(config: Config, refs: Iterable[Any], where: str, resources: bool
         elif resources and ref.kind == "resource" and ref.subject not in config.resources:
             diags.append(_undeclared_resource(ref.subject, ref.range, where))
     return diags
+
+
+def keep_ignored(lifecycle: Any, schema: Any, values: dict[str, Any], prior: Any) -> None:
+    """lifecycle.ignore_changes: keep the prior value of those arguments (in place)."""
+    ignore = lifecycle.ignore_changes
+    if prior is None or not ignore:
+        return
+    names = (
+        [n for n, a in schema.attributes.items() if a.required or a.optional]
+        if ignore == "all"
+        else [str(n).split(".")[0].split("[")[0] for n in ignore]
+    )
+    for name in names:
+        values[name] = prior.get(name)

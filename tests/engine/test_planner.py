@@ -275,7 +275,7 @@ resource "test_thing" "b" {
     )
     diags = validate(ws.config(), ws.registry, {})
     text = "\n".join(f"{d.summary} | {d.detail}" for d in diags)
-    assert 'Unknown resource type "nope_thing"' in text and "bcdr_data" in text
+    assert 'Unknown resource type "nope_thing"' in text and 'Did you mean "test_thing"?' in text
     assert 'Unsupported argument "nmae"' in text and 'Did you mean "name"?' in text
     assert 'Missing required argument "name"' in text
     assert 'undeclared input variable "missing"' in text
