@@ -2,7 +2,8 @@
 
 The engine never imports ``providers`` or ``core`` by name. Providers register under the
 entry-point group ``bcdr.providers`` (a zero-argument factory returning a Provider); the
-platform's domain verbs (``serve``, ``verify``, ``gc``) under ``bcdr.platform``.
+platform's domain verbs (``serve``, ``verify``, ``gc``, ``platform ...``) under
+``bcdr.platform``.
 Always holds: a resource type belongs to exactly one provider.
 """
 
@@ -34,6 +35,38 @@ class Platform(Protocol):
 
     def gc(self, home: Path, progress: Progress | None) -> dict[str, Any]:
         """Delete unreferenced blocks: {"blocks_deleted", "bytes_freed", ...}."""
+        ...
+
+    # ``bcdr platform``: act on the platform directly. Each change is one that a refresh
+    # (``bcdr drift``, ``plan -refresh-only``) reports and ``bcdr apply`` reconciles.
+    def list_resources(self, home: Path, type: str | None = None) -> list[dict[str, Any]]:
+        """Objects: [{"id", "type", "region", "tags", "in_inventory", "summary"}], by id."""
+        ...
+
+    def show(self, home: Path, id: str) -> dict[str, Any]:
+        """One object as plain data (no secrets); an unknown id is a user error."""
+        ...
+
+    def disk_write(self, home: Path, disk_id: str, offset: int, source: Path) -> dict[str, Any]:
+        """A guest write of the file ``source`` at ``offset``: {"id", "bytes", "blocks", ...}."""
+        ...
+
+    def disk_export(
+        self, home: Path, disk_id: str, output: Path, progress: Progress | None
+    ) -> dict[str, Any]:
+        """Copy a disk into the new file ``output`` (never overwritten): {"bytes", "sha256"}."""
+        ...
+
+    def vm_power(self, home: Path, vm_id: str, power_state: str) -> dict[str, Any]:
+        """Set a VM's power state (running, stopped): {"id", "before", "power_state"}."""
+        ...
+
+    def tag(self, home: Path, id: str, tags: dict[str, str | None]) -> dict[str, Any]:
+        """Set tags (None removes one): {"id", "before", "tags"}."""
+        ...
+
+    def delete(self, home: Path, id: str, progress: Progress | None) -> dict[str, Any]:
+        """Delete a disk, VM, group, collection or restore point: {"deleted", "bytes_freed"}."""
         ...
 
 

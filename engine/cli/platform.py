@@ -1,4 +1,5 @@
-"""The embedded platform's domain verbs: serve, verify, gc.
+"""The embedded platform's domain verbs: serve, verify, gc (``platform_cmds`` adds the
+``bcdr platform`` group, registered at the end of this module).
 
 They act on the fabric home directly, not through a plan. Always holds: the platform is
 found only through ``engine.registry.load_platform()``; when it is missing, or the home
@@ -7,6 +8,7 @@ holds no fabric, the user gets an error that says what to do, never a traceback.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,8 @@ def home_option(f: Any) -> Any:
         "home",
         envvar="BCDR_FABRIC_HOME",
         metavar="DIR",
-        help="The embedded platform's home (default .bcdr/fabric; env BCDR_FABRIC_HOME).",
+        help="The embedded platform's home (default: the provider block's home, else "
+        ".bcdr/fabric; env BCDR_FABRIC_HOME).",
     )(f)
 
 
@@ -51,7 +54,51 @@ def _platform(s: Session, home: str | None) -> tuple[Any, Path]:
             f"This command acts on the embedded platform, which could not be loaded ({why}). "
             "Reinstall bcdr with its platform (make test or pip install -e .).",
         )
-    return platform, (Path(home) if home else s.workdir / ".bcdr" / "fabric")
+    return platform, fabric_home(s, home)
+
+
+def fabric_home(s: Session, home: str | None) -> Path:
+    """Where the embedded platform lives: -home / BCDR_FABRIC_HOME (``home``), else the
+    ``home`` of the specs' ``provider "platform"`` block (relative to the specs), else
+    ``.bcdr/fabric`` in the working directory."""
+    if home:
+        return Path(home)
+    configured = _home_from_specs(s)
+    if configured is None:
+        return s.workdir / ".bcdr" / "fabric"
+    path = Path(configured)
+    return path if path.is_absolute() else s.workdir / path
+
+
+def _home_from_specs(s: Session) -> str | None:
+    if not any(s.workdir.glob("*.hcl")):
+        return None
+    from engine.config import load_config
+    from engine.evaluate import Evaluator
+    from engine.values import UNKNOWN
+    from engine.varvalues import collect_variable_values
+
+    config, diags = load_config(s.workdir)
+    block = config.providers.get("platform")
+    if block is None or "home" not in block.body.attributes:
+        return None
+    if diags.has_errors:
+        raise DiagnosticsError(diags.errors())
+    values, vdiags = collect_variable_values(config, cli_vars=[], var_files=[], environ=os.environ)
+    if vdiags.has_errors:
+        raise DiagnosticsError(vdiags.errors())
+    ev = Evaluator(config, {n: values.get(n, UNKNOWN) for n in config.variables}, s.workdir)
+    body, _, bdiags = ev.eval_body(block.body, None, ev.context(), "provider.platform")
+    if bdiags.has_errors:
+        raise DiagnosticsError(bdiags.errors())
+    value = body.get("home")
+    if not isinstance(value, str) or not value:
+        raise CliError(
+            "Cannot tell where the embedded platform lives",
+            f'{block.range}: the home of provider "platform" is not a known string here. '
+            "Give -home DIR (or set BCDR_FABRIC_HOME).",
+        )
+    return value
 
 
 def _progress(ui: UI, bars: ProgressBars) -> Any:
@@ -144,3 +191,6 @@ def gc(ctx: click.Context, no_color: bool, home: str | None) -> None:
         result = platform.gc(home_dir, _progress(ui, bars))
     deleted, freed = result.get("blocks_deleted", 0), result.get("bytes_freed", 0)
     ui.print(f"Deleted {deleted} unreferenced blocks, freed {render.human_bytes(freed)}.")
+
+
+from engine.cli import platform_cmds  # noqa: E402, F401 - registers ``bcdr platform``

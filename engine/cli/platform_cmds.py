@@ -1,0 +1,235 @@
+"""``bcdr platform``: act on the embedded platform directly, the way ``az`` acts on Azure.
+
+``list``, ``show``, ``disk write``, ``disk export``, ``vm power``, ``tag`` and ``delete``
+change the platform outside any plan, so users can rehearse drift and recovery: each change
+is one that ``bcdr drift`` and ``bcdr plan -refresh-only`` then report and ``bcdr apply``
+puts back. Always holds: the platform is reached only through
+``engine.registry.load_platform()`` (never the core), at the home that ``serve``, ``verify``
+and ``gc`` use; only this module prints; paths given to ``--input``/``--output`` are relative
+to the working directory (``-chdir``); nothing here prints a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import click
+
+from engine import render
+from engine.cli.app import CliError, main, no_color_option, opt, print_json, session_of
+from engine.cli.platform import _platform, home_option
+from engine.ui import ProgressBars
+
+_SIZE = re.compile(r"^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+class ByteCount(click.ParamType):
+    """A byte count: a number, optionally with K, M or G (powers of 1024: 1MiB, 64K)."""
+
+    name = "BYTES"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        match = _SIZE.match(str(value).strip())
+        if not match:
+            self.fail(f"{value!r} is not a byte count: give e.g. 1048576, 64K or 1MiB", param, ctx)
+        return int(match.group(1)) * _UNITS[match.group(2)[:1].lower()]
+
+
+def _short(arm_type: str) -> str:
+    names = {
+        "Microsoft.Resources/resourceGroups": "resource_group",
+        "Microsoft.Compute/disks": "managed_disk",
+        "Microsoft.Compute/virtualMachines": "virtual_machine",
+        "Microsoft.Compute/restorePointCollections": "restore_point_collection",
+        "Microsoft.Compute/restorePointCollections/restorePoints": "restore_point",
+    }
+    return names.get(arm_type, arm_type)
+
+
+def _tags_text(tags: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(tags.items()))
+
+
+@main.group(name="platform")
+def platform_group() -> None:
+    """Act on the embedded platform directly, like `az` on Azure (to rehearse drift and
+    recovery). Each change shows in `bcdr drift`; `bcdr apply` puts it back."""
+
+
+@platform_group.command(name="list")
+@no_color_option
+@home_option
+@opt("type", "type_", metavar="TYPE", help="Only this type: disk, vm, group, collection, ...")
+@opt("json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_cmd(
+    ctx: click.Context, no_color: bool, home: str | None, type_: str | None, as_json: bool
+) -> None:
+    """List the platform's objects: id, type, region, state and tags."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    items = platform.list_resources(home_dir, type_)
+    if as_json:
+        print_json(ui, items)
+        return
+    if not items:
+        ui.print("No objects." if not type_ else f"No objects of type {type_}.")
+        return
+    for item in items:
+        extra = [x for x in (item.get("summary"), _tags_text(item.get("tags") or {})) if x]
+        if not item.get("in_inventory"):
+            extra.append("not in the inventory")
+        line = f"{item['id']}\n    {_short(item['type'])}  {item['region']}"
+        ui.print(line + ("  " + "; ".join(extra) if extra else ""))
+    ui.print(f"{len(items)} object{'s' if len(items) != 1 else ''}.")
+
+
+@platform_group.command()
+@no_color_option
+@home_option
+@click.argument("id")
+@click.pass_context
+def show(ctx: click.Context, no_color: bool, home: str | None, id: str) -> None:
+    """Show one object (as JSON): its properties and what the platform knows of it."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    ui.write(json.dumps(platform.show(home_dir, id), indent=2) + "\n")
+
+
+@platform_group.group()
+def disk() -> None:
+    """Guest I/O on a managed disk: write to it, export it."""
+
+
+@disk.command(name="write")
+@no_color_option
+@home_option
+@click.argument("disk_id")
+@opt("offset", type=ByteCount(), required=True, help="Where to write, in bytes (or 1MiB, 64K).")
+@opt("input", "input_", metavar="FILE", required=True, help="The bytes to write (a file).")
+@click.pass_context
+def disk_write(
+    ctx: click.Context, no_color: bool, home: str | None, disk_id: str, offset: int, input_: str
+) -> None:
+    """Write a file's bytes into a disk at an offset, as its VM's guest would.
+
+    The write is tracked, so the next restore point stores only the blocks it touched.
+    """
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    done = platform.disk_write(home_dir, disk_id, offset, s.rel(input_))
+    n = done["blocks"]
+    ui.print(
+        f"Wrote {done['bytes']} bytes at offset {done['offset']} of {done['id']} "
+        f"({n} block{'s' if n != 1 else ''} of 64 KiB changed)."
+    )
+
+
+@disk.command(name="export")
+@no_color_option
+@home_option
+@click.argument("disk_id")
+@opt("output", metavar="FILE", required=True, help="The new file (never overwritten).")
+@click.pass_context
+def disk_export(
+    ctx: click.Context, no_color: bool, home: str | None, disk_id: str, output: str
+) -> None:
+    """Copy a disk's bytes into a new raw image file and print its sha256."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    path = s.rel(output)
+    if path.exists():
+        raise CliError(f"{output} exists already", "Remove it or give another --output.")
+    with ProgressBars(ui) as bars:
+        done = platform.disk_export(home_dir, disk_id, path, _bars_only(bars))
+    ui.print(f"Exported {render.human_bytes(done['bytes'])} of {done['id']} to {output}.")
+    ui.print(f"sha256 {done['sha256']}")
+
+
+def _bars_only(bars: ProgressBars) -> Any:
+    def report(label: str, done: int, total: int) -> None:
+        bars.update(label, label, done, total)
+
+    return report
+
+
+@platform_group.group()
+def vm() -> None:
+    """Act on a virtual machine."""
+
+
+@vm.command(name="power")
+@no_color_option
+@home_option
+@click.argument("vm_id")
+@click.argument("state", type=click.Choice(["running", "stopped"]))
+@click.pass_context
+def vm_power(ctx: click.Context, no_color: bool, home: str | None, vm_id: str, state: str) -> None:
+    """Start (running) or stop (stopped) a VM."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    done = platform.vm_power(home_dir, vm_id, state)
+    if done["before"] == done["power_state"]:
+        ui.print(f"{done['id']} is {state} already.")
+    else:
+        ui.print(f"{done['id']}: {done['before']} -> {done['power_state']}.")
+
+
+def _parse_tags(pairs: tuple[str, ...]) -> dict[str, str | None]:
+    tags: dict[str, str | None] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"{pair!r} is not KEY=VALUE (KEY= removes the tag)")
+        tags[key] = value if value else None
+    return tags
+
+
+@platform_group.command()
+@no_color_option
+@home_option
+@click.argument("id")
+@click.argument("tags", nargs=-1, required=True, metavar="KEY=VALUE...")
+@click.pass_context
+def tag(
+    ctx: click.Context, no_color: bool, home: str | None, id: str, tags: tuple[str, ...]
+) -> None:
+    """Set tags on an object (KEY=VALUE, several allowed); KEY= removes a tag."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    wanted = _parse_tags(tags)
+    platform, home_dir = _platform(s, home)
+    done = platform.tag(home_dir, id, wanted)
+    ui.print(f"Tags of {done['id']}: {_tags_text(done['tags']) or '(none)'}")
+
+
+@platform_group.command()
+@no_color_option
+@home_option
+@click.argument("id")
+@click.pass_context
+def delete(ctx: click.Context, no_color: bool, home: str | None, id: str) -> None:
+    """Delete a disk, VM, resource group, collection or restore point (no undo).
+
+    A collection goes with its restore points; a disk attached to a VM and a group that is
+    not empty are refused.
+    """
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    with ProgressBars(ui) as bars:
+        done = platform.delete(home_dir, id, _bars_only(bars))
+    for gone in done["deleted"]:
+        ui.print(f"Deleted {gone}")
+    if done.get("bytes_freed"):
+        ui.print(f"Freed {render.human_bytes(done['bytes_freed'])} of stored blocks.")
