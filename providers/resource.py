@@ -56,6 +56,10 @@ class Session:
         self._points: Any = None
         self._access: Any = None
         self.planned: dict[str, dict[str, Any]] = {}
+        # address -> prior state of an instance planned for replacement in this run: the
+        # planner asks again without a prior state for the new object, and the type may
+        # want to know (to keep its id unknown, or to say what the replace destroys)
+        self.replacing: dict[str, dict[str, Any]] = {}
 
     # the core, opened on first use (the core is imported here only, not at module load)
     @property
@@ -150,7 +154,17 @@ class ResourceType:
         resp = plan_from_schema(self.schema, req.prior_state, req.proposed)
         if resp.planned_state is not None:
             self.complete_plan(s, req, resp)
+            if req.prior_state is not None and resp.requires_replace:
+                s.replacing[req.address] = req.prior_state
         return resp
+
+    @staticmethod
+    def replaced_prior(s: Session, req: PlanRequest) -> dict[str, Any] | None:
+        """The prior state when the planner asks for the new object of a replace it just
+        planned (once: the entry is consumed), else None."""
+        if req.prior_state is not None:
+            return None
+        return s.replacing.pop(req.address, None)
 
     def complete_plan(self, s: Session, req: PlanRequest, resp: PlanResponse) -> None:
         """Fill computed values known at plan time (ids), cross-resource rule checks, cost."""
