@@ -1,72 +1,49 @@
-"""`make demo`: the smallest end-to-end tour that works today.
+"""`make demo`: the quickstart (examples/quickstart/README.md), end to end, with the real CLI.
 
-Part 1 runs the `bcdr` CLI on examples/hello in a temporary folder: init, plan, apply,
-and a second plan that must say "No changes." (exit 0 with -detailed-exitcode).
-Part 2 drives the embedded snapshot core directly: import a disk image, take a restore
-point, write to the disk through the core, take an incremental one, restore it to a new
-disk, serve it over a SAS URL and compare checksums.
+Copies examples/quickstart to a temporary folder and runs the README's steps with the
+`bcdr` of this virtual environment, each as a subprocess whose command and output are
+printed: make the images, init, plan, apply, a guest write with `bcdr platform disk write`,
+`bcdr drift`, a second restore point (it stores only the written block), a disk restored
+from it, read access over a SAS URL served by `bcdr serve` on a free port, and a checksum
+comparison of the served bytes, the restored disk and the source disk. Always holds: the
+server is stopped and the folder removed however the demo ends; any step that fails stops
+the demo with exit 1 and says which. ``tests/e2e`` reuses the helpers below.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import random
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
-import threading
+import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+QUICKSTART = HERE / "quickstart"
 BCDR = Path(sys.executable).with_name("bcdr")
-MIB = 1024 * 1024
+MIB = 1 << 20
+NOTE = b"an order placed after the first restore point\n" * 200
 
 
-def step(text: str) -> None:
-    print(f"\n==> {text}", flush=True)
+class DemoFailed(Exception):
+    """A step did not do what the README says."""
 
 
-def bcdr(workdir: Path, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
-    print(f"$ bcdr {' '.join(args)}", flush=True)
-    proc = subprocess.run(
-        [str(BCDR), *args], cwd=workdir, text=True, capture_output=True, env=os.environ
-    )
-    sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
-    if proc.returncode not in ok:
-        raise SystemExit(f"demo failed: `bcdr {' '.join(args)}` exited {proc.returncode}")
-    return proc
-
-
-def engine_tour(root: Path) -> None:
-    work = root / "hello"
-    shutil.copytree(HERE / "hello", work)
-    step("Part 1: plan and apply a configuration (examples/hello)")
-    bcdr(work, "init", "-no-color")
-    bcdr(work, "plan", "-no-color")
-    bcdr(work, "apply", "-auto-approve", "-no-color")
-    proc = bcdr(work, "plan", "-detailed-exitcode", "-no-color")
-    assert "No changes." in proc.stdout, "the second plan should have no changes"
-    bcdr(work, "output", "-no-color")
-
-
-def make_image(path: Path, size: int, seed: int = 7) -> None:
-    """Half random, a third zeros, the rest repetitive text, in 1 MiB regions."""
-    rng = random.Random(seed)
-    text = (b"bcdr demo: the quick brown fox jumps over the lazy dog\n" * 20000)[:MIB]
-    with open(path, "wb") as f:
-        for i in range(size // MIB):
-            kind = i % 6
-            if kind in (0, 1, 2):
-                f.write(rng.randbytes(MIB))
-            elif kind in (3, 4):
-                f.seek(MIB, os.SEEK_CUR)
-            else:
-                f.write(text)
-        f.truncate(size)
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def sha256_file(path: Path) -> str:
@@ -77,79 +54,194 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def core_tour(root: Path) -> None:
-    from core.access import Access, make_server
-    from core.disks import Disks
-    from core.fabric import Fabric, ResourceId
-    from core.snapshots import RestorePoints, VmSource
+def download(url: str, dest: Path) -> str:
+    """GET ``url`` into ``dest``; its sha256 (HTTPError for a refused request)."""
+    h = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=30) as resp, open(dest, "wb") as out:
+        while chunk := resp.read(MIB):
+            h.update(chunk)
+            out.write(chunk)
+    return h.hexdigest()
 
-    step("Part 2: the embedded snapshot core")
-    fabric = Fabric.open(root / "fabric")
-    sub = fabric.default_subscription
-    disks = Disks(fabric)
-    points = RestorePoints(fabric, disks)
-    image = root / "os.img"
-    make_image(image, 48 * MIB)
-    disk = disks.import_image(
-        subscription=sub, resource_group="demo", region="eastus", name="os", source=image
+
+class Cli:
+    """Runs ``bcdr`` in one working directory as a subprocess, echoing when asked."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], echo: bool = True) -> None:
+        self.workdir, self.env, self.echo = workdir, env, echo
+
+    def __call__(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+        if self.echo:
+            print(f"$ bcdr {' '.join(_short(a) for a in args)}", flush=True)
+        proc = subprocess.run(
+            [str(BCDR), *args],
+            cwd=self.workdir,
+            env=self.env,
+            text=True,
+            capture_output=True,
+            timeout=300,
+        )
+        if self.echo:
+            sys.stdout.write(_short(proc.stdout))
+            sys.stderr.write(proc.stderr)
+        if proc.returncode not in ok:
+            raise DemoFailed(
+                f"`bcdr {' '.join(args)}` exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
+            )
+        return proc
+
+    def output(self, name: str) -> str:
+        proc = subprocess.run(
+            [str(BCDR), "output", "-raw", name],
+            cwd=self.workdir,
+            env=self.env,
+            text=True,
+            capture_output=True,
+            timeout=60,
+        )
+        if proc.returncode != 0:
+            raise DemoFailed(f"`bcdr output -raw {name}` failed: {proc.stderr}")
+        return proc.stdout.strip()
+
+
+_SUB = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}")
+
+
+def _short(text: str) -> str:
+    """Ids shortened for the echo: /subscriptions/<uuid>/... becomes /subscriptions/…/..."""
+    return _SUB.sub("/subscriptions/…", text)
+
+
+def prepare(workdir: Path, size_mib: int | None = None) -> None:
+    """Copy the quickstart into ``workdir`` and make its images there."""
+    shutil.copytree(QUICKSTART, workdir, dirs_exist_ok=True)
+    args = [sys.executable, "make_images.py"]
+    if size_mib is not None:
+        args += ["--size-mib", str(size_mib)]
+    subprocess.run(args, cwd=workdir, check=True, capture_output=True, timeout=120)
+
+
+def cli_env(port: int) -> dict[str, str]:
+    """The environment of every step: the quickstart's serve_url points at ``port``."""
+    env = dict(os.environ)
+    env["BCDR_VAR_serve_url"] = f"http://127.0.0.1:{port}"
+    env.pop("BCDR_FABRIC_HOME", None)
+    return env
+
+
+@contextmanager
+def serving(workdir: Path, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """`bcdr serve -port PORT` in a subprocess, ready when yielded; stopped afterwards."""
+    proc = subprocess.Popen(
+        [str(BCDR), "serve", "-no-color", "-port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    print(f"imported {image.name} as disk {disk.name} ({disk.size_bytes // MIB} MiB)")
-
-    vm_id = str(ResourceId(sub, "demo", "Microsoft.Compute", "virtualMachines", "web"))
-    vm = VmSource(
-        vm_id=vm_id, name="web", region="eastus", subscription=sub, size="Standard_D2s_v5",
-        os_type="linux", power_state="running", os_disk_id=disk.id, data_disk_ids=[],
-    )
-    coll_id = str(
-        ResourceId(sub, "demo", "Microsoft.Compute", "restorePointCollections", "web-rpc")
-    )
-    points.create_collection(coll_id, region="eastus", source_vm_id=vm_id)
-    rp1 = points.create(coll_id, "rp1", vm)
-    d1 = rp1.disk_restore_points[0]
-    print(f"restore point rp1: {rp1.consistency_achieved}, stored {d1.bytes_stored:,} bytes")
-
-    payload = b"written by the guest after rp1\n" * 4096
-    disks.write(disk.id, 5 * MIB, payload)
-    print(f"guest wrote {len(payload):,} bytes at offset 5 MiB")
-    rp2 = points.create(coll_id, "rp2", vm)
-    d2 = rp2.disk_restore_points[0]
-    print(f"restore point rp2 (incremental): stored {d2.bytes_stored:,} bytes")
-    expected = sha256_file(disk.path)
-
-    restored = points.restore_disk(
-        d2.id, subscription=sub, resource_group="demo", region="eastus", name="os-restored"
-    )
-    print(f"restored rp2 to disk {restored.name}: sha256 {sha256_file(restored.path)[:16]}...")
-
-    server = make_server(fabric, "127.0.0.1", 0)
-    port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        grant = Access(fabric, points, base_url=f"http://127.0.0.1:{port}").grant(d2.id, 600)
-        print("granted read access (SAS URL not shown: it is a secret)")
-        h = hashlib.sha256()
-        with urllib.request.urlopen(grant.url) as resp:
-            while chunk := resp.read(MIB):
-                h.update(chunk)
-        served = h.hexdigest()
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if "Serving" not in line:
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+            raise DemoFailed(f"bcdr serve did not start: {line}{err}")
+        yield proc
     finally:
-        server.shutdown()
-        server.server_close()
-    print(f"disk at rp2     sha256 {expected}")
-    print(f"served over SAS sha256 {served}")
-    if served != expected or sha256_file(restored.path) != expected:
-        raise SystemExit("demo failed: checksums differ")
-    print("checksums match")
-    fabric.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+        else:
+            proc.communicate()
+
+
+def tampered(url: str) -> str:
+    """The SAS URL with the last character of its signature changed."""
+    return url[:-1] + ("A" if url[-1] != "A" else "B")
+
+
+def run(workdir: Path, say: Callable[[str], None] = print, size_mib: int | None = None) -> dict:
+    """The quickstart's steps in ``workdir``; what they showed, for the caller to check."""
+    port = free_port()
+    bcdr = Cli(workdir, cli_env(port))
+    facts: dict = {}
+    say("==> 1. Make the disk images (python make_images.py)")
+    prepare(workdir, size_mib)
+    say("\n==> 2. Create the VM, its disks and the first restore point")
+    bcdr("init", "-no-color")
+    bcdr("plan", "-no-color")
+    bcdr("apply", "-auto-approve", "-no-color")
+    again = bcdr("plan", "-detailed-exitcode", "-no-color")
+    facts["second_plan_clean"] = "No changes." in again.stdout
+    say("\n==> 3. Write to web-data1 as the guest would, and see the drift")
+    (workdir / "note.txt").write_bytes(NOTE)
+    data1 = bcdr.output("data1_disk_id")
+    bcdr("platform", "disk", "write", data1, "--offset", "1MiB", "--input", "note.txt")
+    facts["drift_after_write"] = bcdr("drift", "-no-color", ok=(0, 2)).returncode
+    say("\n==> 4. A second restore point: only the written block is snapshotted")
+    shutil.copy(workdir / "steps" / "02-second-restore-point.hcl", workdir)
+    facts["plan_second"] = bcdr("plan", "-no-color").stdout
+    bcdr("apply", "-auto-approve", "-no-color")
+    stored = json.loads(bcdr("output", "-json", "second_disk_restore_points").stdout)
+    facts["second_bytes_stored"] = {
+        k.rsplit("/", 1)[-1]: v["bytes_stored"] for k, v in stored.items()
+    }
+    say("\n==> 5. Restore web-data1 as it was at 'second', and read it back over a SAS URL")
+    shutil.copy(workdir / "steps" / "03-restore-and-read.hcl", workdir)
+    bcdr("apply", "-auto-approve", "-no-color")
+    with serving(workdir, port, bcdr.env):
+        say(f"$ bcdr serve -port {port} &   (listening)")
+        url = bcdr.output("sas_url")
+        say('$ curl -o served.img "$(bcdr output -raw sas_url)"')
+        facts["served"] = download(url, workdir / "served.img")
+        try:
+            download(tampered(url), workdir / "refused.img")
+            facts["tampered_status"] = 200
+        except urllib.error.HTTPError as exc:
+            facts["tampered_status"] = exc.code
+            exc.close()
+        say(f"a tampered SAS token gets HTTP {facts['tampered_status']}")
+    bcdr("platform", "disk", "export", data1, "--output", "data1-now.img")
+    restored = bcdr.output("restored_disk_id")
+    bcdr("platform", "disk", "export", restored, "--output", "restored.img")
+    facts["source"] = sha256_file(workdir / "data1-now.img")
+    facts["restored"] = sha256_file(workdir / "restored.img")
+    say(f"web-data1 now            sha256 {facts['source']}")
+    say(f"served over the SAS URL  sha256 {facts['served']}")
+    say(f"restored disk            sha256 {facts['restored']}")
+    return facts
 
 
 def main() -> None:
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bcdr-demo-") as tmp:
-        root = Path(tmp)
-        engine_tour(root)
-        core_tour(root)
-    print("\nDemo complete.")
+        try:
+            facts = run(Path(tmp) / "quickstart")
+        except DemoFailed as exc:
+            print(f"\ndemo failed: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
+    if not facts["second_plan_clean"]:
+        raise SystemExit("demo failed: the plan after apply was not clean")
+    if facts["tampered_status"] != 403:
+        raise SystemExit("demo failed: a tampered SAS token was not refused")
+    if not facts["source"] == facts["served"] == facts["restored"]:
+        raise SystemExit("demo failed: checksums differ")
+    print("\nWhat the demo did:")
+    print("  - imported three disks from generated images, created a VM, a restore point")
+    print("    collection and a full first restore point; a second plan said 'No changes.'")
+    print(f"  - wrote {len(NOTE)} bytes into web-data1 with `bcdr platform disk write`;")
+    print(f"    `bcdr drift` exited {facts['drift_after_write']} (2: changed outside bcdr)")
+    stored = ", ".join(f"{k} {v:,} bytes" for k, v in facts["second_bytes_stored"].items())
+    print(f"  - the second restore point stored only the written block: {stored}")
+    print("  - restored web-data1 from it and served it over a SAS URL (a tampered token got")
+    print(f"    HTTP {facts['tampered_status']})")
+    print("checksums match")
+    print(f"\nDemo complete in {time.monotonic() - started:.0f} s.")
 
 
 if __name__ == "__main__":
