@@ -153,11 +153,18 @@ class DiskProblem:
 
     rule: str
     disk_id: str
-    summary: str
-    fix: str
+    summary: str  # what is wrong, short: "disk scratch is an ultra disk"
+    fix: str  # why, and what to do
 
     def message(self, vm_name: str) -> str:
         return f"VM {vm_name}: {self.summary}; {self.fix}"
+
+
+_UNSUPPORTED = {
+    "ultra": ("an ultra disk", "ultra disks"),
+    "ephemeral": ("an ephemeral OS disk", "ephemeral OS disks"),
+    "shared": ("a shared disk", "shared disks"),
+}
 
 
 def disk_problems(
@@ -198,16 +205,17 @@ def disk_problems(
         disk = facts.get(disk_id.lower())
         if disk is None:
             continue
-        why = (
-            "an ultra disk"
+        kind = (
+            "ultra"
             if disk.sku == "UltraSSD_LRS"
-            else "an ephemeral OS disk"
+            else "ephemeral"
             if disk.ephemeral
-            else "a shared disk"
+            else "shared"
             if disk.shared
             else None
         )
-        if why:
+        if kind:
+            why, plural = _UNSUPPORTED[kind]
             fix = (
                 "the OS disk cannot be excluded, so this VM cannot have restore points"
                 if disk_id.lower() == os_disk_id.lower()
@@ -217,8 +225,8 @@ def disk_problems(
                 DiskProblem(
                     "RP-6",
                     disk.id,
-                    f"disk {disk.name} ({disk.id}) is {why}, which restore points do not support",
-                    fix,
+                    f"disk {disk.name} is {why}",
+                    f"restore points do not support {plural} (disk {disk.id}): {fix}",
                 )
             )
     return out

@@ -110,10 +110,15 @@ class DiskAccess(ResourceType):
             try:
                 s.points.get_disk_restore_point(drp_id)
             except NotFound:
-                if s.lookup(rp_id) is None:
+                try:  # a restore point that exists has all its disk restore points
+                    s.points.get(rp_id)
+                    planned_only = False
+                except NotFound:
+                    planned_only = s.lookup(rp_id) is not None
+                if not planned_only:
                     problem = (
-                        f"disk restore point {drp_id} does not exist: check the id, or create "
-                        "the restore point first"
+                        f"disk restore point {drp_id} does not exist: check the id (the disk "
+                        "name after /diskRestorePoints/), or create the restore point first"
                     )
             except CoreError as err:
                 problem = str(err)

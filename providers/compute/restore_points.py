@@ -282,7 +282,7 @@ class RestorePoint(ResourceType):
                 rule_error(
                     p.rule,
                     p.summary,
-                    f"{req.address}: {p.summary}; {p.fix}",
+                    f"{req.address}: {p.fix}",
                     where(req, "exclude_disk_ids"),
                     req.address,
                 )
