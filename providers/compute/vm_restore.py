@@ -85,9 +85,9 @@ class VmRestore(ResourceType):
 
         planned = resp.planned_state
         assert planned is not None
+        planned["key_vault_id"] = None  # no key vault yet: unencrypted restores only
         if req.prior_state is not None and not resp.requires_replace:
             return  # tags only
-        planned["key_vault_id"] = None
         rp_id = planned.get("restore_point_id")
         if not known(rp_id):
             return
@@ -209,6 +209,8 @@ class VmRestore(ResourceType):
         skus = {d["id"].lower(): d.get("sku") for d in meta.get("disks", [])}
         ordered = sorted(rp.disk_restore_points, key=lambda d: d.disk_id.lower() not in os_ids)
         os_name, data_names = disk_names(p["name"], len(ordered) - 1)
+        for dname in [os_name, *data_names]:
+            _drop_leftover(s, disk_id(sub, rg, dname), {d.id.lower() for d in ordered})
         made: list[str] = []
         try:
             for drp, dname in zip(ordered, [os_name, *data_names], strict=True):
@@ -306,6 +308,29 @@ class VmRestore(ResourceType):
                 pass
             s.fabric.delete_resource(id)
         s.fabric.delete_resource(state["id"])
+
+
+def _drop_leftover(s: Session, id: str, drp_ids: set[str]) -> None:
+    """Delete a disk an earlier restore from this restore point left when its VM was lost."""
+    from core.errors import NotFound
+
+    row = s.fabric.get_resource(id)
+    if row is None or row["type"] != DISK_TYPE:
+        return
+    source = str(row["properties"].get("source_resource_id") or "").lower()
+    if row["properties"].get("create_option") != "Restore" or source not in drp_ids:
+        return
+    for vm in s.fabric.list_resources(VM_TYPE):
+        p = vm["properties"]
+        if id.lower() in [
+            str(x).lower() for x in [p.get("os_disk_id"), *(p.get("data_disk_ids") or [])]
+        ]:
+            return
+    try:
+        s.disks.delete(id)
+    except NotFound:
+        pass
+    s.fabric.delete_resource(id)
 
 
 def _disk_row(p: dict[str, Any], disk: Any, drp: Any, sku: str) -> dict[str, Any]:

@@ -1,0 +1,127 @@
+"""disk_access through the real CLI and real HTTP (rule RP-12): the SAS URL is printed only by
+``bcdr output -raw``, downloads the disk restore point's bytes, a tampered token gets 403,
+a re-grant keeps the URL, destroying the resource ends access at once, and a grant revoked
+outside bcdr is drift that the next apply grants again."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from tests.providers.conftest import Workspace
+from tests.providers.fixtures_restore import RP1, setup
+
+ACCESS = """
+resource "disk_access" "read" {
+  disk_restore_point_id = restore_point.rp1.disk_restore_points[1].id
+  duration_seconds      = DURATION
+}
+
+output "url" {
+  value     = disk_access.read.sas_url
+  sensitive = true
+}
+"""
+
+
+@pytest.fixture
+def server(ws: Workspace) -> Iterator[str]:
+    """``bcdr serve``'s server on 127.0.0.1, a free port, over the workspace's platform."""
+    from core.access import make_server
+    from core.fabric import Fabric
+
+    fab = Fabric.open(ws.dir / ".bcdr" / "fabric")
+    srv = make_server(fab, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join()
+        srv.access.restore_points.close()
+        fab.close()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, b""
+
+
+def _setup(ws: Workspace, base_url: str, duration: int = 600) -> bytes:
+    provider = f'provider "platform" {{\n  serve_url = "{base_url}"\n}}\n'
+    _, data_img = setup(ws, RP1 + ACCESS.replace("DURATION", str(duration)))
+    path = ws.dir / "main.hcl"
+    path.write_text(provider + path.read_text())
+    ws.ok("init")
+    return data_img
+
+
+def test_rp12_sas_url_downloads_the_disk_and_only_with_a_valid_token(
+    ws: Workspace, server: str
+) -> None:
+    data_img = _setup(ws, server)
+    out = ws.apply()
+    state = ws.state("disk_access.read")
+    url = state["sas_url"]
+    assert url.startswith(server + "/disks/")
+    assert url not in out and "sig=" not in ws.ok("output", "-no-color")
+    assert ws.ok("output", "-raw", "url") == url
+    ws.plan_is_clean()
+
+    status, body = _get(url)
+    assert status == 200
+    assert hashlib.sha256(body).hexdigest() == hashlib.sha256(data_img).hexdigest()
+
+    base, _, sig = url.rpartition("sig=")
+    tampered = base + "sig=" + ("A" if sig[0] != "A" else "B") + sig[1:]
+    assert _get(tampered)[0] == 403
+    assert _get(url.split("?")[0])[0] == 403
+
+    # a longer duration extends the active grant: same URL
+    path = ws.dir / "main.hcl"
+    path.write_text(
+        path.read_text().replace("duration_seconds      = 600", "duration_seconds = 1200")
+    )
+    plan = ws.ok("plan", "-no-color")
+    assert "1 to change" in plan and "extends the active grant" in plan
+    ws.apply()
+    again = ws.state("disk_access.read")
+    assert again["sas_url"] == url and again["expires_at"] > state["expires_at"]
+
+    # destroying the resource ends access at once
+    path.write_text(path.read_text().split('resource "disk_access"')[0])
+    ws.apply()
+    assert ws.state("disk_access.read") is None
+    assert _get(url)[0] == 403
+
+
+def test_rp12_grant_revoked_outside_is_drift_and_apply_grants_again(
+    ws: Workspace, server: str
+) -> None:
+    _setup(ws, server)
+    ws.apply()
+    state = ws.state("disk_access.read")
+    with ws.fabric() as fab:  # ended outside bcdr
+        from core.access import Access
+
+        Access(fab, None).revoke(state["disk_restore_point_id"])  # type: ignore[arg-type]
+    assert _get(state["sas_url"])[0] == 403
+    drift = ws.run("drift", "-no-color")
+    assert drift.exit_code == 2 and "disk_access.read" in drift.output
+    assert "1 to add" in ws.ok("plan", "-no-color")
+    ws.apply()
+    new_url = ws.state("disk_access.read")["sas_url"]
+    assert new_url != state["sas_url"]
+    assert _get(new_url)[0] == 200
+    ws.plan_is_clean()
