@@ -8,8 +8,11 @@ SAS URL downloaded over HTTP from a ``bcdr serve`` subprocess.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
+import subprocess
+import sys
 import urllib.error
 from pathlib import Path
 
@@ -108,3 +111,20 @@ def test_the_readme_names_the_step_files_that_exist() -> None:
     assert named == shipped
     for command in ("platform disk write", "platform disk export", "drift", "serve"):
         assert f"bcdr {command}" in readme
+
+
+@pytest.mark.slow
+def test_make_demo_runs_the_quickstart_and_prints_the_checksum_match() -> None:
+    """What `make demo` runs: examples/run_demo.py, with the real `bcdr` as subprocesses."""
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "run_demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "BCDR_FABRIC_HOME"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "checksums match" in proc.stdout
+    assert "$ bcdr platform disk write" in proc.stdout
+    assert "a tampered SAS token gets HTTP 403" in proc.stdout
+    assert "Traceback" not in proc.stderr
