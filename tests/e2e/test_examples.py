@@ -6,6 +6,7 @@ the real CLI, as its README says.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def test_example_validates_and_plans(name: str, tmp_path: Path) -> None:
 
 
 def test_cross_region_copies_and_restores_in_the_paired_region(tmp_path: Path) -> None:
-    """RP-10: the copy lands in westus; the disk restored there equals the source image."""
+    """RP-10: the copy lands in westus, the disk restored there equals the source image, and
+    a later copy moves only the blocks westus does not hold."""
     work = _copy("cross-region", tmp_path)
     work.ok("init")
     work.apply()
@@ -53,6 +55,48 @@ def test_cross_region_copies_and_restores_in_the_paired_region(tmp_path: Path) -
     assert '"region": "westus"' in shown and '"copied_from": "/subscriptions/' in shown
     work.ok("platform", "disk", "export", work.output("restored_disk_id"), "--output", "r.img")
     assert (work.dir / "r.img").read_bytes() == (work.dir / "images" / "os.img").read_bytes()
+
+    # a later copy moves only the blocks westus lacks: the one block the guest wrote
+    (work.dir / "note.txt").write_bytes(b"written between the two copies\n" * 30)
+    os_disk = "/".join(copied.split("/")[:3]) + "/resourceGroups/app-primary/providers/"
+    work.ok(
+        "platform",
+        "disk",
+        "write",
+        os_disk + "Microsoft.Compute/disks/app-os",
+        "--offset",
+        "64K",
+        "--input",
+        "note.txt",
+    )
+    (work.dir / "later.hcl").write_text(LATER, encoding="utf-8")
+    work.apply()
+    copies = work.output("later_copy")
+    assert [d["disk_id"].rsplit("/", 1)[-1] for d in copies] == ["app-os"]
+    assert 0 < copies[0]["bytes_stored"] <= BLOCK, copies
+    first = json.loads(work.ok("platform", "show", copied))["restore_point"]
+    assert first["disk_restore_points"][0]["bytes_stored"] >= 2 * 1024 * 1024 - BLOCK
+
+
+BLOCK = 64 * 1024
+LATER = """
+resource "restore_point" "later" {
+  name          = "later"
+  collection_id = restore_point_collection.primary.id
+  depends_on    = [restore_point.daily]
+}
+
+resource "restore_point" "later_copy" {
+  name                    = "later"
+  collection_id           = restore_point_collection.dr.id
+  source_restore_point_id = restore_point.later.id
+  depends_on              = [restore_point.daily_copy]
+}
+
+output "later_copy" {
+  value = restore_point.later_copy.disk_restore_points
+}
+"""
 
 
 def test_exclude_disks_leaves_the_ultra_disk_out(tmp_path: Path) -> None:
