@@ -297,6 +297,11 @@ class RestorePoint(ResourceType):
             resp.notes.append(
                 f"RP-11: created directly in {region} from VM {vm.get('name')} in {vm_region}"
             )
+        power = vm.get("power_state")
+        if planned.get("consistency_mode") == "ApplicationConsistent" and power == "stopped":
+            resp.notes.append(
+                f"VM {vm.get('name')} is stopped: the restore point will be crash-consistent"
+            )
         excluded = {e.lower() for e in exclude}
         included = [facts[d] for d in [os_id, *data] if d.lower() not in excluded]
         self._cost(s, resp, included, region, coll.get("subscription"))

@@ -211,3 +211,18 @@ def test_import_restore_point_and_collection(ws: Workspace) -> None:
     ws.ok("import", "restore_point.rp1", rp_id)
     assert ws.state("restore_point.rp1")["id"] == rp_id
     ws.plan_is_clean()
+
+
+def test_stopped_vm_gets_a_crash_consistent_restore_point_and_the_plan_says_so(
+    ws: Workspace,
+) -> None:
+    setup(ws, RP1, ephemeral='false\n  power_state = "stopped"')
+    assert "VM web is stopped: the restore point will be crash-consistent" in ws.ok(
+        "plan", "-no-color"
+    )
+    ws.apply()
+    rp = ws.state("restore_point.rp1")
+    assert rp["consistency_mode"] == "ApplicationConsistent"
+    assert rp["consistency_achieved"] == "CrashConsistent"
+    assert any("stopped" in w for w in rp["warnings"])
+    ws.plan_is_clean()
