@@ -68,6 +68,21 @@ def test_rp1_replacing_a_collection_says_how_many_restore_points_it_destroys(
     assert "replacing restore_point_collection.daily destroys its 2 restore points" in out
     # the restore points are replaced with their collection (its id is known after apply)
     assert "restore_point.rp1 must be replaced" in out and "3 to add" in out
+    ws.apply()  # the collection and its restore points are made anew in westus (RP-11)
+    with ws.fabric() as fab:
+        from core.disks import Disks
+        from core.snapshots import RestorePoints
+
+        rps = RestorePoints(fab, Disks(fab))
+        try:
+            assert sorted((rp.name, rp.region) for rp in rps.list()) == [
+                ("rp1", "westus"),
+                ("rp2", "westus"),
+            ]
+        finally:
+            rps.close()
+    ws.plan_is_clean()
+    text = path.read_text()
     # tags alone update in place
     path.write_text(
         text.replace("  source_vm_id", '  tags           = { tier = "gold" }\n  source_vm_id')
