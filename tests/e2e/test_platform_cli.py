@@ -144,3 +144,21 @@ output "spare_id" {
     copy = work.dir / "spare.img"
     work.ok("platform", "disk", "export", spare, "--output", copy.name)
     assert copy.read_bytes() == (work.dir / "images" / "data2.img").read_bytes()
+
+
+def test_tags_of_a_group_a_collection_and_a_restore_point_are_put_back(applied: Work) -> None:
+    work = applied
+    rp = work.output("first_disk_restore_point_ids")[0].split("/diskRestorePoints/")[0]
+    collection = rp.split("/restorePoints/")[0]
+    group = "/".join(collection.split("/")[:5])
+    for id in (rp, collection, group):
+        assert "Tags of" in work.ok("platform", "tag", id, "found=by-hand")
+    _reported(
+        work,
+        "resource_group.demo has changed",
+        "restore_point_collection.web has changed",
+        "restore_point.first has changed",
+    )
+    _reconciled(work, "Resources: 0 added, 3 changed, 0 destroyed.")
+    for id in (rp, collection, group):
+        assert "found" not in work.ok("platform", "show", id)
