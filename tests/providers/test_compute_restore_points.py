@@ -226,3 +226,21 @@ def test_stopped_vm_gets_a_crash_consistent_restore_point_and_the_plan_says_so(
     assert rp["consistency_achieved"] == "CrashConsistent"
     assert any("stopped" in w for w in rp["warnings"])
     ws.plan_is_clean()
+
+
+def test_destroy_removes_restore_points_collection_and_their_blocks(ws: Workspace) -> None:
+    setup(ws, RP1 + RP2)
+    ws.apply()
+    ws.ok("destroy", "-auto-approve", "-no-color")
+    with ws.fabric() as fab:
+        from core.disks import Disks
+        from core.snapshots import RestorePoints
+
+        rps = RestorePoints(fab, Disks(fab))
+        try:
+            assert rps.list() == []
+            assert fab.list_resources() == []
+            store = rps.store("eastus", fab.default_subscription)
+            assert store.block_count() == 0  # RP-13: the blocks went with them
+        finally:
+            rps.close()
