@@ -66,6 +66,8 @@ from core.rpmodel import (
 )
 from core.verify import VerifyReport, verify_store
 
+_OPEN_LOCK = threading.Lock()
+
 __all__ = [
     "DiskImageReader",
     "DiskRestorePoint",
@@ -108,7 +110,10 @@ class RestorePoints:
     def open_store(self, region: str, subscription: str) -> BlockStore:
         """A new handle on the block store of (region, subscription); the caller closes it."""
         seed = self.fabric.subscription_seed(subscription)
-        return BlockStore.open_dir(self.fabric.store_dir(region, subscription), seed)
+        # One opening at a time in this process: two threads setting up a new store's index at
+        # once (journal mode, schema) get "database is locked" instead of waiting.
+        with _OPEN_LOCK:
+            return BlockStore.open_dir(self.fabric.store_dir(region, subscription), seed)
 
     def close(self) -> None:
         """Close the block store handles this object opened (safe to call twice)."""

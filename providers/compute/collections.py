@@ -7,7 +7,10 @@ new collection and left unknown for a replaced one (so its restore points are re
 it); only ``tags`` update in place, anything else replaces the collection and the plan says how
 many restore points that destroys; deleting it deletes its restore points (RP-13, in the
 core). Its location may differ from its VM's: restore points are then created directly in the
-collection's region (RP-11). ``restore_point_ids`` is read from the platform.
+collection's region (RP-11). ``restore_point_ids`` lists, from the platform, the restore
+points that no ``restore_point`` resource declares (their inventory row is that resource's):
+so a restore point bcdr itself creates or deletes is not drift of its collection, while one
+taken outside bcdr is.
 """
 
 from __future__ import annotations
@@ -104,7 +107,10 @@ class RestorePointCollection(ResourceType):
             "tags": TAGS,
             "id": ID,
             "restore_point_ids": Attribute(
-                type="list(string)", computed=True, description="its restore points, as read"
+                type="list(string)",
+                computed=True,
+                description="its restore points that no restore_point resource declares (taken "
+                "by a schedule or outside bcdr); `bcdr platform show ID` lists them all",
             ),
         },
         description="A restore point collection: one VM's restore points in one location.",
@@ -220,9 +226,9 @@ class RestorePointCollection(ResourceType):
                 "subscription": coll["subscription"],
                 "source_vm_id": coll["source_vm_id"],
             }
-        return state_from(
-            self.schema, props, id=coll["id"], restore_point_ids=list(coll["restore_point_ids"])
-        )
+        declared = {r["id"].lower() for r in s.fabric.list_resources(RP_TYPE)}
+        undeclared = [i for i in coll["restore_point_ids"] if i.lower() not in declared]
+        return state_from(self.schema, props, id=coll["id"], restore_point_ids=undeclared)
 
     def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
         from core.errors import NotFound

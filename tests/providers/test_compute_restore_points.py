@@ -244,3 +244,84 @@ def test_destroy_removes_restore_points_collection_and_their_blocks(ws: Workspac
             assert store.block_count() == 0  # RP-13: the blocks went with them
         finally:
             rps.close()
+
+
+def test_restore_points_made_by_bcdr_are_not_drift_but_one_taken_outside_is(
+    ws: Workspace,
+) -> None:
+    setup(ws, RP1)
+    ws.apply()
+    drift = ws.run("drift", "-no-color")
+    assert drift.exit_code == 0, drift.output
+    assert ws.state("restore_point_collection.daily")["restore_point_ids"] == []
+    coll = ws.state("restore_point_collection.daily")["id"]
+    with ws.fabric() as fab:  # a restore point taken outside bcdr, straight through the core
+        from core.disks import Disks
+        from core.snapshots import RestorePoints
+        from providers.compute.vms import vm_source
+        from providers.resource import Session
+
+        s = Session(ws.dir / ".bcdr" / "fabric")
+        try:
+            vm = vm_source(s, ws.state("virtual_machine.web")["id"])
+        finally:
+            s.close()
+        rps = RestorePoints(fab, Disks(fab))
+        outside = rps.create(coll, "by-hand", vm).id
+        rps.close()
+    drift = ws.run("drift", "-no-color")
+    assert drift.exit_code == 2 and "by-hand" in drift.output
+    ws.ok("apply", "-refresh-only", "-auto-approve")
+    assert ws.state("restore_point_collection.daily")["restore_point_ids"] == [outside]
+    assert ws.run("drift").exit_code == 0
+
+
+def _two_at_once(tmp_path, trial: int) -> list[BaseException]:
+    import random
+    import threading
+
+    from core.disks import Disks
+    from core.fabric import Fabric
+    from core.rpmodel import VmSource
+    from core.snapshots import RestorePoints
+
+    fab = Fabric.open(tmp_path / f"t{trial}")
+    try:
+        disks = Disks(fab)
+        sub = fab.default_subscription
+        img = tmp_path / f"os{trial}.raw"
+        img.write_bytes(random.Random(trial).randbytes(256 * 1024))
+        disk = disks.import_image(
+            subscription=sub, resource_group="rg", region="eastus", name="os", source=img
+        )
+        rps = RestorePoints(fab, disks)
+        base = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute"
+        coll = f"{base}/restorePointCollections/c"
+        rps.create_collection(coll, region="eastus", source_vm_id=f"{base}/virtualMachines/v")
+        vm = VmSource(
+            f"{base}/virtualMachines/v", "v", "eastus", sub, "s", "linux", "running", disk.id, []
+        )
+        errors: list[BaseException] = []
+
+        def take(name: str) -> None:
+            try:
+                rps.create(coll, name, vm)
+            except BaseException as exc:  # reported by the caller
+                errors.append(exc)
+
+        threads = [threading.Thread(target=take, args=(n,)) for n in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rps.close()
+        return errors
+    finally:
+        fab.close()
+
+
+def test_restore_points_applied_in_parallel_open_a_new_store_safely(tmp_path) -> None:
+    """Two restore points of one collection, captured at once into a store not yet made (what
+    an apply of rp1 and rp2 together does): both succeed, none sees "database is locked"."""
+    for trial in range(20):
+        assert _two_at_once(tmp_path, trial) == []
