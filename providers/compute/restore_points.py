@@ -409,7 +409,10 @@ class RestorePoint(ResourceType):
             props = {
                 "name": rp.name,
                 "collection_id": rp.collection_id,
-                "consistency_mode": None if rp.copied_from else rp.consistency_mode,
+                # a copy keeps its source's mode; the argument does not apply to it
+                "consistency_mode": "ApplicationConsistent"
+                if rp.copied_from
+                else rp.consistency_mode,
                 "source_restore_point_id": rp.copied_from,
             }
         return self._state(rp, props)
