@@ -491,7 +491,11 @@ class EmbeddedPlatform:
         self._servers: list[Any] = []
 
     def serve(self, home: Path, host: str, port: int, on_ready: Callable[[str], None]) -> None:
-        """Serve granted disk restore points over HTTP until Ctrl-C or ``stop()``."""
+        """Serve granted disk restore points over HTTP until Ctrl-C or ``stop()``.
+
+        ``stop()`` makes this return; Ctrl-C closes the server and re-raises
+        ``KeyboardInterrupt`` for the caller to report.
+        """
         from core.access import make_server  # noqa: PLC0415 - only serve needs http.server
 
         with _open(home) as fabric:
@@ -510,9 +514,7 @@ class EmbeddedPlatform:
                 bound_host, bound_port = server.server_address[:2]
                 on_ready(f"http://{bound_host}:{bound_port}")
                 server.serve_forever(poll_interval=0.2)
-            except KeyboardInterrupt:
-                pass
-            finally:
+            finally:  # Ctrl-C still propagates, after the socket is closed
                 with self._lock:
                     self._servers.remove(server)
                 server.server_close()

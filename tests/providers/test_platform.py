@@ -207,3 +207,18 @@ def test_verbs_refuse_a_missing_fabric(tmp_path: Path) -> None:
             call()
         assert "bcdr apply" in info.value.diagnostics[0].detail
     assert not missing.exists()
+
+
+def test_serve_closes_its_socket_on_ctrl_c(home: Path) -> None:
+    """Ctrl-C (here raised while the server is ready) closes the socket and propagates."""
+    _restore_point(home, _image())
+    urls: list[str] = []
+
+    def interrupt(url: str) -> None:
+        urls.append(url)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        platform().serve(home, "127.0.0.1", 0, interrupt)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", urlsplit(urls[0]).port), timeout=2).close()
