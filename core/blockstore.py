@@ -112,10 +112,13 @@ class BlockStore:
         self.threads = threads
         self.lock_path = lock_path
         self.index_path = Path(index_path)
-        self.db = sqlite3.connect(self.index_path, isolation_level=None, check_same_thread=False)
+        # the timeout is set at connect, before journal_mode=WAL, which itself may wait
+        # on another process opening the same store
+        self.db = sqlite3.connect(
+            self.index_path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA busy_timeout=30000")
         self.db.executescript(_SCHEMA)
         self._zero_ids: dict[int, bytes] = {}
 
