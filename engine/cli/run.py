@@ -138,6 +138,21 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
         plan, config = make_plan_checked(s, args, store, registry, loaded)
         ui.print(render.plan_text(plan))
         flush_warnings(s)
+        if not plan.has_changes and plan.drift and not args.destroy:
+            # like Terraform: with nothing to change, apply still records what changed
+            # outside bcdr (the refreshed objects), without asking
+            code = _run_apply(
+                s,
+                ui,
+                plan,
+                config,
+                store,
+                registry,
+                parallelism=args.parallelism,
+                lock_id=held.lock_id,
+                destroy=False,
+            )
+            ctx.exit(code)
         if not plan.has_changes:
             ui.print(render.apply_summary_text(_Zero(), destroy=args.destroy))
             outputs = store.outputs()
