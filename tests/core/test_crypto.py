@@ -1,0 +1,250 @@
+"""The key store (core/crypto.py) on a real fabric: wrapped key material, access policies,
+soft delete and purge protection, encryption sets, and the wrap/unwrap calls block
+encryption builds on."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from core.crypto import DAY, KeyStore, des_principal, encryption_of
+from core.errors import AlreadyExists, CoreError, Forbidden, NotFound
+from core.fabric import Fabric
+
+SUB = "00000000-0000-0000-0000-00000000000a"
+VAULT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1"
+KEY = VAULT + "/keys/kek"
+SECRET = VAULT + "/secrets/bek"
+ALL_KEYS = ["get", "wrapKey", "unwrapKey", "encrypt", "decrypt", "sign"]
+ALL_SECRETS = ["get", "set", "list", "delete"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _store(fabric: Fabric, clock: Clock | None = None, **vault: object) -> KeyStore:
+    ks = KeyStore(fabric, clock or Clock())
+    me = ks.user_principal()
+    policies = vault.pop(
+        "policies",
+        [{"object_id": me, "key_permissions": ALL_KEYS, "secret_permissions": ALL_SECRETS}],
+    )
+    ks.create_vault(
+        VAULT,
+        name="kv1",
+        region="eastus",
+        subscription=SUB,
+        policies=policies,  # type: ignore[arg-type]
+        **vault,  # type: ignore[arg-type]
+    )
+    return ks
+
+
+def test_key_material_and_secret_values_are_never_plaintext_in_fabric_db(
+    fabric: Fabric, tmp_path: Path
+) -> None:
+    ks = _store(fabric)
+    ks.create_key(KEY, "RSA", 2048)
+    ks.create_key(VAULT + "/keys/ec", "EC", 256)
+    ks.create_key(VAULT + "/keys/aes", "oct", 256)
+    value = "bek-value-" + os.urandom(16).hex()
+    ks.set_secret(SECRET, value, ks.user_principal())
+    needles = [value.encode()]
+    for key_id in (KEY, VAULT + "/keys/ec"):
+        priv = ks._material(key_id)
+        der = priv.private_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        pem = priv.private_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        needles += [der, pem, der[-64:]]
+    needles.append(ks._material(VAULT + "/keys/aes"))  # type: ignore[arg-type]
+    raw = b""
+    for name in ("fabric.db", "fabric.db-wal"):
+        path = tmp_path / "fabric" / name
+        if path.exists():
+            raw += path.read_bytes()
+    assert raw
+    for needle in needles:
+        assert raw.count(needle) == 0
+    # and the material really is there, wrapped: a wrap/unwrap round trip works
+    wrapped = ks.wrap_key(KEY, b"k" * 32, ks.user_principal())
+    assert ks.unwrap_key(KEY, wrapped, ks.user_principal()) == b"k" * 32
+
+
+def test_access_policy_is_enforced_on_every_use(fabric: Fabric) -> None:
+    ks = _store(fabric)
+    ks.create_key(KEY, "RSA", 2048)
+    me = ks.user_principal()
+    other = ks.service_principal()
+    with pytest.raises(Forbidden) as err:
+        ks.get_key(KEY, other)
+    text = str(err.value)
+    assert "kv1" in text and other in text and "'get'" in text
+    for call in (
+        lambda: ks.wrap_key(KEY, b"x" * 32, other),
+        lambda: ks.sign(KEY, b"data", other),
+        lambda: ks.set_secret(SECRET, "v", other),
+        lambda: ks.list_secrets(VAULT, other),
+    ):
+        with pytest.raises(Forbidden):
+            call()
+    # a policy with only wrapKey: get is refused, wrap works
+    ks.update_vault(
+        VAULT,
+        retention_days=90,
+        purge_protection=False,
+        policies=[{"object_id": "current-user", "key_permissions": ["wrapKey"]}],
+    )
+    assert ks.wrap_key(KEY, b"x" * 32, me)
+    with pytest.raises(Forbidden, match="'unwrapKey'"):
+        ks.unwrap_key(KEY, b"0" * 256, me)
+    with pytest.raises(Forbidden, match="secret permission 'set'"):
+        ks.set_secret(SECRET, "v", me)
+
+
+def test_rsa_ec_and_oct_keys_do_what_their_type_allows(fabric: Fabric) -> None:
+    ks = _store(fabric)
+    me = ks.user_principal()
+    for size in (2048, 3072):
+        info = ks.create_key(VAULT + f"/keys/r{size}", "RSA", size)
+        assert info.key_size == size and len(info.version) == 32
+        assert ks.decrypt(info.id, ks.encrypt(info.id, b"hello", me), me) == b"hello"
+    ec = ks.create_key(VAULT + "/keys/ec", "EC", 384)
+    assert ks.sign(ec.id, b"data", me)
+    assert "BEGIN PUBLIC KEY" in ks.get_key(ec.id, me).public_pem
+    with pytest.raises(CoreError, match="EC key"):
+        ks.wrap_key(ec.id, b"x" * 32, me)
+    aes = ks.create_key(VAULT + "/keys/aes", "oct", 256)
+    assert ks.unwrap_key(aes.id, ks.wrap_key(aes.id, b"d" * 32, me), me) == b"d" * 32
+    with pytest.raises(CoreError, match="use one of"):
+        ks.create_key(VAULT + "/keys/bad", "RSA", 1024)
+    # a new version replaces the one used; data wrapped by the old one no longer unwraps
+    old = ks.wrap_key(aes.id, b"e" * 32, me)
+    v2 = ks.create_key(aes.id, "oct", 256)
+    assert v2.version != aes.version
+    with pytest.raises(CoreError, match="cannot unwrap"):
+        ks.unwrap_key(aes.id, old, me)
+
+
+def test_wrap_key_names_the_key_when_disabled_or_deleted_and_works_once_recovered(
+    fabric: Fabric,
+) -> None:
+    ks = _store(fabric)
+    me = ks.user_principal()
+    ks.create_key(KEY, "RSA", 2048)
+    wrapped = ks.wrap_key(KEY, b"z" * 32, me)
+    ks.set_key_enabled(KEY, False)
+    with pytest.raises(CoreError, match="kek.*disabled"):
+        ks.unwrap_key(KEY, wrapped, me)
+    assert ks.item_state(KEY) == "disabled"
+    ks.set_key_enabled(KEY, True)
+    ks.delete_item(KEY)
+    assert ks.item_state(KEY) == "deleted"
+    with pytest.raises(NotFound, match="kek.*deleted"):
+        ks.unwrap_key(KEY, wrapped, me)
+    ks.recover_item(KEY)
+    assert ks.unwrap_key(KEY, wrapped, me) == b"z" * 32
+
+
+def test_soft_deleted_vault_is_recoverable_and_purge_refused_while_protected(
+    fabric: Fabric,
+) -> None:
+    clock = Clock()
+    ks = _store(fabric, clock, retention_days=7, purge_protection=True)
+    ks.create_key(KEY, "RSA", 2048)
+    ks.delete_vault(VAULT)
+    with pytest.raises(NotFound, match="recover"):
+        ks.get_vault(VAULT)
+    assert ks.item_state(KEY) == "deleted"
+    with pytest.raises(CoreError, match="protected from purge"):
+        ks.purge_vault(VAULT)
+    with pytest.raises(AlreadyExists, match="soft-deleted"):
+        ks.create_vault(VAULT, name="kv1", region="eastus", subscription=SUB)
+    ks.recover_vault(VAULT)
+    assert ks.key_info(KEY).enabled  # the keys come back with it
+    ks.delete_vault(VAULT)
+    clock.now += 7 * DAY + 1  # retention over: purged by itself
+    assert ks.find_vault(VAULT) is None
+    assert ks.item_state(KEY) == "gone"
+
+
+def test_purge_without_protection_and_retention_bounds(fabric: Fabric) -> None:
+    ks = _store(fabric)
+    ks.delete_vault(VAULT)
+    ks.purge_vault(VAULT)
+    assert ks.find_vault(VAULT) is None
+    for days in (6, 91):
+        with pytest.raises(CoreError, match="7 to 90"):
+            ks.create_vault(
+                VAULT, name="kv1", region="eastus", subscription=SUB, retention_days=days
+            )
+
+
+def test_purge_protection_cannot_be_turned_off(fabric: Fabric) -> None:
+    ks = _store(fabric, purge_protection=True)
+    with pytest.raises(CoreError, match="cannot be turned off"):
+        ks.update_vault(VAULT, retention_days=90, purge_protection=False, policies=[])
+
+
+def test_des_identity_gets_wrap_unwrap_get_on_its_key_only(fabric: Fabric) -> None:
+    des = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/d"
+    ks = _store(fabric)
+    ks.create_key(KEY, "RSA", 2048)
+    with pytest.raises(CoreError, match="purge protection"):
+        ks.create_des(des, KEY, "eastus")
+    ks.update_vault(VAULT, retention_days=90, purge_protection=True, policies=[])
+    principal = ks.create_des(des, KEY, "eastus")
+    assert principal == des_principal(des) and ks.des_key(des) == KEY
+    wrapped = ks.wrap_key(KEY, b"q" * 32, principal)
+    assert ks.unwrap_key(KEY, wrapped, principal) == b"q" * 32
+    with pytest.raises(Forbidden, match="'sign'"):
+        ks.sign(KEY, b"x", principal)
+    ks.delete_des(des)
+    with pytest.raises(Forbidden, match="managed identity|unknown principal"):
+        ks.wrap_key(KEY, b"q" * 32, principal)
+
+
+def test_copy_into_another_vault_keeps_the_material(fabric: Fabric) -> None:
+    ks = _store(fabric)
+    me, svc = ks.user_principal(), ks.service_principal()
+    ks.create_key(KEY, "RSA", 2048)
+    ks.set_secret(SECRET, "bek", me)
+    wrapped = ks.wrap_key(KEY, b"w" * 32, me)
+    target = VAULT.replace("kv1", "kv2")
+    ks.create_vault(
+        target,
+        name="kv2",
+        region="westus",
+        subscription=SUB,
+        policies=[{"object_id": svc, "key_permissions": ALL_KEYS, "secret_permissions": ["get"]}],
+    )
+    new_key = ks.copy_item(KEY, target)
+    new_secret = ks.copy_item(SECRET, target)
+    assert ks.unwrap_key(new_key, wrapped, svc) == b"w" * 32
+    assert ks.get_secret(new_secret, svc) == "bek"
+    with pytest.raises(Forbidden):
+        ks.get_key(new_key, me)
+
+
+def test_encryption_of_source_metadata() -> None:
+    assert encryption_of({"disks": [{"id": "d"}]}) == []
+    meta = {
+        "disks": [{"id": "d", "disk_encryption_set_id": "/x/des"}],
+        "metadata": {"encryption": {"key_vault_id": "/x/kv"}, "bitlocker_enabled": True},
+    }
+    found = encryption_of(meta)
+    assert len(found) == 3 and "/x/kv" in found[0] and "/x/des" in found[1]
