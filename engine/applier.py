@@ -30,7 +30,7 @@ from engine.planner import config_hash
 from engine.schemacheck import check_values, keep_ignored
 from engine.values import is_wholly_known
 from providers.base import ApplyRequest, DeleteRequest, PlanRequest
-from state import InstanceRecord
+from state import InstanceRecord, sensitive_paths
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -264,6 +264,7 @@ class _Walk:
                         status="tainted" if out.tainted else "ready",
                         dependencies=list(ch.dependencies),
                         schema_version=schema.version if schema else 0,
+                        sensitive=_sensitive(schema, ch),
                     )
                 )
         if out.new_state is not None:
@@ -289,6 +290,12 @@ class _Walk:
             inst = InstanceAddr.parse(address)
             if inst.resource in self.config.resources and address not in deleting:
                 self.ev.set_instance(inst.resource, inst.key, rec.attributes)
+
+
+def _sensitive(schema: Any, ch: Change) -> list[str]:
+    """What the state seals: the schema's sensitive paths and what the plan marked."""
+    paths = set(sensitive_paths(schema)) if schema is not None else set()
+    return sorted(paths | set(ch.sensitive_attrs))
 
 
 def _id(attrs: dict[str, Any]) -> str | None:

@@ -18,7 +18,7 @@ from engine.evaluate import configure_providers
 from engine.graph import build_graph
 from engine.values import is_wholly_known
 from providers.base import ImportRequest, ReadRequest
-from state import InstanceRecord
+from state import InstanceRecord, sensitive_paths
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -109,6 +109,7 @@ def import_resource(
             attributes=attrs,
             dependencies=[str(d) for d in graph.dependencies(inst.resource)],
             schema_version=schema.version if schema else 0,
+            sensitive=sensitive_paths(schema) if schema else [],
         )
     )
     return diags

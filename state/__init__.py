@@ -2,9 +2,21 @@
 
 Callers use only what this package exports. Always holds: the state on disk is consistent
 after every committed write, so an apply killed at any moment can be continued by a new
-plan; a file that is not a bcdr state is refused, never reset.
+plan; a file that is not a bcdr state is refused, never reset; with a state key configured
+no sensitive value is written in plaintext, and a wrong key is refused, never reset.
 """
 
+from .crypto import (
+    NO_KEY_WARNING,
+    Cipher,
+    KeyConfig,
+    KeySource,
+    keys_from_env,
+    mask_paths,
+    open_document,
+    seal_document,
+    sensitive_paths,
+)
 from .migrations import FORMAT_VERSION
 from .records import (
     STATUSES,
@@ -23,6 +35,15 @@ DEFAULT_STATE_PATH = ".bcdr/state.db"
 __all__ = [
     "DEFAULT_STATE_PATH",
     "FORMAT_VERSION",
+    "NO_KEY_WARNING",
+    "Cipher",
+    "KeyConfig",
+    "KeySource",
+    "keys_from_env",
+    "mask_paths",
+    "open_document",
+    "seal_document",
+    "sensitive_paths",
     "STATUSES",
     "InstanceRecord",
     "LockInfo",

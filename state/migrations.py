@@ -99,7 +99,18 @@ def m0003_instance_type_index(db: Database) -> None:
     _set_format(db, 3)
 
 
-FORMAT_VERSION = 3
+@migrations(name="0004_sealed_values")
+def m0004_sealed_values(db: Database) -> None:
+    # kdf: the scrypt parameters and salt of a passphrase; key_check: a value sealed with
+    # the state key, to refuse a wrong key at open; sensitive: each instance's sensitive
+    # paths, so that later writes keep sealing them.
+    db.execute("ALTER TABLE meta ADD COLUMN kdf TEXT")
+    db.execute("ALTER TABLE meta ADD COLUMN key_check TEXT")
+    db.execute("ALTER TABLE instances ADD COLUMN sensitive TEXT NOT NULL DEFAULT '[]'")
+    _set_format(db, 4)
+
+
+FORMAT_VERSION = 4
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -107,6 +118,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not left readable
     return conn
 
 

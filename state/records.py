@@ -1,9 +1,9 @@
 """Value types of the state store, its errors, and the one place attribute JSON is coded.
 
 Always holds: ``encode_attributes``/``decode_attributes`` are the only functions that turn
-an instance's attributes into stored text and back (encryption of sensitive values will be
-added there); a ``StateError`` message says what is wrong and what to do; timestamps are
-UTC ISO 8601 strings ending in ``Z``.
+an instance's attributes into stored text and back, and with a ``Cipher`` they seal the
+values at the instance's sensitive paths (``state.crypto``); a ``StateError`` message says
+what is wrong and what to do; timestamps are UTC ISO 8601 strings ending in ``Z``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .crypto import Cipher
 
 STATUSES = ("ready", "tainted")
 
@@ -85,7 +88,9 @@ class InstanceRecord:
     """One resource instance as stored: its address, provider id and attributes.
 
     ``dependencies`` holds only the instance's direct dependencies (addresses), never the
-    transitive closure. ``created_at``/``updated_at`` are set by the store.
+    transitive closure. ``created_at``/``updated_at`` are set by the store. ``sensitive``
+    holds the dotted paths of sensitive values (``secret``, ``network.password``,
+    ``members.*.token``); the store keeps every path it was ever given for an address.
     """
 
     address: str
@@ -98,6 +103,7 @@ class InstanceRecord:
     status: str = "ready"
     dependencies: list[str] = field(default_factory=list)
     schema_version: int = 0
+    sensitive: list[str] = field(default_factory=list)
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -107,14 +113,51 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def encode_attributes(attributes: dict[str, Any]) -> str:
-    """Attributes → stored text. The single place where attributes are written."""
+def encode_attributes(
+    attributes: dict[str, Any],
+    sensitive: list[str] | tuple[str, ...] = (),
+    cipher: Cipher | None = None,
+    address: str = "",
+) -> str:
+    """Attributes → stored text. The single place where attributes are written.
+
+    With a cipher, each non-null value at a ``sensitive`` path is sealed, bound to this
+    state, ``address`` and its path; without one, values are stored as they are.
+    """
+    if cipher is not None and sensitive:
+        from .crypto import transform_paths
+
+        # rule EXT-4: sensitive attributes are encrypted in the state when a key is set
+        attributes = transform_paths(
+            attributes, list(sensitive), lambda value, path: cipher.seal(value, address, path)
+        )
     return json.dumps(attributes, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def decode_attributes(text: str) -> dict[str, Any]:
-    """Stored text → attributes. The single place where attributes are read."""
-    return json.loads(text)
+def decode_attributes(text: str, cipher: Cipher | None = None, address: str = "") -> dict[str, Any]:
+    """Stored text → attributes. The single place where attributes are read.
+
+    Sealed values are opened with ``cipher``; StateError when there is none to open them.
+    """
+    data = json.loads(text)
+    from .crypto import SEALED, open_all
+
+    if SEALED not in text:
+        return data
+    return open_all(data, lambda envelope, path: open_sealed(envelope, cipher, address, path))
+
+
+def open_sealed(envelope: Any, cipher: Cipher | None, address: str, path: str) -> Any:
+    """One sealed value's plaintext; StateError saying which key to set without a cipher."""
+    from .crypto import ENV_KEY, ENV_PASSPHRASE
+
+    if cipher is None:
+        where = f"{address}.{path}" if address else path
+        raise StateError(
+            f"{where} is encrypted in the state, and no state key is configured. Set "
+            f"{ENV_KEY} (or {ENV_PASSPHRASE}) to the key it was encrypted with."
+        )
+    return cipher.open(envelope, address, path)
 
 
 def encode_json(value: Any) -> str:

@@ -6,14 +6,23 @@ when the group wrote nothing or failed); a write touches only the rows it names;
 never changes after creation; the lock and the apply history are bookkeeping and do not
 bump the serial (a saved plan stays valid across them). All methods may be called from
 several threads: they are serialised on one connection.
+
+Sensitive values (the paths in ``InstanceRecord.sensitive``, sensitive outputs) are sealed
+with the state key when one is configured (``state.crypto``). At open, a wrong key is
+refused before anything is written; a state first opened with a key, or opened with the
+key that is now the fallback, has all its sensitive values (re)sealed with the primary key
+at once, in one transaction that does not bump the serial. Without a key, every write that
+stores a sensitive value in plaintext is reported to ``on_plaintext`` (the store never
+prints).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +30,8 @@ from sqlite_utils import Database
 
 from . import lock as locking
 from . import migrations
+from .crypto import WRONG_KEY, Cipher, KeyConfig, has_values_at, is_sealed, keys_from_env
+from .crypto import new_kdf_params as _new_kdf
 from .records import (
     STATUSES,
     InstanceRecord,
@@ -30,38 +41,33 @@ from .records import (
     decode_attributes,
     encode_attributes,
     encode_json,
+    open_sealed,
     utc_now,
 )
 
 _INSTANCE_COLUMNS = (
     "address, type, name, index_key, provider, id, attributes, status, dependencies, "
-    "schema_version, created_at, updated_at"
+    "schema_version, created_at, updated_at, sensitive"
 )
-
-
-def _record(row: tuple) -> InstanceRecord:
-    return InstanceRecord(
-        address=row[0],
-        type=row[1],
-        name=row[2],
-        index_key=json.loads(row[3]),
-        provider=row[4],
-        id=row[5],
-        attributes=decode_attributes(row[6]),
-        status=row[7],
-        dependencies=json.loads(row[8]),
-        schema_version=row[9],
-        created_at=row[10],
-        updated_at=row[11],
-    )
 
 
 class StateStore:
     """One open bcdr state. Open with ``StateStore.open(path)``; close when done."""
 
-    def __init__(self, path: Path, db: Database) -> None:
+    def __init__(
+        self,
+        path: Path,
+        db: Database,
+        cipher: Cipher | None = None,
+        on_plaintext: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = path
         self._db = db
+        self._cipher = cipher
+        self.on_plaintext = on_plaintext
+        """Called with ``ADDRESS`` or ``output.NAME`` for each write that stores a
+        sensitive value in plaintext (no state key configured)."""
+        self.plaintext_writes: list[str] = []
         self._mutex = threading.RLock()
         self._depth = 0  # nesting of transaction()
         self._dirty = False  # a write happened inside the current transaction()
@@ -73,12 +79,22 @@ class StateStore:
         return Path(path).is_file()
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True) -> StateStore:
+    def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        keys: KeyConfig | None = None,
+        on_plaintext: Callable[[str], None] | None = None,
+    ) -> StateStore:
         """Open the state at ``path``, creating it (and its folder) when missing and allowed.
 
-        A file that is not a bcdr state, or one from a newer bcdr, is refused untouched.
+        A file that is not a bcdr state, or one from a newer bcdr, is refused untouched;
+        so is a state whose key-check value the configured key (``keys``, by default those
+        of the environment, see ``state.crypto``) does not open.
         """
         path = Path(path)
+        keys = keys_from_env(os.environ) if keys is None else keys
         if not path.exists():
             if not create:
                 raise StateError(
@@ -97,7 +113,104 @@ class StateStore:
         except BaseException:
             conn.close()
             raise
-        return cls(path, db)
+        store = cls(path, db, None, on_plaintext)
+        try:
+            store._cipher = store._adopt_keys(keys)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    # ------------------------------------------------------------------ keys
+    @property
+    def encrypted(self) -> bool:
+        """Whether sensitive values are sealed (a state key is configured and accepted)."""
+        return self._cipher is not None
+
+    def _adopt_keys(self, keys: KeyConfig) -> Cipher | None:
+        """Check the configured key against the state; seal with it what it does not yet."""
+        lineage, kdf_text, check = self._db.execute(
+            "SELECT lineage, kdf, key_check FROM meta"
+        ).fetchone()
+        if not keys.configured:
+            if check:
+                raise StateError(
+                    f"{self.path} holds encrypted sensitive values, and no state key is "
+                    "configured. Set BCDR_STATE_KEY (or BCDR_STATE_PASSPHRASE) to the key it "
+                    "was encrypted with. The state was left untouched."
+                )
+            return None
+        kdf = json.loads(kdf_text) if kdf_text else (_new_kdf() if keys.needs_kdf else None)
+        cipher = Cipher.from_keys(lineage, keys, kdf)
+        verdict = cipher.check(check) if check else "new"
+        if verdict == "wrong":
+            raise StateError(f"{self.path}: {WRONG_KEY}. The state was left untouched.")
+        if verdict != "primary":
+            self._reseal(cipher, kdf)
+        return cipher
+
+    def _reseal(self, cipher: Cipher, kdf: dict | None) -> None:
+        """Seal every sensitive value with the primary key, in one transaction."""
+        with self._mutex:
+            conn = self._db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = conn.execute(
+                    "SELECT address, attributes, sensitive FROM instances"
+                ).fetchall()
+                for address, text, sensitive in rows:
+                    attrs = decode_attributes(text, cipher, address)
+                    new = encode_attributes(attrs, json.loads(sensitive), cipher, address)
+                    conn.execute(
+                        "UPDATE instances SET attributes = ? WHERE address = ?", [new, address]
+                    )
+                for name, text in conn.execute(
+                    "SELECT name, value FROM outputs WHERE sensitive = 1"
+                ).fetchall():
+                    value = self._output_value(name, text, cipher)
+                    conn.execute(
+                        "UPDATE outputs SET value = ? WHERE name = ?",
+                        [encode_json(cipher.seal(value, "output", name)), name],
+                    )
+                conn.execute(
+                    "UPDATE meta SET kdf = ?, key_check = ? WHERE id = 1",
+                    [encode_json(kdf) if kdf else None, cipher.key_check()],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            # drop the plaintext page images the WAL still holds
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def _output_value(self, name: str, text: str, cipher: Cipher | None) -> Any:
+        value = json.loads(text)
+        if is_sealed(value):
+            return open_sealed(value, cipher, "output", name)
+        return value
+
+    def _plaintext(self, where: str) -> None:
+        self.plaintext_writes.append(where)
+        if self.on_plaintext is not None:
+            self.on_plaintext(where)
+
+    def _record(self, row: tuple) -> InstanceRecord:
+        return InstanceRecord(
+            address=row[0],
+            type=row[1],
+            name=row[2],
+            index_key=json.loads(row[3]),
+            provider=row[4],
+            id=row[5],
+            attributes=decode_attributes(row[6], self._cipher, row[0]),
+            status=row[7],
+            dependencies=json.loads(row[8]),
+            schema_version=row[9],
+            created_at=row[10],
+            updated_at=row[11],
+            sensitive=json.loads(row[12]),
+        )
 
     def close(self) -> None:
         with self._mutex:
@@ -170,28 +283,34 @@ class StateStore:
             rows = self._db.execute(
                 f"SELECT {_INSTANCE_COLUMNS} FROM instances ORDER BY address"
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [self._record(row) for row in rows]
 
     def get(self, address: str) -> InstanceRecord | None:
         with self._mutex:
             row = self._db.execute(
                 f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE address = ?", [address]
             ).fetchone()
-        return _record(row) if row else None
+        return self._record(row) if row else None
 
     def put(self, record: InstanceRecord) -> None:
-        """Insert or replace one instance (its own transaction); keeps its first created_at."""
+        """Insert or replace one instance (its own transaction); keeps its first created_at.
+
+        The sensitive paths stored are the record's plus those stored before for the address.
+        """
         check_record(record)
         deps = sorted(set(record.dependencies))
         now = utc_now()
         with self._write() as db:
             row = db.execute(
-                "SELECT created_at FROM instances WHERE address = ?", [record.address]
+                "SELECT created_at, sensitive FROM instances WHERE address = ?", [record.address]
             ).fetchone()
             created = row[0] if row else (record.created_at or now)
+            sensitive = sorted(set(record.sensitive) | set(json.loads(row[1]) if row else []))
+            if self._cipher is None and has_values_at(record.attributes, sensitive):
+                self._plaintext(record.address)
             db.execute(
                 f"INSERT OR REPLACE INTO instances ({_INSTANCE_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     record.address,
                     record.type,
@@ -199,12 +318,13 @@ class StateStore:
                     encode_json(record.index_key),
                     record.provider,
                     record.id,
-                    encode_attributes(record.attributes),
+                    encode_attributes(record.attributes, sensitive, self._cipher, record.address),
                     record.status,
                     encode_json(deps),
                     int(record.schema_version),
                     created,
                     now,
+                    encode_json(sensitive),
                 ],
             )
 
@@ -238,10 +358,12 @@ class StateStore:
                     f"Cannot move {src} to {dst}: the resource type differs "
                     f"({record.type} → {target.type}). Moves keep the type."
                 )
+            # sealed values are bound to their address: seal them again for the new one
+            attributes = encode_attributes(record.attributes, record.sensitive, self._cipher, dst)
             db.execute(
-                "UPDATE instances SET address = ?, name = ?, index_key = ?, updated_at = ? "
-                "WHERE address = ?",
-                [dst, target.name, encode_json(target.key), utc_now(), src],
+                "UPDATE instances SET address = ?, name = ?, index_key = ?, updated_at = ?, "
+                "attributes = ? WHERE address = ?",
+                [dst, target.name, encode_json(target.key), utc_now(), attributes, src],
             )
             dependents = db.execute(
                 "SELECT address, dependencies FROM instances WHERE EXISTS "
@@ -280,14 +402,25 @@ class StateStore:
             rows = self._db.execute(
                 "SELECT name, value, sensitive FROM outputs ORDER BY name"
             ).fetchall()
-        return {name: (json.loads(value), bool(sensitive)) for name, value, sensitive in rows}
+        return {
+            name: (self._output_value(name, value, self._cipher), bool(sensitive))
+            for name, value, sensitive in rows
+        }
 
     def set_outputs(self, outputs: dict[str, tuple[Any, bool]]) -> None:
-        """Replace all outputs at once (one transaction)."""
-        rows = [
-            {"name": name, "value": encode_json(value), "sensitive": int(bool(sensitive))}
-            for name, (value, sensitive) in outputs.items()
-        ]
+        """Replace all outputs at once (one transaction); sensitive ones sealed with a key."""
+        rows = []
+        for name, (value, sensitive) in outputs.items():
+            stored = value
+            if sensitive and value is not None:
+                if self._cipher is not None:
+                    # rule EXT-4: sensitive outputs are encrypted in the state too
+                    stored = self._cipher.seal(value, "output", name)
+                else:
+                    self._plaintext(f"output.{name}")
+            rows.append(
+                {"name": name, "value": encode_json(stored), "sensitive": int(bool(sensitive))}
+            )
         with self._write() as db:
             db.execute("DELETE FROM outputs")
             if rows:

@@ -29,6 +29,7 @@ from engine.cli.app import (
     load_config_checked,
     main,
     make_plan_checked,
+    mask_plan_json,
     no_color_option,
     open_state,
     opt,
@@ -36,6 +37,7 @@ from engine.cli.app import (
     print_json,
     read_plan,
     registry_of,
+    sensitive_variables,
     session_of,
     var_options,
     write_plan,
@@ -308,9 +310,10 @@ def plan(
     with lock:
         the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
     if out:
-        write_plan(s, the_plan, out)
+        write_plan(s, the_plan, out, loaded[0])
     if as_json:
-        print_json(ui, render.plan_json(the_plan))
+        hidden = sensitive_variables(loaded[0])
+        print_json(ui, mask_plan_json(render.plan_json(the_plan), hidden))
     else:
         ui.print(render.plan_text(the_plan))
         flush_warnings(s)
@@ -421,7 +424,8 @@ def drift(
     with store.lock("drift"):
         the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
     if as_json:
-        print_json(ui, {"resource_drift": [c.to_json() for c in the_plan.drift]})
+        drifted = {"resource_drift": [c.to_json() for c in the_plan.drift]}
+        print_json(ui, mask_plan_json(drifted, set()))
     elif the_plan.drift:
         ui.print(render.drift_text(the_plan))
         n = len(the_plan.drift)

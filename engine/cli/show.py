@@ -1,7 +1,8 @@
 """The commands that read or edit the state directly: show, output, state list|show|rm|mv.
 
-Always holds: sensitive values are masked in text (``<sensitive>`` in output lists,
-``(sensitive value)`` elsewhere) and printed only by ``output -raw NAME`` and ``-json``;
+Always holds: sensitive values are masked in text and in ``show -json`` (``<sensitive>`` in
+output lists, ``(sensitive value)`` elsewhere) and printed only by ``output -raw NAME`` and
+``output -json``;
 edits of the state take the lock, change nothing when an address is missing, and are
 recorded in the state history.
 """
@@ -19,6 +20,7 @@ from engine.cli.app import (
     check_address,
     flush_warnings,
     main,
+    mask_plan_json,
     no_color_option,
     open_state,
     opt,
@@ -26,6 +28,7 @@ from engine.cli.app import (
     read_plan,
     record_history,
     registry_of,
+    sensitive_variables,
     session_of,
 )
 from engine.diagnostics import Diagnostic, Severity
@@ -44,6 +47,39 @@ def _sensitive_by_type(s: Session, types: set[str]) -> dict[str, list[str]]:
     return result
 
 
+def _hidden(record: Any, by_schema: list[str]) -> list[str]:
+    """Top-level attributes to mask: the schema's and those holding a sensitive path."""
+    return sorted(set(by_schema) | {p.split(".")[0] for p in record.sensitive})
+
+
+def _masked(record: Any, by_schema: list[str]) -> Any:
+    """A copy of ``record`` whose sensitive values (nested ones too) are masked (EXT-4)."""
+    from dataclasses import replace
+
+    from state import mask_paths
+
+    paths = sorted(set(by_schema) | set(record.sensitive))
+    return replace(record, attributes=mask_paths(record.attributes, paths, render.SENSITIVE))
+
+
+def _hidden_by_type(records: list[Any], by_type: dict[str, list[str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in records:
+        out[r.type] = sorted(set(out.get(r.type, by_type.get(r.type, []))) | set(_hidden(r, [])))
+    return out
+
+
+def _plan_sensitive_vars(s: Session) -> set[str] | None:
+    """Sensitive variables of the working directory's specs; None when they cannot be read."""
+    from engine.config import load_config
+
+    try:
+        config, diags = load_config(s.workdir)
+    except Exception:  # noqa: BLE001 - then every variable is masked
+        return None
+    return None if diags.has_errors else sensitive_variables(config)
+
+
 @main.command()
 @no_color_option
 @opt("json", "as_json", is_flag=True, help="Print as JSON (Terraform's shape).")
@@ -56,7 +92,7 @@ def show(ctx: click.Context, no_color: bool, as_json: bool, planfile: str | None
     if planfile:
         saved = read_plan(s, planfile)
         if as_json:
-            print_json(ui, render.plan_json(saved))
+            print_json(ui, mask_plan_json(render.plan_json(saved), _plan_sensitive_vars(s)))
         else:
             ui.print(render.plan_text(saved))
         return
@@ -71,13 +107,15 @@ def show(ctx: click.Context, no_color: bool, as_json: bool, planfile: str | None
     outputs = store.outputs()
     sensitive = _sensitive_by_type(s, {r.type for r in records})
     if as_json:
-        print_json(ui, render.state_json(records, outputs, sensitive))
+        masked = [_masked(r, sensitive.get(r.type, [])) for r in records]
+        hidden = {n: (render.SENSITIVE if sens else v, sens) for n, (v, sens) in outputs.items()}
+        print_json(ui, render.state_json(masked, hidden, _hidden_by_type(masked, sensitive)))
         return
     if not records and not outputs:
         ui.print("The state file is empty. No resources are represented.")
         return
     for r in records:
-        ui.print(render.state_instance_text(r, sensitive.get(r.type, [])))
+        ui.print(render.state_instance_text(r, _hidden(r, sensitive.get(r.type, []))))
         ui.print("")
     if outputs:
         ui.print("Outputs:")
@@ -207,7 +245,7 @@ def state_show(ctx: click.Context, no_color: bool, address: str) -> None:
             "Run `bcdr state list` to see the addresses in the state.",
         )
     sensitive = _sensitive_by_type(s, {record.type})
-    ui.print(render.state_instance_text(record, sensitive.get(record.type, [])))
+    ui.print(render.state_instance_text(record, _hidden(record, sensitive.get(record.type, []))))
 
 
 @state_group.command("rm")
