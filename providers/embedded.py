@@ -42,8 +42,9 @@ _ARGS = {
 
 def all_types() -> list[ResourceType]:
     from providers.compute import TYPES as compute_types
+    from providers.keyvault import TYPES as keyvault_types
 
-    return list(compute_types)
+    return [*compute_types, *keyvault_types]
 
 
 class EmbeddedProvider:
