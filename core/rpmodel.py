@@ -284,6 +284,8 @@ def source_metadata(vm: VmSource, disks: list[Disk]) -> dict:
                 "size_bytes": d.size_bytes,
                 "sku": d.sku,
                 "os_disk": d.id.lower() == vm.os_disk_id.lower(),
+                # the disk's encryption set, when it has one (KV/DES rules of restores)
+                **({"disk_encryption_set_id": d.encryption_set_id} if d.encryption_set_id else {}),
             }
             for d in disks
         ],
