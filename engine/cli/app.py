@@ -342,6 +342,7 @@ def make_plan_checked(
         parallelism=args.parallelism,
     )
     plan, diags = make_plan(config, store, registry, values, options, working_dir=s.workdir)
+    _mark_sensitive(plan, store, registry)
     s.warnings.extend(d for d in diags if not d.is_error)
     if args.target:
         s.warnings.append(
@@ -356,6 +357,21 @@ def make_plan_checked(
     if diags.has_errors:
         raise DiagnosticsError(diags.errors())
     return plan, config
+
+
+def _mark_sensitive(plan: Plan, store: Any, registry: Any) -> None:
+    """Give every change and drift entry the sensitive attributes of its instance (the
+    schema's, the state's and the plan's), so that deletes and drift are masked like
+    creates and updates are (EXT-4)."""
+    planned = {c.address: c.sensitive_attrs for c in plan.changes}
+    for ch in [*plan.changes, *plan.drift]:
+        schema = registry.schema(ch.type)
+        record = store.get(ch.address)
+        keys = set(schema.sensitive_attributes() if schema else [])
+        keys |= {p.split(".")[0] for p in (record.sensitive if record else [])}
+        ch.sensitive_attrs = sorted(
+            keys | set(ch.sensitive_attrs) | set(planned.get(ch.address, []))
+        )
 
 
 def read_plan(s: Session, name: str) -> Plan:
