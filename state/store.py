@@ -11,7 +11,8 @@ Sensitive values (the paths in ``InstanceRecord.sensitive``, sensitive outputs) 
 with the state key when one is configured (``state.crypto``). At open, a wrong key is
 refused before anything is written; a state first opened with a key, or opened with the
 key that is now the fallback, has all its sensitive values (re)sealed with the primary key
-at once, in one transaction that does not bump the serial. Without a key, every write that
+at once, in one transaction that does not bump the serial (deferred to a later open while
+another process holds the state lock). Without a key, every write that
 stores a sensitive value in plaintext is reported to ``on_plaintext`` (the store never
 prints).
 """
@@ -145,7 +146,10 @@ class StateStore:
         verdict = cipher.check(check) if check else "new"
         if verdict == "wrong":
             raise StateError(f"{self.path}: {WRONG_KEY}. The state was left untouched.")
-        if verdict != "primary":
+        holder = locking.read(self.path)
+        if verdict != "primary" and (holder is None or holder.stale):
+            # not while another bcdr holds the lock: it may know only the old key; the
+            # fallback reads meanwhile, and a later open reseals
             self._reseal(cipher, kdf)
         return cipher
 

@@ -263,3 +263,20 @@ def test_sealed_document_opens_with_the_key_or_its_fallback_only():
         open_document(sealed, KEY_B, "plan")
     with pytest.raises(StateError, match="is encrypted"):
         open_document(sealed, NO_KEY, "plan")
+
+
+def test_ext4_rotation_waits_while_another_holder_has_the_lock(tmp_path):
+    path = state_path(tmp_path)
+    rotating = KeyConfig(KEY_B.primary, (KEY_A.primary,))
+    with StateStore.open(path, keys=KEY_A) as holder:
+        holder.put(secret_rec())
+        with holder.lock("apply"):
+            with StateStore.open(path, keys=rotating) as reader:
+                assert reader.get("bcdr_data.a").attributes["secret"] == SECRET
+            assert holder.get("bcdr_data.a").attributes["secret"] == SECRET  # A still reads
+    with pytest.raises(StateError, match="does not match"):
+        StateStore.open(path, keys=KEY_B)  # nothing was resealed yet
+    with StateStore.open(path, keys=rotating):
+        pass
+    with StateStore.open(path, keys=KEY_B) as store:
+        assert store.get("bcdr_data.a").attributes["secret"] == SECRET
