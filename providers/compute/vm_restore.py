@@ -6,8 +6,11 @@ gets an inventory row (``Microsoft.Compute/virtualMachines``) rebuilt from the r
 source metadata (RP-2: size, OS, network), so it can itself be protected. Always holds: every
 argument but ``tags`` forces a new VM; the target location is the restore point's region or
 its pair (``core.fabric.paired_region``); ids are known at plan time; a restore cut short
-leaves no disk behind; deleting removes the VM row and its disks. ``disk_encryption_set_id``
-is recorded on the VM and its disks (applying it belongs to the encryption resources).
+leaves no disk behind; deleting removes the VM row and its disks (and soft-deletes a key vault
+the restore made). An encrypted source VM follows rules KV-1, KV-2, KV-3 and DES-1
+(``providers.compute.encrypted_restore``): the restored disks get ``disk_encryption_set_id``
+when given, else the source disk's set when the restore stays in its region and subscription
+and is not a streaming one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from engine.diagnostics import error
 from engine.values import UNKNOWN
 from providers.base import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from providers.compute.disks import DISK_TYPE, disk_id
+from providers.compute.encrypted_restore import plan_encryption, restore_key_vault, restored_des
 from providers.compute.groups import TAGS, group_id, known, name_attribute, subscription_of
 from providers.compute.restore_points import restore_point_facts
 from providers.compute.vms import VM_TYPE, vm_id
@@ -85,9 +89,10 @@ class VmRestore(ResourceType):
 
         planned = resp.planned_state
         assert planned is not None
-        planned["key_vault_id"] = None  # no key vault yet: unencrypted restores only
         if req.prior_state is not None and not resp.requires_replace:
+            planned["key_vault_id"] = req.prior_state.get("key_vault_id")
             return  # tags only
+        planned["key_vault_id"] = None  # unless a cross-region restore makes one (KV-2)
         rp_id = planned.get("restore_point_id")
         if not known(rp_id):
             return
@@ -185,13 +190,9 @@ class VmRestore(ResourceType):
                     address=req.address,
                 )
             )
-        if planned.get("source_kind") == "streaming" and known(
-            planned.get("disk_encryption_set_id")
-        ):
-            resp.notes.append(
-                "disk_encryption_set_id is recorded on the restored VM and its disks; a restore "
-                "from a streaming backup does not apply it by itself (DES-1)"
-            )
+        if known(target) and known(region):
+            same = s.fabric.check_region(target) == s.fabric.check_region(region)
+            plan_encryption(s, req, resp, src, same)
 
     # -------------------------------------------------------------------- apply
     def create(self, s: Session, req: ApplyRequest) -> dict[str, Any]:
@@ -207,6 +208,11 @@ class VmRestore(ResourceType):
         meta = rp.source_metadata
         os_ids = {d["id"].lower() for d in meta.get("disks", []) if d.get("os_disk")}
         skus = {d["id"].lower(): d.get("sku") for d in meta.get("disks", [])}
+        src_des = {d["id"].lower(): d.get("disk_encryption_set_id") for d in meta.get("disks", [])}
+        check = s.fabric.check_region
+        carry = check(region) == check(rp.region) and sub.lower() == rp.subscription.lower()
+        kind, given = p.get("source_kind") or "snapshot", p.get("disk_encryption_set_id")
+        used_des: list[str | None] = []
         ordered = sorted(rp.disk_restore_points, key=lambda d: d.disk_id.lower() not in os_ids)
         os_name, data_names = disk_names(p["name"], len(ordered) - 1)
         for dname in [os_name, *data_names]:
@@ -226,10 +232,12 @@ class VmRestore(ResourceType):
                 sku = skus.get(drp.disk_id.lower()) or "Standard_LRS"
                 if sku == "UltraSSD_LRS":  # never in a restore point (RP-6); keep the default
                     sku = "Standard_LRS"
-                s.disks.set_flags(
-                    disk.id, sku=sku, encryption_set_id=p.get("disk_encryption_set_id")
-                )
-                s.fabric.put_resource(disk.id, DISK_TYPE, disk.region, _disk_row(p, disk, drp, sku))
+                des = restored_des(kind, given, src_des.get(drp.disk_id.lower()), carry)
+                used_des.append(des)
+                s.disks.set_flags(disk.id, sku=sku, encryption_set_id=des)
+                row = _disk_row(disk, drp, sku, des)
+                s.fabric.put_resource(disk.id, DISK_TYPE, disk.region, row)
+            encryption, secret = _encryption(s, p, meta, region, used_des)
         except BaseException:
             for id in made:
                 try:
@@ -255,11 +263,13 @@ class VmRestore(ResourceType):
             "guest_hooks": None,
             "boot_image_modules": extra.get("boot_image_modules"),
             "bitlocker_enabled": bool(extra.get("bitlocker_enabled")),
-            "encryption": None,
+            "encryption": encryption,
             "tags": p.get("tags"),
             "vm_guid": str(uuid.uuid4()),
             "restored_from": {k: p.get(k) for k in _ARGS},
             "source_metadata": meta,
+            "restore_key_vault_id": p.get("key_vault_id"),
+            **({"encryption_secret_id": secret} if secret else {}),
         }
         s.fabric.put_resource(p["id"], VM_TYPE, region, props)
         return self._state(p["id"], props)
@@ -284,7 +294,7 @@ class VmRestore(ResourceType):
             id=id,
             os_disk_id=props.get("os_disk_id"),
             data_disk_ids=list(props.get("data_disk_ids") or []),
-            key_vault_id=None,
+            key_vault_id=props.get("restore_key_vault_id"),
         )
         return out
 
@@ -307,6 +317,15 @@ class VmRestore(ResourceType):
             except NotFound:
                 pass
             s.fabric.delete_resource(id)
+        kv_id = props.get("restore_key_vault_id") or state.get("key_vault_id")
+        if isinstance(kv_id, str):
+            from providers.keyvault import keystore
+
+            ks = keystore(s)
+            vault = ks.find_vault(kv_id)
+            if vault is not None and vault.deleted_at is None:
+                ks.delete_vault(kv_id)  # soft delete: recoverable for its retention
+            s.fabric.delete_resource(kv_id)
         s.fabric.delete_resource(state["id"])
 
 
@@ -333,7 +352,25 @@ def _drop_leftover(s: Session, id: str, drp_ids: set[str]) -> None:
     s.fabric.delete_resource(id)
 
 
-def _disk_row(p: dict[str, Any], disk: Any, drp: Any, sku: str) -> dict[str, Any]:
+def _encryption(
+    s: Session, p: dict[str, Any], meta: dict[str, Any], region: str, used: list[str | None]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The restored VM's ``encryption`` block and disk encryption secret: the source's key
+    vault, or the one this restore makes (KV-2), and the disks' encryption set."""
+    extra = meta.get("metadata") or {}
+    src = extra.get("encryption") or {}
+    secret = extra.get("encryption_secret_id")
+    vault, key = src.get("key_vault_id"), src.get("key_id")
+    if vault and p.get("key_vault_id"):
+        key, secret = restore_key_vault(s, p, meta, region)
+        vault = p["key_vault_id"]
+    des = used[0] if used and all(d == used[0] for d in used) else None
+    if not vault and not des:
+        return None, None
+    return {"key_vault_id": vault, "key_id": key, "disk_encryption_set_id": des}, secret
+
+
+def _disk_row(disk: Any, drp: Any, sku: str, des: str | None) -> dict[str, Any]:
     """The inventory row of a restored disk, in managed_disk's form (so it reads and imports)."""
     return {
         "name": disk.name,
@@ -345,7 +382,7 @@ def _disk_row(p: dict[str, Any], disk: Any, drp: Any, sku: str) -> dict[str, Any
         "create_option": "Restore",
         "source_uri": None,
         "source_resource_id": drp.id,
-        "disk_encryption_set_id": p.get("disk_encryption_set_id"),
+        "disk_encryption_set_id": des,
         "shared": False,
         "tags": None,
     }

@@ -15,6 +15,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from engine.diagnostics import error
+from engine.values import UNKNOWN
 from providers.base import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from providers.compute.groups import (
     ID,
@@ -183,6 +184,111 @@ def disk_problems(s: Session, vm: dict[str, Any], planned_only: bool) -> list[tu
     return out
 
 
+def encryption_problems(s: Session, vm: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(attribute, summary, detail) for each way the VM's encryption cannot work: the key
+    vault or key or disk encryption set it names is missing or elsewhere, a disk is not under
+    the VM's encryption set, BitLocker on Linux."""
+    from providers.keyvault import des_facts, keystore, vault_facts
+
+    out: list[tuple[str, str, str]] = []
+    name, location = vm.get("name"), vm.get("location")
+    if vm.get("bitlocker_enabled") is True and vm.get("os_type") == "linux":
+        out.append(
+            (
+                "bitlocker_enabled",
+                f"BitLocker on Linux VM {name!r}",
+                "BitLocker encrypts Windows guests; for a Linux VM use encryption { key_vault_id "
+                "} (disk encryption with a key vault) or disks under a disk_encryption_set",
+            )
+        )
+    enc = vm.get("encryption")
+    if not isinstance(enc, dict):
+        return out
+    vid, key, des = enc.get("key_vault_id"), enc.get("key_id"), enc.get("disk_encryption_set_id")
+    if known(key) and not known(vid):
+        out.append(("encryption", "encryption.key_id needs key_vault_id", "name the key's vault"))
+    if known(vid):
+        vault = vault_facts(s, vid)
+        if vault is None:
+            out.append(
+                (
+                    "encryption",
+                    f"Key vault {vid} does not exist",
+                    "encryption.key_vault_id names no key vault planned or on the platform",
+                )
+            )
+        elif known(vault.get("location")) and known(location):
+            if s.fabric.check_region(vault["location"]) != s.fabric.check_region(location):
+                out.append(
+                    (
+                        "encryption",
+                        f"Key vault {vault.get('name')} is in another region than VM {name!r}",
+                        f"disk encryption uses a key vault in the VM's region ({location}); "
+                        "use a vault there",
+                    )
+                )
+        if known(key):
+            planned_key = s.lookup(key) is not None
+            if not key.lower().startswith(vid.lower() + "/keys/"):
+                out.append(
+                    ("encryption", f"Key {key} is not in key vault {vid}", "use a key of it")
+                )
+            elif not planned_key and keystore(s).item_state(key) not in ("live", "disabled"):
+                out.append(("encryption", f"Key {key} does not exist", "check encryption.key_id"))
+    if known(des):
+        if des_facts(s, des) is None:
+            out.append(
+                (
+                    "encryption",
+                    f"Disk encryption set {des} does not exist",
+                    "encryption.disk_encryption_set_id names no disk_encryption_set planned "
+                    "or on the platform",
+                )
+            )
+        ids = [vm.get("os_disk_id"), *(vm.get("data_disk_ids") or [])]
+        for did in [d for d in ids if known(d)]:
+            disk = s.lookup(did) or (s.fabric.get_resource(did) or {}).get("properties") or {}
+            got = disk.get("disk_encryption_set_id")
+            if got is UNKNOWN or str(got or "").lower() == des.lower():
+                continue
+            out.append(
+                (
+                    "encryption",
+                    f"Disk {disk.get('name') or did} is not under disk encryption set {des}",
+                    f"VM {name!r} says its disks are encrypted with {des}; set "
+                    "disk_encryption_set_id on that managed_disk to it",
+                )
+            )
+    return out
+
+
+def disk_encryption_secret(s: Session, vm: dict[str, Any]) -> str | None:
+    """For a VM encrypted with a key vault: its disk encryption secret (a random volume key,
+    wrapped by ``key_id`` when given), set in the vault as the current user; its id."""
+    import base64
+    import os
+
+    from core.crypto import item_id
+
+    enc = vm.get("encryption") or {}
+    if not enc.get("key_vault_id"):
+        return None
+    ks = _keystore(s)
+    me = ks.user_principal()
+    volume_key = os.urandom(32)
+    if enc.get("key_id"):
+        volume_key = ks.wrap_key(enc["key_id"], volume_key, me)
+    secret = item_id(enc["key_vault_id"], "secret", f"bek-{vm['vm_guid']}")
+    ks.set_secret(secret, base64.b64encode(volume_key).decode(), me)
+    return secret
+
+
+def _keystore(s: Session) -> Any:
+    from providers.keyvault import keystore
+
+    return keystore(s)
+
+
 class VirtualMachine(ResourceType):
     type_name = "virtual_machine"
     schema = Schema(
@@ -238,8 +344,12 @@ class VirtualMachine(ResourceType):
             resp.diagnostics.append(
                 error(summary, f"{req.address}: {detail}", where(req, attr), address=req.address)
             )
+        for attr, summary, detail in encryption_problems(s, planned):
+            resp.diagnostics.append(
+                error(summary, f"{req.address}: {detail}", where(req, attr), address=req.address)
+            )
 
-    def _put(self, s: Session, state: dict[str, Any]) -> dict[str, Any]:
+    def _put(self, s: Session, state: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
         from core.errors import CoreError
 
         problems = disk_problems(s, state, planned_only=False)
@@ -248,6 +358,10 @@ class VirtualMachine(ResourceType):
         region = s.fabric.check_region(state["location"])
         props = arguments(self.schema, state)
         props["vm_guid"] = state["vm_guid"]
+        row = s.fabric.get_resource(state["id"])
+        secret = secret or (row["properties"].get("encryption_secret_id") if row else None)
+        if secret:
+            props["encryption_secret_id"] = secret
         s.fabric.put_resource(state["id"], VM_TYPE, region, props)
         if state.get("ephemeral_os_disk"):
             s.disks.set_flags(state["os_disk_id"], ephemeral=True)
@@ -256,7 +370,8 @@ class VirtualMachine(ResourceType):
     def create(self, s: Session, req: ApplyRequest) -> dict[str, Any]:
         state = dict(req.planned_state)
         state["vm_guid"] = str(uuid.uuid4())
-        return self._put(s, state)
+        secret = disk_encryption_secret(s, state)
+        return self._put(s, state, secret)
 
     def update(self, s: Session, req: ApplyRequest) -> dict[str, Any]:
         state = dict(req.planned_state)
@@ -323,6 +438,7 @@ def vm_source(s: Session, vm_id: str) -> VmSource:
                 "boot_image_modules",
                 "bitlocker_enabled",
                 "encryption",
+                "encryption_secret_id",
                 "tags",
             )
             if p.get(k) is not None
