@@ -69,6 +69,20 @@ class Platform(Protocol):
         """Delete a disk, VM, group, collection or restore point: {"deleted", "bytes_freed"}."""
         ...
 
+    def whoami(self, home: Path) -> dict[str, Any]:
+        """The current user's principal: {"object_id", "tenant_id", "subscription", ...}."""
+        ...
+
+    def key_vault(self, home: Path, action: str, id: str) -> dict[str, Any]:
+        """enable/disable a key; delete (soft), recover or purge a vault, key or secret."""
+        ...
+
+    def recover_files(
+        self, home: Path, restore_point_id: str, output: Path, progress: Progress | None
+    ) -> dict[str, Any]:
+        """A restore point's disk images as files in ``output``: {"files": [...]}."""
+        ...
+
 
 class Registry:
     """Providers by name and by the resource types they serve."""

@@ -1,5 +1,6 @@
 """The embedded platform's domain verbs on top of the core: ``bcdr serve``, ``verify``, ``gc``
-and the ``bcdr platform`` commands (list, show, disk write/export, vm power, tag, delete).
+and the ``bcdr platform`` commands (list, show, disk write/export, vm power, tag, delete,
+whoami, key enable/disable, recover/purge of key vaults, keys and secrets, recover-files).
 
 The engine finds this through the entry point ``bcdr.platform: embedded`` and calls it
 through ``engine.registry.Platform``; it never imports the core itself. Always holds: every
@@ -483,6 +484,120 @@ def delete_object(fabric: Fabric, id: str, progress: Progress | None) -> dict[st
         return {"id": id, "type": kind, "deleted": deleted, "bytes_freed": freed}
 
 
+# -- key vaults: who am I, enable/disable a key, soft delete, recover, purge -----------------
+KEY_VAULT_TYPES = (
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.KeyVault/vaults/keys",
+    "Microsoft.KeyVault/vaults/secrets",
+)
+KEY_VAULT_ACTIONS = ("enable", "disable", "delete", "recover", "purge")
+
+
+def whoami(fabric: Fabric) -> dict[str, Any]:
+    from core.crypto import KeyStore
+
+    ks = KeyStore(fabric)
+    return {
+        "tenant_id": fabric.tenant_id,
+        "object_id": ks.user_principal(),
+        "subscription": fabric.default_subscription,
+        "restore_service_principal": ks.service_principal(),
+    }
+
+
+def key_vault_action(fabric: Fabric, action: str, id: str) -> dict[str, Any]:
+    """Enable or disable a key; delete (soft), recover or purge a vault, key or secret."""
+    from core.crypto import KeyStore
+
+    if action not in KEY_VAULT_ACTIONS:
+        raise _fail(f"unknown action {action!r}", "Give one of: " + ", ".join(KEY_VAULT_ACTIONS))
+    ks = KeyStore(fabric)
+    is_vault = "/keys/" not in id.lower() and "/secrets/" not in id.lower()
+    if is_vault and "/microsoft.keyvault/vaults/" not in id.lower():
+        raise _fail(
+            f"{id} is not a key vault, key or secret",
+            "Give an id from `bcdr platform list --type Microsoft.KeyVault/vaults` or a key's "
+            "id (<vault id>/keys/<name>).",
+        )
+    if action in ("enable", "disable"):
+        if "/keys/" not in id.lower():
+            raise _fail(f"{id} is not a key", "Only keys are enabled or disabled.")
+        info = ks.set_key_enabled(id, action == "enable")
+        return {"id": info.id, "action": action, "enabled": info.enabled}
+    out: dict[str, Any] = {"id": id, "action": action}
+    if is_vault:
+        vault = {"delete": ks.delete_vault, "recover": ks.recover_vault}.get(action)
+        if vault is not None:
+            v = vault(id)
+            out["retention_days"] = v.retention_days
+            out["purge_protection"] = v.purge_protection
+        else:
+            ks.purge_vault(id)
+    else:
+        {"delete": ks.delete_item, "recover": ks.recover_item, "purge": ks.purge_item}[action](id)
+    return out
+
+
+# -- file-level recovery: a restore point's disk images, for mounting ------------------------
+def recover_files(
+    fabric: Fabric, restore_point_id: str, output: Path, progress: Progress | None
+) -> dict[str, Any]:
+    from core.crypto import encryption_of
+
+    progress = progress or (lambda label, done, total: None)
+    with _core(fabric) as (_disks, points):
+        rp = points.get(restore_point_id)
+        found = encryption_of(rp.source_metadata)
+        if found:
+            # rule REP-7: guest file recovery of a VM with encrypted disks is not supported
+            raise _fail(
+                f"REP-7: file-level recovery of restore point {rp.name} is not supported",
+                f"Restore point {rp.id} is of an encrypted VM ({'; '.join(found)}). Such VMs "
+                "can be protected and fully recovered, but guest file recovery of them is not "
+                "supported: restore the whole VM (vm_restore) or one disk (managed_disk with "
+                'create_option = "Restore" and source_resource_id = a disk restore point) and '
+                "read the files there.",
+            )
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _fail(f"cannot create {output}", exc.strerror or str(exc)) from None
+        files = []
+        for drp in rp.disk_restore_points:
+            path = output / f"{drp.disk_name}.img"
+            files.append(_export_drp(points, drp, path, progress))
+        return {"id": rp.id, "output": str(output), "files": files}
+
+
+def _export_drp(points: Any, drp: Any, path: Path, progress: Progress) -> dict[str, Any]:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise _fail(
+            f"{path} exists already", "bcdr never overwrites it: give another --output."
+        ) from None
+    except OSError as exc:
+        raise _fail(f"cannot create {path}", exc.strerror or str(exc)) from None
+    digest, ok, label = hashlib.sha256(), False, f"recover {drp.disk_name}"
+    try:
+        with points.open_disk_restore_point(drp.id) as reader:
+            size = reader.size_bytes
+            for off in range(0, size, CHUNK):
+                data = reader.read(off, min(CHUNK, size - off))
+                digest.update(data)
+                if data.count(0) != len(data):
+                    os.pwrite(fd, data, off)
+                progress(label, off + len(data), size)
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+        ok = True
+    finally:
+        os.close(fd)
+        if not ok:
+            path.unlink(missing_ok=True)
+    return {"disk_id": drp.disk_id, "path": str(path), "bytes": size, "sha256": digest.hexdigest()}
+
+
 class EmbeddedPlatform:
     """``engine.registry.Platform`` for the embedded core: serve, verify, gc."""
 
@@ -580,9 +695,33 @@ class EmbeddedPlatform:
 
     def delete(self, home: Path, id: str, progress: Progress | None) -> dict[str, Any]:
         """Delete a disk, VM, resource group, collection or restore point (core object and
-        inventory row): ``{"deleted": [ids], "bytes_freed"}``."""
+        inventory row), or soft-delete a key vault, key or secret:
+        ``{"deleted": [ids], "bytes_freed"}``."""
         with _open(home) as fabric:
+            row = fabric.get_resource(id) if isinstance(id, str) else None
+            if row is not None and row["type"] in KEY_VAULT_TYPES:
+                done = key_vault_action(fabric, "delete", row["id"])
+                return done | {"deleted": [row["id"]], "bytes_freed": 0, "soft": True}
             return delete_object(fabric, id, progress)
+
+    def whoami(self, home: Path) -> dict[str, Any]:
+        """The current user's object id (for access policies) and the restore service's."""
+        with _open(home) as fabric:
+            return whoami(fabric)
+
+    def key_vault(self, home: Path, action: str, id: str) -> dict[str, Any]:
+        """``enable``/``disable`` a key; ``delete`` (soft), ``recover`` or ``purge`` a key
+        vault, key or secret."""
+        with _open(home) as fabric:
+            return key_vault_action(fabric, action, id)
+
+    def recover_files(
+        self, home: Path, restore_point_id: str, output: Path, progress: Progress | None
+    ) -> dict[str, Any]:
+        """File-level recovery: the restore point's disk images as raw files in ``output``
+        (refused for an encrypted VM, rule REP-7)."""
+        with _open(home) as fabric:
+            return recover_files(fabric, restore_point_id, Path(output), progress)
 
 
 def platform() -> EmbeddedPlatform:

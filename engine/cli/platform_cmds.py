@@ -233,3 +233,99 @@ def delete(ctx: click.Context, no_color: bool, home: str | None, id: str) -> Non
         ui.print(f"Deleted {gone}")
     if done.get("bytes_freed"):
         ui.print(f"Freed {render.human_bytes(done['bytes_freed'])} of stored blocks.")
+
+
+# -- key vaults and file-level recovery ---------------------------------------------------------
+@platform_group.command()
+@no_color_option
+@home_option
+@opt("json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def whoami(ctx: click.Context, no_color: bool, home: str | None, as_json: bool) -> None:
+    """Print your object id (the principal access policies name) and the restore service's."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    me = platform.whoami(home_dir)
+    if as_json:
+        print_json(ui, me)
+        return
+    ui.print(f"object id        {me['object_id']}  (current-user in an access_policy)")
+    ui.print(f"tenant           {me['tenant_id']}")
+    ui.print(f"subscription     {me['subscription']}")
+    ui.print(f"restore service  {me['restore_service_principal']}")
+
+
+@platform_group.group()
+def key() -> None:
+    """Enable or disable a key vault key."""
+
+
+def _key_state(action: str) -> Any:
+    @no_color_option
+    @home_option
+    @click.argument("key_id")
+    @click.pass_context
+    def command(ctx: click.Context, no_color: bool, home: str | None, key_id: str) -> None:
+        s = session_of(ctx)
+        ui = s.use_ui(no_color)
+        platform, home_dir = _platform(s, home)
+        done = platform.key_vault(home_dir, action, key_id)
+        ui.print(f"{done['id']}: {'enabled' if done['enabled'] else 'disabled'}.")
+
+    command.__doc__ = f"{action.capitalize()} a key (a disabled key refuses every use)."
+    return command
+
+
+key.command(name="enable")(_key_state("enable"))
+key.command(name="disable")(_key_state("disable"))
+
+
+def _vault_verb(action: str, doc: str) -> Any:
+    @no_color_option
+    @home_option
+    @click.argument("id")
+    @click.pass_context
+    def command(ctx: click.Context, no_color: bool, home: str | None, id: str) -> None:
+        s = session_of(ctx)
+        ui = s.use_ui(no_color)
+        platform, home_dir = _platform(s, home)
+        done = platform.key_vault(home_dir, action, id)
+        ui.print(f"{done['id']}: {action}{'d' if action.endswith('e') else 'ed'}.")
+
+    command.__doc__ = doc
+    return command
+
+
+platform_group.command(name="recover")(
+    _vault_verb("recover", "Recover a soft-deleted key vault, key or secret.")
+)
+platform_group.command(name="purge")(
+    _vault_verb(
+        "purge",
+        "Purge a soft-deleted key vault, key or secret for good (refused under purge "
+        "protection until its retention ends).",
+    )
+)
+
+
+@platform_group.command(name="recover-files")
+@no_color_option
+@home_option
+@click.argument("restore_point_id")
+@opt("output", metavar="DIR", required=True, help="Folder for the disk images (made if missing).")
+@click.pass_context
+def recover_files(
+    ctx: click.Context, no_color: bool, home: str | None, restore_point_id: str, output: str
+) -> None:
+    """File-level recovery: write a restore point's disk images into DIR, to mount and copy
+    files from. Refused for a VM with encrypted disks (rule REP-7)."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    with ProgressBars(ui) as bars:
+        done = platform.recover_files(home_dir, restore_point_id, s.rel(output), _bars_only(bars))
+    for f in done["files"]:
+        ui.print(f"{f['path']}  {render.human_bytes(f['bytes'])}  sha256 {f['sha256']}")
+    n = len(done["files"])
+    ui.print(f"Recovered {n} disk image{'s' if n != 1 else ''} of {done['id']} into {output}.")
