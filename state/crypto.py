@@ -24,15 +24,18 @@ import binascii
 import json
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from .records import StateError
+from . import lock as locking
+from .records import StateError, decode_attributes, encode_attributes, encode_json, open_sealed
 
 ENV_KEY = "BCDR_STATE_KEY"
 ENV_PASSPHRASE = "BCDR_STATE_PASSPHRASE"
@@ -332,3 +335,66 @@ def open_document(envelope: Mapping[str, Any], keys: KeyConfig, what: str) -> by
         f"{what} cannot be decrypted with the configured key: it was written with another "
         f"one. Set {ENV_KEY} to that key (or {ENV_KEY_FALLBACK} during a rotation)."
     )
+
+
+# ------------------------------------------------------- a key for one state
+def adopt_keys(conn: sqlite3.Connection, path: Path, keys: KeyConfig) -> Cipher | None:
+    """Check the configured key against the state's key-check value; the state's cipher.
+
+    Refuses (StateError, nothing written) a wrong key, or no key for an encrypted state.
+    A state without a key-check value, or one whose key is now the fallback, has every
+    sensitive value (re)sealed with the primary key at once, unless another process holds
+    the state lock (it may know only the old key: the fallback reads meanwhile, and a later
+    open reseals).
+    """
+    lineage, kdf_text, check = conn.execute("SELECT lineage, kdf, key_check FROM meta").fetchone()
+    if not keys.configured:
+        if check:
+            raise StateError(
+                f"{path} holds encrypted sensitive values, and no state key is configured. "
+                f"Set {ENV_KEY} (or {ENV_PASSPHRASE}) to the key it was encrypted with. The "
+                "state was left untouched."
+            )
+        return None
+    kdf = json.loads(kdf_text) if kdf_text else (new_kdf_params() if keys.needs_kdf else None)
+    cipher = Cipher.from_keys(lineage, keys, kdf)
+    verdict = cipher.check(check) if check else "new"
+    if verdict == "wrong":
+        raise StateError(f"{path}: {WRONG_KEY}. The state was left untouched.")
+    holder = locking.read(path)
+    if verdict != "primary" and (holder is None or holder.stale):
+        reseal(conn, cipher, kdf)
+    return cipher
+
+
+def reseal(conn: sqlite3.Connection, cipher: Cipher, kdf: Mapping[str, Any] | None) -> None:
+    """Seal every sensitive value with the primary key, in one transaction (no serial bump)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        rows = conn.execute("SELECT address, attributes, sensitive FROM instances").fetchall()
+        for address, text, sensitive in rows:
+            attrs = decode_attributes(text, cipher, address)
+            new = encode_attributes(attrs, json.loads(sensitive), cipher, address)
+            conn.execute("UPDATE instances SET attributes = ? WHERE address = ?", [new, address])
+        outputs = conn.execute("SELECT name, value FROM outputs WHERE sensitive = 1").fetchall()
+        for name, text in outputs:
+            value = output_value(name, text, cipher)
+            if value is not None:
+                value = cipher.seal(value, "output", name)
+            conn.execute("UPDATE outputs SET value = ? WHERE name = ?", [encode_json(value), name])
+        conn.execute(
+            "UPDATE meta SET kdf = ?, key_check = ? WHERE id = 1",
+            [encode_json(kdf) if kdf else None, cipher.key_check()],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # drop old page images
+
+
+def output_value(name: str, text: str, cipher: Cipher | None) -> Any:
+    """An output's stored text → its value, opened when it is sealed."""
+    value = json.loads(text)
+    return open_sealed(value, cipher, "output", name) if is_sealed(value) else value

@@ -31,8 +31,7 @@ from sqlite_utils import Database
 
 from . import lock as locking
 from . import migrations
-from .crypto import WRONG_KEY, Cipher, KeyConfig, has_values_at, is_sealed, keys_from_env
-from .crypto import new_kdf_params as _new_kdf
+from .crypto import Cipher, KeyConfig, adopt_keys, has_values_at, keys_from_env, output_value
 from .records import (
     STATUSES,
     InstanceRecord,
@@ -42,7 +41,6 @@ from .records import (
     decode_attributes,
     encode_attributes,
     encode_json,
-    open_sealed,
     utc_now,
 )
 
@@ -116,7 +114,8 @@ class StateStore:
             raise
         store = cls(path, db, None, on_plaintext)
         try:
-            store._cipher = store._adopt_keys(keys)
+            with store._mutex:
+                store._cipher = adopt_keys(store._db.conn, path, keys)
         except BaseException:
             store.close()
             raise
@@ -127,72 +126,6 @@ class StateStore:
     def encrypted(self) -> bool:
         """Whether sensitive values are sealed (a state key is configured and accepted)."""
         return self._cipher is not None
-
-    def _adopt_keys(self, keys: KeyConfig) -> Cipher | None:
-        """Check the configured key against the state; seal with it what it does not yet."""
-        lineage, kdf_text, check = self._db.execute(
-            "SELECT lineage, kdf, key_check FROM meta"
-        ).fetchone()
-        if not keys.configured:
-            if check:
-                raise StateError(
-                    f"{self.path} holds encrypted sensitive values, and no state key is "
-                    "configured. Set BCDR_STATE_KEY (or BCDR_STATE_PASSPHRASE) to the key it "
-                    "was encrypted with. The state was left untouched."
-                )
-            return None
-        kdf = json.loads(kdf_text) if kdf_text else (_new_kdf() if keys.needs_kdf else None)
-        cipher = Cipher.from_keys(lineage, keys, kdf)
-        verdict = cipher.check(check) if check else "new"
-        if verdict == "wrong":
-            raise StateError(f"{self.path}: {WRONG_KEY}. The state was left untouched.")
-        holder = locking.read(self.path)
-        if verdict != "primary" and (holder is None or holder.stale):
-            # not while another bcdr holds the lock: it may know only the old key; the
-            # fallback reads meanwhile, and a later open reseals
-            self._reseal(cipher, kdf)
-        return cipher
-
-    def _reseal(self, cipher: Cipher, kdf: dict | None) -> None:
-        """Seal every sensitive value with the primary key, in one transaction."""
-        with self._mutex:
-            conn = self._db.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = conn.execute(
-                    "SELECT address, attributes, sensitive FROM instances"
-                ).fetchall()
-                for address, text, sensitive in rows:
-                    attrs = decode_attributes(text, cipher, address)
-                    new = encode_attributes(attrs, json.loads(sensitive), cipher, address)
-                    conn.execute(
-                        "UPDATE instances SET attributes = ? WHERE address = ?", [new, address]
-                    )
-                for name, text in conn.execute(
-                    "SELECT name, value FROM outputs WHERE sensitive = 1"
-                ).fetchall():
-                    value = self._output_value(name, text, cipher)
-                    conn.execute(
-                        "UPDATE outputs SET value = ? WHERE name = ?",
-                        [encode_json(cipher.seal(value, "output", name)), name],
-                    )
-                conn.execute(
-                    "UPDATE meta SET kdf = ?, key_check = ? WHERE id = 1",
-                    [encode_json(kdf) if kdf else None, cipher.key_check()],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            # drop the plaintext page images the WAL still holds
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-
-    def _output_value(self, name: str, text: str, cipher: Cipher | None) -> Any:
-        value = json.loads(text)
-        if is_sealed(value):
-            return open_sealed(value, cipher, "output", name)
-        return value
 
     def _plaintext(self, where: str) -> None:
         self.plaintext_writes.append(where)
@@ -407,7 +340,7 @@ class StateStore:
                 "SELECT name, value, sensitive FROM outputs ORDER BY name"
             ).fetchall()
         return {
-            name: (self._output_value(name, value, self._cipher), bool(sensitive))
+            name: (output_value(name, value, self._cipher), bool(sensitive))
             for name, value, sensitive in rows
         }
 

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from engine import render
+from engine.cli.sensitive import mark_sensitive, open_plan_data, plan_file_text, warn_plaintext
 from engine.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from engine.diagnostics import error as diag_error
 from engine.diagnostics import warning as diag_warning
@@ -252,23 +253,8 @@ def open_state(s: Session, *, create: bool = True) -> Any:
         )
     store = StateStore.open(s.state_path, create=create)  # keys from BCDR_STATE_KEY & co
     s.stack.callback(store.close)
-    s.stack.callback(_warn_plaintext, s, store)  # runs first: the stack unwinds in reverse
+    s.stack.callback(warn_plaintext, s, store)  # runs first: the stack unwinds in reverse
     return store
-
-
-def _warn_plaintext(s: Session, store: Any) -> None:
-    """Each command whose writes stored sensitive values in plaintext says so (EXT-4)."""
-    from state import NO_KEY_WARNING
-
-    if not store.plaintext_writes:
-        return
-    where = ", ".join(dict.fromkeys(store.plaintext_writes))
-    ui = s.ui or s.use_ui(False)
-    warning = diag_warning(
-        "Sensitive values stored in plaintext", f"Written for: {where}.\n{NO_KEY_WARNING}"
-    )
-    ui.print(render.diagnostics_text([warning]), err=True)
-    store.plaintext_writes.clear()
 
 
 def load_config_checked(s: Session) -> Any:
@@ -342,7 +328,7 @@ def make_plan_checked(
         parallelism=args.parallelism,
     )
     plan, diags = make_plan(config, store, registry, values, options, working_dir=s.workdir)
-    _mark_sensitive(plan, store, registry)
+    mark_sensitive(plan, store, registry)
     s.warnings.extend(d for d in diags if not d.is_error)
     if args.target:
         s.warnings.append(
@@ -359,31 +345,11 @@ def make_plan_checked(
     return plan, config
 
 
-def _mark_sensitive(plan: Plan, store: Any, registry: Any) -> None:
-    """Give every change and drift entry the sensitive attributes of its instance (the
-    schema's, the state's and the plan's), so that deletes and drift are masked like
-    creates and updates are (EXT-4)."""
-    planned = {c.address: c.sensitive_attrs for c in plan.changes}
-    for ch in [*plan.changes, *plan.drift]:
-        schema = registry.schema(ch.type)
-        record = store.get(ch.address)
-        keys = set(schema.sensitive_attributes() if schema else [])
-        keys |= {p.split(".")[0] for p in (record.sensitive if record else [])}
-        ch.sensitive_attrs = sorted(
-            keys | set(ch.sensitive_attrs) | set(planned.get(ch.address, []))
-        )
-
-
 def read_plan(s: Session, name: str) -> Plan:
     """A saved plan; one sealed with the state key is opened with the configured key."""
-    from state import keys_from_env, open_document
-    from state.crypto import SEALED
-
     path = s.rel(name)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and SEALED in data:
-            data = json.loads(open_document(data, keys_from_env(), f"The plan file {name}"))
+        data = open_plan_data(json.loads(path.read_text(encoding="utf-8")), name)
         return Plan.from_json(data)
     except FileNotFoundError:
         raise CliError(f"No plan file at {name}", "Make one with `bcdr plan -out FILE`.") from None
@@ -395,69 +361,11 @@ def read_plan(s: Session, name: str) -> Plan:
 
 
 def write_plan(s: Session, plan: Plan, name: str, config: Any = None) -> None:
-    """Save a plan; sealed with the state key when one is configured, else a warning if it
-    holds sensitive values (EXT-4)."""
-    from state import NO_KEY_WARNING, keys_from_env, seal_document
-
+    """Save a plan: sealed with the state key when one is configured (EXT-4)."""
     path = s.rel(name)
-    text = json.dumps(plan.to_json(), sort_keys=True)
-    keys = keys_from_env()
-    if keys.configured:
-        text = json.dumps(seal_document(text.encode("utf-8"), keys, f"plan:{plan.lineage}"))
-    elif plan_has_secrets(plan, config):
-        ui = s.ui or s.use_ui(False)
-        warning = diag_warning(
-            "Sensitive values stored in plaintext",
-            f"The saved plan {name} holds sensitive values.\n{NO_KEY_WARNING}",
-        )
-        ui.print(render.diagnostics_text([warning]), err=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(plan_file_text(s, plan, name, config), encoding="utf-8")
     os.replace(tmp, path)
-
-
-def sensitive_variables(config: Any) -> set[str]:
-    return {n for n, v in config.variables.items() if v.sensitive} if config else set()
-
-
-def plan_has_secrets(plan: Plan, config: Any) -> bool:
-    """Whether a plan holds a sensitive value (attribute, output or variable)."""
-    for ch in [*plan.changes, *plan.drift]:
-        for side in (ch.before or {}, ch.after or {}):
-            if any(side.get(k) is not None for k in ch.sensitive_attrs):
-                return True
-    if any(o.sensitive and (o.before, o.after) != (None, None) for o in plan.outputs):
-        return True
-    return any(plan.variables.get(n) is not None for n in sensitive_variables(config))
-
-
-def mask_plan_json(data: dict[str, Any], sensitive_vars: set[str] | None) -> dict[str, Any]:
-    """A plan's JSON with every sensitive value read as ``(sensitive value)`` (EXT-4).
-
-    ``sensitive_vars`` None: which variables are sensitive is unknown, so all are masked.
-    """
-    hidden = render.SENSITIVE
-
-    def mask(values: Any, keys: Any) -> Any:
-        if not isinstance(values, dict):
-            return values
-        return {k: hidden if k in keys and v is not None else v for k, v in values.items()}
-
-    for list_name in ("resource_changes", "resource_drift"):
-        for ch in data.get(list_name, []):
-            change = ch.get("change", {})
-            keys = set(change.get("after_sensitive", {})) | set(change.get("before_sensitive", {}))
-            for side in ("before", "after"):
-                change[side] = mask(change.get(side), keys)
-    for o in data.get("output_changes", {}).values():
-        if o.get("sensitive"):
-            for side in ("before", "after"):
-                if o.get(side) is not None:
-                    o[side] = hidden
-    for name, v in data.get("variables", {}).items():
-        if sensitive_vars is None or name in sensitive_vars:
-            v["value"] = hidden
-    return data
 
 
 def print_json(ui: UI, data: Any) -> None:

@@ -29,7 +29,6 @@ from engine.cli.app import (
     load_config_checked,
     main,
     make_plan_checked,
-    mask_plan_json,
     no_color_option,
     open_state,
     opt,
@@ -37,11 +36,11 @@ from engine.cli.app import (
     print_json,
     read_plan,
     registry_of,
-    sensitive_variables,
     session_of,
     var_options,
     write_plan,
 )
+from engine.cli.sensitive import mask_plan_json, sensitive_variables
 from engine.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from engine.diagnostics import error as diag_error
 from engine.plan import Plan

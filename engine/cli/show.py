@@ -20,7 +20,6 @@ from engine.cli.app import (
     check_address,
     flush_warnings,
     main,
-    mask_plan_json,
     no_color_option,
     open_state,
     opt,
@@ -28,9 +27,9 @@ from engine.cli.app import (
     read_plan,
     record_history,
     registry_of,
-    sensitive_variables,
     session_of,
 )
+from engine.cli.sensitive import mask_plan_json, sensitive_variables
 from engine.diagnostics import Diagnostic, Severity
 
 
