@@ -8,7 +8,7 @@ A state key comes from the environment (see ``keys_from_env``):
   16-byte salt kept in the state's meta, or in the plan file for a saved plan).
 - ``BCDR_STATE_KEY_FALLBACK`` / ``BCDR_STATE_PASSPHRASE_FALLBACK``: the previous key during
   a rotation. Values are read with the primary key or the fallback, and always written
-  with the primary.
+  with the primary; ``adopt_keys`` reseals a whole state with the primary at open.
 
 Always holds: a sealed value is ``{"$bcdr_sealed": "v1.<base64url(nonce || ciphertext)>"}``
 with a fresh random 96-bit nonce, and its associated data binds it to the state's lineage,
