@@ -1,0 +1,306 @@
+"""Encrypted VMs and their restores through the real CLI: rules KV-1, KV-2, KV-3, DES-1 and
+REP-7, and the plan checks of a VM's encryption."""
+
+from __future__ import annotations
+
+from tests.providers.conftest import Workspace
+from tests.providers.fixtures_restore import RP1, disk_bytes, setup
+
+OTHER_SUB = "00000000-0000-4000-8000-00000000abcd"
+
+BASE = """
+resource "resource_group" "prod" {
+  name     = "prod"
+  location = "eastus"
+}
+
+resource "resource_group" "dr" {
+  name     = "dr"
+  location = "westus"
+}
+
+resource "key_vault" "kv" {
+  name             = "kv-prod"
+  resource_group   = resource_group.prod.name
+  location         = "eastus"
+  purge_protection = true
+  access_policy {
+    object_id          = "current-user"
+    key_permissions    = ["get", "wrapKey", "unwrapKey"]
+    secret_permissions = ["get", "set", "delete"]
+  }
+}
+
+resource "key_vault_key" "kek" {
+  name         = "kek"
+  key_vault_id = key_vault.kv.id
+}
+
+resource "disk_encryption_set" "des" {
+  name             = "des"
+  resource_group   = resource_group.prod.name
+  location         = "eastus"
+  key_vault_key_id = key_vault_key.kek.id
+}
+
+resource "disk_encryption_set" "des2" {
+  name             = "des2"
+  resource_group   = resource_group.prod.name
+  location         = "eastus"
+  key_vault_key_id = key_vault_key.kek.id
+}
+
+resource "managed_disk" "os" {
+  name                   = "app-os"
+  resource_group         = resource_group.prod.name
+  location               = "eastus"
+  create_option          = "Empty"
+  size_gb                = 0.015625
+  disk_encryption_set_id = disk_encryption_set.des.id
+}
+
+resource "virtual_machine" "app" {
+  name           = "app"
+  resource_group = resource_group.prod.name
+  location       = "eastus"
+  os_disk_id     = managed_disk.os.id
+  VM_EXTRA
+}
+
+resource "restore_point_collection" "rpc" {
+  name           = "rpc"
+  resource_group = resource_group.prod.name
+  location       = "eastus"
+  source_vm_id   = virtual_machine.app.id
+}
+
+resource "restore_point" "rp" {
+  name          = "rp"
+  collection_id = restore_point_collection.rpc.id
+}
+"""
+
+ADE = """
+  encryption {
+    key_vault_id           = key_vault.kv.id
+    key_id                 = key_vault_key.kek.id
+    disk_encryption_set_id = disk_encryption_set.des.id
+  }
+"""
+
+RESTORE = """
+resource "vm_restore" "back" {
+  restore_point_id      = restore_point.rp.id
+  name                  = "app-back"
+  target_resource_group = GROUP
+  ARGS
+}
+"""
+
+
+def spec(vm_extra: str = ADE, restore: str = "") -> str:
+    return BASE.replace("VM_EXTRA", vm_extra) + restore
+
+
+def restore(group: str = "resource_group.prod.name", args: str = "") -> str:
+    return RESTORE.replace("GROUP", group).replace("ARGS", args)
+
+
+def _go(ws: Workspace, text: str) -> None:
+    ws.write(text)
+    ws.ok("init")
+    ws.apply()
+
+
+def test_kv1_restore_into_another_subscription_is_a_plan_error(ws: Workspace) -> None:
+    _go(ws, spec())
+    with ws.fabric() as fab:
+        fab.add_subscription(OTHER_SUB)
+    other = f"""
+resource "resource_group" "other" {{
+  name         = "other"
+  location     = "eastus"
+  subscription = "{OTHER_SUB}"
+}}
+"""
+    ws.write(
+        spec(
+            restore=other
+            + restore("resource_group.other.name", f'target_subscription = "{OTHER_SUB}"')
+        )
+    )
+    result = ws.run("plan", "-no-color")
+    assert result.exit_code == 1, result.output
+    assert "KV-1" in result.output and "another subscription" in result.output
+    assert 'in resource "vm_restore" "back"' in result.output  # file:line of the argument
+    assert "kv-prod" in result.output and "leave target_subscription out" in result.output
+
+
+def test_kv2_restore_in_the_paired_region_creates_a_vault_with_the_keys(ws: Workspace) -> None:
+    from core.crypto import KeyStore
+
+    _go(ws, spec())
+    ws.write(
+        spec(
+            restore=restore(
+                "resource_group.dr.name",
+                'target_location = "westus"\n  disk_encryption_set_id = null',
+            )
+        )
+    )
+    plan = ws.ok("plan", "-no-color")
+    assert "creates key vault kv-app-back-" in plan and "in westus with 1 key, 1 secret" in plan
+    assert "Warning" in plan and "does not reach westus" in plan  # the DES stays in eastus
+    ws.apply()
+    ws.plan_is_clean()
+    state = ws.state("vm_restore.back")
+    kv = state["key_vault_id"]
+    assert kv.startswith(state["id"].split("/providers/")[0]) and "/vaults/kv-app-back-" in kv
+    source_key = ws.state("key_vault_key.kek")["id"]
+    with ws.fabric() as fab:
+        ks = KeyStore(fab)
+        vault = ks.get_vault(kv)
+        assert vault.region == "westus" and vault.purge_protection
+        keys, secrets = ks.list_items(kv, "key"), ks.list_items(kv, "secret")
+        assert len(keys) == 1 and len(secrets) == 1
+        # the same key material: what the source key wrapped, the copy unwraps
+        svc, me = ks.service_principal(), ks.user_principal()
+        wrapped = ks.wrap_key(source_key, b"v" * 32, me)
+        assert ks.unwrap_key(keys[0], wrapped, svc) == b"v" * 32
+        row = fab.get_resource(state["id"])["properties"]
+        assert row["encryption"]["key_vault_id"] == kv and row["encryption"]["key_id"] == keys[0]
+        assert row["encryption_secret_id"] == secrets[0]
+        from core.disks import Disks
+
+        assert Disks(fab).get(state["os_disk_id"]).encryption_set_id is None
+    # destroying the restore soft-deletes the vault it made
+    ws.write(spec())
+    ws.apply()
+    with ws.fabric() as fab:
+        assert KeyStore(fab).find_vault(kv).deleted_at is not None
+
+
+def test_kv3_restored_vault_refuses_the_subscription_user(ws: Workspace) -> None:
+    import pytest
+
+    from core.crypto import KeyStore
+    from core.errors import Forbidden
+
+    _go(ws, spec(restore=restore("resource_group.dr.name", 'target_location = "westus"')))
+    kv = ws.state("vm_restore.back")["key_vault_id"]
+    with ws.fabric() as fab:
+        ks = KeyStore(fab)
+        me, svc = ks.user_principal(), ks.service_principal()
+        assert [p["object_id"] for p in ks.get_vault(kv).policies] == [svc]
+        key, secret = ks.list_items(kv, "key")[0], ks.list_items(kv, "secret")[0]
+        with pytest.raises(Forbidden) as err:
+            ks.get_key(key, me)
+        assert me in str(err.value) and "'get'" in str(err.value)
+        with pytest.raises(Forbidden):
+            ks.get_secret(secret, me)
+        assert ks.get_key(key, svc).key_type == "RSA" and ks.get_secret(secret, svc)
+
+
+def test_des1_streaming_restore_warns_and_applies_the_given_des(ws: Workspace) -> None:
+    from core.disks import Disks
+
+    _go(ws, spec(vm_extra=""))
+    des2 = ws.state("disk_encryption_set.des2")["id"]
+    args = 'source_kind = "streaming"\n  disk_encryption_set_id = disk_encryption_set.des2.id'
+    ws.write(spec(vm_extra="", restore=restore(args=args)))
+    plan = ws.ok("plan", "-no-color")
+    assert "DES-1" in plan and "does not apply the disk encryption set" in plan
+    assert "the restore applies disk_encryption_set_id des2" in plan
+    ws.apply()
+    state = ws.state("vm_restore.back")
+    with ws.fabric() as fab:
+        assert Disks(fab).get(state["os_disk_id"]).encryption_set_id == des2
+        row = fab.get_resource(state["os_disk_id"])["properties"]
+        assert row["disk_encryption_set_id"] == des2
+    ws.plan_is_clean()
+
+
+def test_des1_streaming_without_des_warns_and_snapshot_carries_the_source_des(
+    ws: Workspace,
+) -> None:
+    from core.disks import Disks
+
+    _go(ws, spec(vm_extra=""))
+    des = ws.state("disk_encryption_set.des")["id"]
+    streaming = restore(args='source_kind = "streaming"')
+    snap = restore(args="").replace('"back"', '"snap"').replace("app-back", "app-snap")
+    ws.write(spec(vm_extra="", restore=streaming + snap))
+    plan = ws.ok("plan", "-no-color")
+    assert "DES-1" in plan and "platform-managed keys" in plan
+    ws.apply()
+    with ws.fabric() as fab:
+        disks = Disks(fab)
+        assert disks.get(ws.state("vm_restore.back")["os_disk_id"]).encryption_set_id is None
+        assert disks.get(ws.state("vm_restore.snap")["os_disk_id"]).encryption_set_id == des
+
+
+def test_rep7_file_recovery_of_an_encrypted_vm_is_refused(ws: Workspace) -> None:
+    _go(ws, spec())
+    rp = ws.state("restore_point.rp")["id"]
+    result = ws.run("platform", "recover-files", rp, "--output", "files", "-no-color")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "REP-7" in result.output and "encrypted VM" in result.output
+    assert "vm_restore" in result.output  # what to do instead
+    assert not (ws.dir / "files").exists()
+
+
+def test_rep7_file_recovery_of_an_unencrypted_vm_exports_its_disks(ws: Workspace) -> None:
+    os_img, data_img = setup(ws, RP1)
+    ws.apply()
+    rp = ws.state("restore_point.rp1")["id"]
+    out = ws.ok("platform", "recover-files", rp, "--output", "files", "-no-color")
+    assert "Recovered 2 disk images" in out
+    assert (ws.dir / "files" / "web-os.img").read_bytes() == os_img
+    assert (ws.dir / "files" / "web-data.img").read_bytes() == data_img
+    again = ws.run("platform", "recover-files", rp, "--output", "files", "-no-color")
+    assert again.exit_code == 1 and "exists already" in again.output
+
+
+def test_encrypted_vm_records_its_disk_encryption_secret_in_the_vault(ws: Workspace) -> None:
+    import base64
+
+    from core.crypto import KeyStore
+
+    _go(ws, spec())
+    vm = ws.state("virtual_machine.app")
+    key = ws.state("key_vault_key.kek")["id"]
+    with ws.fabric() as fab:
+        ks = KeyStore(fab)
+        row = fab.get_resource(vm["id"])["properties"]
+        secret = row["encryption_secret_id"]
+        assert secret.endswith(f"/secrets/bek-{vm['vm_guid']}")
+        wrapped = base64.b64decode(ks.get_secret(secret, ks.user_principal()))
+        assert len(ks.unwrap_key(key, wrapped, ks.user_principal())) == 32
+        rp = ws.state("restore_point.rp")["id"]
+        from core.disks import Disks
+        from core.snapshots import RestorePoints
+
+        points = RestorePoints(fab, Disks(fab))
+        try:
+            meta = points.get(rp).source_metadata
+        finally:
+            points.close()
+    assert meta["metadata"]["encryption"]["key_vault_id"] == ws.state("key_vault.kv")["id"]
+    assert meta["disks"][0]["disk_encryption_set_id"] == ws.state("disk_encryption_set.des")["id"]
+    assert disk_bytes(ws, vm["os_disk_id"]) == bytes(16 << 20)
+
+
+def test_vm_encryption_problems_are_plan_errors(ws: Workspace) -> None:
+    wrong_des = """
+  bitlocker_enabled = true
+  encryption {
+    disk_encryption_set_id = disk_encryption_set.des2.id
+  }
+"""
+    ws.write(spec(vm_extra=wrong_des))
+    ws.ok("init")
+    result = ws.run("plan", "-no-color")
+    assert result.exit_code == 1, result.output
+    assert "BitLocker on Linux VM 'app'" in result.output
+    assert "Disk app-os is not under disk encryption set" in result.output
+    assert 'in resource "virtual_machine" "app"' in result.output
