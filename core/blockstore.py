@@ -52,6 +52,7 @@ BLOCK_SIZE = 64 * 1024
 ID_BYTES = 16
 PACK_SIZE = 8 * 1024 * 1024
 _PACK_WRITERS = 2  # packs being written (and fsynced) at once
+_COMMIT_ROWS = 8192  # index rows of written packs committed together (bounds what waits)
 _FOOTER_ENTRY = struct.Struct("<16sQIB")
 _TRAILER = struct.Struct("<I8s")
 _MAGIC = b"BCDRPAK1"
@@ -343,7 +344,8 @@ class PackWriter:
     that keeps ``max_inflight + 1`` read buffers and moves to the next one after each
     ``add_many`` never overwrites bytes still being compressed. Blocks already in the store
     or added earlier are skipped. Full packs are written by background threads while the
-    next one fills; a pack's index rows are committed only after its ``put`` has returned.
+    next one fills; a pack's index rows are committed only after its ``put`` has returned,
+    many packs' rows in one transaction (at ``flush``, or every ``_COMMIT_ROWS`` rows).
     """
 
     def __init__(self, store: BlockStore, max_inflight: int, replace: bool = False) -> None:
@@ -362,6 +364,8 @@ class PackWriter:
         self.blocks_new = 0
         self.bytes_stored = 0
         self.packs_written: list[str] = []
+        self.durable: list[tuple[str, list, int]] = []  # written packs whose rows wait
+        self.durable_rows = 0
 
     def __enter__(self) -> PackWriter:
         return self
@@ -419,6 +423,7 @@ class PackWriter:
         self._write_pack()
         while self.pending:
             self._finish_pending()
+        self._commit_index()
 
     def _write_pack(self) -> None:
         """Hand the current pack to a writer thread (at most ``_PACK_WRITERS`` at once)."""
@@ -435,24 +440,41 @@ class PackWriter:
         self.chunks, self.entries, self.size = [], [], 0
 
     def _finish_pending(self) -> None:
-        """Wait for the oldest pack being written, then commit its index rows."""
+        """Wait for the oldest pack being written; its index rows join the next commit."""
         future, name, entries, size = self.pending.popleft()
         future.result()
+        self.durable.append((name, entries, size))
+        self.durable_rows += len(entries)
+        if self.durable_rows >= _COMMIT_ROWS:
+            self._commit_index()
+
+    def _commit_index(self) -> None:
+        """Commit the index rows of every pack written so far, in one transaction (one WAL
+        fsync for many packs); each of those packs is durable already."""
+        if not self.durable:
+            return
         db = self.store.db
+        verb = "REPLACE" if self.replace else "IGNORE"
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("INSERT INTO packs (name, size) VALUES (?, ?)", (name, size))
             db.executemany(
-                f"INSERT OR {'REPLACE' if self.replace else 'IGNORE'} INTO blocks "
-                "(id, pack, off, len, raw) VALUES (?, ?, ?, ?, ?)",
-                [(d, name, off, ln, raw) for d, off, ln, raw in entries],
+                "INSERT INTO packs (name, size) VALUES (?, ?)",
+                [(name, size) for name, _, size in self.durable],
             )
+            for name, entries, _ in self.durable:
+                db.executemany(
+                    f"INSERT OR {verb} INTO blocks (id, pack, off, len, raw) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(d, name, off, ln, raw) for d, off, ln, raw in entries],
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        self.packs_written.append(name)
-        self.final_size += size
+        for name, _, size in self.durable:
+            self.packs_written.append(name)
+            self.final_size += size
+        self.durable, self.durable_rows = [], 0
 
     def close(self) -> None:
         try:
