@@ -198,6 +198,7 @@ def make_plan(
     else:
         refreshed = {r.address: r.attributes for r in records}
     if options.mode == "refresh-only" or diags.has_errors:
+        _mark_sensitive(plan, records, registry)
         plan.warnings = diags.warnings()
         return plan, _dedupe(diags)
     walk = PlanWalk(config, registry, variables, working_dir, graph, records, refreshed)
@@ -214,9 +215,24 @@ def make_plan(
         plan.outputs = [
             OutputChange(n, Action.DELETE, v, None, s) for n, (v, s) in state.outputs().items()
         ]
+    _mark_sensitive(plan, records, registry)
     diags = _dedupe(diags)
     plan.warnings = diags.warnings()
     return plan, diags
+
+
+def _mark_sensitive(plan: Plan, records: list[Any], registry: Registry) -> None:
+    """Give every change and drift entry the sensitive attributes of its instance (the
+    schema's, the state's and the plan's), so deletes and drift are masked like creates."""
+    stored = {r.address: getattr(r, "sensitive", []) for r in records}
+    planned = {c.address: c.sensitive_attrs for c in plan.changes}
+    for ch in [*plan.changes, *plan.drift]:
+        schema = registry.schema(ch.type)
+        keys = set(schema.sensitive_attributes() if schema else [])
+        keys |= {p.split(".")[0] for p in stored.get(ch.address, [])}
+        ch.sensitive_attrs = sorted(
+            keys | set(ch.sensitive_attrs) | set(planned.get(ch.address, []))
+        )
 
 
 def _parse_addrs(texts: list[str], flag: str, diags: Diagnostics) -> list[InstanceAddr]:

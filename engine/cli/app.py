@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from engine import render
-from engine.cli.sensitive import mark_sensitive, open_plan_data, plan_file_text, warn_plaintext
+from engine.cli.sensitive import open_plan_data, plan_file_text, warn_plaintext
 from engine.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from engine.diagnostics import error as diag_error
 from engine.diagnostics import warning as diag_warning
@@ -328,7 +328,6 @@ def make_plan_checked(
         parallelism=args.parallelism,
     )
     plan, diags = make_plan(config, store, registry, values, options, working_dir=s.workdir)
-    mark_sensitive(plan, store, registry)
     s.warnings.extend(d for d in diags if not d.is_error)
     if args.target:
         s.warnings.append(

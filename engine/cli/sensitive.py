@@ -33,21 +33,6 @@ def warn_plaintext(s: Any, store: Any) -> None:
     store.plaintext_writes.clear()
 
 
-def mark_sensitive(plan: Plan, store: Any, registry: Any) -> None:
-    """Give every change and drift entry the sensitive attributes of its instance (the
-    schema's, the state's and the plan's), so that deletes and drift are masked like
-    creates and updates are (EXT-4)."""
-    planned = {c.address: c.sensitive_attrs for c in plan.changes}
-    for ch in [*plan.changes, *plan.drift]:
-        schema = registry.schema(ch.type)
-        record = store.get(ch.address)
-        keys = set(schema.sensitive_attributes() if schema else [])
-        keys |= {p.split(".")[0] for p in (record.sensitive if record else [])}
-        ch.sensitive_attrs = sorted(
-            keys | set(ch.sensitive_attrs) | set(planned.get(ch.address, []))
-        )
-
-
 def plan_file_text(s: Any, plan: Plan, name: str, config: Any) -> str:
     """A saved plan's text: sealed with the state key, or plain with a warning when it
     holds sensitive values and no key is configured."""
