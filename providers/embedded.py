@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.diagnostics import Diagnostics, error
+from engine.diagnostics import Diagnostics, error, warning
 from providers.base import (
     ApplyRequest,
     ApplyResponse,
@@ -138,9 +138,11 @@ class EmbeddedProvider:
     def delete(self, req: DeleteRequest) -> DeleteResponse:
         diags = Diagnostics()
         t = self._types[req.type_name]
-        self._guard(
+        note = self._guard(
             req.address, lambda: t.delete(self.session, req.prior_state, req.progress), diags
         )
+        if isinstance(note, str) and note:  # what the delete left behind (a soft delete)
+            diags.append(warning(f"{req.address}: {note.split(':')[0]}", note, address=req.address))
         return DeleteResponse(diagnostics=diags)
 
     def import_resource(self, req: ImportRequest) -> ImportResponse:

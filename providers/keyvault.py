@@ -16,6 +16,7 @@ disabled or deleted outside bcdr, or a vault deleted, is drift that the next app
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from engine.diagnostics import error
@@ -261,12 +262,26 @@ class KeyVault(ResourceType):
     def read(self, s: Session, state: dict[str, Any]) -> dict[str, Any] | None:
         return self._state(s, state.get("id") or "")
 
-    def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
+    def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> str | None:
+        """Soft-delete the vault; the returned note says until when it can be recovered."""
         ks = keystore(s)
         v = ks.find_vault(state["id"])
-        if v is not None and v.deleted_at is None:
-            ks.delete_vault(state["id"])  # soft delete: recoverable for its retention
         s.fabric.delete_resource(state["id"])
+        if v is None or v.deleted_at is not None:
+            return None
+        v = ks.delete_vault(state["id"])  # soft delete: recoverable for its retention
+        until = time.strftime(
+            "%Y-%m-%d", time.gmtime((v.deleted_at or 0) + v.retention_days * 86400)
+        )
+        purge = (
+            "purge protection refuses a purge until then"
+            if v.purge_protection
+            else "`bcdr platform purge` removes it for good"
+        )
+        return (
+            f"key vault {v.name} is soft-deleted: recoverable until {until} with "
+            f"`bcdr platform recover {v.id}` (or by applying it again); {purge}"
+        )
 
 
 class KeyVaultKey(ResourceType):

@@ -222,3 +222,26 @@ def test_encrypted_vm_example_validates_plans_and_applies(tmp_path: Path) -> Non
         ks = KeyStore(fab)
         assert ks.get_vault(kv).region == "westus"
         assert len(ks.list_items(kv, "key")) == 1 and len(ks.list_items(kv, "secret")) == 1
+
+
+def test_deleting_a_vault_through_the_provider_warns_that_it_is_only_soft_deleted(
+    ws: Workspace,
+) -> None:
+    from providers.base import DeleteRequest, ProviderContext
+    from providers.embedded import EmbeddedProvider
+
+    ws.write(spec(purge="true"))
+    ws.ok("init")
+    ws.apply()
+    vault = ws.state("key_vault.kv")
+    provider = EmbeddedProvider()
+    try:
+        provider.configure(ProviderContext(ws.dir, ws.dir / ".bcdr"))
+        resp = provider.delete(DeleteRequest("key_vault", "key_vault.kv", vault))
+    finally:
+        provider.close()
+    assert not resp.diagnostics.has_errors
+    notes = [d.detail for d in resp.diagnostics.warnings()]
+    assert len(notes) == 1 and "kv-prod is soft-deleted: recoverable until" in notes[0]
+    assert "purge protection refuses a purge" in notes[0]
+    assert "recovered" in ws.ok("platform", "recover", vault["id"], "-no-color")
