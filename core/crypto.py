@@ -291,6 +291,12 @@ class KeyStore:
             row["deleted_at"],
         )
 
+    def vault_named(self, name: str) -> Vault | None:
+        """The vault (deleted or not) that holds ``name``: vault names are unique."""
+        self._purge_expired()
+        row = self._db.execute("SELECT id FROM kv_vaults WHERE name = ?", (name,)).fetchone()
+        return self.find_vault(row[0]) if row else None
+
     def get_vault(self, vault_id: str) -> Vault:
         """A live vault; NotFound (saying it can be recovered) when it is soft-deleted."""
         v = self.find_vault(vault_id)
@@ -395,7 +401,10 @@ class KeyStore:
 
     # -- keys and secrets: lifecycle ---------------------------------------------------------
     def _item_row(self, item: str, kind: str, deleted_ok: bool = False) -> sqlite3.Row:
-        self.get_vault(vault_of(item))
+        try:
+            self.get_vault(vault_of(item))
+        except NotFound as err:  # name the key or secret, not only its vault
+            raise NotFound(f"{kind} {item.rsplit('/', 1)[-1]} ({item}): {err}") from None
         row = self._db.execute(
             "SELECT * FROM kv_items WHERE id = ? AND kind = ?", (item, kind)
         ).fetchone()

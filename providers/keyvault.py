@@ -195,6 +195,18 @@ class KeyVault(ResourceType):
             return
         planned["id"] = vault_id(sub, rg, name)
         planned["vault_uri"] = vault_uri(name)
+        twin = keystore(s).vault_named(name)
+        if twin is not None and twin.id.lower() != planned["id"].lower():
+            gone = " (soft-deleted, until purged)" if twin.deleted_at is not None else ""
+            resp.diagnostics.append(
+                error(
+                    f"Key vault name {name!r} is taken",
+                    f"{req.address}: vault names are unique and {twin.id}{gone} holds it; "
+                    "choose another name",
+                    where(req, "name"),
+                    address=req.address,
+                )
+            )
         if req.prior_state is None:
             found = keystore(s).find_vault(planned["id"])
             days = planned.get("soft_delete_retention_days")

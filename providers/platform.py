@@ -124,6 +124,14 @@ TYPE_NAMES = {
     "restore_point_collection": COLLECTION,
     "collection": COLLECTION,
     "restore_point": RESTORE_POINT,
+    "key_vault": "Microsoft.KeyVault/vaults",
+    "vault": "Microsoft.KeyVault/vaults",
+    "key_vault_key": "Microsoft.KeyVault/vaults/keys",
+    "key": "Microsoft.KeyVault/vaults/keys",
+    "key_vault_secret": "Microsoft.KeyVault/vaults/secrets",
+    "secret": "Microsoft.KeyVault/vaults/secrets",
+    "disk_encryption_set": "Microsoft.Compute/diskEncryptionSets",
+    "des": "Microsoft.Compute/diskEncryptionSets",
 }
 _SECRET = re.compile(r"(?i)(sas|secret|token|password|signature|private_key)")
 CHUNK = 1 << 20
@@ -132,7 +140,7 @@ CHUNK = 1 << 20
 def arm_type(name: str) -> str:
     """The ARM type a ``--type`` names (a short name, a catalog type or an ARM type)."""
     wanted = TYPE_NAMES.get(name.lower()) or name
-    for arm in (GROUP, DISK, VM, COLLECTION, RESTORE_POINT):
+    for arm in (GROUP, DISK, VM, COLLECTION, RESTORE_POINT, *set(TYPE_NAMES.values())):
         if arm.lower() == wanted.lower():
             return arm
     raise _fail(
@@ -516,7 +524,7 @@ def key_vault_action(fabric: Fabric, action: str, id: str) -> dict[str, Any]:
     if is_vault and "/microsoft.keyvault/vaults/" not in id.lower():
         raise _fail(
             f"{id} is not a key vault, key or secret",
-            "Give an id from `bcdr platform list --type Microsoft.KeyVault/vaults` or a key's "
+            "Give an id from `bcdr platform list --type key_vault` or a key's "
             "id (<vault id>/keys/<name>).",
         )
     if action in ("enable", "disable"):

@@ -248,3 +248,15 @@ def test_encryption_of_source_metadata() -> None:
     }
     found = encryption_of(meta)
     assert len(found) == 3 and "/x/kv" in found[0] and "/x/des" in found[1]
+
+
+def test_a_key_in_a_deleted_vault_is_named_when_used(fabric: Fabric) -> None:
+    ks = _store(fabric)
+    ks.create_key(KEY, "RSA", 2048)
+    wrapped = ks.wrap_key(KEY, b"n" * 32, ks.user_principal())
+    ks.delete_vault(VAULT)
+    with pytest.raises(NotFound) as err:
+        ks.unwrap_key(KEY, wrapped, ks.user_principal())
+    assert "key kek" in str(err.value) and "recover" in str(err.value)
+    ks.recover_vault(VAULT)
+    assert ks.unwrap_key(KEY, wrapped, ks.user_principal()) == b"n" * 32

@@ -245,3 +245,30 @@ def test_deleting_a_vault_through_the_provider_warns_that_it_is_only_soft_delete
     assert len(notes) == 1 and "kv-prod is soft-deleted: recoverable until" in notes[0]
     assert "purge protection refuses a purge" in notes[0]
     assert "recovered" in ws.ok("platform", "recover", vault["id"], "-no-color")
+
+
+def test_a_vault_name_taken_by_another_vault_is_a_plan_error(ws: Workspace) -> None:
+    ws.write(spec())
+    ws.ok("init")
+    ws.apply()
+    listed = ws.ok("platform", "list", "--type", "key_vault", "-no-color")
+    assert "/vaults/kv-prod" in listed and "1 object." in listed
+    other = (
+        spec()
+        + """
+resource "resource_group" "rg2" {
+  name     = "sec2"
+  location = "eastus"
+}
+
+resource "key_vault" "twin" {
+  name           = "kv-prod"
+  resource_group = resource_group.rg2.name
+  location       = "eastus"
+}
+"""
+    )
+    ws.write(other)
+    result = ws.run("plan", "-no-color")
+    assert result.exit_code == 1 and "Key vault name 'kv-prod' is taken" in result.output
+    assert "choose another name" in result.output
