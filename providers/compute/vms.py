@@ -7,6 +7,12 @@ disk a VM names exists (planned in this run or on the platform) in the VM's loca
 subscription, and is attached to no other VM unless it is shared; ``power_state`` and tags
 update in place, so ``bcdr platform vm power`` or a tag set outside bcdr is drift that the
 next apply undoes. ``vm_source`` is how restore points see a VM.
+
+Encryption: ``encryption { key_vault_id, key_id }`` (disk encryption with a key vault in the
+VM's region: at create the VM's volume key is wrapped by ``key_id`` and set as the secret
+``bek-{vm_guid}`` in the vault, as the current user, and the restore point's source metadata
+names vault, key and secret), ``encryption.disk_encryption_set_id`` (every disk of the VM is
+under that set) and ``bitlocker_enabled`` (Windows only) are checked at plan time.
 """
 
 from __future__ import annotations
