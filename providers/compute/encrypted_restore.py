@@ -31,6 +31,7 @@ class SourceEncryption:
     secret_id: str | None = None  # None at plan time when the VM is not made yet
     disk_des: dict[str, str] = field(default_factory=dict)  # source disk id (lower) -> DES
     vm_des: str | None = None
+    region: str | None = None  # the source VM's region (a copied restore point is elsewhere)
 
     @property
     def des(self) -> set[str]:
@@ -50,6 +51,8 @@ def _from_vm(s: Session, vm: dict[str, Any], disk_ids: list[str]) -> SourceEncry
         if known(enc.get("disk_encryption_set_id"))
         else None,
     )
+    location = vm.get("location")
+    out.region = location if known(location) else None
     for did in disk_ids:
         disk = s.lookup(did) or (s.fabric.get_resource(did) or {}).get("properties") or {}
         des = disk.get("disk_encryption_set_id")
@@ -76,6 +79,7 @@ def source_encryption(s: Session, src: dict[str, Any]) -> SourceEncryption:
                 if d.get("disk_encryption_set_id")
             },
             vm_des=enc.get("disk_encryption_set_id"),
+            region=meta.get("region") or src["rp"].region,
         )
     planned = src.get("planned") or {}
     coll = (
@@ -104,10 +108,9 @@ def plan_encryption(
     req: PlanRequest,
     resp: PlanResponse,
     src: dict[str, Any],
-    same_region: bool,
 ) -> bool:
     """Check and plan the encryption of a restore; False when it cannot be planned."""
-    from providers.keyvault import des_facts, keystore, vault_id
+    from providers.keyvault import des_facts, keystore, vault_facts, vault_id
 
     planned = resp.planned_state
     assert planned is not None
@@ -119,6 +122,13 @@ def plan_encryption(
         planned["target_location"],
     )
     src_sub = src.get("subscription")
+    region = s.fabric.check_region
+    source_region = enc.region or src.get("location")
+    same_region = known(source_region) and region(target) == region(source_region)
+    if enc.key_vault_id:  # KV-2 compares with the vault's region
+        vault = vault_facts(s, enc.key_vault_id) or {}
+        if known(vault.get("location")):
+            same_region = region(target) == region(vault["location"])
     if enc.key_vault_id and known(src_sub) and sub.lower() != str(src_sub).lower():
         # rule KV-1: a key-vault-encrypted VM is restored in its own subscription only
         resp.diagnostics.append(
@@ -171,7 +181,12 @@ def plan_encryption(
             )
             return False
     kind = planned.get("source_kind")
-    carry = same_region and known(src_sub) and sub.lower() == str(src_sub).lower()
+    carry = (
+        known(source_region)
+        and region(target) == region(source_region)
+        and known(src_sub)
+        and sub.lower() == str(src_sub).lower()
+    )
     note = des_warning(kind, given if known(given) else None, enc.des, carry, target)
     if note is not None:
         rule, summary, detail = note

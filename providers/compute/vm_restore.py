@@ -191,8 +191,7 @@ class VmRestore(ResourceType):
                 )
             )
         if known(target) and known(region):
-            same = s.fabric.check_region(target) == s.fabric.check_region(region)
-            plan_encryption(s, req, resp, src, same)
+            plan_encryption(s, req, resp, src)
 
     # -------------------------------------------------------------------- apply
     def create(self, s: Session, req: ApplyRequest) -> dict[str, Any]:
@@ -210,7 +209,8 @@ class VmRestore(ResourceType):
         skus = {d["id"].lower(): d.get("sku") for d in meta.get("disks", [])}
         src_des = {d["id"].lower(): d.get("disk_encryption_set_id") for d in meta.get("disks", [])}
         check = s.fabric.check_region
-        carry = check(region) == check(rp.region) and sub.lower() == rp.subscription.lower()
+        source_region = meta.get("region") or rp.region  # a copy's source VM is elsewhere
+        carry = check(region) == check(source_region) and sub.lower() == rp.subscription.lower()
         kind, given = p.get("source_kind") or "snapshot", p.get("disk_encryption_set_id")
         used_des: list[str | None] = []
         ordered = sorted(rp.disk_restore_points, key=lambda d: d.disk_id.lower() not in os_ids)

@@ -304,3 +304,37 @@ def test_vm_encryption_problems_are_plan_errors(ws: Workspace) -> None:
     assert "BitLocker on Linux VM 'app'" in result.output
     assert "Disk app-os is not under disk encryption set" in result.output
     assert 'in resource "virtual_machine" "app"' in result.output
+
+
+def test_kv2_restore_from_a_copy_in_the_paired_region_also_creates_a_vault(
+    ws: Workspace,
+) -> None:
+    """The copy is in westus, but the VM and its vault are in eastus: KV-2 applies."""
+    copy = """
+resource "restore_point_collection" "west" {
+  name           = "west"
+  resource_group = resource_group.dr.name
+  location       = "westus"
+  source_vm_id   = virtual_machine.app.id
+}
+
+resource "restore_point" "copy" {
+  name                    = "copy"
+  collection_id           = restore_point_collection.west.id
+  source_restore_point_id = restore_point.rp.id
+}
+
+resource "vm_restore" "west" {
+  restore_point_id      = restore_point.copy.id
+  name                  = "app-west"
+  target_resource_group = resource_group.dr.name
+}
+"""
+    ws.write(spec(restore=copy))
+    ws.ok("init")
+    plan = ws.ok("plan", "-no-color")
+    assert "creates key vault kv-app-west-" in plan and "in westus with 1 key" in plan
+    ws.apply()
+    state = ws.state("vm_restore.west")
+    assert state["target_location"] == "westus" and "/vaults/kv-app-west-" in state["key_vault_id"]
+    ws.plan_is_clean()
