@@ -219,7 +219,8 @@ def tag(
 @click.argument("id")
 @click.pass_context
 def delete(ctx: click.Context, no_color: bool, home: str | None, id: str) -> None:
-    """Delete a disk, VM, resource group, collection or restore point (no undo).
+    """Delete a disk, VM, resource group, collection or restore point (no undo), or
+    soft-delete a key vault, key or secret (`bcdr platform recover` brings it back).
 
     A collection goes with its restore points; a disk attached to a VM and a group that is
     not empty are refused.
@@ -230,7 +231,10 @@ def delete(ctx: click.Context, no_color: bool, home: str | None, id: str) -> Non
     with ProgressBars(ui) as bars:
         done = platform.delete(home_dir, id, _bars_only(bars))
     for gone in done["deleted"]:
-        ui.print(f"Deleted {gone}")
+        if done.get("soft"):
+            ui.print(f"Soft-deleted {gone} (recover it with: bcdr platform recover ID)")
+        else:
+            ui.print(f"Deleted {gone}")
     if done.get("bytes_freed"):
         ui.print(f"Freed {render.human_bytes(done['bytes_freed'])} of stored blocks.")
 
