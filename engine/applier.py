@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.addrs import InstanceAddr
-from engine.diagnostics import Diagnostics, error
+from engine.diagnostics import Diagnostic, Diagnostics, error
 from engine.evaluate import Evaluator, configure_providers
 from engine.plan import Action, Change, Plan
 from engine.planner import config_hash
@@ -75,6 +75,8 @@ class ApplyResult:
     skipped: list[str] = field(default_factory=list)
     interrupted: bool = False
     outputs: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    """Warnings from steps that succeeded (a soft-deleted vault, a fallback taken...)."""
 
     @property
     def ok(self) -> bool:
@@ -412,6 +414,7 @@ def apply_plan(
                     continue
                 status[i] = "done"
                 done += 1
+                result.warnings.extend(out.diags.warnings())
                 _count(result, ch.action)
                 new_id = _id(out.new_state) if out.new_state else None
                 emit(ApplyEvent("done", ch.address, ch.action, elapsed, "", new_id, done, total))

@@ -114,6 +114,8 @@ def _run_apply(
             "skipped": list(result.skipped),
         }
         store.record_history("destroy" if destroy else "apply", started, utc_now(), status, summary)
+        if result.warnings:
+            ui.print(render.diagnostics_text(result.warnings, s.source_lines()), err=True)
         if failures:
             ui.print(render.diagnostics_text(failures, s.source_lines()), err=True)
         ui.print(render.apply_summary_text(result, destroy=destroy))

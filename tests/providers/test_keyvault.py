@@ -272,3 +272,13 @@ resource "key_vault" "twin" {
     result = ws.run("plan", "-no-color")
     assert result.exit_code == 1 and "Key vault name 'kv-prod' is taken" in result.output
     assert "choose another name" in result.output
+
+
+def test_destroy_prints_that_a_vault_is_only_soft_deleted(ws: Workspace) -> None:
+    ws.write(spec(purge="true"))
+    ws.ok("init")
+    ws.apply()
+    result = ws.run("destroy", "-auto-approve", "-no-color")
+    assert result.exit_code == 0, result.output
+    assert "Warning:" in result.output
+    assert "kv-prod is soft-deleted: recoverable until" in result.output
