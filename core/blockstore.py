@@ -45,6 +45,7 @@ __all__ = [
     "LocalBackend",
     "PackWriter",
     "check_object_name",
+    "nonzero_ids",
     "parse_pack_footer",
 ]
 
@@ -233,7 +234,7 @@ class BlockStore:
         return size, ids
 
     # writing
-    def writer(self, max_inflight: int = 4, *, replace: bool = False) -> PackWriter:
+    def writer(self, max_inflight: int = 2, *, replace: bool = False) -> PackWriter:
         """A writer of new packs; ``replace`` re-points existing index rows (gc rewrites)."""
         return PackWriter(self, max_inflight, replace)
 
@@ -276,65 +277,129 @@ class BlockStore:
 
     def read_blocks(self, digests: Iterable[bytes]) -> Iterator[tuple[bytes, bytes]]:
         """Yield (id, verified plaintext) for each distinct id, in pack order (fast reads)."""
-        for d, data, _payload, _raw in self._read(digests, keep_payload=False):
+        for d, data, _raw, _tags in self._read(enumerate(digests), keep_payload=False):
             yield d, data
+
+    def read_tagged(self, tagged: Iterable[tuple[int, bytes]]) -> Iterator[tuple[list[int], bytes]]:
+        """For (tag, id) pairs with distinct tags (block indexes of a manifest, say), yield
+        (tags of one id, its verified plaintext) once per distinct id, in pack order."""
+        for _d, data, _raw, tags in self._read(tagged, keep_payload=False):
+            yield tags, data
 
     def read_payloads(self, digests: Iterable[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
         """Yield (id, stored payload, raw flag), each verified: for copying between stores."""
-        for d, _data, payload, raw in self._read(digests, keep_payload=True):
+        for d, payload, raw, _tags in self._read(enumerate(digests), keep_payload=True):
             yield d, payload, raw
 
-    def _read(
-        self, digests: Iterable[bytes], keep_payload: bool, span: int = 4 * 1024 * 1024
-    ) -> Iterator[tuple[bytes, bytes, bytes, int]]:
-        """Blocks close together in a pack come in one ranged read of up to ``span`` bytes
-        (and 64 blocks, bounding memory); they are decompressed and re-hashed in threads."""
-        want = set(digests)
-        locs = self.locations(want)
-        missing = want - locs.keys()
-        if missing:
-            d = sorted(missing)[0]
-            raise IntegrityError(
-                f"block {d.hex()} is missing from the store ({len(missing)} missing in all); "
-                "run verify to list the restore points affected"
+    def lacking(self, ids: bytes | bytearray) -> tuple[list[bytes], int]:
+        """For a dense manifest ``ids``: (its distinct non-zero ids this store lacks, the
+        number of its distinct non-zero ids)."""
+        with self._wanted(nonzero_ids(ids)) as want:
+            (count,) = self.db.execute(f"SELECT COUNT(DISTINCT id) FROM {want}").fetchone()
+            rows = self.db.execute(
+                f"SELECT DISTINCT w.id FROM {want} w "
+                "WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.id = w.id)"
             )
-        order = sorted(locs.items(), key=lambda kv: (kv[1][0], kv[1][1]))
-        runs: list[list[tuple[bytes, Location]]] = []
-        for item in order:
-            pack, off, ln, _ = item[1]
-            if runs:
-                first = runs[-1][0][1]
-                if first[0] == pack and off + ln - first[1] <= span and len(runs[-1]) < 64:
-                    runs[-1].append(item)
-                    continue
-            runs.append([item])
+            return [r[0] for r in rows], count
 
-        def work(run: list[tuple[bytes, Location]]) -> list[tuple[bytes, bytes, bytes, int]]:
-            pack, start = run[0][1][0], run[0][1][1]
-            end = run[-1][1][1] + run[-1][1][2]
+    @contextlib.contextmanager
+    def _wanted(self, tagged: Iterable[tuple[int, bytes]]) -> Iterator[str]:
+        """A temporary table of (tag, id) rows on the index connection, dropped on exit: the
+        join and the sort happen in SQLite, not as a Python object per block."""
+        name = f"temp.want_{uuid.uuid4().hex}"
+        db = self.db
+        db.execute(f"CREATE TABLE {name} (tag INTEGER PRIMARY KEY, id BLOB NOT NULL)")
+        try:
+            db.execute("BEGIN")
+            try:
+                db.executemany(f"INSERT INTO {name} VALUES (?, ?)", tagged)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            yield name
+        finally:
+            db.execute(f"DROP TABLE {name}")
+
+    def _runs(self, want: str, span: int) -> Iterator[list[tuple[bytes, str, int, int, int, list]]]:
+        """The wanted blocks as runs close together in one pack (one ranged read each, up to
+        ``span`` bytes and 64 blocks), streamed from a sorted join."""
+        rows = self.db.execute(
+            f"SELECT w.id, b.pack, b.off, b.len, b.raw, w.tag FROM {want} w "
+            "JOIN blocks b ON b.id = w.id ORDER BY b.pack, b.off, w.tag"
+        )
+        try:
+            run: list[tuple[bytes, str, int, int, int, list]] = []
+            for d, pack, off, ln, raw, tag in rows:
+                if run:
+                    last = run[-1]
+                    if last[0] == d:
+                        last[5].append(tag)
+                        continue
+                    first = run[0]
+                    if first[1] != pack or off + ln - first[2] > span or len(run) >= 64:
+                        yield run
+                        run = []
+                run.append((d, pack, off, ln, raw, [tag]))
+            if run:
+                yield run
+        finally:
+            rows.close()
+
+    def _read(
+        self,
+        tagged: Iterable[tuple[int, bytes]],
+        keep_payload: bool,
+        span: int = 4 * 1024 * 1024,
+    ) -> Iterator[tuple[bytes, bytes, int, list[int]]]:
+        """Yield (id, plaintext or payload, raw, tags) per distinct id, verified, in pack
+        order; blocks close together come in one ranged read and are decompressed and
+        re-hashed in threads, at most ``threads + 1`` runs held at once."""
+
+        def work(run: list[tuple[bytes, str, int, int, int, list]]) -> list:
+            pack, start = run[0][1], run[0][2]
+            end = run[-1][2] + run[-1][3]
             buf = memoryview(self.backend.get(pack, start, end - start))
             out = []
-            for d, (_, off, ln, raw) in run:
+            for d, _, off, ln, raw, tags in run:
                 payload = buf[off - start : off - start + ln]
                 data = self.open_payload(d, payload, raw, pack)
-                if keep_payload:
-                    out.append((d, b"", bytes(payload), raw))
-                else:
-                    out.append((d, data, b"", raw))
+                out.append((d, bytes(payload) if keep_payload else data, raw, tags))
             return out
 
-        with ThreadPoolExecutor(self.threads) as pool:
-            pending: deque[Future] = deque()
-            try:
-                for run in runs:
-                    pending.append(pool.submit(work, run))
-                    if len(pending) > self.threads:
+        with self._wanted(tagged) as want:
+            count, first = self.db.execute(
+                f"SELECT COUNT(DISTINCT w.id), MIN(w.id) FROM {want} w "
+                "WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.id = w.id)"
+            ).fetchone()
+            if count:
+                raise IntegrityError(
+                    f"block {first.hex()} is missing from the store ({count} missing in all); "
+                    "run verify to list the restore points affected"
+                )
+            with ThreadPoolExecutor(self.threads) as pool:
+                pending: deque[Future] = deque()
+                runs = self._runs(want, span)
+                try:
+                    for run in runs:
+                        pending.append(pool.submit(work, run))
+                        if len(pending) > self.threads:
+                            yield from pending.popleft().result()
+                    while pending:
                         yield from pending.popleft().result()
-                while pending:
-                    yield from pending.popleft().result()
-            finally:
-                for f in pending:
-                    f.cancel()
+                finally:
+                    for f in pending:
+                        f.cancel()
+                    runs.close()
+
+
+def nonzero_ids(ids: bytes | bytearray) -> Iterator[tuple[int, memoryview]]:
+    """(block index, id) of each non-zero entry of a dense manifest."""
+    mv = memoryview(ids)
+    for b in range(len(ids) // ID_BYTES):
+        d = mv[b * ID_BYTES : (b + 1) * ID_BYTES]
+        if d != ZERO_ID:
+            yield b, d
 
 
 class PackWriter:

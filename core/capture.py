@@ -14,13 +14,12 @@ on a ``memoryview`` slice of a reused read buffer; nothing here touches ``fabric
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import xxhash
 
-from core.blockstore import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, PackWriter
+from core.blockstore import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, PackWriter, nonzero_ids
 from core.disks import ChangeSet, Disk
 from core.errors import CoreError
 from core.progress import Progress
@@ -197,14 +196,12 @@ def _stats(ids: bytearray, base: bytes | None, size: int) -> CaptureStats:
 
 
 def restore_into(store: BlockStore, ids: bytes, fd: int, progress: Progress) -> None:
-    """Write every non-zero block of the manifest ``ids`` into ``fd`` (already sized, zero)."""
-    where: dict[bytes, list[int]] = defaultdict(list)
-    mv = memoryview(ids)
-    for b in range(len(ids) // ID_BYTES):
-        d = mv[b * ID_BYTES : (b + 1) * ID_BYTES]
-        if d != ZERO_ID:
-            where[bytes(d)].append(b)
-    total = sum(len(v) for v in where.values()) * BLOCK_SIZE
+    """Write every non-zero block of the manifest ``ids`` into ``fd`` (already sized, zero).
+
+    The block list is joined and sorted in the store's index (no Python object per block),
+    and adjacent blocks go out in one ``pwritev``.
+    """
+    total = sum(1 for _ in nonzero_ids(ids)) * BLOCK_SIZE
     run_start, run_bufs = -1, []
     done = 0
 
@@ -215,8 +212,8 @@ def restore_into(store: BlockStore, ids: bytes, fd: int, progress: Progress) -> 
             if os.pwritev(fd, run_bufs, off) != want:
                 _pwrite_rest(fd, b"".join(run_bufs), off)
 
-    for d, data in store.read_blocks(where):
-        for b in where[d]:
+    for blocks, data in store.read_tagged(nonzero_ids(ids)):
+        for b in blocks:
             if run_bufs and b == run_start + len(run_bufs) and len(run_bufs) < 64:
                 run_bufs.append(data)
             else:
