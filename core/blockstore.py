@@ -13,6 +13,9 @@ What always holds:
 - Every read decompresses and re-hashes the block and raises ``IntegrityError`` naming the
   block and the pack when the content does not match its id.
 - Objects live in a ``Backend`` (``core/backend.py``; re-exported here).
+- Blocks of a disk under a disk encryption set have keyed ids and sealed payloads
+  (``core/envelope.py``): callers pass that key's opener and compressor; the store is the
+  same, the index simply holds both kinds of ids.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import struct
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,6 +75,10 @@ CREATE INDEX IF NOT EXISTS blocks_by_pack ON blocks(pack);
 """
 
 Location = tuple[str, int, int, int]  # pack, offset, length, raw
+# An encrypted disk's blocks (core/envelope.py) are read with its key's ``open_payload`` and
+# written with its ``seal_many`` in place of ``BlockStore.open_payload`` and ``_compress``.
+Opener = Callable[[bytes, "bytes | memoryview", int, str], bytes]  # (id, payload, raw, pack)
+Compressor = Callable[[list[tuple[bytes, memoryview]]], list[tuple[bytes, bytes, int]]]
 _tls = threading.local()
 
 
@@ -239,8 +246,8 @@ class BlockStore:
         return PackWriter(self, max_inflight, replace)
 
     # reading
-    def get_block(self, digest: bytes) -> bytes:
-        """One block's plaintext, verified against its id.
+    def get_block(self, digest: bytes, opener: Opener | None = None) -> bytes:
+        """One block's plaintext, verified against its id (``opener``: see ``Opener``).
 
         Holds no lock: if gc moved the block meanwhile (its pack is gone), look again once.
         """
@@ -257,7 +264,7 @@ class BlockStore:
                         f"block {digest.hex()}: its pack {pack} is missing from the store"
                     ) from None
                 continue
-            return self.open_payload(digest, payload, raw, pack)
+            return (opener or self.open_payload)(digest, payload, raw, pack)
         raise AssertionError("unreachable")
 
     def open_payload(
@@ -280,15 +287,21 @@ class BlockStore:
         for d, data, _raw, _tags in self._read(enumerate(digests), keep_payload=False):
             yield d, data
 
-    def read_tagged(self, tagged: Iterable[tuple[int, bytes]]) -> Iterator[tuple[list[int], bytes]]:
+    def read_tagged(
+        self, tagged: Iterable[tuple[int, bytes]], opener: Opener | None = None
+    ) -> Iterator[tuple[list[int], bytes]]:
         """For (tag, id) pairs with distinct tags (block indexes of a manifest, say), yield
         (tags of one id, its verified plaintext) once per distinct id, in pack order."""
-        for _d, data, _raw, tags in self._read(tagged, keep_payload=False):
+        for _d, data, _raw, tags in self._read(tagged, keep_payload=False, opener=opener):
             yield tags, data
 
-    def read_payloads(self, digests: Iterable[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
+    def read_payloads(
+        self, digests: Iterable[bytes], opener: Opener | None = None
+    ) -> Iterator[tuple[bytes, bytes, int]]:
         """Yield (id, stored payload, raw flag), each verified: for copying between stores."""
-        for d, payload, raw, _tags in self._read(enumerate(digests), keep_payload=True):
+        for d, payload, raw, _tags in self._read(
+            enumerate(digests), keep_payload=True, opener=opener
+        ):
             yield d, payload, raw
 
     def lacking(self, ids: bytes | bytearray) -> tuple[list[bytes], int]:
@@ -351,10 +364,13 @@ class BlockStore:
         tagged: Iterable[tuple[int, bytes]],
         keep_payload: bool,
         span: int = 4 * 1024 * 1024,
+        opener: Opener | None = None,
     ) -> Iterator[tuple[bytes, bytes, int, list[int]]]:
         """Yield (id, plaintext or payload, raw, tags) per distinct id, verified, in pack
         order; blocks close together come in one ranged read and are decompressed and
         re-hashed in threads, at most ``threads + 1`` runs held at once."""
+
+        open_ = opener or self.open_payload
 
         def work(run: list[tuple[bytes, str, int, int, int, list]]) -> list:
             pack, start = run[0][1], run[0][2]
@@ -363,7 +379,7 @@ class BlockStore:
             out = []
             for d, _, off, ln, raw, tags in run:
                 payload = buf[off - start : off - start + ln]
-                data = self.open_payload(d, payload, raw, pack)
+                data = open_(d, payload, raw, pack)
                 out.append((d, bytes(payload) if keep_payload else data, raw, tags))
             return out
 
@@ -450,13 +466,16 @@ class PackWriter:
         have = self.store.present(cand)
         return [d for d in cand if d not in have]
 
-    def add_many(self, items: list[tuple[bytes, memoryview]]) -> None:
-        """Queue blocks known to be new (see ``new_among``) for compression and packing."""
+    def add_many(
+        self, items: list[tuple[bytes, memoryview]], compress: Compressor = _compress
+    ) -> None:
+        """Queue blocks known to be new (see ``new_among``) for compression and packing
+        (``compress``: the sealing compressor of an encrypted disk, ``core/envelope.py``)."""
         items = [(d, v) for d, v in items if d not in self.seen]
         if not items:
             return
         self.seen.update(d for d, _ in items)
-        self.inflight.append(self.pool.submit(_compress, items))
+        self.inflight.append(self.pool.submit(compress, items))
         while len(self.inflight) > self.max_inflight:
             self._take(self.inflight.popleft().result())
 
