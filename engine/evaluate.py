@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from engine.addrs import InstanceKey, ResourceAddr
 from engine.diagnostics import Diagnostics, SourceRange, error
 from engine.expr import EvalContext, EvalError, Expr, evaluate, references
-from engine.functions import convert, parse_type
 from engine.graph import LocalIndex
+from engine.typeconv import convert, parse_type
 from engine.values import UNKNOWN, is_wholly_known
 from providers.base import ProviderContext
 

@@ -16,17 +16,8 @@ from typing import Any
 
 from engine.addrs import ResourceAddr
 from engine.diagnostics import SourceRange
-from engine.functions import (
-    FUNCTIONS,
-    LAZY_FUNCTIONS,
-    PATH_FUNCTIONS,
-    UNKNOWN_AWARE,
-    FunctionError,
-    TypeConstraint,
-    convert,
-    parse_type,
-    type_name,
-)
+from engine.functions import FUNCTIONS, LAZY_FUNCTIONS, PATH_FUNCTIONS, UNKNOWN_AWARE, FunctionError
+from engine.typeconv import TypeConstraint, convert, parse_type, type_name
 from engine.values import UNKNOWN, is_wholly_known
 
 __all__ = [

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from engine.addrs import ResourceAddr
 from engine.diagnostics import Diagnostics, SourceRange, error
 from engine.expr import references
-from engine.functions import TypeConstraint, convert, parse_type
 from engine.graph import Graph, build_graph, resource_references
+from engine.typeconv import TypeConstraint, convert, parse_type
 from engine.values import UNKNOWN, is_wholly_known
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from engine.config import (
 )
 from engine.diagnostics import Diagnostics, SourceRange, error, warning
 from engine.expr import EvalContext, EvalError, evaluate, static_value
-from engine.functions import convert
+from engine.typeconv import convert
 from engine.values import UNKNOWN
 
 ENV_PREFIX = "BCDR_VAR_"

@@ -1,0 +1,144 @@
+"""The everyday HCL functions, registered by name in ``FUNCTIONS``.
+
+The functions live by family in ``collection.py``, ``text.py`` and ``encoding.py``, their
+argument checks in ``args.py``; type constraints and conversion live in
+``engine/typeconv.py`` (re-exported here for callers). Each function is a plain Python
+function over plain values. Always holds: a function never sees ``UNKNOWN`` unless its
+name is in ``UNKNOWN_AWARE`` (``expr.py`` returns ``UNKNOWN`` for it otherwise); a user
+mistake is a ``FunctionError`` (``expr.py`` adds the call's file:line); ``try`` and
+``can`` are evaluated lazily by ``expr.py`` and the entries here only complete the
+registry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+from collections.abc import Callable
+from typing import Any
+
+from engine.functions.args import FunctionError, as_number, as_string
+from engine.functions.collection import (
+    f_abs,
+    f_coalesce,
+    f_concat,
+    f_contains,
+    f_distinct,
+    f_element,
+    f_flatten,
+    f_keys,
+    f_length,
+    f_lookup,
+    f_max,
+    f_merge,
+    f_min,
+    f_range,
+    f_sort,
+    f_tolist,
+    f_tomap,
+    f_toset,
+    f_values,
+    f_zipmap,
+)
+from engine.functions.encoding import (
+    f_base64decode,
+    f_file,
+    f_fileexists,
+    f_jsondecode,
+    f_jsonencode,
+    f_tobool,
+    f_tonumber,
+)
+from engine.functions.text import f_format, f_join, f_replace, f_split, f_substr, f_tostring
+from engine.typeconv import TypeConstraint, convert, parse_type, type_name
+
+__all__ = [
+    "FUNCTIONS",
+    "LAZY_FUNCTIONS",
+    "PATH_FUNCTIONS",
+    "UNKNOWN_AWARE",
+    "FunctionError",
+    "TypeConstraint",
+    "convert",
+    "parse_type",
+    "type_name",
+]
+
+
+def _try_placeholder(*args: Any) -> Any:
+    return args[0]
+
+
+def _can_placeholder(*args: Any) -> bool:
+    return True
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "abs": f_abs,
+    "base64decode": f_base64decode,
+    "base64encode": lambda s: base64.b64encode(as_string(s).encode()).decode(),
+    "can": _can_placeholder,
+    "ceil": lambda n: math.ceil(as_number(n)),
+    "coalesce": f_coalesce,
+    "concat": f_concat,
+    "contains": f_contains,
+    "distinct": f_distinct,
+    "element": f_element,
+    "endswith": lambda s, suffix: as_string(s).endswith(as_string(suffix)),
+    "file": f_file,
+    "fileexists": f_fileexists,
+    "flatten": f_flatten,
+    "floor": lambda n: math.floor(as_number(n)),
+    "format": f_format,
+    "join": f_join,
+    "jsondecode": f_jsondecode,
+    "jsonencode": f_jsonencode,
+    "keys": f_keys,
+    "length": f_length,
+    "lookup": f_lookup,
+    "lower": lambda s: as_string(s).lower(),
+    "max": f_max,
+    "merge": f_merge,
+    "min": f_min,
+    "range": f_range,
+    "replace": f_replace,
+    "sha256": lambda s: hashlib.sha256(as_string(s).encode()).hexdigest(),
+    "sort": f_sort,
+    "split": f_split,
+    "startswith": lambda s, prefix: as_string(s).startswith(as_string(prefix)),
+    "substr": f_substr,
+    "tobool": f_tobool,
+    "tolist": f_tolist,
+    "tomap": f_tomap,
+    "tonumber": f_tonumber,
+    "toset": f_toset,
+    "tostring": f_tostring,
+    "trimspace": lambda s: as_string(s).strip(),
+    "try": _try_placeholder,
+    "upper": lambda s: as_string(s).upper(),
+    "values": f_values,
+    "zipmap": f_zipmap,
+}
+
+#: evaluated by expr.py argument by argument (errors are caught)
+LAZY_FUNCTIONS = frozenset({"try", "can"})
+#: called with ``base=path.module``
+PATH_FUNCTIONS = frozenset({"file", "fileexists"})
+#: called even when an argument holds UNKNOWN; they handle it themselves
+UNKNOWN_AWARE = frozenset(
+    {
+        "length",
+        "lookup",
+        "merge",
+        "concat",
+        "keys",
+        "values",
+        "element",
+        "coalesce",
+        "flatten",
+        "zipmap",
+        "tolist",
+        "tomap",
+    }
+)
