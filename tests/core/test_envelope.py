@@ -1,0 +1,202 @@
+"""Envelope encryption of blocks (core/envelope.py, issue 4 "Disk encryption sets"): keyed
+block ids, sealed payloads, data keys wrapped by a real key vault key as the DES's identity,
+and a disabled or deleted key refused by name."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+import xxhash
+
+from core.blockstore import BLOCK_SIZE, BlockStore
+from core.crypto import KeyStore, des_principal
+from core.disks import Disks
+from core.envelope import BlockKey, Envelopes, KeyUnavailable, keyed_digest
+from core.errors import CoreError, IntegrityError
+from core.fabric import Fabric
+
+SUB = "00000000-0000-0000-0000-00000000000e"
+VAULT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kvenv"
+KEY = VAULT + "/keys/kek"
+KEY2 = VAULT + "/keys/kek2"
+DES = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/des"
+DES2 = DES + "2"
+
+
+def _blocks(n: int, seed: int = 3) -> list[bytes]:
+    rng = random.Random(seed)
+    return [rng.randbytes(BLOCK_SIZE) for _ in range(n)]
+
+
+@pytest.fixture
+def ks(fabric: Fabric) -> KeyStore:
+    ks = KeyStore(fabric)
+    fabric.add_subscription(SUB)
+    ks.create_vault(VAULT, name="kvenv", region="eastus", subscription=SUB, purge_protection=True)
+    ks.create_key(KEY, "RSA", 2048)
+    ks.create_key(KEY2, "RSA", 2048)
+    ks.create_des(DES, KEY, "eastus")
+    ks.create_des(DES2, KEY2, "eastus")
+    return ks
+
+
+def _disk(disks: Disks, name: str, des: str | None):
+    return disks.create_empty(
+        subscription=SUB,
+        resource_group="rg",
+        region="eastus",
+        name=name,
+        size_bytes=BLOCK_SIZE * 4,
+        encryption_set_id=des,
+    )
+
+
+def test_block_ids_are_keyed_per_data_key() -> None:
+    """Equal plaintext under two data keys gets two ids (no cross-key equality); one key
+    gives one id (a disk's restore points dedupe); neither is the plain store id."""
+    data = _blocks(1)[0]
+    k1, k2 = BlockKey(os.urandom(32)), BlockKey(os.urandom(32))
+    assert k1.digest(data) == k1.digest(bytearray(data)) == keyed_digest(data, k1.id_key)
+    assert k1.digest(data) != k2.digest(data)
+    assert len(k1.digest(data)) == 16
+    assert k1.digest(data) != xxhash.xxh3_128_digest(data, seed=12345)
+    assert k1.zero_digest() == k1.digest(bytes(BLOCK_SIZE)) != k2.zero_digest()
+
+
+def test_sealed_payload_hides_the_block_and_detects_tampering() -> None:
+    key, other = BlockKey(os.urandom(32), "disk a"), BlockKey(os.urandom(32))
+    rand = _blocks(1)[0]
+    text = (b"guest file system text " * 3000)[:BLOCK_SIZE]
+    items = [(key.digest(rand), memoryview(rand)), (key.digest(text), memoryview(text))]
+    sealed = key.seal_many(items)
+    assert [raw for _, _, raw in sealed] == [1, 0]  # random is stored raw, text compressed
+    for (d, payload, raw), plain in zip(sealed, [rand, text], strict=True):
+        assert rand[100:164] not in payload and b"guest file system" not in payload
+        assert key.open_payload(d, payload, raw, "p") == plain
+        assert key.open_payload(d, memoryview(payload), raw, "p") == plain
+        bad = bytearray(payload)
+        bad[len(bad) // 2] ^= 1
+        with pytest.raises(IntegrityError, match="corrupted"):
+            key.open_payload(d, bytes(bad), raw, "p")
+        with pytest.raises(IntegrityError, match=f"block {d.hex()} in pack p"):
+            other.open_payload(d, payload, raw, "p")
+    d0, p0, r0 = sealed[0]
+    with pytest.raises(IntegrityError):  # the id is bound as associated data
+        key.open_payload(sealed[1][0], p0, r0, "p")
+    assert "data key" in repr(BlockKey(os.urandom(32)))
+
+
+def test_sealed_blocks_through_a_real_block_store(tmp_path: Path) -> None:
+    key = BlockKey(os.urandom(32))
+    blocks = _blocks(6)
+    ids = [key.digest(b) for b in blocks]
+    with BlockStore.open_dir(tmp_path / "store", seed=99, pack_size=3 * BLOCK_SIZE) as store:
+        with store.writer() as w:
+            w.add_many(
+                [(d, memoryview(b)) for d, b in zip(ids, blocks, strict=True)], key.seal_many
+            )
+        out = {tuple(t): data for t, data in store.read_tagged(enumerate(ids), key.open_payload)}
+        assert [out[(i,)] for i in range(6)] == blocks
+        assert store.get_block(ids[2], key.open_payload) == blocks[2]
+        with pytest.raises(IntegrityError):  # the plain opener cannot read a sealed block
+            store.get_block(ids[2])
+        payloads = list(store.read_payloads(ids, key.open_payload))
+        assert len(payloads) == 6
+    for path in (tmp_path / "store").rglob("*"):
+        if path.is_file():
+            raw = path.read_bytes()
+            assert not any(b[1000:1064] in raw for b in blocks), path
+
+
+def test_a_disk_key_is_made_once_wrapped_and_never_stored_plain(
+    fabric: Fabric, disks: Disks, ks: KeyStore
+) -> None:
+    env = Envelopes(fabric, ks)
+    disk = _disk(disks, "d1", DES)
+    wk, key = env.for_disk(disk)
+    wk2, key2 = env.for_disk(disk)
+    assert wk == wk2 and key.id_key == key2.id_key  # the disk's next captures dedupe
+    assert (wk.des_id, wk.key_id, wk.key_version) == (DES, KEY, ks.key_info(KEY).version)
+    data_key = ks.unwrap_key(KEY, wk.wrapped, des_principal(DES))
+    assert len(data_key) == 32
+    fabric.close()  # checkpoint: the bytes below are all there is
+    files = list(Path(fabric.home).glob("fabric.db*"))
+    assert files
+    for f in files:
+        assert data_key not in f.read_bytes(), f
+        assert key.id_key not in f.read_bytes(), f
+
+
+def test_two_disks_get_two_keys_and_a_new_des_a_new_key(
+    fabric: Fabric, disks: Disks, ks: KeyStore
+) -> None:
+    env = Envelopes(fabric, ks)
+    a, b = _disk(disks, "a", DES), _disk(disks, "b", DES)
+    data = _blocks(1)[0]
+    (_, ka), (_, kb) = env.for_disk(a), env.for_disk(b)
+    assert ka.digest(data) != kb.digest(data)
+    disks.set_flags(a.id, encryption_set_id=DES2)
+    wk, kc = env.for_disk(disks.get(a.id))
+    assert wk.des_id == DES2 and wk.key_id == KEY2
+    assert kc.digest(data) != ka.digest(data)
+
+
+def test_disk_without_des_needs_no_key_store(fabric: Fabric, disks: Disks) -> None:
+    fabric.add_subscription(SUB)
+    env = Envelopes(fabric)
+    assert env.for_disk(_disk(disks, "plain", None)) is None
+    assert env._keystore is None
+    assert env.of("/no/such/drp") is None and env.key_for("/no/such/drp") is None
+
+
+def test_missing_des_is_refused_by_name(fabric: Fabric, disks: Disks, ks: KeyStore) -> None:
+    env = Envelopes(fabric, ks)
+    with pytest.raises(CoreError, match="disk encryption set .*nodes.* does not exist"):
+        env.for_disk(_disk(disks, "x", DES[: -len("des")] + "nodes"))
+
+
+def test_disabled_then_enabled_key(fabric: Fabric, disks: Disks, ks: KeyStore) -> None:
+    """Issue 4: a disabled key makes the blocks unreadable with an error naming the key;
+    enabled again, they read again."""
+    env = Envelopes(fabric, ks)
+    disk = _disk(disks, "d", DES)
+    wk, key = env.for_disk(disk)
+    ks.set_key_enabled(KEY, False)
+    with pytest.raises(KeyUnavailable, match=r"key kek .*disabled") as err:
+        env.unwrap(wk, "disk restore point X")
+    assert "disk restore point X" in str(err.value) and KEY in str(err.value)
+    with pytest.raises(KeyUnavailable, match="kek"):
+        env.for_disk(disk)
+    ks.set_key_enabled(KEY, True)
+    assert env.unwrap(wk, "x").id_key == key.id_key
+
+
+def test_deleted_then_recovered_key_and_vault(fabric: Fabric, disks: Disks, ks: KeyStore) -> None:
+    """Issue 4: a deleted key (or a key of a deleted vault) is named; recovered, it works."""
+    env = Envelopes(fabric, ks)
+    wk, key = env.for_disk(_disk(disks, "d", DES))
+    ks.delete_item(KEY)
+    with pytest.raises(KeyUnavailable, match=r"key kek .*deleted"):
+        env.unwrap(wk, "x")
+    ks.recover_item(KEY)
+    assert env.unwrap(wk, "x").id_key == key.id_key
+    ks.delete_vault(VAULT)
+    with pytest.raises(KeyUnavailable, match="kek"):
+        env.unwrap(wk, "x")
+    ks.recover_vault(VAULT)
+    assert env.unwrap(wk, "x").id_key == key.id_key
+
+
+def test_key_unavailable_is_an_integrity_error_without_key_material(
+    fabric: Fabric, disks: Disks, ks: KeyStore
+) -> None:
+    env = Envelopes(fabric, ks)
+    wk, key = env.for_disk(_disk(disks, "d", DES))
+    ks.set_key_enabled(KEY, False)
+    with pytest.raises(IntegrityError) as err:  # the SAS endpoint answers these with 500
+        env.unwrap(wk, "x")
+    assert key.id_key.hex() not in str(err.value)
+    assert wk.wrapped.hex() not in str(err.value)
