@@ -53,7 +53,7 @@ from engine.expr import (
     type_from_expr,
 )
 
-CACHE_VERSION = "bcdr-hcl-2"  # bumped whenever a cached class moves or changes
+CACHE_VERSION = "bcdr-hcl-3"  # bumped whenever a cached class moves or changes
 
 
 class _NotSet:

@@ -1,0 +1,253 @@
+"""The expression tree's base, its evaluation context, and the nodes that build values.
+
+Holds ``Expr`` (every node: a ``range`` and its own ``_ev``/``_refs``), ``EvalError``,
+``Reference``, ``EvalContext`` and the ``Evaluator`` a node is evaluated with, then the
+literal, template, tuple and object nodes. Traversals (names, attributes, indexes,
+splats) are in ``exprrefs.py``, operators and control nodes in ``exprops.py``; callers
+use ``engine/expr.py``. Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN``
+(never an exception), a user mistake is an ``EvalError`` carrying a ``SourceRange``, and
+nodes are plain picklable objects (the parse cache stores them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.addrs import ResourceAddr
+from engine.diagnostics import SourceRange
+from engine.typeconv import number_str, type_name
+from engine.values import UNKNOWN
+
+SPECIAL_ROOTS = {"var", "local", "count", "each", "path", "self"}
+
+
+class EvalError(Exception):
+    """A user mistake found while evaluating; the caller turns it into a Diagnostic."""
+
+    def __init__(self, summary: str, detail: str = "", range: SourceRange | None = None):
+        super().__init__(f"{range}: {summary}" if range else summary)
+        self.summary = summary
+        self.detail = detail
+        self.range = range
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One traversal an expression makes (for graph edges)."""
+
+    kind: str
+    subject: ResourceAddr | str
+    range: SourceRange
+
+
+@dataclass
+class EvalContext:
+    variables: dict[str, Any]
+    locals: Callable[[str], Any] | dict[str, Any]
+    resources: Callable[[ResourceAddr], Any]
+    count_index: int | None = None
+    each_key: Any = None
+    each_value: Any = None
+    has_each: bool = False
+    path_module: str = "."
+    path_cwd: str = "."
+
+
+class Evaluator:
+    """What a node is evaluated with: the context and the names bound by for/splat."""
+
+    __slots__ = ("ctx", "scope")
+
+    def __init__(self, ctx: EvalContext, scope: dict[str, Any]):
+        self.ctx = ctx
+        self.scope = scope
+
+
+class Expr:
+    """Base of the expression tree. Subclasses implement ``_ev`` and ``_refs``."""
+
+    range: SourceRange
+
+    def _ev(self, e: Evaluator) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _refs(self, out: list[Reference], bound: frozenset[str]) -> None:
+        for child in self.children():
+            child._refs(out, bound)
+
+    def children(self) -> list[Expr]:
+        return []
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "range")
+        return f"{type(self).__name__}({fields})"
+
+
+class Literal(Expr):
+    def __init__(self, value: Any, range: SourceRange):
+        self.value = value
+        self.range = range
+
+    def _ev(self, e: Evaluator) -> Any:
+        return self.value
+
+
+class TemplateText(Literal):
+    """A piece of literal text inside a template (as opposed to an interpolated literal)."""
+
+
+class Template(Expr):
+    """A string template: parts are expressions whose values are joined as strings."""
+
+    def __init__(self, parts: list[Expr], range: SourceRange):
+        self.parts = parts
+        self.range = range
+
+    def children(self) -> list[Expr]:
+        return self.parts
+
+    def _ev(self, e: Evaluator) -> Any:
+        if len(self.parts) == 1 and not isinstance(self.parts[0], TemplateText | TemplateDirective):
+            return self.parts[0]._ev(e)  # "${x}" keeps x's type, as in Terraform
+        return join_parts(self.parts, e)
+
+
+def join_parts(parts: list[Expr], e: Evaluator) -> Any:
+    """A template's parts joined as one string; ``UNKNOWN`` if any part is unknown."""
+    out: list[str] = []
+    unknown = False
+    for part in parts:
+        value = part._ev(e)
+        if value is UNKNOWN:
+            unknown = True
+            continue
+        out.append(_to_template_string(value, part.range))
+    return UNKNOWN if unknown else "".join(out)
+
+
+def _to_template_string(value: Any, range: SourceRange) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return number_str(value)
+    if value is None:
+        raise EvalError(
+            "Cannot include a null value in a string template",
+            'use coalesce(value, "") or a conditional to give a default',
+            range,
+        )
+    raise EvalError(
+        f"Cannot include a {type_name(value)} in a string template",
+        "only strings, numbers and bools can be interpolated; use join() or jsonencode()",
+        range,
+    )
+
+
+class TemplateDirective(Expr):
+    """Marker base for ``%{if}`` / ``%{for}`` parts (always produce strings)."""
+
+
+class TemplateIf(TemplateDirective):
+    def __init__(self, cond: Expr, then: list[Expr], otherwise: list[Expr], range: SourceRange):
+        self.cond, self.then, self.otherwise, self.range = cond, then, otherwise, range
+
+    def children(self) -> list[Expr]:
+        return [self.cond, *self.then, *self.otherwise]
+
+    def _ev(self, e: Evaluator) -> Any:
+        cond = self.cond._ev(e)
+        if cond is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(cond, bool):
+            raise EvalError(
+                f"The %{{if}} condition is a {type_name(cond)}, not a bool", "", self.cond.range
+            )
+        return join_parts(self.then if cond else self.otherwise, e)
+
+
+class TemplateFor(TemplateDirective):
+    def __init__(
+        self, key: str | None, value: str, coll: Expr, body: list[Expr], range: SourceRange
+    ):
+        self.key, self.value, self.coll, self.body, self.range = key, value, coll, body, range
+
+    def children(self) -> list[Expr]:
+        return [self.coll, *self.body]
+
+    def _refs(self, out: list[Reference], bound: frozenset[str]) -> None:
+        self.coll._refs(out, bound)
+        inner = bound | {self.value} | ({self.key} if self.key else set())
+        for part in self.body:
+            part._refs(out, inner)
+
+    def _ev(self, e: Evaluator) -> Any:
+        coll = self.coll._ev(e)
+        if coll is UNKNOWN:
+            return UNKNOWN
+        pieces: list[str] = []
+        unknown = False
+        for k, v in iterate(coll, self.coll.range):
+            scope = dict(e.scope)
+            scope[self.value] = v
+            if self.key:
+                scope[self.key] = k
+            got = join_parts(self.body, Evaluator(e.ctx, scope))
+            if got is UNKNOWN:
+                unknown = True
+            else:
+                pieces.append(got)
+        return UNKNOWN if unknown else "".join(pieces)
+
+
+class TupleExpr(Expr):
+    def __init__(self, items: list[Expr], range: SourceRange):
+        self.items, self.range = items, range
+
+    def children(self) -> list[Expr]:
+        return self.items
+
+    def _ev(self, e: Evaluator) -> Any:
+        return [item._ev(e) for item in self.items]
+
+
+class ObjectExpr(Expr):
+    def __init__(self, items: list[tuple[Expr, Expr]], range: SourceRange):
+        self.items, self.range = items, range
+
+    def children(self) -> list[Expr]:
+        return [x for pair in self.items for x in pair]
+
+    def _ev(self, e: Evaluator) -> Any:
+        out: dict[str, Any] = {}
+        for key_expr, value_expr in self.items:
+            key = key_expr._ev(e)
+            if key is UNKNOWN:
+                return UNKNOWN
+            out[key_string(key, key_expr.range)] = value_expr._ev(e)
+        return out
+
+
+def key_string(key: Any, range: SourceRange) -> str:
+    """An object key as a string (numbers and bools as HCL prints them)."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int | float) and not isinstance(key, bool):
+        return number_str(key)
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    raise EvalError(f"An object key must be a string, not a {type_name(key)}", "", range)
+
+
+def iterate(coll: Any, range: SourceRange) -> list[tuple[Any, Any]]:
+    """(key, value) pairs of a list (by index) or a map (by sorted key), for ``for``."""
+    if isinstance(coll, list):
+        return list(enumerate(coll))
+    if isinstance(coll, dict):
+        return [(k, coll[k]) for k in sorted(coll)]
+    if coll is None:
+        raise EvalError("Cannot iterate over a null value", "", range)
+    raise EvalError(f"Cannot iterate over a {type_name(coll)}", "use a list or a map", range)

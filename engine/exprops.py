@@ -1,0 +1,281 @@
+"""Operator and control nodes: function calls, unary and binary operators, conditionals
+and for-expressions.
+
+Always holds: an operator or call on ``UNKNOWN`` yields ``UNKNOWN`` (``==``/``!=`` only
+when either side is not wholly known); a function sees ``UNKNOWN`` only when its name is
+in ``UNKNOWN_AWARE``; ``try``/``can`` catch only ``EvalError`` (user mistakes), never
+bugs; a wrong operand type is an ``EvalError`` that names both types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.diagnostics import SourceRange
+from engine.exprnodes import EvalError, Evaluator, Expr, Reference, iterate, key_string
+from engine.functions import FUNCTIONS, LAZY_FUNCTIONS, PATH_FUNCTIONS, UNKNOWN_AWARE, FunctionError
+from engine.typeconv import type_name
+from engine.values import UNKNOWN, is_wholly_known
+
+
+class FunctionCall(Expr):
+    def __init__(self, name: str, args: list[Expr], expand: bool, range: SourceRange):
+        self.name, self.args, self.expand, self.range = name, args, expand, range
+
+    def children(self) -> list[Expr]:
+        return self.args
+
+    def _ev(self, e: Evaluator) -> Any:
+        fn = FUNCTIONS.get(self.name)
+        if fn is None:
+            raise EvalError(
+                f'Call to unknown function "{self.name}"',
+                "available functions: " + ", ".join(sorted(FUNCTIONS)),
+                self.range,
+            )
+        if self.name in LAZY_FUNCTIONS:
+            return self._lazy(e)
+        args = [a._ev(e) for a in self.args]
+        if self.expand and args:
+            last = args.pop()
+            if last is UNKNOWN:
+                return UNKNOWN
+            if not isinstance(last, list):
+                raise EvalError(
+                    f"The ... expansion needs a list, not a {type_name(last)}",
+                    "",
+                    self.args[-1].range,
+                )
+            args.extend(last)
+        if self.name not in UNKNOWN_AWARE and not all(is_wholly_known(a) for a in args):
+            return UNKNOWN
+        try:
+            if self.name in PATH_FUNCTIONS:
+                return fn(*args, base=e.ctx.path_module)
+            return fn(*args)
+        except FunctionError as err:
+            raise EvalError(f"{self.name}(): {err}", err.detail, self.range) from None
+        except TypeError as err:
+            if "positional argument" in str(err) or "argument" in str(err):
+                raise EvalError(
+                    f"{self.name}(): wrong number of arguments ({len(args)})", "", self.range
+                ) from None
+            raise
+
+    def _lazy(self, e: Evaluator) -> Any:
+        if not self.args:
+            raise EvalError(f"{self.name}() needs at least one argument", "", self.range)
+        if self.name == "can":
+            try:
+                value = self.args[0]._ev(e)
+            except EvalError:
+                return False
+            return UNKNOWN if not is_wholly_known(value) else True
+        last: EvalError | None = None
+        for arg in self.args:
+            try:
+                value = arg._ev(e)
+            except EvalError as err:
+                last = err
+                continue
+            return value
+        assert last is not None
+        raise EvalError(
+            "try(): no argument could be evaluated",
+            f"the last one failed with: {last.summary}",
+            self.range,
+        )
+
+
+class Unary(Expr):
+    def __init__(self, op: str, operand: Expr, range: SourceRange):
+        self.op, self.operand, self.range = op, operand, range
+
+    def children(self) -> list[Expr]:
+        return [self.operand]
+
+    def _ev(self, e: Evaluator) -> Any:
+        v = self.operand._ev(e)
+        if v is UNKNOWN:
+            return UNKNOWN
+        if self.op == "!":
+            if not isinstance(v, bool):
+                raise EvalError(f"Cannot apply ! to a {type_name(v)}", "! needs a bool", self.range)
+            return not v
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise EvalError(f"Cannot negate a {type_name(v)}", "- needs a number", self.range)
+        return -v
+
+
+_VERBS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "take the modulo of"}
+
+
+class Binary(Expr):
+    def __init__(self, op: str, left: Expr, right: Expr, range: SourceRange):
+        self.op, self.left, self.right, self.range = op, left, right, range
+
+    def children(self) -> list[Expr]:
+        return [self.left, self.right]
+
+    def _ev(self, e: Evaluator) -> Any:
+        a = self.left._ev(e)
+        b = self.right._ev(e)
+        op = self.op
+        if op in ("==", "!="):
+            if not (is_wholly_known(a) and is_wholly_known(b)):
+                return UNKNOWN
+            same = _equal(a, b)
+            return same if op == "==" else not same
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN
+        if op in ("&&", "||"):
+            for v, side in ((a, self.left), (b, self.right)):
+                if not isinstance(v, bool):
+                    raise EvalError(
+                        f"The operands of {op} must be bools, not a {type_name(v)}", "", side.range
+                    )
+            return (a and b) if op == "&&" else (a or b)
+        for v in (a, b):
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                other = b if v is a else a
+                if op in _VERBS:
+                    what = f"cannot {_VERBS[op]} a {type_name(a)} and a {type_name(b)}"
+                else:
+                    what = f"cannot compare a {type_name(a)} and a {type_name(b)} with {op}"
+                hint = ""
+                if isinstance(v, str) and not isinstance(other, str):
+                    hint = "convert with tonumber() if the string holds a number"
+                raise EvalError(what[0].upper() + what[1:], hint, self.range)
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            if b == 0:
+                raise EvalError("Division by zero", "", self.range)
+            q = a / b
+            return int(q) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else q
+        if op == "%":
+            if b == 0:
+                raise EvalError("Modulo by zero", "", self.range)
+            return a % b
+        if op == "<":
+            return a < b
+        if op == ">":
+            return a > b
+        if op == "<=":
+            return a <= b
+        if op == ">=":
+            return a >= b
+        raise AssertionError(op)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return a == b
+
+
+class Conditional(Expr):
+    def __init__(self, cond: Expr, then: Expr, otherwise: Expr, range: SourceRange):
+        self.cond, self.then, self.otherwise, self.range = cond, then, otherwise, range
+
+    def children(self) -> list[Expr]:
+        return [self.cond, self.then, self.otherwise]
+
+    def _ev(self, e: Evaluator) -> Any:
+        c = self.cond._ev(e)
+        if c is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(c, bool):
+            raise EvalError(
+                f"The condition is a {type_name(c)}, not a bool",
+                "a condition must be true or false (compare with == to make one)",
+                self.cond.range,
+            )
+        return self.then._ev(e) if c else self.otherwise._ev(e)
+
+
+class ForExpr(Expr):
+    """``[for k, v in coll : value if cond]`` or ``{for k, v in coll : key => value...}``."""
+
+    def __init__(
+        self,
+        key_var: str | None,
+        value_var: str,
+        coll: Expr,
+        key: Expr | None,
+        value: Expr,
+        cond: Expr | None,
+        grouping: bool,
+        range: SourceRange,
+    ):
+        self.key_var, self.value_var, self.coll = key_var, value_var, coll
+        self.key, self.value, self.cond, self.grouping = key, value, cond, grouping
+        self.range = range
+
+    def children(self) -> list[Expr]:
+        return [x for x in (self.coll, self.key, self.value, self.cond) if x is not None]
+
+    def _refs(self, out: list[Reference], bound: frozenset[str]) -> None:
+        self.coll._refs(out, bound)
+        inner = bound | {self.value_var} | ({self.key_var} if self.key_var else set())
+        for x in (self.key, self.value, self.cond):
+            if x is not None:
+                x._refs(out, inner)
+
+    def _ev(self, e: Evaluator) -> Any:
+        coll = self.coll._ev(e)
+        if coll is UNKNOWN:
+            return UNKNOWN
+        as_object = self.key is not None
+        out_list: list[Any] = []
+        out_obj: dict[str, Any] = {}
+        for k, v in iterate(coll, self.coll.range):
+            scope = dict(e.scope)
+            scope[self.value_var] = v
+            if self.key_var:
+                scope[self.key_var] = k
+            inner = Evaluator(e.ctx, scope)
+            if self.cond is not None:
+                c = self.cond._ev(inner)
+                if c is UNKNOWN:
+                    return UNKNOWN
+                if not isinstance(c, bool):
+                    raise EvalError(
+                        f"The for-expression's if is a {type_name(c)}, not a bool",
+                        "",
+                        self.cond.range,
+                    )
+                if not c:
+                    continue
+            if not as_object:
+                out_list.append(self.value._ev(inner))
+                continue
+            assert self.key is not None
+            key = self.key._ev(inner)
+            if key is UNKNOWN:
+                return UNKNOWN
+            key = key_string(key, self.key.range)
+            value = self.value._ev(inner)
+            if self.grouping:
+                out_obj.setdefault(key, []).append(value)
+            elif key in out_obj:
+                raise EvalError(
+                    f'Duplicate key "{key}" in a for-expression',
+                    "add ... after the value to group values by key, or make keys unique",
+                    self.key.range,
+                )
+            else:
+                out_obj[key] = value
+        return out_obj if as_object else out_list
