@@ -14,7 +14,9 @@ on a ``memoryview`` slice of a reused read buffer; nothing here touches ``fabric
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import xxhash
@@ -26,6 +28,7 @@ from core.progress import Progress
 
 CHUNK = 2 * 1024 * 1024  # bytes per read buffer; a multiple of BLOCK_SIZE
 _BPC = CHUNK // BLOCK_SIZE
+_READERS = 2  # buffers read ahead at once, each by its own thread (preadv drops the GIL)
 
 
 @dataclass
@@ -83,6 +86,19 @@ def _groups(runs: Iterator[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
         yield group
 
 
+def _read_group(fd: int, buf: bytearray, group: list[tuple[int, int]], size: int) -> int:
+    """Read the runs of ``group`` back to back into ``buf``; returns the bytes read (or -1
+    if the file is shorter than ``size``). Runs in the read-ahead thread (GIL released)."""
+    mv = memoryview(buf)
+    at = 0
+    for first, count in group:
+        length = min(count * BLOCK_SIZE, size - first * BLOCK_SIZE)
+        if os.preadv(fd, [mv[at : at + length]], first * BLOCK_SIZE) != length:
+            return -1
+        at += length
+    return at
+
+
 def capture_disk(
     store: BlockStore,
     writer: PackWriter,
@@ -95,7 +111,9 @@ def capture_disk(
     """Read ``disk`` (whole, or only ``changed`` blocks on top of ``base``) into the store.
 
     ``base_total`` (the base's non-zero block count) lets a changed-block capture count
-    without a pass over the whole manifest.
+    without a pass over the whole manifest. A second thread reads the next buffer while this
+    one hashes the current one; a buffer whose ids all equal the base's is settled with one
+    comparison, not one per block.
     """
     size = disk.size_bytes
     nblocks = -(-size // BLOCK_SIZE)
@@ -113,54 +131,101 @@ def capture_disk(
     zero_full = store.zero_digest(BLOCK_SIZE)
     zero_tail = store.zero_digest(size - (nblocks - 1) * BLOCK_SIZE)
     digest, seed = xxhash.xxh3_128_digest, store.seed
-    bufs = [bytearray(CHUNK) for _ in range(writer.max_inflight + 1)]
-    turn = 0
+    # Buffers: up to max_inflight handed to the writer, one hashed, _READERS being read.
+    bufs = [bytearray(CHUNK) for _ in range(writer.max_inflight + 1 + _READERS)]
+    busy: deque[int] = deque(maxlen=max(writer.max_inflight, 1))
     total = size if runs is None else len(changed.blocks) * BLOCK_SIZE
     done = 0
+    seen_total = seen_changed = 0  # re-hash: non-zero blocks, bytes changed since the base
+    expect = 0  # re-hash: the block after the last one read
     try:
         fd = os.open(disk.path, os.O_RDONLY)
     except OSError as exc:
         raise CoreError(f"disk {disk.id}: its file cannot be read ({exc.strerror})") from None
+    reader = ThreadPoolExecutor(_READERS)
+    ahead: deque[tuple[list[tuple[int, int]], int, Future]] = deque()
+    groups = _groups(iter(runs) if runs is not None else _data_runs(fd, size))
+
+    def read_ahead(cur: int) -> None:
+        while len(ahead) < _READERS:
+            group = next(groups, None)
+            if group is None:
+                return
+            taken = {cur, *busy, *(i for _, i, _ in ahead)}
+            i = next(i for i in range(len(bufs)) if i not in taken)
+            ahead.append((group, i, reader.submit(_read_group, fd, bufs[i], group, size)))
+
     try:
-        for group in _groups(iter(runs) if runs is not None else _data_runs(fd, size)):
-            mv = memoryview(bufs[turn])
-            at = 0
-            blocks: list[tuple[int, memoryview]] = []
-            for first, count in group:
-                length = min(count * BLOCK_SIZE, size - first * BLOCK_SIZE)
-                if os.preadv(fd, [mv[at : at + length]], first * BLOCK_SIZE) != length:
-                    raise CoreError(f"disk {disk.id}: file is shorter than {size} bytes")
-                for k in range(count):
-                    blocks.append(
-                        (
-                            first + k,
-                            mv[at + k * BLOCK_SIZE : min(at + length, at + (k + 1) * BLOCK_SIZE)],
-                        )
-                    )
-                at += length
+        read_ahead(-1)
+        while ahead:
+            group, cur, future = ahead.popleft()
+            at = future.result()
+            if at < 0:
+                raise CoreError(f"disk {disk.id}: file is shorter than {size} bytes")
+            read_ahead(cur)
+            mv = memoryview(bufs[cur])[:at]
+            digests = [digest(mv[k : k + BLOCK_SIZE], seed=seed) for k in range(0, at, BLOCK_SIZE)]
+            first_b, end_b = group[0][0], group[-1][0] + group[-1][1]
+            contiguous = end_b - first_b == len(digests) and end_b < nblocks
+            lo, hi = first_b * ID_BYTES, end_b * ID_BYTES
             new: list[tuple[bytes, memoryview]] = []
-            for b, block in blocks:
-                d = digest(block, seed=seed)
-                if d == zero_full or (b == nblocks - 1 and d == zero_tail):
-                    continue
-                pos = b * ID_BYTES
-                ids[pos : pos + ID_BYTES] = d
-                if base is None or base[pos : pos + ID_BYTES] != d:
-                    new.append((d, block))
+            settled = False
+            if contiguous and base is not None:
+                zeros = digests.count(zero_full)
+                as_ids = [ZERO_ID if d == zero_full else d for d in digests] if zeros else digests
+                joined = b"".join(as_ids)
+                if joined == base[lo:hi]:
+                    ids[lo:hi] = joined  # unchanged since the base: one comparison
+                    seen_total += len(digests) - zeros
+                    settled = True
+            elif contiguous and digests.count(zero_full) == len(digests):
+                settled = True  # all zero and no base: the ids stay zero
+            if not settled:
+                index = (b for first, count in group for b in range(first, first + count))
+                for i, (b, d) in enumerate(zip(index, digests, strict=True)):
+                    pos = b * ID_BYTES
+                    length = min(BLOCK_SIZE, size - b * BLOCK_SIZE)
+                    if d == zero_full or (b == nblocks - 1 and d == zero_tail):
+                        if base is not None and not cbt and base[pos : pos + ID_BYTES] != ZERO_ID:
+                            seen_changed += length
+                        continue
+                    ids[pos : pos + ID_BYTES] = d
+                    seen_total += 1
+                    if base is None or base[pos : pos + ID_BYTES] != d:
+                        seen_changed += length
+                        new.append((d, mv[i * BLOCK_SIZE : i * BLOCK_SIZE + length]))
+            if not cbt:
+                for first, count in group:  # blocks never read (holes) are zero now
+                    if first > expect and base is not None:
+                        seen_changed += _nonzero_bytes(base, expect, first, size)
+                    expect = first + count
             if new:
                 fresh = set(writer.new_among([d for d, _ in new]))
                 if fresh:
                     writer.add_many([(d, v) for d, v in new if d in fresh])
-                    # Only a buffer handed to the writer must rest until it is done.
-                    turn = (turn + 1) % len(bufs)
+                    busy.append(cur)  # rests until the writer is done with it
             done += at
             progress(f"snapshot {disk.name}", done, total)
     finally:
+        for _, _, future in ahead:
+            future.cancel()
+        reader.shutdown(wait=True)
         os.close(fd)
     writer.drain()
     if cbt:
         return ids, _stats_changed(ids, base, base_total, runs, size)
-    return ids, _stats(ids, base, size)
+    if base is not None and expect < nblocks:
+        seen_changed += _nonzero_bytes(base, expect, nblocks, size)
+    return ids, CaptureStats(blocks_total=seen_total, bytes_changed=seen_changed)
+
+
+def _nonzero_bytes(base: bytes, first: int, end: int, size: int) -> int:
+    """Logical bytes of the blocks first..end-1 whose id in ``base`` is not zero."""
+    out = 0
+    for b in range(first, end):
+        if base[b * ID_BYTES : (b + 1) * ID_BYTES] != ZERO_ID:
+            out += min(BLOCK_SIZE, size - b * BLOCK_SIZE)
+    return out
 
 
 def _stats_changed(
@@ -175,23 +240,6 @@ def _stats_changed(
             total += (new != ZERO_ID) - (old != ZERO_ID)
             if new != old:
                 changed += min(BLOCK_SIZE, size - b * BLOCK_SIZE)
-    return CaptureStats(blocks_total=total, bytes_changed=changed)
-
-
-def _stats(ids: bytearray, base: bytes | None, size: int) -> CaptureStats:
-    nblocks = len(ids) // ID_BYTES
-    mv_new = memoryview(ids)
-    total = changed = 0
-    for b in range(nblocks):
-        d = mv_new[b * ID_BYTES : (b + 1) * ID_BYTES]
-        nonzero = d != ZERO_ID
-        total += nonzero
-        if base is None:
-            differs = nonzero
-        else:
-            differs = d != base[b * ID_BYTES : (b + 1) * ID_BYTES]
-        if differs:
-            changed += min(BLOCK_SIZE, size - b * BLOCK_SIZE)
     return CaptureStats(blocks_total=total, bytes_changed=changed)
 
 
