@@ -11,6 +11,7 @@ rebuild the whole state from it and a change made outside bcdr shows as drift.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from engine.diagnostics import error
@@ -32,6 +33,15 @@ def name_attribute(what: str) -> Attribute:
     return Attribute(
         required=True, force_new=True, validators=(_name_ok,), description=f"the {what}'s name"
     )
+
+
+def one_of(*choices: str) -> Callable[[Any], str | None]:
+    """An attribute validator: the value must be one of ``choices``."""
+
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"use one of {', '.join(choices)}"
+
+    return check
 
 
 SUBSCRIPTION = Attribute(
