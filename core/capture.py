@@ -7,6 +7,9 @@ size); otherwise it reads the data ranges of the file (holes skipped with ``SEEK
 re-hashes them, comparing with the previous manifest. ``restore_into`` writes a manifest's
 blocks into a file in pack order, coalescing adjacent blocks into large ``pwritev`` calls.
 
+A disk under a disk encryption set passes its data key (``core/envelope.py``): its ids are
+keyed HMACs and its blocks are sealed; the choice is made once per disk, never per block.
+
 What always holds: zero blocks are never stored (rule RP-4); each block is hashed with one call
 on a ``memoryview`` slice of a reused read buffer; nothing here touches ``fabric.db``.
 """
@@ -18,11 +21,21 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import xxhash
 
-from core.blockstore import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, PackWriter, nonzero_ids
+from core.blockstore import (
+    BLOCK_SIZE,
+    ID_BYTES,
+    ZERO_ID,
+    BlockStore,
+    Opener,
+    PackWriter,
+    nonzero_ids,
+)
 from core.disks import ChangeSet, Disk
+from core.envelope import BlockKey, keyed_digest
 from core.errors import CoreError
 from core.progress import Progress
 
@@ -107,6 +120,7 @@ def capture_disk(
     changed: ChangeSet | None,
     progress: Progress,
     base_total: int | None = None,
+    key: BlockKey | None = None,
 ) -> tuple[bytearray, CaptureStats]:
     """Read ``disk`` (whole, or only ``changed`` blocks on top of ``base``) into the store.
 
@@ -131,6 +145,11 @@ def capture_disk(
     zero_full = store.zero_digest(BLOCK_SIZE)
     zero_tail = store.zero_digest(size - (nblocks - 1) * BLOCK_SIZE)
     digest, seed = xxhash.xxh3_128_digest, store.seed
+    add = writer.add_many
+    if key is not None:  # a disk under a disk encryption set: keyed ids, sealed blocks
+        zero_full, zero_tail = key.zero_digest(BLOCK_SIZE), key.zero_digest(zero_tail_size(size))
+        digest, seed = keyed_digest, key.id_key
+        add = partial(writer.add_many, compress=key.seal_many)
     # Buffers: up to max_inflight handed to the writer, one hashed, _READERS being read.
     bufs = [bytearray(CHUNK) for _ in range(writer.max_inflight + 1 + _READERS)]
     busy: deque[int] = deque(maxlen=max(writer.max_inflight, 1))
@@ -202,7 +221,7 @@ def capture_disk(
             if new:
                 fresh = set(writer.new_among([d for d, _ in new]))
                 if fresh:
-                    writer.add_many([(d, v) for d, v in new if d in fresh])
+                    add([(d, v) for d, v in new if d in fresh])
                     busy.append(cur)  # rests until the writer is done with it
             done += at
             progress(f"snapshot {disk.name}", done, total)
@@ -243,7 +262,9 @@ def _stats_changed(
     return CaptureStats(blocks_total=total, bytes_changed=changed)
 
 
-def restore_into(store: BlockStore, ids: bytes, fd: int, progress: Progress) -> None:
+def restore_into(
+    store: BlockStore, ids: bytes, fd: int, progress: Progress, opener: Opener | None = None
+) -> None:
     """Write every non-zero block of the manifest ``ids`` into ``fd`` (already sized, zero).
 
     The block list is joined and sorted in the store's index (no Python object per block),
@@ -260,7 +281,7 @@ def restore_into(store: BlockStore, ids: bytes, fd: int, progress: Progress) -> 
             if os.pwritev(fd, run_bufs, off) != want:
                 _pwrite_rest(fd, b"".join(run_bufs), off)
 
-    for blocks, data in store.read_tagged(nonzero_ids(ids)):
+    for blocks, data in store.read_tagged(nonzero_ids(ids), opener):
         for b in blocks:
             if run_bufs and b == run_start + len(run_bufs) and len(run_bufs) < 64:
                 run_bufs.append(data)
@@ -277,3 +298,8 @@ def _pwrite_rest(fd: int, data: bytes, off: int) -> None:
     while view:
         n = os.pwrite(fd, view, off)
         view, off = view[n:], off + n
+
+
+def zero_tail_size(size: int) -> int:
+    """Bytes of a disk's last block."""
+    return size - (-(-size // BLOCK_SIZE) - 1) * BLOCK_SIZE
