@@ -12,7 +12,6 @@ holding its arguments; everything but ``tags`` and a growing ``size_gb`` forces 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostics, error
@@ -26,6 +25,7 @@ from providers.base import (
     Schema,
     ValidateRequest,
 )
+from providers.compute.disk_sources import copy_source, image_path, image_size, restore_source
 from providers.compute.groups import (
     ID,
     SUBSCRIPTION,
@@ -34,6 +34,7 @@ from providers.compute.groups import (
     check_group,
     known,
     name_attribute,
+    one_of,
     plan_common,
     state_from,
     subscription_of,
@@ -48,13 +49,6 @@ GiB = 1 << 30
 # Arguments that say where the bytes came from: adopted as configured (not a replacement)
 # when the state does not know them, as after `bcdr import` of a disk made outside bcdr.
 _PROVENANCE = ("create_option", "source_uri", "source_resource_id")
-
-
-def _one_of(choices: tuple[str, ...]) -> Any:
-    def check(value: Any) -> str | None:
-        return None if value in choices else f"use one of {', '.join(choices)}"
-
-    return check
 
 
 def _positive(value: Any) -> str | None:
@@ -77,90 +71,6 @@ def disk_id(subscription: str, resource_group: str, name: str) -> str:
     return str(ResourceId(subscription, resource_group, "Microsoft.Compute", "disks", name))
 
 
-def restore_source(
-    s: Session, drp_id: str, subscription: str, location: str, planned_only: bool
-) -> tuple[str | None, int | None]:
-    """Check a disk restore point as the source of a disk: (problem, its size if known).
-
-    Used at plan time (``planned_only``: a restore point planned in this run counts as
-    existing) and again at apply, against the platform only.
-    """
-    # rule RP-8: a managed disk is created from a disk restore point of its own subscription
-    # in its own region; a disk in another region comes from a restore point copied there.
-    from core.errors import CoreError, NotFound
-    from core.fabric import ResourceId
-
-    try:
-        rid = ResourceId.parse(drp_id)
-    except CoreError:
-        rid = None
-    kinds = [k.lower() for k, _ in rid.children] if rid else []
-    drp_form = ["restorepoints", "diskrestorepoints"]
-    if rid is None or rid.type.lower() != "restorepointcollections" or kinds != drp_form:
-        return (
-            f"{drp_id!r} is not a disk restore point id: use the id of a restore point's "
-            "disk_restore_points entry ({restore point id}/diskRestorePoints/{disk name})",
-            None,
-        )
-    if rid.subscription.lower() != subscription.lower():
-        return (
-            f"disk restore point {drp_id} belongs to subscription {rid.subscription}, the disk "
-            f"to {subscription}: a disk can be restored only within the restore point's "
-            f"subscription; set the disk's subscription to {rid.subscription}",
-            None,
-        )
-    collection_id = str(
-        ResourceId(rid.subscription, rid.resource_group, rid.provider, rid.type, rid.name)
-    )
-    rp_id = f"{collection_id}/restorePoints/{rid.children[0][1]}"
-    region, size = None, None
-    try:
-        drp = s.points.get_disk_restore_point(drp_id)
-        region, size = s.points.get(drp.restore_point_id).region, drp.size_bytes
-    except NotFound:
-        if not planned_only or s.lookup(rp_id) is None:
-            return (
-                f"disk restore point {drp_id} does not exist: check the id, or create the "
-                "restore point first",
-                None,
-            )
-        collection = s.lookup(collection_id) or {}
-        if known(collection.get("location")):
-            region = collection["location"]
-    if region is not None and s.fabric.check_region(region) != s.fabric.check_region(location):
-        return (
-            f"disk restore point {drp_id} is in {region}, the disk in {location}: copy the "
-            f"restore point to a collection in {location} (restore_point with "
-            "source_restore_point_id) and restore from the copy's disk restore point",
-            size,
-        )
-    return None, size
-
-
-def copy_source(
-    s: Session, source_id: str, location: str, planned_only: bool
-) -> tuple[str | None, int | None]:
-    """Check a disk as the source of a copy: (problem, its size if known)."""
-    from core.errors import NotFound
-
-    try:
-        src = s.disks.get(source_id)
-        region, size = src.region, src.size_bytes
-    except NotFound:
-        planned = s.lookup(source_id) if planned_only else None
-        if planned is None or "/providers/microsoft.compute/disks/" not in source_id.lower():
-            return f"disk {source_id} does not exist: check the id or create the disk first", None
-        region = planned.get("location")
-        size = planned.get("size_bytes") if known(planned.get("size_bytes")) else None
-    if known(region) and s.fabric.check_region(region) != s.fabric.check_region(location):
-        return (
-            f"disk {source_id} is in {region}, the copy in {location}: copy a disk within its "
-            "region, or restore it elsewhere from a copied restore point",
-            size,
-        )
-    return None, size
-
-
 class ManagedDisk(ResourceType):
     type_name = "managed_disk"
     schema = Schema(
@@ -178,10 +88,10 @@ class ManagedDisk(ResourceType):
                 description="size in GiB (an imported or restored disk: at least its source's)",
             ),
             "sku": Attribute(
-                optional=True, force_new=True, default="Standard_LRS", validators=(_one_of(SKUS),)
+                optional=True, force_new=True, default="Standard_LRS", validators=(one_of(*SKUS),)
             ),
             "create_option": Attribute(
-                optional=True, force_new=True, default="Empty", validators=(_one_of(OPTIONS),)
+                optional=True, force_new=True, default="Empty", validators=(one_of(*OPTIONS),)
             ),
             "source_uri": Attribute(
                 optional=True, force_new=True, description="Import: a raw image file"
@@ -300,7 +210,7 @@ class ManagedDisk(ResourceType):
             uri = planned.get("source_uri")
             if not known(uri):
                 return UNKNOWN
-            problem, size = _image_size(s, uri)
+            problem, size = image_size(s, uri)
             attr = "source_uri"
         elif option in ("Restore", "Copy"):
             src = planned.get("source_resource_id")
@@ -346,12 +256,12 @@ class ManagedDisk(ResourceType):
             "encryption_set_id": p.get("disk_encryption_set_id"),
         }
         if option == "Import":
-            problem, _ = _image_size(s, p["source_uri"])
+            problem, _ = image_size(s, p["source_uri"])
             if problem:
                 raise CoreError(problem)
             disk = s.disks.import_image(
                 **where_,
-                source=_image_path(s, p["source_uri"]),
+                source=image_path(s, p["source_uri"]),
                 size_bytes=size,
                 progress=req.progress,
                 **flags,
@@ -442,32 +352,6 @@ class ManagedDisk(ResourceType):
         except NotFound:
             pass
         s.fabric.delete_resource(state["id"])
-
-
-def _image_path(s: Session, uri: str) -> Path:
-    path = Path(uri)
-    return path if path.is_absolute() else s.working_dir / path
-
-
-def _image_size(s: Session, uri: str) -> tuple[str | None, int | None]:
-    """(problem, size) of the raw image a disk is imported from."""
-    import os
-    import stat
-
-    path = _image_path(s, uri)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return f"image file {uri} does not exist (looked for {path}): check source_uri", None
-    except OSError as exc:
-        return f"image file {uri} cannot be read: {exc.strerror}", None
-    if not stat.S_ISREG(st.st_mode):
-        return f"image file {uri} is not a regular file: give a raw disk image", None
-    if not os.access(path, os.R_OK):
-        return f"image file {uri} cannot be read (permission denied): make it readable", None
-    if st.st_size == 0:
-        return f"image file {uri} is empty: give a raw disk image", None
-    return None, st.st_size
 
 
 TYPES: list[ResourceType] = [ManagedDisk()]

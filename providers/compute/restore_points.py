@@ -29,14 +29,10 @@ from providers.base import (
     ValidateRequest,
 )
 from providers.compute.collections import RP_TYPE, collection_facts, vm_facts
-from providers.compute.groups import ID, TAGS, arguments, known, name_attribute, state_from
+from providers.compute.groups import ID, TAGS, arguments, known, name_attribute, one_of, state_from
 from providers.resource import ResourceType, Session, rule_error, where
 
 MODES = ("ApplicationConsistent", "CrashConsistent")
-
-
-def _mode(value: Any) -> str | None:
-    return None if value in MODES else f"use one of {', '.join(MODES)}"
 
 
 def iso(ts: float) -> str:
@@ -106,7 +102,10 @@ class RestorePoint(ResourceType):
             "name": name_attribute("restore point"),
             "collection_id": Attribute(required=True, force_new=True),
             "consistency_mode": Attribute(
-                optional=True, force_new=True, default="ApplicationConsistent", validators=(_mode,)
+                optional=True,
+                force_new=True,
+                default="ApplicationConsistent",
+                validators=(one_of(*MODES),),
             ),
             "exclude_disk_ids": Attribute(
                 type="list(string)",

@@ -31,6 +31,7 @@ from providers.compute.groups import (
     check_group,
     known,
     name_attribute,
+    one_of,
     plan_common,
     state_from,
     subscription_of,
@@ -42,13 +43,6 @@ if TYPE_CHECKING:
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 DISK_TYPE = "Microsoft.Compute/disks"
-
-
-def _one_of(*choices: str) -> Any:
-    def check(value: Any) -> str | None:
-        return None if value in choices else f"use one of {', '.join(choices)}"
-
-    return check
 
 
 def vm_id(subscription: str, resource_group: str, name: str) -> str:
@@ -310,11 +304,11 @@ class VirtualMachine(ResourceType):
                 optional=True,
                 force_new=True,
                 default="linux",
-                validators=(_one_of("linux", "windows"),),
+                validators=(one_of("linux", "windows"),),
             ),
             "os_distro": Attribute(optional=True, description="e.g. ubuntu-22.04, rhel-9"),
             "power_state": Attribute(
-                optional=True, default="running", validators=(_one_of("running", "stopped"),)
+                optional=True, default="running", validators=(one_of("running", "stopped"),)
             ),
             "os_disk_id": Attribute(required=True, force_new=True),
             "ephemeral_os_disk": Attribute(
