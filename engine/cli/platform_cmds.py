@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -265,20 +266,31 @@ def key() -> None:
     """Enable or disable a key vault key."""
 
 
-def _key_state(action: str) -> Any:
+def _key_vault_verb(action: str, doc: str, argument: str, said: Callable[[dict], str]) -> Any:
+    """A command that runs ``platform.key_vault(action)`` on its one id argument and prints
+    ``said(result)``."""
+
     @no_color_option
     @home_option
-    @click.argument("key_id")
+    @click.argument(argument)
     @click.pass_context
-    def command(ctx: click.Context, no_color: bool, home: str | None, key_id: str) -> None:
+    def command(ctx: click.Context, no_color: bool, home: str | None, **ids: str) -> None:
         s = session_of(ctx)
         ui = s.use_ui(no_color)
         platform, home_dir = _platform(s, home)
-        done = platform.key_vault(home_dir, action, key_id)
-        ui.print(f"{done['id']}: {'enabled' if done['enabled'] else 'disabled'}.")
+        ui.print(said(platform.key_vault(home_dir, action, ids[argument])))
 
-    command.__doc__ = f"{action.capitalize()} a key (a disabled key refuses every use)."
+    command.__doc__ = doc
     return command
+
+
+def _key_state(action: str) -> Any:
+    return _key_vault_verb(
+        action,
+        f"{action.capitalize()} a key (a disabled key refuses every use).",
+        "key_id",
+        lambda done: f"{done['id']}: {'enabled' if done['enabled'] else 'disabled'}.",
+    )
 
 
 key.command(name="enable")(_key_state("enable"))
@@ -286,19 +298,8 @@ key.command(name="disable")(_key_state("disable"))
 
 
 def _vault_verb(action: str, doc: str) -> Any:
-    @no_color_option
-    @home_option
-    @click.argument("id")
-    @click.pass_context
-    def command(ctx: click.Context, no_color: bool, home: str | None, id: str) -> None:
-        s = session_of(ctx)
-        ui = s.use_ui(no_color)
-        platform, home_dir = _platform(s, home)
-        done = platform.key_vault(home_dir, action, id)
-        ui.print(f"{done['id']}: {action}{'d' if action.endswith('e') else 'ed'}.")
-
-    command.__doc__ = doc
-    return command
+    past = f"{action}{'d' if action.endswith('e') else 'ed'}"
+    return _key_vault_verb(action, doc, "id", lambda done: f"{done['id']}: {past}.")
 
 
 platform_group.command(name="recover")(
