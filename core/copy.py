@@ -4,7 +4,10 @@ Both stores belong to one subscription, so they key block ids with the same seed
 compare directly. What always holds: the copy's blocks (packs and index rows) and manifests are
 durable in the target store before its restore point row is committed, so a copy cut short
 is invisible and its leftovers are reclaimed by ``gc``; every block sent is re-hashed on the
-way (a corrupted source block stops the copy with ``IntegrityError``).
+way (a corrupted source block stops the copy with ``IntegrityError``). An encrypted disk's
+blocks travel sealed, with its key record (``core/envelope.py``): the copy unwraps the data
+key only to check each block on the way, so an unusable key stops it with ``KeyUnavailable``
+naming the key, before anything is written.
 """
 
 from __future__ import annotations
@@ -54,6 +57,12 @@ def copy_restore_point(
         )
     sent = skipped = 0
     drps = []
+    # encrypted disks: their wrapped keys (copied as they are) and openers (checked first)
+    wrapped = restore_points.envelopes.of_many(d.id for d in src.disk_restore_points)
+    openers = {
+        drp_id: restore_points.envelopes.unwrap(wk, f"disk restore point {drp_id}").open_payload
+        for drp_id, wk in wrapped.items()
+    }
     source = restore_points.store(src.region, src.subscription)
     target = restore_points.store(coll["region"], coll["subscription"])
     with source.lock(exclusive=False), target.lock(exclusive=False):
@@ -65,7 +74,8 @@ def copy_restore_point(
                 missing = [d for d in lacking if d not in writer.seen]
                 del lacking
                 skipped += wanted - len(missing)
-                for k, (d, payload, raw) in enumerate(source.read_payloads(missing)):
+                opener = openers.get(drp.id)
+                for k, (d, payload, raw) in enumerate(source.read_payloads(missing, opener)):
                     writer.add_payload(d, payload, raw)
                     progress(f"copy {drp.disk_name}", k + 1, len(missing))
                 manifest = f"manifests/{uuid.uuid4().hex}.manifest"
@@ -98,5 +108,10 @@ def copy_restore_point(
             src.source_metadata,
             new_drps,
             copied_from=src.id,
+            keys=[
+                (new.id, new.disk_id, wrapped[old.id])
+                for old, new in zip(src.disk_restore_points, new_drps, strict=True)
+                if old.id in wrapped
+            ],
         )
     return CopyResult(restore_points.get(rp_id), sent, sent_bytes, skipped)

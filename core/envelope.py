@@ -68,7 +68,13 @@ _tls = threading.local()
 
 class KeyUnavailable(IntegrityError):
     """The vault key that wraps a disk's data key cannot be used (disabled, deleted, its
-    vault deleted, or access revoked): the blocks it protects cannot be read."""
+    vault deleted, or access revoked): the blocks it protects cannot be read.
+
+    ``key_id`` names the key and ``reason`` is the key store's own word on it."""
+
+    def __init__(self, message: str, key_id: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.key_id, self.reason = key_id, reason or message
 
 
 @dataclass(frozen=True)
@@ -342,5 +348,7 @@ def _unavailable(
     return KeyUnavailable(
         f"{what} is encrypted under disk encryption set {des_id.rsplit('/', 1)[-1]} with key "
         f"{name}{ver} ({key_id}), which cannot be used now: {err}. Its blocks cannot be read "
-        f"until key {name} is usable again (enable or recover it)"
+        f"until key {name} is usable again (enable or recover it)",
+        key_id,
+        str(err),
     )

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from core.blockstore import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore
+from core.blockstore import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, Opener
 from core.disks import Disk, Disks
 from core.errors import CoreError, IntegrityError
 
@@ -104,10 +104,19 @@ def naming(drp_id: str) -> Iterator[None]:
 
 
 class DiskImageReader:
-    """Random access to a disk restore point's bytes: ``read(offset, length)``."""
+    """Random access to a disk restore point's bytes: ``read(offset, length)``; ``opener``
+    opens the sealed blocks of an encrypted disk (``core/envelope.py``)."""
 
-    def __init__(self, store: BlockStore, size_bytes: int, ids: bytes, name: str) -> None:
+    def __init__(
+        self,
+        store: BlockStore,
+        size_bytes: int,
+        ids: bytes,
+        name: str,
+        opener: Opener | None = None,
+    ) -> None:
         self.store, self.size_bytes, self.ids, self.name = store, size_bytes, ids, name
+        self.opener = opener
 
     def read(self, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0 or offset > self.size_bytes:
@@ -122,7 +131,7 @@ class DiskImageReader:
                 data = bytes(blen)
             else:
                 with naming(self.name):
-                    data = self.store.get_block(d)
+                    data = self.store.get_block(d, self.opener)
             out += data[max(offset - start, 0) : end - start]
         return bytes(out)
 

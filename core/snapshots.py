@@ -9,6 +9,9 @@ What always holds:
   committed and their change tracking reset, so every disk of one restore point is captured
   at the same instant (rule RP-3) and the tracking never misses a write.
 - Every block read back is re-hashed against its id (``IntegrityError`` otherwise).
+- A disk under a disk encryption set is captured with its data key (``core/envelope.py``):
+  keyed ids, sealed blocks. Its disk restore point's key record is committed with the row;
+  restores, reads and verify unwrap that key anew (``KeyUnavailable`` names an unusable key).
 
 Usage::
 
@@ -46,6 +49,8 @@ from contextlib import contextmanager
 from core.blockstore import BlockStore
 from core.capture import capture_disk, restore_into
 from core.disks import Disk, Disks
+from core.envelope import BlockKey, Envelopes, KeyUnavailable, WrappedKey, forget_records
+from core.envelope import save_records as save_key_records
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric import Fabric, ResourceId, check_name
 from core.gc import GcReport, collect_garbage
@@ -94,6 +99,8 @@ class RestorePoints:
             for stmt in SCHEMA.strip().split(";"):
                 if stmt.strip():
                     conn.execute(stmt)
+        # disks under a disk encryption set: data keys and per-restore-point key records
+        self.envelopes = Envelopes(fabric)
 
     # -- stores ---------------------------------------------------------------------------
     def store(self, region: str, subscription: str) -> BlockStore:
@@ -242,6 +249,7 @@ class RestorePoints:
                 f"{vm.name}'s; create the collection in subscription {vm.subscription}"
             )
         bases = {d.id: self._base(d, region, sub) for d in disks}
+        sealed = self._data_keys(disks, bases)
         warnings: list[str] = []
         running = vm.power_state.lower() in ("running", "on", "started")
         app = consistency_mode == "ApplicationConsistent" and running  # rule RP-3, EXT-1
@@ -283,6 +291,7 @@ class RestorePoints:
                         changed,
                         progress,
                         base_drp["blocks_total"] if base_drp else None,
+                        key=sealed[disk.id][1] if disk.id in sealed else None,
                     )
                     captured.append((disk, ids, stats, before))
                 writer.drain()
@@ -318,8 +327,18 @@ class RestorePoints:
             self._fault("manifests")
             achieved = "ApplicationConsistent" if app else "CrashConsistent"
             metadata = source_metadata(vm, disks)
+            keys = [(d.id, d.disk_id, sealed[d.disk_id][0]) for d in drps if d.disk_id in sealed]
             self._commit(
-                rp_id, coll, name, consistency_mode, achieved, warnings, metadata, drps, cbt=True
+                rp_id,
+                coll,
+                name,
+                consistency_mode,
+                achieved,
+                warnings,
+                metadata,
+                drps,
+                cbt=True,
+                keys=keys,
             )
             for disk in disks:
                 self.disks.reset_changed_blocks(disk.id)
@@ -345,9 +364,11 @@ class RestorePoints:
         drps,
         copied_from=None,
         cbt=False,
+        keys: list[tuple[str, str, WrappedKey]] | tuple = (),
     ):
         """Write the restore point row and its disk rows in one transaction (last step);
-        ``cbt``: the disks' change tracking was reset at this capture (it is their new base)."""
+        ``cbt``: the disks' change tracking was reset at this capture (it is their new base);
+        ``keys``: (disk restore point id, disk id, wrapped data key) of encrypted disks."""
         with self.fabric.transaction() as conn:
             conn.execute(
                 "INSERT INTO restore_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -388,6 +409,7 @@ class RestorePoints:
                     "INSERT OR REPLACE INTO cbt_bases VALUES (?, ?)",
                     [(d.disk_id, d.id) for d in drps],
                 )
+            save_key_records(conn, keys)
 
     def _fault(self, step: str) -> None:
         if self.fault_hook is not None:
@@ -427,6 +449,7 @@ class RestorePoints:
                     "(SELECT id FROM disk_restore_points WHERE restore_point_id=?)",
                     (rp_id,),
                 )
+                forget_records(conn, rp_id)
                 conn.execute("DELETE FROM disk_restore_points WHERE restore_point_id=?", (rp_id,))
                 conn.execute("DELETE FROM restore_points WHERE id=?", (rp_id,))
         return 0
@@ -471,12 +494,47 @@ class RestorePoints:
         total = VerifyReport()
         for region, sub in self._stores():
             with store_lock(self.store(region, sub), exclusive=False) as store:
+                manifests = self._manifests(region, sub)
                 total.add(
                     verify_store(
-                        store, self._manifests(region, sub), sample_percent, progress or no_progress
+                        store,
+                        manifests,
+                        sample_percent,
+                        progress or no_progress,
+                        openers=self._openers([drp for _, drp, _ in manifests]),
                     )
                 )
         return total
+
+    # -- encrypted disks (core/envelope.py) ----------------------------------------------------
+    def _data_keys(
+        self, disks: list[Disk], bases: dict[str, tuple[dict | None, bool]]
+    ) -> dict[str, tuple[WrappedKey, BlockKey]]:
+        """The data key of each disk under a disk encryption set; a base captured under
+        another key (or none) is dropped, so that capture is full (ids differ by key)."""
+        out: dict[str, tuple[WrappedKey, BlockKey]] = {}
+        for disk in disks:
+            got = self.envelopes.for_disk(disk)
+            if got is not None:
+                out[disk.id] = got
+            base_drp = bases[disk.id][0]
+            if base_drp is not None:
+                if self.envelopes.of(base_drp["id"]) != (got[0] if got else None):
+                    bases[disk.id] = (None, False)
+        return out
+
+    def _openers(self, drp_ids: list[str]) -> dict[str, Callable | KeyUnavailable]:
+        """For each encrypted disk restore point: its key's opener, or why it cannot open."""
+        out: dict[str, Callable | KeyUnavailable] = {}
+        opened: dict[WrappedKey, Callable | KeyUnavailable] = {}
+        for drp_id, wk in self.envelopes.of_many(drp_ids).items():
+            if wk not in opened:
+                try:
+                    opened[wk] = self.envelopes.unwrap(wk, "its blocks").open_payload
+                except KeyUnavailable as exc:
+                    opened[wk] = exc
+            out[drp_id] = opened[wk]
+        return out
 
     # -- restore ---------------------------------------------------------------------------------
     def restore_disk(
@@ -493,6 +551,8 @@ class RestorePoints:
         drp = self.get_disk_restore_point(disk_restore_point_id)
         rp = self.get(drp.restore_point_id)
         check_name(name, "disk")
+        key = self.envelopes.key_for(drp.id)  # KeyUnavailable (naming the key) if unusable
+        opener = key.open_payload if key is not None else None
         with (
             store_lock(self.store(rp.region, rp.subscription), exclusive=False) as store,
             naming(drp.id),
@@ -504,20 +564,21 @@ class RestorePoints:
                 region=region,
                 name=name,
                 size_bytes=size,
-                fill=lambda fd: restore_into(store, ids, fd, progress or no_progress),
+                fill=lambda fd: restore_into(store, ids, fd, progress or no_progress, opener),
             )
 
     def open_disk_restore_point(self, disk_restore_point_id: str) -> DiskImageReader:
         """A reader of the disk image (the caller closes it); every block read is verified."""
         drp = self.get_disk_restore_point(disk_restore_point_id)
         rp = self.get(drp.restore_point_id)
+        key = self.envelopes.key_for(drp.id)  # KeyUnavailable (naming the key) if unusable
         store = self.open_store(rp.region, rp.subscription)
         try:
             size, ids = store.get_manifest(drp.manifest)
         except BaseException:
             store.close()
             raise
-        return DiskImageReader(store, size, ids, drp.id)
+        return DiskImageReader(store, size, ids, drp.id, key.open_payload if key else None)
 
 
 @contextmanager

@@ -12,11 +12,14 @@ import pytest
 import xxhash
 
 from core.blockstore import BLOCK_SIZE, BlockStore
+from core.copy import copy_restore_point
 from core.crypto import KeyStore, des_principal
 from core.disks import Disks
 from core.envelope import BlockKey, Envelopes, KeyUnavailable, keyed_digest
 from core.errors import CoreError, IntegrityError
 from core.fabric import Fabric
+from tests.core import fixtures_snap
+from tests.core.fixtures_snap import collection, import_disk, restored_bytes, vm
 
 SUB = "00000000-0000-0000-0000-00000000000e"
 VAULT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kvenv"
@@ -200,3 +203,158 @@ def test_key_unavailable_is_an_integrity_error_without_key_material(
         env.unwrap(wk, "x")
     assert key.id_key.hex() not in str(err.value)
     assert wk.wrapped.hex() not in str(err.value)
+
+
+# -- restore points of encrypted disks (core/snapshots.py, core/copy.py, core/verify.py) ---------
+
+rps = fixtures_snap.rps  # the fixture
+DATA_SEED = 20261122
+
+
+def _pattern_image(blocks: int = 12) -> bytes:
+    """Incompressible but known bytes (random from a fixed seed), with zero blocks."""
+    rng = random.Random(DATA_SEED)
+    out = bytearray()
+    for b in range(blocks):
+        out += bytes(BLOCK_SIZE) if b % 4 == 3 else rng.randbytes(BLOCK_SIZE)
+    return bytes(out)
+
+
+def _needles(data: bytes) -> list[bytes]:
+    """64-byte slices of every non-zero block of ``data``."""
+    return [
+        data[o + 4096 : o + 4160]
+        for o in range(0, len(data), BLOCK_SIZE)
+        if data[o : o + BLOCK_SIZE].count(0) != BLOCK_SIZE
+    ]
+
+
+def _hits(fabric: Fabric, needles: list[bytes], region: str = "eastus") -> int:
+    """Occurrences of the needles in every file of the region's block store."""
+    root = fabric.store_dir(region, fabric.default_subscription)
+    found = 0
+    for path in root.rglob("*"):
+        if path.is_file():
+            raw = path.read_bytes()
+            found += sum(n in raw for n in needles)
+    return found
+
+
+def _ids(rps, drp) -> set[bytes]:
+    rp = rps.get(drp.restore_point_id)
+    _, ids = rps.store(rp.region, rp.subscription).get_manifest(drp.manifest)
+    return {ids[i : i + 16] for i in range(0, len(ids), 16)} - {bytes(16)}
+
+
+def test_des_blocks_unreadable_without_key_restore_identical_and_deduped(
+    fabric: Fabric, disks: Disks, ks: KeyStore, rps, tmp_path: Path
+) -> None:
+    """Issue 4: data under a DES is unreadable in the store (no 64-byte slice of the known
+    incompressible content in packs, manifests or index; the same disk without a DES is the
+    control), restores byte-identical, and its second restore point dedupes."""
+    data = _pattern_image()
+    needles = _needles(data)
+    enc = import_disk(disks, fabric, tmp_path, "enc", data, encryption_set_id=DES)
+    cid = collection(rps, fabric)
+    rp1 = rps.create(cid, "rp1", vm(fabric, enc))
+    assert _hits(fabric, needles) == 0
+    assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "back") == data
+    drp1 = rp1.disk_restore_points[0]
+    assert drp1.blocks_total == drp1.blocks_new == 9  # the 3 zero blocks stay unstored
+    disks.write(enc.id, 5 * BLOCK_SIZE, b"changed" * 100)
+    rp2 = rps.create(cid, "rp2", vm(fabric, enc))
+    assert rp2.disk_restore_points[0].blocks_new == 1
+    assert len(_ids(rps, rp2.disk_restore_points[0]) - _ids(rps, drp1)) == 1
+    want = bytearray(data)
+    want[5 * BLOCK_SIZE : 5 * BLOCK_SIZE + 700] = b"changed" * 100
+    assert restored_bytes(rps, fabric, rp2.disk_restore_points[0].id, "back2") == want
+    with rps.open_disk_restore_point(drp1.id) as reader:
+        assert reader.read(BLOCK_SIZE - 10, 100) == data[BLOCK_SIZE - 10 : BLOCK_SIZE + 90]
+    assert _hits(fabric, needles) == 0
+    # control: the same bytes on a disk without a DES are found in the store
+    plain = import_disk(disks, fabric, tmp_path, "plain", data)
+    rps.create(collection(rps, fabric, "plainc"), "p1", vm(fabric, plain))
+    assert _hits(fabric, needles) >= len(needles)
+
+
+def test_identical_disks_under_different_keys_share_no_block_id(
+    fabric: Fabric, disks: Disks, ks: KeyStore, rps, tmp_path: Path
+) -> None:
+    """Issue 4: block ids do not leak plaintext equality across keys (no cross-key dedup)."""
+    data = _pattern_image(8)
+    a = import_disk(disks, fabric, tmp_path, "a", data, encryption_set_id=DES)
+    b = import_disk(disks, fabric, tmp_path, "b", data, encryption_set_id=DES2)
+    c = import_disk(disks, fabric, tmp_path, "c", data)
+    rp = rps.create(collection(rps, fabric), "rp", vm(fabric, a, [b, c]))
+    ida, idb, idc = (_ids(rps, d) for d in rp.disk_restore_points)
+    assert len(ida) == len(idb) == len(idc) == 6
+    assert not (ida & idb) and not (ida & idc) and not (idb & idc)
+    assert [d.blocks_new for d in rp.disk_restore_points] == [6, 6, 6]
+
+
+def test_unusable_key_refuses_restore_read_copy_and_verify_by_name(
+    fabric: Fabric, disks: Disks, ks: KeyStore, rps, tmp_path: Path
+) -> None:
+    """Issue 4: a disabled key makes restore points unrestorable with the key named (restore,
+    reads, cross-region copy; verify says "cannot verify", not corrupt); enabled again, or
+    recovered after a delete, they restore again."""
+    data = _pattern_image(6)
+    enc = import_disk(disks, fabric, tmp_path, "enc", data, encryption_set_id=DES)
+    plain = import_disk(disks, fabric, tmp_path, "plain", data)
+    rp = rps.create(collection(rps, fabric), "rp", vm(fabric, enc, [plain]))
+    drp = rp.disk_restore_points[0]
+    target = collection(rps, fabric, "dr", region="westus")
+    for off, on in (
+        (lambda: ks.set_key_enabled(KEY, False), lambda: ks.set_key_enabled(KEY, True)),
+        (lambda: ks.delete_item(KEY), lambda: ks.recover_item(KEY)),
+    ):
+        off()
+        with pytest.raises(KeyUnavailable, match=rf"key kek .*\({KEY}\)"):
+            restored_bytes(rps, fabric, drp.id, "nope")
+        with pytest.raises(KeyUnavailable, match="key kek"):
+            rps.open_disk_restore_point(drp.id)
+        with pytest.raises(KeyUnavailable, match="key kek"):
+            copy_restore_point(fabric, rps, rp.id, target, "copy")
+        assert restored_bytes(rps, fabric, rp.disk_restore_points[1].id, f"p{id(off)}") == data
+        report = rps.verify()
+        assert [p.what for p in report.problems] == ["key"]
+        text = str(report.problems[0])
+        assert text.startswith("cannot verify 5 blocks: key kek") and drp.id in text
+        assert "corrupt" not in text
+        assert report.affected_restore_points() == [rp.id]
+        on()
+        assert restored_bytes(rps, fabric, drp.id, f"back{id(off)}") == data
+        assert rps.verify().ok
+    copied = copy_restore_point(fabric, rps, rp.id, target, "copy").restore_point
+    assert _hits(fabric, _needles(data), "westus") == len(_needles(data))  # the plain disk's
+    env = rps.envelopes
+    assert env.of(copied.disk_restore_points[0].id) == env.of(drp.id)
+    assert env.of(copied.disk_restore_points[1].id) is None
+    got = restored_bytes(rps, fabric, copied.disk_restore_points[0].id, "w", region="westus")
+    assert got == data
+    ks.set_key_enabled(KEY, False)
+    with pytest.raises(KeyUnavailable, match="key kek"):
+        restored_bytes(rps, fabric, copied.disk_restore_points[0].id, "w2", region="westus")
+
+
+def test_new_des_means_a_full_capture_and_old_points_still_restore(
+    fabric: Fabric, disks: Disks, ks: KeyStore, rps, tmp_path: Path
+) -> None:
+    """A disk that moves to another DES (or gains one) is captured in full under its new
+    key; its earlier restore points keep their own key records; deleting drops records."""
+    data = _pattern_image(4)
+    disk = import_disk(disks, fabric, tmp_path, "d", data)
+    cid = collection(rps, fabric)
+    rp0 = rps.create(cid, "rp0", vm(fabric, disk))
+    disks.set_flags(disk.id, encryption_set_id=DES)
+    rp1 = rps.create(cid, "rp1", vm(fabric, disks.get(disk.id)))
+    disks.set_flags(disk.id, encryption_set_id=DES2)
+    rp2 = rps.create(cid, "rp2", vm(fabric, disks.get(disk.id)))
+    assert [r.disk_restore_points[0].blocks_new for r in (rp0, rp1, rp2)] == [3, 3, 3]
+    keys = [rps.envelopes.of(r.disk_restore_points[0].id) for r in (rp0, rp1, rp2)]
+    assert keys[0] is None and keys[1].des_id == DES and keys[2].des_id == DES2
+    for r in (rp0, rp1, rp2):
+        assert restored_bytes(rps, fabric, r.disk_restore_points[0].id, "r" + r.name) == data
+    rps.delete(rp1.id)
+    assert rps.envelopes.of(rp1.disk_restore_points[0].id) is None
+    assert restored_bytes(rps, fabric, rp2.disk_restore_points[0].id, "again") == data
