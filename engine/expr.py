@@ -1,6 +1,6 @@
 """HCL expressions: the public face of bcdr's expression tree, its references and evaluation.
 
-``engine/config.py`` turns the parser's tree into the nodes (``exprnodes.py``,
+``engine/hcltree.py`` turns the parser's tree into the nodes (``exprnodes.py``,
 ``exprrefs.py``, ``exprops.py``, all re-exported here); nothing else builds them from
 text. Every node has a ``range`` (file:line). Evaluation yields plain Python values (see
 ``engine/values.py``). Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN`` (never

@@ -3,11 +3,11 @@
 The functions live by family in ``collection.py``, ``text.py`` and ``encoding.py``, their
 argument checks in ``args.py``; type constraints and conversion live in
 ``engine/typeconv.py`` (re-exported here for callers). Each function is a plain Python
-function over plain values. Always holds: a function never sees ``UNKNOWN`` unless its
-name is in ``UNKNOWN_AWARE`` (``expr.py`` returns ``UNKNOWN`` for it otherwise); a user
-mistake is a ``FunctionError`` (``expr.py`` adds the call's file:line); ``try`` and
-``can`` are evaluated lazily by ``expr.py`` and the entries here only complete the
-registry.
+function over plain values, called by ``FunctionCall`` in ``engine/exprops.py``. Always
+holds: a function never sees ``UNKNOWN`` unless its name is in ``UNKNOWN_AWARE`` (the
+call returns ``UNKNOWN`` otherwise); a user mistake is a ``FunctionError`` (the call adds
+its file:line); ``try`` and ``can`` are evaluated lazily by the call and the entries here
+only complete the registry.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "zipmap": f_zipmap,
 }
 
-#: evaluated by expr.py argument by argument (errors are caught)
+#: evaluated by exprops.py argument by argument (errors are caught)
 LAZY_FUNCTIONS = frozenset({"try", "can"})
 #: called with ``base=path.module``
 PATH_FUNCTIONS = frozenset({"file", "fileexists"})

@@ -1,7 +1,7 @@
 """What every HCL function shares: its error type and the checks of its arguments.
 
 Always holds: a bad argument is a ``FunctionError`` whose message names the argument
-and the type it needed (``expr.py`` adds the call's file:line); ``as_number`` and
+and the type it needed (``engine/exprops.py`` adds the call's file:line); ``as_number`` and
 ``as_string`` convert as HCL does (``"3"`` is a number, ``3`` prints as ``"3"``) and
 refuse anything else.
 """

@@ -1,7 +1,7 @@
 """The encoding, conversion and file functions: jsonencode, base64decode, tobool, file, ….
 
 Always holds: ``file`` and ``fileexists`` read relative to ``base`` (the spec directory,
-given by ``expr.py`` as ``path.module``) and only read; a missing or unreadable file,
+given by ``engine/exprops.py`` as ``path.module``) and only read; a missing or unreadable file,
 bad JSON or bad base64 is a ``FunctionError`` saying which and what to check.
 """
 

@@ -1,0 +1,152 @@
+"""The configuration model: what a directory of spec files declares, as plain dataclasses.
+
+``Config`` holds providers, variables, locals, resources and outputs by name (resources by
+address); ``FileParts`` is what one file declares, and what the parse cache stores.
+Built by ``engine/configdecode.py`` from the ``Body``/``Block``/``Attribute`` tree that
+``engine/hcltree.py`` makes. Always holds: every block, attribute and expression carries
+its ``SourceRange`` (file:line); no parser type appears here; every class is picklable and
+``NOTSET`` stays one object through pickling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.addrs import ResourceAddr
+from engine.diagnostics import Diagnostic, SourceRange
+from engine.expr import Expr
+from engine.typeconv import TypeConstraint
+
+
+class _NotSet:
+    """The type of ``NOTSET``: a variable without a default."""
+
+    _instance: _NotSet | None = None
+
+    def __new__(cls) -> _NotSet:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOTSET"
+
+    def __reduce__(self) -> str:
+        return "NOTSET"
+
+
+NOTSET = _NotSet()
+
+
+@dataclass
+class Attribute:
+    name: str
+    expr: Expr
+    range: SourceRange
+
+
+@dataclass
+class Body:
+    attributes: dict[str, Attribute]
+    blocks: list[Block]
+    range: SourceRange
+
+
+@dataclass
+class Block:
+    type: str
+    labels: list[str]
+    body: Body
+    range: SourceRange
+
+
+@dataclass
+class Validation:
+    condition: Expr
+    error_message: Expr
+    range: SourceRange
+
+
+@dataclass
+class Variable:
+    name: str
+    type: TypeConstraint | None
+    default: Any
+    description: str
+    sensitive: bool
+    nullable: bool
+    validations: list[Validation]
+    range: SourceRange
+
+    @property
+    def required(self) -> bool:
+        return self.default is NOTSET
+
+
+@dataclass
+class Local:
+    name: str
+    expr: Expr
+    range: SourceRange
+
+
+@dataclass
+class Lifecycle:
+    prevent_destroy: bool = False
+    create_before_destroy: bool = False
+    ignore_changes: list[str] | str = field(default_factory=list)  # or "all"
+    range: SourceRange | None = None
+
+
+@dataclass
+class Resource:
+    addr: ResourceAddr
+    body: Body
+    count: Expr | None
+    for_each: Expr | None
+    depends_on: list[tuple[ResourceAddr, SourceRange]]
+    lifecycle: Lifecycle
+    range: SourceRange
+
+
+@dataclass
+class Output:
+    name: str
+    expr: Expr
+    sensitive: bool
+    description: str
+    depends_on: list[tuple[ResourceAddr, SourceRange]]
+    range: SourceRange
+
+
+@dataclass
+class ProviderBlock:
+    name: str
+    body: Body
+    range: SourceRange
+
+
+@dataclass
+class Config:
+    dir: Path
+    files: list[str]
+    providers: dict[str, ProviderBlock]
+    variables: dict[str, Variable]
+    locals: dict[str, Local]
+    resources: dict[ResourceAddr, Resource]
+    outputs: dict[str, Output]
+    var_files: list[str] = field(default_factory=list)  # the *.auto.hcl files, sorted
+
+
+@dataclass
+class FileParts:
+    """What one file declares; this is what the parse cache stores."""
+
+    providers: list[ProviderBlock] = field(default_factory=list)
+    variables: list[Variable] = field(default_factory=list)
+    locals: list[Local] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
