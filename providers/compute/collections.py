@@ -24,10 +24,9 @@ from providers.compute.groups import (
     SUBSCRIPTION,
     TAGS,
     arguments,
-    check_group,
     known,
     name_attribute,
-    plan_common,
+    plan_in_group,
     state_from,
 )
 from providers.resource import ResourceType, Session, where
@@ -125,9 +124,8 @@ class RestorePointCollection(ResourceType):
             resp.notes.append(
                 f"replacing {req.address} destroys its {n} restore point{'s' * (n != 1)}"
             )
-        if not plan_common(s, req, resp):
+        if not plan_in_group(s, req, resp):
             return
-        check_group(s, req, resp)
         sub, rg, name = planned["subscription"], planned.get("resource_group"), planned.get("name")
         if all(known(x) for x in (sub, rg, name)) and replaced is None:
             planned["id"] = collection_id(sub, rg, name)

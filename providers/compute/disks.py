@@ -31,11 +31,10 @@ from providers.compute.groups import (
     SUBSCRIPTION,
     TAGS,
     arguments,
-    check_group,
     known,
     name_attribute,
     one_of,
-    plan_common,
+    plan_in_group,
     state_from,
     subscription_of,
 )
@@ -167,9 +166,8 @@ class ManagedDisk(ResourceType):
                     self.schema, None if replace else prior, req.proposed or {}
                 )
                 resp.planned_state = planned
-        if not plan_common(s, req, resp):
+        if not plan_in_group(s, req, resp):
             return
-        check_group(s, req, resp)
         sub, rg, name = planned["subscription"], planned.get("resource_group"), planned.get("name")
         if known(sub) and known(rg) and known(name):
             planned["id"] = disk_id(sub, rg, name)

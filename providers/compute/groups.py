@@ -132,6 +132,15 @@ def check_group(s: Session, req: PlanRequest, resp: PlanResponse) -> None:
     )
 
 
+def plan_in_group(s: Session, req: PlanRequest, resp: PlanResponse) -> bool:
+    """The plan checks of a resource in a resource group: ``plan_common``, then, when the
+    subscription and location are right, ``check_group``. False when ``plan_common`` failed."""
+    if not plan_common(s, req, resp):
+        return False
+    check_group(s, req, resp)
+    return True
+
+
 def arguments(schema: Schema, values: dict[str, Any]) -> dict[str, Any]:
     """The argument values (not the computed-only ones) of a state or plan."""
     return {

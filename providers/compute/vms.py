@@ -28,11 +28,10 @@ from providers.compute.groups import (
     SUBSCRIPTION,
     TAGS,
     arguments,
-    check_group,
     known,
     name_attribute,
     one_of,
-    plan_common,
+    plan_in_group,
     state_from,
     subscription_of,
 )
@@ -332,9 +331,8 @@ class VirtualMachine(ResourceType):
     def complete_plan(self, s: Session, req: PlanRequest, resp: PlanResponse) -> None:
         planned = resp.planned_state
         assert planned is not None
-        if not plan_common(s, req, resp):
+        if not plan_in_group(s, req, resp):
             return
-        check_group(s, req, resp)
         names = (planned["subscription"], planned.get("resource_group"), planned.get("name"))
         if all(known(x) for x in names):
             planned["id"] = vm_id(

@@ -17,11 +17,10 @@ from providers.compute.groups import (
     SUBSCRIPTION,
     TAGS,
     arguments,
-    check_group,
     known,
     name_attribute,
     one_of,
-    plan_common,
+    plan_in_group,
     state_from,
 )
 from providers.keyvault.common import DES_KINDS, DES_TYPE, keystore, missing, vault_facts
@@ -56,9 +55,8 @@ class DiskEncryptionSet(ResourceType):
 
         planned = resp.planned_state
         assert planned is not None
-        if not plan_common(s, req, resp):
+        if not plan_in_group(s, req, resp):
             return
-        check_group(s, req, resp)
         name, sub, rg = planned.get("name"), planned["subscription"], planned.get("resource_group")
         if all(known(x) for x in (name, sub, rg)):
             planned["id"] = str(

@@ -20,9 +20,8 @@ from providers.compute.groups import (
     SUBSCRIPTION,
     TAGS,
     arguments,
-    check_group,
     known,
-    plan_common,
+    plan_in_group,
     state_from,
 )
 from providers.keyvault.common import VAULT_TYPE, keystore, vault_id
@@ -99,9 +98,8 @@ class KeyVault(ResourceType):
 
         planned = resp.planned_state
         assert planned is not None
-        if not plan_common(s, req, resp):
+        if not plan_in_group(s, req, resp):
             return
-        check_group(s, req, resp)
         prior = req.prior_state or {}
         if prior.get("purge_protection") is True and planned.get("purge_protection") is False:
             resp.diagnostics.append(
