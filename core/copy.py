@@ -60,7 +60,9 @@ def copy_restore_point(
     # encrypted disks: their wrapped keys (copied as they are) and openers (checked first)
     wrapped = restore_points.envelopes.of_many(d.id for d in src.disk_restore_points)
     openers = {
-        drp_id: restore_points.envelopes.unwrap(wk, f"disk restore point {drp_id}").open_payload
+        drp_id: restore_points.envelopes.unwrap(
+            wk, f"disk restore point {drp_id} cannot be copied"
+        ).open_payload
         for drp_id, wk in wrapped.items()
     }
     source = restore_points.store(src.region, src.subscription)

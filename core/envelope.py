@@ -219,7 +219,7 @@ class Envelopes:
 
         ks = self.keystore
         key_id = self._des_key(disk, des_id)
-        what = f"disk {disk.id}"
+        what = f"disk {disk.id} cannot be captured"
         row = self._disk_row(disk.id)
         if row is not None and _same(row, des_id, key_id):
             wk = _wrapped(row)
@@ -242,7 +242,7 @@ class Envelopes:
                 )
         if raced is not None:
             return raced, self.unwrap(raced, what)
-        return WrappedKey(des_id, key_id, version, wrapped), BlockKey(data_key, what)
+        return WrappedKey(des_id, key_id, version, wrapped), BlockKey(data_key, f"disk {disk.id}")
 
     def _disk_row(self, disk_id: str, conn: sqlite3.Connection | None = None) -> sqlite3.Row:
         db = conn if conn is not None else self.fabric.db()
@@ -298,14 +298,14 @@ class Envelopes:
             data_key = self.keystore.unwrap_key(wk.key_id, wk.wrapped, des_principal(wk.des_id))
         except CoreError as err:
             raise _unavailable(what, wk.des_id, wk.key_id, err, wk.key_version) from None
-        return BlockKey(data_key, what)
+        return BlockKey(data_key, f"a data key of {wk.des_id.rsplit('/', 1)[-1]}")
 
     def key_for(self, disk_restore_point_id: str) -> BlockKey | None:
         """The unwrapped data key of a disk restore point; None when its blocks are plain."""
         wk = self.of(disk_restore_point_id)
         if wk is None:
             return None
-        return self.unwrap(wk, f"disk restore point {disk_restore_point_id}")
+        return self.unwrap(wk, f"disk restore point {disk_restore_point_id} cannot be read")
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
@@ -343,12 +343,11 @@ def _wrapped(row: sqlite3.Row) -> WrappedKey:
 def _unavailable(
     what: str, des_id: str, key_id: str, err: CoreError, version: str | None = None
 ) -> KeyUnavailable:
-    name = key_id.rsplit("/", 1)[-1]
-    ver = f" version {version}" if version else ""
+    """``what`` says what cannot be done ("disk restore point X cannot be read")."""
+    ver = f" (version {version})" if version else ""
     return KeyUnavailable(
-        f"{what} is encrypted under disk encryption set {des_id.rsplit('/', 1)[-1]} with key "
-        f"{name}{ver} ({key_id}), which cannot be used now: {err}. Its blocks cannot be read "
-        f"until key {name} is usable again (enable or recover it)",
+        f"{what}: its blocks are encrypted under disk encryption set "
+        f"{des_id.rsplit('/', 1)[-1]} with key {key_id.rsplit('/', 1)[-1]}{ver}, and {err}",
         key_id,
         str(err),
     )
