@@ -386,3 +386,58 @@ def test_sas_serves_an_encrypted_disk_with_the_key_and_500_without(
     assert (status, body) == (500, b"")
     ws.ok("platform", "key", "enable", kek)
     assert _get(url) == (200, data)
+
+
+COPY = """
+resource "resource_group" "dr" {
+  name     = "dr"
+  location = "westus"
+}
+
+resource "restore_point_collection" "dr" {
+  name           = "dr"
+  resource_group = resource_group.dr.name
+  location       = "westus"
+  source_vm_id   = virtual_machine.app.id
+}
+
+resource "restore_point" "rp1_dr" {
+  name                    = "rp1"
+  collection_id           = restore_point_collection.dr.id
+  source_restore_point_id = restore_point.rp1.id
+}
+
+resource "managed_disk" "dr_back" {
+  name               = "dr-back"
+  resource_group     = resource_group.dr.name
+  location           = "westus"
+  create_option      = "Restore"
+  source_resource_id = restore_point.rp1_dr.disk_restore_points[0].id
+}
+"""
+
+
+def test_cross_region_copy_moves_ciphertext_and_the_key_record(ws: Workspace) -> None:
+    """Issue 4 (DES) and RP-10: a copy into the paired region sends the sealed blocks and
+    the wrapped key record; no plaintext reaches the target store, and the copy restores
+    byte-identical there (with the same vault key; refused by name when it is disabled)."""
+    data = go(ws, SPEC)
+    kek = ws.state("key_vault_key.kek")["id"]
+    ws.ok("platform", "key", "disable", kek)
+    ws.write(SPEC + COPY)
+    result = ws.run("apply", "-auto-approve", "-no-color", "-refresh=false")
+    assert result.exit_code == 1, result.output
+    assert "cannot be copied" in result.output and "key kek" in result.output
+    assert ws.state("restore_point.rp1_dr") is None
+    ws.ok("platform", "key", "enable", kek)
+    ws.apply()
+    assert store_hits(ws, needles(data)) == 0
+    assert disk_sha(ws, "managed_disk.dr_back") == hashlib.sha256(data).hexdigest()
+    from core.envelope import Envelopes
+
+    src = ws.state("restore_point.rp1")["disk_restore_points"]
+    dst = ws.state("restore_point.rp1_dr")["disk_restore_points"]
+    with ws.fabric() as fab:
+        env = Envelopes(fab)
+        for a, b in zip(src, dst, strict=True):
+            assert env.of(b["id"]) == env.of(a["id"]) is not None
