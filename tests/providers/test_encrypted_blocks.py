@@ -441,3 +441,48 @@ def test_cross_region_copy_moves_ciphertext_and_the_key_record(ws: Workspace) ->
         env = Envelopes(fab)
         for a, b in zip(src, dst, strict=True):
             assert env.of(b["id"]) == env.of(a["id"]) is not None
+
+
+VM_RESTORE = """
+resource "vm_restore" "back" {
+  restore_point_id       = restore_point.rp1.id
+  name                   = "app-back"
+  target_resource_group  = resource_group.rg.name
+  source_kind            = "streaming"
+  disk_encryption_set_id = disk_encryption_set.des2.id
+}
+
+resource "restore_point_collection" "after" {
+  name           = "after"
+  resource_group = resource_group.rg.name
+  location       = "eastus"
+  source_vm_id   = vm_restore.back.id
+}
+
+resource "restore_point" "after" {
+  name          = "after"
+  collection_id = restore_point_collection.after.id
+}
+"""
+
+
+def test_des1_vm_restore_with_a_des_seals_the_next_restore_points(ws: Workspace) -> None:
+    """Rule DES-1: a streaming vm_restore that names disk_encryption_set_id gives the
+    restored disks that set; they hold the guest's plain bytes, and the restored VM's
+    restore points are sealed under the set's key (nothing readable in the store)."""
+    data = go(ws, SPEC)
+    ws.write(SPEC + VM_RESTORE)
+    ws.apply()
+    from core.disks import Disks
+    from core.envelope import Envelopes
+
+    state = ws.state("vm_restore.back")
+    with ws.fabric() as fab:
+        os_disk = Disks(fab).get(state["os_disk_id"])
+        assert os_disk.path.read_bytes() == data
+        env = Envelopes(fab)
+        for drp in ws.state("restore_point.after")["disk_restore_points"]:
+            record = env.of(drp["id"])
+            assert record is not None
+            assert record.des_id == ws.state("disk_encryption_set.des2")["id"]
+    assert store_hits(ws, needles(data)) == 0
