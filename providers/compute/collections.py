@@ -23,6 +23,7 @@ from providers.compute.groups import (
     ID,
     SUBSCRIPTION,
     TAGS,
+    VM_TYPE,
     arguments,
     known,
     name_attribute,
@@ -33,7 +34,6 @@ from providers.resource import ResourceType, Session, where
 
 COLLECTION_TYPE = "Microsoft.Compute/restorePointCollections"
 RP_TYPE = "Microsoft.Compute/restorePointCollections/restorePoints"
-VM_TYPE = "Microsoft.Compute/virtualMachines"
 
 
 def collection_id(subscription: str, resource_group: str, name: str) -> str:

@@ -27,6 +27,7 @@ from providers.base import (
 )
 from providers.compute.disk_sources import copy_source, image_path, image_size, restore_source
 from providers.compute.groups import (
+    DISK_TYPE,
     ID,
     SUBSCRIPTION,
     TAGS,
@@ -41,7 +42,6 @@ from providers.compute.groups import (
 from providers.defaults import planned_values
 from providers.resource import ResourceType, Session, where
 
-DISK_TYPE = "Microsoft.Compute/disks"
 SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
 OPTIONS = ("Empty", "Import", "Restore", "Copy")
 GiB = 1 << 30

@@ -20,6 +20,8 @@ from providers.base import ApplyRequest, Attribute, PlanRequest, PlanResponse, P
 from providers.resource import ResourceType, Session, where
 
 GROUP_TYPE = "Microsoft.Resources/resourceGroups"
+DISK_TYPE = "Microsoft.Compute/disks"
+VM_TYPE = "Microsoft.Compute/virtualMachines"
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
 
 
