@@ -40,7 +40,7 @@ def ks(fabric: Fabric) -> KeyStore:
     fabric.add_subscription(SUB)
     ks.create_vault(VAULT, name="kvenv", region="eastus", subscription=SUB, purge_protection=True)
     ks.create_key(KEY, "RSA", 2048)
-    ks.create_key(KEY2, "RSA", 2048)
+    ks.create_key(KEY2, "oct", 256)  # AES key wrap; KEY is RSA-OAEP
     ks.create_des(DES, KEY, "eastus")
     ks.create_des(DES2, KEY2, "eastus")
     return ks
@@ -358,3 +358,18 @@ def test_new_des_means_a_full_capture_and_old_points_still_restore(
     rps.delete(rp1.id)
     assert rps.envelopes.of(rp1.disk_restore_points[0].id) is None
     assert restored_bytes(rps, fabric, rp2.disk_restore_points[0].id, "again") == data
+
+
+def test_verify_calls_a_damaged_sealed_block_corrupt_and_names_its_restore_point(
+    fabric: Fabric, disks: Disks, ks: KeyStore, rps, tmp_path: Path
+) -> None:
+    data = _pattern_image(4)
+    enc = import_disk(disks, fabric, tmp_path, "enc", data, encryption_set_id=DES)
+    rp = rps.create(collection(rps, fabric), "rp", vm(fabric, enc))
+    assert rps.verify().blocks_checked == 3
+    fixtures_snap.flip_byte_in_a_pack(fabric)
+    report = rps.verify()
+    assert [(p.what, p.reason) for p in report.problems] == [("block", "corrupted")]
+    assert report.affected_restore_points() == [rp.id]
+    with pytest.raises(IntegrityError, match="corrupted"):
+        restored_bytes(rps, fabric, rp.disk_restore_points[0].id, "bad")
