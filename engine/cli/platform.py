@@ -57,6 +57,16 @@ def _platform(s: Session, home: str | None) -> tuple[Any, Path]:
     return platform, fabric_home(s, home)
 
 
+def platform_of(
+    ctx: click.Context, no_color: bool, home: str | None
+) -> tuple[Session, UI, Any, Path]:
+    """A platform command's session, its UI, the loaded platform and the fabric home."""
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    platform, home_dir = _platform(s, home)
+    return s, ui, platform, home_dir
+
+
 def fabric_home(s: Session, home: str | None) -> Path:
     """Where the embedded platform lives: -home / BCDR_FABRIC_HOME (``home``), else the
     ``home`` of the specs' ``provider "platform"`` block (relative to the specs), else
@@ -123,9 +133,7 @@ def _progress(ui: UI, bars: ProgressBars) -> Any:
 @click.pass_context
 def serve(ctx: click.Context, no_color: bool, home: str | None, host: str, port: int) -> None:
     """Serve disk restore points over HTTP to holders of a valid SAS URL, until Ctrl-C."""
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
 
     def ready(url: str) -> None:
         ui.print(f"Serving disk restore points at {url}")
@@ -157,9 +165,7 @@ def serve(ctx: click.Context, no_color: bool, home: str | None, host: str, port:
 @click.pass_context
 def verify(ctx: click.Context, no_color: bool, home: str | None, sample: float) -> None:
     """Re-read every stored block and check its hash; exit 1 when something is wrong."""
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
         result = platform.verify(home_dir, sample, _progress(ui, bars))
     blocks, size = result.get("blocks_checked", 0), result.get("bytes_checked", 0)
@@ -184,9 +190,7 @@ def verify(ctx: click.Context, no_color: bool, home: str | None, sample: float) 
 @click.pass_context
 def gc(ctx: click.Context, no_color: bool, home: str | None) -> None:
     """Delete stored blocks that no restore point references any more."""
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
         result = platform.gc(home_dir, _progress(ui, bars))
     deleted, freed = result.get("blocks_deleted", 0), result.get("bytes_freed", 0)

@@ -20,7 +20,7 @@ import click
 
 from engine import render
 from engine.cli.app import CliError, main, no_color_option, opt, print_json, session_of
-from engine.cli.platform import _platform, home_option
+from engine.cli.platform import _platform, home_option, platform_of
 from engine.ui import ProgressBars
 
 _SIZE = re.compile(r"^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$", re.IGNORECASE)
@@ -72,9 +72,7 @@ def list_cmd(
     ctx: click.Context, no_color: bool, home: str | None, type_: str | None, as_json: bool
 ) -> None:
     """List the platform's objects: id, type, region, state and tags."""
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     items = platform.list_resources(home_dir, type_)
     if as_json:
         print_json(ui, items)
@@ -98,9 +96,7 @@ def list_cmd(
 @click.pass_context
 def show(ctx: click.Context, no_color: bool, home: str | None, id: str) -> None:
     """Show one object (as JSON): its properties and what the platform knows of it."""
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     ui.write(json.dumps(platform.show(home_dir, id), indent=2) + "\n")
 
 
@@ -123,9 +119,7 @@ def disk_write(
 
     The write is tracked, so the next restore point stores only the blocks it touched.
     """
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    s, ui, platform, home_dir = platform_of(ctx, no_color, home)
     done = platform.disk_write(home_dir, disk_id, offset, s.rel(input_))
     n = done["blocks"]
     ui.print(
@@ -144,9 +138,7 @@ def disk_export(
     ctx: click.Context, no_color: bool, home: str | None, disk_id: str, output: str
 ) -> None:
     """Copy a disk's bytes into a new raw image file and print its sha256."""
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    s, ui, platform, home_dir = platform_of(ctx, no_color, home)
     path = s.rel(output)
     if path.exists():
         raise CliError(f"{output} exists already", "Remove it or give another --output.")
@@ -176,9 +168,7 @@ def vm() -> None:
 @click.pass_context
 def vm_power(ctx: click.Context, no_color: bool, home: str | None, vm_id: str, state: str) -> None:
     """Start (running) or stop (stopped) a VM."""
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     done = platform.vm_power(home_dir, vm_id, state)
     if done["before"] == done["power_state"]:
         ui.print(f"{done['id']} is {state} already.")
@@ -226,9 +216,7 @@ def delete(ctx: click.Context, no_color: bool, home: str | None, id: str) -> Non
     A collection goes with its restore points; a disk attached to a VM and a group that is
     not empty are refused.
     """
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
         done = platform.delete(home_dir, id, _bars_only(bars))
     for gone in done["deleted"]:
@@ -248,9 +236,7 @@ def delete(ctx: click.Context, no_color: bool, home: str | None, id: str) -> Non
 @click.pass_context
 def whoami(ctx: click.Context, no_color: bool, home: str | None, as_json: bool) -> None:
     """Print your object id (the principal access policies name) and the restore service's."""
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     me = platform.whoami(home_dir)
     if as_json:
         print_json(ui, me)
@@ -275,9 +261,7 @@ def _key_vault_verb(action: str, doc: str, argument: str, said: Callable[[dict],
     @click.argument(argument)
     @click.pass_context
     def command(ctx: click.Context, no_color: bool, home: str | None, **ids: str) -> None:
-        s = session_of(ctx)
-        ui = s.use_ui(no_color)
-        platform, home_dir = _platform(s, home)
+        _, ui, platform, home_dir = platform_of(ctx, no_color, home)
         ui.print(said(platform.key_vault(home_dir, action, ids[argument])))
 
     command.__doc__ = doc
@@ -325,9 +309,7 @@ def recover_files(
 ) -> None:
     """File-level recovery: write a restore point's disk images into DIR, to mount and copy
     files from. Refused for a VM with encrypted disks (rule REP-7)."""
-    s = session_of(ctx)
-    ui = s.use_ui(no_color)
-    platform, home_dir = _platform(s, home)
+    s, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
         done = platform.recover_files(home_dir, restore_point_id, s.rel(output), _bars_only(bars))
     for f in done["files"]:
