@@ -142,6 +142,8 @@ def capture_disk(
     else:
         ids = bytearray(nblocks * ID_BYTES)
         runs = None
+    # rule RP-4: zero blocks are never stored, and only blocks whose id differs from the
+    # base's are handed to the writer (a first capture has no base: every non-zero block)
     zero_full = store.zero_digest(BLOCK_SIZE)
     zero_tail = store.zero_digest(size - (nblocks - 1) * BLOCK_SIZE)
     digest, seed = xxhash.xxh3_128_digest, store.seed

@@ -277,7 +277,8 @@ def drp_from_row(row) -> DiskRestorePoint:
 
 
 def source_metadata(vm: VmSource, disks: list[Disk]) -> dict:
-    """What a VM restore needs to rebuild the VM (rule RP-2)."""
+    """What a VM restore needs to rebuild the VM."""
+    # rule RP-2: a restore point stores the VM's configuration (size, OS, disks, network)
     return {
         "vm_id": vm.vm_id,
         "name": vm.name,

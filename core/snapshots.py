@@ -242,6 +242,7 @@ class RestorePoints:
         if consistency_mode not in MODES:
             raise CoreError(f"restore point {name}: consistency_mode must be one of {MODES}")
         disks = included_disks(self.disks, vm, exclude_disk_ids)
+        # rule RP-11: the blocks go to the collection's region, which may differ from the VM's
         region, sub = coll["region"], coll["subscription"]
         if sub.lower() != vm.subscription.lower():
             raise CoreError(
@@ -436,7 +437,8 @@ class RestorePoints:
 
     # -- deleting, verify, gc ------------------------------------------------------------------
     def delete(self, restore_point_id: str, progress: Progress | None = None) -> int:
-        """Delete a restore point and free the blocks no other uses (rule RP-13)."""
+        """Delete a restore point and free the blocks no other uses."""
+        # rule RP-13: the row goes first, then gc frees what no other restore point uses
         rp = self.get(restore_point_id)
         self._delete_rows([rp.id])
         return self._gc_store(rp.region, rp.subscription, progress).bytes_freed

@@ -127,7 +127,7 @@ def encode_attributes(
     if cipher is not None and sensitive:
         from .crypto import transform_paths
 
-        # rule EXT-4: sensitive attributes are encrypted in the state when a key is set
+        # sensitive attributes are sealed by state.crypto when a key is set (EXT-4)
         attributes = transform_paths(
             attributes, list(sensitive), lambda value, path: cipher.seal(value, address, path)
         )

@@ -351,7 +351,7 @@ class StateStore:
             stored = value
             if sensitive and value is not None:
                 if self._cipher is not None:
-                    # rule EXT-4: sensitive outputs are encrypted in the state too
+                    # sensitive outputs are sealed too (EXT-4, see state.crypto)
                     stored = self._cipher.seal(value, "output", name)
                 else:
                     self._plaintext(f"output.{name}")

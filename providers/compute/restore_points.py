@@ -44,6 +44,8 @@ def iso(ts: float) -> str:
 
 class RestorePoint(ResourceType):
     type_name = "restore_point"
+    # rule RP-7: a restore point cannot be updated except its tags: every other argument
+    # is force_new, so a change plans a replacement
     schema = Schema(
         attributes={
             "name": name_attribute("restore point"),
