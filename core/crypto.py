@@ -10,8 +10,11 @@ principal and is checked against the vault's access policies and the grants made
 encryption sets, and a principal without the permission gets ``Forbidden`` naming the
 vault, the principal and the permission; a deleted vault, key or secret is soft-deleted and
 recoverable for the vault's retention (7-90 days); purge protection, once on, stays on and
-refuses purges before the retention ends. Management calls (create, delete, recover,
-enable) are the platform's own and take no principal, like the Azure control plane.
+refuses purges before the retention ends. A key has versions (``create_key`` on an
+existing key or ``rotate_key`` adds one): wraps use the latest unless told a version, and an
+unwrap given the version that wrapped keeps working after rotations, for as long as the key
+is enabled and not deleted. Management calls (create, rotate, delete, recover, enable) are
+the platform's own and take no principal, like the Azure control plane.
 """
 
 from __future__ import annotations
@@ -451,6 +454,24 @@ class KeyStore:
         self._add_version(key_id, "key", _generate(kt, ks), kt, ks)
         return self.key_info(key_id)
 
+    def rotate_key(self, key_id: str) -> KeyInfo:
+        """A new version of a live key, of the same type and size; it becomes the latest
+        (new wraps use it) while the older versions keep unwrapping what they wrapped."""
+        self._item_row(key_id, "key")
+        latest = self._latest(key_id)
+        kt, ks = latest["key_type"], latest["key_size"]
+        self._add_version(key_id, "key", _generate(kt, ks), kt, ks)
+        return self.key_info(key_id)
+
+    def key_versions(self, key_id: str) -> list[str]:
+        """A live key's versions, oldest first."""
+        self._item_row(key_id, "key")
+        rows = self._db.execute(
+            "SELECT version FROM kv_versions WHERE item_id = ? ORDER BY created_at, rowid",
+            (key_id,),
+        )
+        return [r[0] for r in rows.fetchall()]
+
     def key_info(self, key_id: str) -> KeyInfo:
         """A key's facts (the platform's view, no principal); NotFound when deleted."""
         row = self._item_row(key_id, "key")
@@ -512,7 +533,11 @@ class KeyStore:
         return [r[0] for r in rows.fetchall()]
 
     # -- key operations (checked against the access policies) ---------------------------------
-    def _usable(self, key_id: str, principal: str, permission: str) -> rsa.RSAPrivateKey | bytes:
+    def _usable(
+        self, key_id: str, principal: str, permission: str, version: str | None = None
+    ) -> rsa.RSAPrivateKey | bytes:
+        """The material of ``version`` (the latest when None) once the principal may use the
+        key for ``permission`` and the key is enabled (which covers all its versions)."""
         row = self._item_row(key_id, "key")
         self._require(key_id, principal, "key", permission)
         if not row["enabled"]:
@@ -520,7 +545,7 @@ class KeyStore:
                 f"key {row['name']} ({key_id}) is disabled: enable it (bcdr platform key "
                 "enable) to use it"
             )
-        return self._material(key_id)
+        return self._material(key_id, version)
 
     def _material(self, key_id: str, version: str | None = None) -> object:
         ver = (
@@ -531,7 +556,10 @@ class KeyStore:
             ).fetchone()
         )
         if ver is None:
-            raise NotFound(f"key {key_id} has no version {version}")
+            raise NotFound(
+                f"key {key_id.rsplit('/', 1)[-1]} ({key_id}) has no version {version}: that "
+                "version was purged or belongs to another key"
+            )
         raw = self._open(key_id, ver["version"], ver["wrapped"])
         if ver["key_type"] == "oct":
             return raw
@@ -552,17 +580,25 @@ class KeyStore:
             )
         return KeyInfo(**{**info.__dict__, "public_pem": pem})
 
-    def wrap_key(self, key_id: str, data_key: bytes, principal: str) -> bytes:
-        """``data_key`` wrapped by the vault key (RSA-OAEP-256, or AES key wrap for oct)."""
-        key = self._usable(key_id, principal, "wrapKey")
+    def wrap_key(
+        self, key_id: str, data_key: bytes, principal: str, version: str | None = None
+    ) -> bytes:
+        """``data_key`` wrapped by the vault key (RSA-OAEP-256, or AES key wrap for oct):
+        by ``version`` of it, or by the latest version when None."""
+        key = self._usable(key_id, principal, "wrapKey", version)
         if isinstance(key, bytes):
             return aes_key_wrap(key, data_key)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise CoreError(f"key {key_id} is an EC key: it cannot wrap keys; use an RSA key")
         return key.public_key().encrypt(data_key, _oaep())
 
-    def unwrap_key(self, key_id: str, wrapped: bytes, principal: str) -> bytes:
-        key = self._usable(key_id, principal, "unwrapKey")
+    def unwrap_key(
+        self, key_id: str, wrapped: bytes, principal: str, version: str | None = None
+    ) -> bytes:
+        """The data key ``wrapped`` holds, unwrapped by ``version`` of the vault key (the
+        one that wrapped it; the latest when None). Older versions stay usable for unwrap
+        for as long as the key is enabled and not deleted."""
+        key = self._usable(key_id, principal, "unwrapKey", version)
         try:
             if isinstance(key, bytes):
                 return aes_key_unwrap(key, wrapped)
@@ -570,8 +606,10 @@ class KeyStore:
                 raise CoreError(f"key {key_id} is an EC key: it cannot unwrap keys")
             return key.decrypt(wrapped, _oaep())
         except (ValueError, InvalidUnwrap):
+            which = f"version {version}" if version else "its latest version"
             raise CoreError(
-                f"key {key_id} cannot unwrap this data: it was wrapped by another key"
+                f"key {key_id} ({which}) cannot unwrap this data: it was wrapped by another "
+                "key or another version; give the version that wrapped it"
             ) from None
 
     def encrypt(self, key_id: str, plaintext: bytes, principal: str) -> bytes:

@@ -228,7 +228,7 @@ class Envelopes:
         data_key = os.urandom(32)
         try:
             version = ks.key_info(key_id).version
-            wrapped = ks.wrap_key(key_id, data_key, des_principal(des_id))
+            wrapped = ks.wrap_key(key_id, data_key, des_principal(des_id), version)
         except CoreError as err:
             raise _unavailable(what, des_id, key_id, err) from None
         with self.fabric.transaction() as conn:
@@ -296,7 +296,9 @@ class Envelopes:
         from core.crypto import des_principal
 
         try:
-            data_key = self.keystore.unwrap_key(wk.key_id, wk.wrapped, des_principal(wk.des_id))
+            data_key = self.keystore.unwrap_key(
+                wk.key_id, wk.wrapped, des_principal(wk.des_id), wk.key_version
+            )
         except CoreError as err:
             raise _unavailable(what, wk.des_id, wk.key_id, err, wk.key_version) from None
         return BlockKey(data_key, f"a data key of {wk.des_id.rsplit('/', 1)[-1]}")

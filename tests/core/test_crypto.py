@@ -260,3 +260,35 @@ def test_a_key_in_a_deleted_vault_is_named_when_used(fabric: Fabric) -> None:
     assert "key kek" in str(err.value) and "recover" in str(err.value)
     ks.recover_vault(VAULT)
     assert ks.unwrap_key(KEY, wrapped, ks.user_principal()) == b"n" * 32
+
+
+def test_older_key_versions_unwrap_what_they_wrapped_after_a_rotation(fabric: Fabric) -> None:
+    """Issue 4 (key versions): a data key wrapped by version 1 unwraps with version 1 after
+    the key is rotated to version 2, while the key is enabled; new wraps use version 2."""
+    ks = _store(fabric)
+    me = ks.user_principal()
+    for key_id, kt, size in ((KEY, "RSA", 2048), (VAULT + "/keys/aes", "oct", 256)):
+        v1 = ks.create_key(key_id, kt, size)
+        old = ks.wrap_key(key_id, b"1" * 32, me)
+        assert ks.wrap_key(key_id, b"1" * 32, me, v1.version)  # a named version wraps too
+        v2 = ks.rotate_key(key_id)
+        assert (v2.key_type, v2.key_size) == (kt, size) and v2.version != v1.version
+        assert ks.key_info(key_id).version == v2.version
+        assert ks.key_versions(key_id) == [v1.version, v2.version]
+        assert ks.unwrap_key(key_id, old, me, v1.version) == b"1" * 32
+        with pytest.raises(CoreError, match="latest version.*give the version"):
+            ks.unwrap_key(key_id, old, me)  # the latest version did not wrap it
+        new = ks.wrap_key(key_id, b"2" * 32, me)
+        assert ks.unwrap_key(key_id, new, me, v2.version) == b"2" * 32
+        with pytest.raises(CoreError, match=f"version {v1.version}"):
+            ks.unwrap_key(key_id, new, me, v1.version)
+        ks.set_key_enabled(key_id, False)  # disabling the key covers its older versions
+        with pytest.raises(CoreError, match="disabled"):
+            ks.unwrap_key(key_id, old, me, v1.version)
+        ks.set_key_enabled(key_id, True)
+        assert ks.unwrap_key(key_id, old, me, v1.version) == b"1" * 32
+    with pytest.raises(NotFound, match="kek .*has no version nope"):
+        ks.unwrap_key(KEY, old, me, "nope")
+    ks.delete_item(KEY)
+    with pytest.raises(NotFound, match="deleted"):
+        ks.rotate_key(KEY)

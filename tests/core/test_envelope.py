@@ -373,3 +373,30 @@ def test_verify_calls_a_damaged_sealed_block_corrupt_and_names_its_restore_point
     assert report.affected_restore_points() == [rp.id]
     with pytest.raises(IntegrityError, match="corrupted"):
         restored_bytes(rps, fabric, rp.disk_restore_points[0].id, "bad")
+
+
+def test_restore_points_survive_a_rotation_of_the_des_key(
+    fabric: Fabric, disks: Disks, ks: KeyStore, rps, tmp_path: Path
+) -> None:
+    """Issue 4 (key versions): after the DES's key gets a new version, restore points whose
+    data key the older version wrapped still restore and verify (the record's version is the
+    one used), and the disk's next restore point still dedupes against them."""
+    data = _pattern_image(4)
+    disk = import_disk(disks, fabric, tmp_path, "d", data, encryption_set_id=DES)
+    cid = collection(rps, fabric)
+    rp1 = rps.create(cid, "rp1", vm(fabric, disk))
+    wk = rps.envelopes.of(rp1.disk_restore_points[0].id)
+    old = ks.key_info(KEY).version
+    assert wk.key_version == old
+    assert ks.rotate_key(KEY).version != old
+    assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "after") == data
+    assert rps.verify().ok
+    disks.write(disk.id, 0, b"new" * 10)
+    rp2 = rps.create(cid, "rp2", vm(fabric, disks.get(disk.id)))
+    assert rp2.disk_restore_points[0].blocks_new == 1
+    assert rps.envelopes.of(rp2.disk_restore_points[0].id) == wk
+    fresh, _ = rps.envelopes.for_disk(_disk(disks, "fresh", DES))  # new keys: the new version
+    assert fresh.key_version == ks.key_info(KEY).version != old
+    ks.set_key_enabled(KEY, False)  # the older version is usable only while the key is
+    with pytest.raises(KeyUnavailable, match=rf"key kek \(version {old}\)"):
+        restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "off")
