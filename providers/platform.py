@@ -91,7 +91,8 @@ def verify_report(report: Any) -> dict[str, Any]:
     problems = [
         Problem(
             {
-                "block": p.name,
+                "block": None if p.what == "key" else p.name,
+                "key": p.name if p.what == "key" else None,
                 "what": p.what,
                 "pack": p.pack,
                 "problem": p.reason,

@@ -175,8 +175,14 @@ def verify(ctx: click.Context, no_color: bool, home: str | None, sample: float) 
         raise DiagnosticsError(
             [
                 diag_error(
+                    "Stored data could not be verified: a key is not usable",
+                    f"{p['message']}\nEnable or recover the key, then run bcdr verify again.",
+                )
+                if p.get("what") == "key"
+                else diag_error(
                     "Stored data failed verification",
-                    f"{p}\nRestore points using it cannot be restored safely; take new ones.",
+                    f"{p['message']}\nRestore points using it cannot be restored safely; "
+                    "take new ones.",
                 )
                 for p in problems
             ]

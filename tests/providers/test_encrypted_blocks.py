@@ -4,14 +4,15 @@ byte-identical, equal disks under different keys share no block, a disabled or d
 refuses restores by name until it is enabled or recovered, the SAS endpoint and verify say
 so, and a disk restored under a DES is encrypted in its next restore points.
 
-SAS serving of an encrypted disk restore point whose key cannot be used answers 500 with an
-empty body (the endpoint's answer to a disk restore point that cannot be read; nothing about
-the key reaches the token holder) and logs the reason on the server.
+SAS serving of an encrypted disk restore point whose key cannot be used answers 403 with an
+empty body, like every refusal of the endpoint (nothing about the key reaches the token
+holder), and logs the key id and the reason on the server.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import threading
 import urllib.error
@@ -269,6 +270,9 @@ def test_disabled_and_deleted_key_refuse_restore_by_name_until_usable(ws: Worksp
     assert verify.exit_code == 1, verify.output
     assert "cannot verify" in verify.output and "kek" in verify.output
     assert "corrupted" not in verify.output
+    assert (
+        "a key is not usable" in verify.output and "cannot be restored safely" not in verify.output
+    )
     ws.ok("platform", "key", "enable", kek)
     ws.apply()
     assert disk_sha(ws, "managed_disk.back") == hashlib.sha256(data).hexdigest()
@@ -370,20 +374,25 @@ def _get(url: str) -> tuple[int, bytes]:
             return err.code, err.read()
 
 
-def test_sas_serves_an_encrypted_disk_with_the_key_and_500_without(
-    ws: Workspace, server: str
+def test_sas_serves_an_encrypted_disk_with_the_key_and_403_without(
+    ws: Workspace, server: str, caplog
 ) -> None:
     """Issue 4 (DES) and RP-12: the SAS URL of an encrypted disk restore point serves its
-    plain bytes while the key is usable; with the key disabled it answers 500 with an empty
-    body (nothing about the key leaks to the token holder); enabled again, it serves."""
+    plain bytes while the key is usable; with the key disabled it answers 403 with an empty
+    body like any refusal (nothing about the key leaks to the token holder) and the server
+    logs the key id; enabled again, it serves."""
     provider = f'provider "platform" {{\n  serve_url = "{server}"\n}}\n'
     data = go(ws, provider + SPEC + ACCESS)
     url = ws.state("disk_access.read")["sas_url"]
     assert _get(url) == (200, data)
     kek = ws.state("key_vault_key.kek")["id"]
     ws.ok("platform", "key", "disable", kek)
+    caplog.set_level(logging.ERROR, logger="core.access")
     status, body = _get(url)
-    assert (status, body) == (500, b"")
+    assert (status, body) == (403, b"")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"encryption key {kek} cannot be used" in logged and "damaged" not in logged
+    assert url.split("?", 1)[1] not in logged
     ws.ok("platform", "key", "enable", kek)
     assert _get(url) == (200, data)
 
