@@ -8,6 +8,14 @@ Always holds: signatures are compared in constant time; any token problem (missi
 expired, revoked, meant for another disk restore point) is the same ``Forbidden`` and, over
 HTTP, the same bare 403; tokens and query strings are never logged or put in a message;
 disks are streamed in chunks, never held whole in memory.
+
+A valid token for a disk restore point whose encryption key cannot be used (the disk
+encryption set's vault key disabled, deleted, its vault deleted or its access revoked:
+``KeyUnavailable``) is also answered with a bare 403, like Azure's answer for a customer key
+it cannot reach: it is a refusal, not damage, it ends as soon as the key is usable again, and
+the holder learns nothing about the key. The server's log names the disk restore point and
+the key id and says why the key cannot be used. A disk restore point that cannot be read
+because its blocks are damaged is a bare 500, logged as damage.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+from core.envelope import KeyUnavailable
 from core.errors import CoreError, Forbidden, IntegrityError, NotFound
 from core.fabric import Fabric
 
@@ -284,6 +293,14 @@ class _Handler(BaseHTTPRequestHandler):
             size = reader.size_bytes
         except NotFound:
             return self._bare(404)
+        except KeyUnavailable as exc:  # a refusal until the key is usable: 403, see above
+            log.error(
+                "disk restore point %s refused (403): its encryption key %s cannot be used: %s",
+                drp_id,
+                exc.key_id,
+                exc.reason,
+            )
+            return self._bare(403)
         except IntegrityError:
             log.error("disk restore point %s cannot be read: its blocks are damaged", drp_id)
             return self._bare(500)

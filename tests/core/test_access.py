@@ -371,3 +371,60 @@ def test_rp12_end_to_end_sas_serves_a_real_restore_point(real) -> None:
     access.revoke(os_drp)
     assert _get(grant.url)[:3:2] == (403, b"")
     assert _get(data_grant.url)[0] == 200
+
+
+# -- an encrypted disk restore point whose key cannot be used -------------------------------------
+
+
+def test_rp12_unusable_encryption_key_is_a_bare_403_logged_by_key_id(
+    fabric: Fabric, disks, tmp_path, caplog
+) -> None:
+    """Issue 4 and RP-12: a valid token for a disk restore point whose disk encryption set's
+    key is disabled or deleted gets the same bare 403 as any refusal; the log names the key
+    id and why (never the token, never "damaged"); once the key is usable it serves again."""
+    from core.crypto import KeyStore
+    from core.snapshots import RestorePoints
+    from tests.core.fixtures_snap import collection, import_disk, vm
+
+    caplog.set_level(logging.DEBUG)
+    sub = fabric.default_subscription
+    vault = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kvsas"
+    key = vault + "/keys/kek"
+    des = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/d"
+    ks = KeyStore(fabric)
+    ks.create_vault(vault, name="kvsas", region="eastus", subscription=sub, purge_protection=True)
+    ks.create_key(key, "oct", 256)
+    ks.create_des(des, key, "eastus")
+    data = os.urandom(3 * 65536)
+    disk = import_disk(disks, fabric, tmp_path, "enc", data, encryption_set_id=des)
+    rps = RestorePoints(fabric, disks)
+    server = make_server(fabric, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        drp = rps.create(collection(rps, fabric), "rp1", vm(fabric, disk)).disk_restore_points[0]
+        grant = server.access.grant(drp.id, 3600)
+        sig = grant.url.rsplit("sig=", 1)[1]
+        assert _get(grant.url)[::2] == (200, data)
+        forged = _get(grant.url[: -len(sig)] + "A" + sig[1:])
+        for off, on, state in (
+            (lambda: ks.set_key_enabled(key, False), lambda: ks.set_key_enabled(key, True), "dis"),
+            (lambda: ks.delete_item(key), lambda: ks.recover_item(key), "deleted"),
+        ):
+            off()
+            caplog.clear()
+            status, headers, body = _get(grant.url)
+            assert (status, body, headers["Content-Length"]) == (403, b"", "0")
+            assert set(headers) == set(forged[1])  # the same answer as a forged token
+            logged = "\n".join(r.getMessage() for r in caplog.records)
+            assert f"{drp.id} refused (403): its encryption key {key} cannot be used" in logged
+            assert state in logged and "damaged" not in logged
+            assert sig not in logged and "sig=" not in logged and "si=" not in logged
+            on()
+            assert _get(grant.url)[::2] == (200, data)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        server.access.restore_points.close()
+        rps.close()
