@@ -400,3 +400,40 @@ def test_restore_points_survive_a_rotation_of_the_des_key(
     ks.set_key_enabled(KEY, False)  # the older version is usable only while the key is
     with pytest.raises(KeyUnavailable, match=rf"key kek \(version {old}\)"):
         restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "off")
+
+
+def test_estimate_says_full_capture_when_the_disks_key_changes(
+    fabric: Fabric, disks: Disks, ks: KeyStore, rps, tmp_path: Path
+) -> None:
+    """Issue 4: after a disk gains, changes or loses a disk encryption set its next capture is
+    full, and the plan's estimate says so with the allocated bytes (not the small figure of
+    changed-block tracking); a rotation of the set's key keeps tracking."""
+    from core.estimate import CBT, REKEYED, snapshot_estimate
+
+    disk = import_disk(disks, fabric, tmp_path, "d", _pattern_image(8))
+    cid = collection(rps, fabric)
+    sub = fabric.default_subscription
+
+    def estimate():
+        return snapshot_estimate(rps, disk.id, "eastus", sub)
+
+    def full() -> tuple[int, str]:
+        info = disks.file_info(disk.id)
+        return min(info.allocated_bytes, disk.size_bytes), REKEYED
+
+    rps.create(cid, "rp0", vm(fabric, disk))
+    for n, des in enumerate((DES, DES2, "")):  # gains one, changes it, loses it
+        disks.write(disk.id, 0, b"small change %d" % n)
+        assert (estimate().bytes, estimate().how) == (BLOCK_SIZE, CBT)
+        disks.set_flags(disk.id, encryption_set_id=des)
+        got = estimate()
+        assert (got.bytes, got.how) == full() and got.bytes >= 6 * BLOCK_SIZE
+        rp = rps.create(cid, f"rp{n + 1}", vm(fabric, disks.get(disk.id)))
+        assert rp.disk_restore_points[0].bytes_changed == 6 * BLOCK_SIZE  # full indeed
+    disks.set_flags(disk.id, encryption_set_id=DES)
+    rps.create(cid, "rp4", vm(fabric, disks.get(disk.id)))
+    ks.rotate_key(KEY)
+    disks.write(disk.id, 0, b"after a rotation")
+    assert (estimate().bytes, estimate().how) == (BLOCK_SIZE, CBT)
+    rp5 = rps.create(cid, "rp5", vm(fabric, disks.get(disk.id)))
+    assert rp5.disk_restore_points[0].bytes_changed == BLOCK_SIZE
