@@ -435,7 +435,8 @@ class PackWriter:
         self.final_size = 0  # bytes of all packs written, footers included
         self.max_inflight = max_inflight
         self.pool = ThreadPoolExecutor(store.threads)
-        self.io = ThreadPoolExecutor(_PACK_WRITERS)
+        # one more than the packs in flight: the last pack of a flush, and manifests
+        self.io = ThreadPoolExecutor(_PACK_WRITERS + 2)
         self.inflight: deque[Future] = deque()
         self.pending: deque[tuple[Future, str, list, int]] = deque()
         self.seen: set[bytes] = set()
@@ -504,20 +505,21 @@ class PackWriter:
     def flush(self) -> None:
         """Finish all queued blocks and write them durably, with their index rows."""
         self.drain()
-        self._write_pack()
+        self._write_pack(final=True)  # no more reading: it need not wait for a writer
         while self.pending:
             self._finish_pending()
         self._commit_index()
 
-    def _write_pack(self) -> None:
-        """Hand the current pack to a writer thread (at most ``_PACK_WRITERS`` at once)."""
+    def _write_pack(self, final: bool = False) -> None:
+        """Hand the current pack to a writer thread (at most ``_PACK_WRITERS`` at once, one
+        more for the ``final`` pack of a flush)."""
         if not self.entries:
             return
         name = f"packs/{uuid.uuid4().hex}.pack"
         footer = b"".join(_FOOTER_ENTRY.pack(*e) for e in self.entries)
         footer += _TRAILER.pack(len(self.entries), _MAGIC)
         self.chunks.append(footer)
-        if len(self.pending) >= _PACK_WRITERS:
+        if len(self.pending) >= _PACK_WRITERS + final:
             self._finish_pending()
         future = self.io.submit(self.store.backend.put, name, self.chunks)
         self.pending.append((future, name, self.entries, self.size + len(footer)))
