@@ -9,7 +9,9 @@ in a bitmap kept beside the disk (``<name>.img.cbt``, replaced atomically) *befo
 lands. The bitmap records the file's (size, mtime_ns) after the core's last write; if the
 file no longer matches, someone wrote outside the core and ``changed_blocks`` returns None.
 Writes take a per-disk lock (a thread lock plus an fcntl lock file), which ``hold_writes``
-takes too, so a capture sees one instant across processes.
+takes too, so a capture sees one instant across processes. Deleting a disk drops its row and
+its data key's row (``envelope_keys``, see ``core/envelope.py``) in one transaction: a disk
+made again under the same id never inherits the old disk's data key.
 """
 
 from __future__ import annotations
@@ -411,6 +413,8 @@ class Disks:
         try:
             with self.fabric.transaction() as conn:
                 conn.execute("DELETE FROM disks WHERE id = ?", (disk.id,))
+                if _has_table(conn, "envelope_keys"):  # made by core/envelope.py when used
+                    conn.execute("DELETE FROM envelope_keys WHERE disk_id = ?", (disk.id,))
             for path in (disk.path, Path(str(disk.path) + ".cbt")):
                 path.unlink(missing_ok=True)
             _fsync_dir(disk.path.parent)
@@ -595,6 +599,11 @@ def _disk(row: sqlite3.Row, home: Path) -> Disk:
         ephemeral=bool(row["ephemeral"]),
         encryption_set_id=row["encryption_set_id"],
     )
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
 
 
 def _is_regular(mode: int) -> bool:

@@ -370,3 +370,38 @@ def test_grow_keeps_bytes_and_ends_change_tracking(disks: Disks) -> None:
     disks.write(disk.id, 3 * MiB - 1, b"z")
     with pytest.raises(CoreError, match="cannot shrink"):
         disks.grow(disk.id, MiB)
+
+
+def test_delete_drops_the_disks_data_key_row(disks: Disks) -> None:
+    """Issue 4: deleting a disk under a disk encryption set drops its row in ``envelope_keys``
+    in the same transaction; other disks keep theirs, and a disk made again under the same id
+    gets a new data key. A fabric that never encrypted has no such table and deletes too."""
+    from core.crypto import KeyStore
+    from core.envelope import Envelopes
+
+    fabric = disks.fabric
+    plain = _new(disks, "plain")
+    disks.delete(plain.id)  # no envelope_keys table yet
+    sub = fabric.default_subscription
+    vault = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kvd"
+    des = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/s"
+    ks = KeyStore(fabric)
+    ks.create_vault(vault, name="kvd", region="eastus", subscription=sub, purge_protection=True)
+    ks.create_key(vault + "/keys/k", "oct", 256)
+    ks.create_des(des, vault + "/keys/k", "eastus")
+    env = Envelopes(fabric, ks)
+    a, b = _new(disks, "a", encryption_set_id=des), _new(disks, "b", encryption_set_id=des)
+    old, _ = env.for_disk(a)
+    env.for_disk(b)
+
+    def keyed() -> list[str]:
+        rows = fabric.db().execute("SELECT disk_id FROM envelope_keys ORDER BY disk_id")
+        return [r[0] for r in rows.fetchall()]
+
+    assert keyed() == sorted([a.id, b.id])
+    disks.delete(a.id)
+    assert keyed() == [b.id]
+    again = _new(disks, "a", encryption_set_id=des)
+    assert again.id == a.id
+    new, _ = env.for_disk(again)
+    assert new.wrapped != old.wrapped
