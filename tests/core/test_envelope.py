@@ -199,7 +199,7 @@ def test_key_unavailable_is_an_integrity_error_without_key_material(
     env = Envelopes(fabric, ks)
     wk, key = env.for_disk(_disk(disks, "d", DES))
     ks.set_key_enabled(KEY, False)
-    with pytest.raises(IntegrityError) as err:  # the SAS endpoint answers these with 500
+    with pytest.raises(IntegrityError) as err:  # KeyUnavailable is an IntegrityError
         env.unwrap(wk, "x")
     assert key.id_key.hex() not in str(err.value)
     assert wk.wrapped.hex() not in str(err.value)
