@@ -125,3 +125,20 @@ def test_rp12_grant_revoked_outside_is_drift_and_apply_grants_again(
     assert new_url != state["sas_url"]
     assert _get(new_url)[0] == 200
     ws.plan_is_clean()
+
+
+def test_ext4_sas_url_is_not_in_the_state_file_when_a_state_key_is_set(
+    ws: Workspace, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EXT-4 with the real disk_access: the SAS URL's signature is in no byte of state.db or
+    its -wal while a state key is set, yet `output -raw` still prints the URL."""
+    monkeypatch.setenv("BCDR_STATE_KEY", "11" * 32)
+    _setup(ws, server)
+    ws.apply()
+    url = ws.ok("output", "-raw", "url")
+    sig = url.split("sig=", 1)[1].split("&", 1)[0]
+    assert len(sig) > 20
+    raw = b"".join(p.read_bytes() for p in (ws.dir / ".bcdr").glob("state.db*") if p.is_file())
+    assert raw and sig.encode() not in raw and url.encode() not in raw
+    status, _ = _get(url)
+    assert status == 200
