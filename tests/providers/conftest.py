@@ -14,6 +14,9 @@ import hashlib
 import os
 import random
 import textwrap
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -119,3 +122,34 @@ try:
 except ModuleNotFoundError as exc:
     if exc.name != "tests.providers.fixtures_compute":
         raise
+
+
+@pytest.fixture
+def server(ws: Workspace) -> Iterator[str]:
+    """``bcdr serve``'s server on 127.0.0.1, a free port, over the workspace's platform."""
+    from core.access import make_server
+    from core.fabric import Fabric
+
+    (ws.dir / ".bcdr" / "fabric").mkdir(parents=True, exist_ok=True)
+    fab = Fabric.open(ws.dir / ".bcdr" / "fabric")
+    srv = make_server(fab, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join()
+        srv.access.restore_points.close()
+        fab.close()
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    """(status, body) of a GET; an HTTP error is a status, not an exception."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, err.read()

@@ -6,14 +6,10 @@ outside bcdr is drift that the next apply grants again."""
 from __future__ import annotations
 
 import hashlib
-import threading
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 
 import pytest
 
-from tests.providers.conftest import Workspace
+from tests.providers.conftest import Workspace, http_get
 from tests.providers.fixtures_restore import RP1, setup
 
 ACCESS = """
@@ -27,35 +23,6 @@ output "url" {
   sensitive = true
 }
 """
-
-
-@pytest.fixture
-def server(ws: Workspace) -> Iterator[str]:
-    """``bcdr serve``'s server on 127.0.0.1, a free port, over the workspace's platform."""
-    from core.access import make_server
-    from core.fabric import Fabric
-
-    fab = Fabric.open(ws.dir / ".bcdr" / "fabric")
-    srv = make_server(fab, "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
-        srv.access.restore_points.close()
-        fab.close()
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        with err:
-            return err.code, b""
 
 
 def _setup(ws: Workspace, base_url: str, duration: int = 600) -> bytes:
@@ -79,14 +46,14 @@ def test_rp12_sas_url_downloads_the_disk_and_only_with_a_valid_token(
     assert ws.ok("output", "-raw", "url") == url
     ws.plan_is_clean()
 
-    status, body = _get(url)
+    status, body = http_get(url)
     assert status == 200
     assert hashlib.sha256(body).hexdigest() == hashlib.sha256(data_img).hexdigest()
 
     base, _, sig = url.rpartition("sig=")
     tampered = base + "sig=" + ("A" if sig[0] != "A" else "B") + sig[1:]
-    assert _get(tampered)[0] == 403
-    assert _get(url.split("?")[0])[0] == 403
+    assert http_get(tampered)[0] == 403
+    assert http_get(url.split("?")[0])[0] == 403
 
     # a longer duration extends the active grant: same URL
     path = ws.dir / "main.hcl"
@@ -103,7 +70,7 @@ def test_rp12_sas_url_downloads_the_disk_and_only_with_a_valid_token(
     path.write_text(path.read_text().split('resource "disk_access"')[0])
     ws.apply()
     assert ws.state("disk_access.read") is None
-    assert _get(url)[0] == 403
+    assert http_get(url)[0] == 403
 
 
 def test_rp12_grant_revoked_outside_is_drift_and_apply_grants_again(
@@ -116,14 +83,14 @@ def test_rp12_grant_revoked_outside_is_drift_and_apply_grants_again(
         from core.access import Access
 
         Access(fab, None).revoke(state["disk_restore_point_id"])  # type: ignore[arg-type]
-    assert _get(state["sas_url"])[0] == 403
+    assert http_get(state["sas_url"])[0] == 403
     drift = ws.run("drift", "-no-color")
     assert drift.exit_code == 2 and "disk_access.read" in drift.output
     assert "1 to add" in ws.ok("plan", "-no-color")
     ws.apply()
     new_url = ws.state("disk_access.read")["sas_url"]
     assert new_url != state["sas_url"]
-    assert _get(new_url)[0] == 200
+    assert http_get(new_url)[0] == 200
     ws.plan_is_clean()
 
 
@@ -140,5 +107,5 @@ def test_ext4_sas_url_is_not_in_the_state_file_when_a_state_key_is_set(
     assert len(sig) > 20
     raw = b"".join(p.read_bytes() for p in (ws.dir / ".bcdr").glob("state.db*") if p.is_file())
     assert raw and sig.encode() not in raw and url.encode() not in raw
-    status, _ = _get(url)
+    status, _ = http_get(url)
     assert status == 200

@@ -14,15 +14,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import threading
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.providers.conftest import Workspace
+from tests.providers.conftest import Workspace, http_get
 
 BLOCK = 64 * 1024
 SEED = 4242
@@ -344,36 +338,6 @@ resource "disk_access" "read" {
 """
 
 
-@pytest.fixture
-def server(ws: Workspace) -> Iterator[str]:
-    """``bcdr serve``'s server on 127.0.0.1, a free port, over the workspace's platform."""
-    from core.access import make_server
-    from core.fabric import Fabric
-
-    (ws.dir / ".bcdr" / "fabric").mkdir(parents=True)
-    fab = Fabric.open(ws.dir / ".bcdr" / "fabric")
-    srv = make_server(fab, "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
-        srv.access.restore_points.close()
-        fab.close()
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        with err:
-            return err.code, err.read()
-
-
 def test_sas_serves_an_encrypted_disk_with_the_key_and_403_without(
     ws: Workspace, server: str, caplog
 ) -> None:
@@ -384,17 +348,17 @@ def test_sas_serves_an_encrypted_disk_with_the_key_and_403_without(
     provider = f'provider "platform" {{\n  serve_url = "{server}"\n}}\n'
     data = go(ws, provider + SPEC + ACCESS)
     url = ws.state("disk_access.read")["sas_url"]
-    assert _get(url) == (200, data)
+    assert http_get(url) == (200, data)
     kek = ws.state("key_vault_key.kek")["id"]
     ws.ok("platform", "key", "disable", kek)
     caplog.set_level(logging.ERROR, logger="core.access")
-    status, body = _get(url)
+    status, body = http_get(url)
     assert (status, body) == (403, b"")
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert f"encryption key {kek} cannot be used" in logged and "damaged" not in logged
     assert url.split("?", 1)[1] not in logged
     ws.ok("platform", "key", "enable", kek)
-    assert _get(url) == (200, data)
+    assert http_get(url) == (200, data)
 
 
 COPY = """
