@@ -12,17 +12,17 @@ Writes take a per-disk lock (a thread lock plus an fcntl lock file), which ``hol
 takes too, so a capture sees one instant across processes. Deleting a disk drops its row and
 its data key's row (``envelope_keys``, see ``core/envelope.py``) in one transaction: a disk
 made again under the same id never inherits the old disk's data key.
+
+The bitmap itself is ``core/cbt.py``, the per-disk lock ``core/disklock.py`` and the file
+I/O below (folder fsync, sparse image copy) ``core/diskio.py``; ``BLOCK_SIZE`` and
+``ChangeSet`` are re-exported from here.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import json
 import os
 import shutil
 import sqlite3
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,14 +30,15 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import cbt
+from core.cbt import ChangeSet
+from core.diskio import BLOCK_SIZE, copy_sparse, fsync_dir, is_regular
+from core.disklock import disk_lock
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric import Fabric, ResourceId, check_name
 from core.progress import Progress, no_progress
 
-BLOCK_SIZE = 64 * 1024
-CHUNK = 1 << 20
 SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
-_ZERO = bytes(BLOCK_SIZE)
 
 __all__ = ["BLOCK_SIZE", "SKUS", "ChangeSet", "Disk", "DiskFile", "Disks"]
 
@@ -69,60 +70,6 @@ class Disk:
         return -(-self.size_bytes // BLOCK_SIZE)
 
 
-class _DiskLock:
-    """Reentrant per-disk lock: a thread RLock plus ``flock`` on a lock file beside the disk."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.rlock = threading.RLock()
-        self.depth = 0
-        self.fd: int | None = None
-
-    def acquire(self) -> None:
-        self.rlock.acquire()
-        try:
-            if self.depth == 0:
-                self.fd = self._flock()
-            self.depth += 1
-        except BaseException:
-            self.rlock.release()
-            raise
-
-    def _flock(self) -> int:
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                # The lock file may have been replaced (disk deleted) while we waited.
-                if os.path.exists(self.path) and os.stat(self.path).st_ino == os.fstat(fd).st_ino:
-                    return fd
-            except BaseException:
-                os.close(fd)
-                raise
-            os.close(fd)
-
-    def release(self) -> None:
-        self.depth -= 1
-        if self.depth == 0 and self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
-        self.rlock.release()
-
-
-_LOCKS: dict[str, _DiskLock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _disk_lock(path: Path) -> _DiskLock:
-    key = str(Path(str(path) + ".lock").resolve())
-    with _LOCKS_GUARD:
-        lock = _LOCKS.get(key)
-        if lock is None:
-            lock = _LOCKS[key] = _DiskLock(Path(key))
-        return lock
-
-
 @dataclass(frozen=True)
 class DiskFile:
     """What the disk's file says now: its size, the bytes it really occupies, its mtime."""
@@ -130,81 +77,6 @@ class DiskFile:
     size_bytes: int
     allocated_bytes: int
     modified_ns: int
-
-
-@dataclass
-class ChangeSet:
-    """Blocks written through the core since the last restore point, and their bytes."""
-
-    blocks: list[int]
-    bytes: int
-
-
-@dataclass
-class _CbtState:
-    tracking: bool  # False until the first reset, and after a write outside the core
-    stat: tuple[int, int] | None  # (size, mtime_ns) of the disk file after the core's last write
-    bitmap: bytearray
-
-    def mark(self, first: int, last: int) -> bool:
-        """Set the bits of blocks first..last; True if any was not set."""
-        changed = False
-        bitmap = self.bitmap
-        for block in range(first, last + 1):
-            byte, bit = divmod(block, 8)
-            if not bitmap[byte] & (1 << bit):
-                bitmap[byte] |= 1 << bit
-                changed = True
-        return changed
-
-    def blocks(self) -> list[int]:
-        found = []
-        for byte, value in enumerate(self.bitmap):
-            if value:
-                found.extend(byte * 8 + bit for bit in range(8) if value & (1 << bit))
-        return found
-
-
-class _CbtFile:
-    """The bitmap file beside a disk: a JSON header line, then the bitmap bytes."""
-
-    def __init__(self, disk_path: Path, blocks: int) -> None:
-        self.path = Path(str(disk_path) + ".cbt")
-        self.nbytes = -(-blocks // 8)
-
-    def fresh(self, stat_now: tuple[int, int] | None, tracking: bool = True) -> _CbtState:
-        return _CbtState(tracking, stat_now, bytearray(self.nbytes))
-
-    def load(self) -> _CbtState:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return self.fresh(None, tracking=False)
-        head, _, bitmap = raw.partition(b"\n")
-        try:
-            header = json.loads(head)
-            state = _CbtState(
-                bool(header["tracking"]),
-                tuple(header["stat"]) if header["stat"] else None,
-                bytearray(bitmap),
-            )
-        except (ValueError, KeyError, TypeError):
-            return self.fresh(None, tracking=False)  # unreadable: CBT unusable until reset
-        if len(state.bitmap) != self.nbytes:
-            return self.fresh(None, tracking=False)
-        return state
-
-    def save(self, state: _CbtState) -> None:
-        header = {"version": 1, "tracking": state.tracking, "stat": state.stat}
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            _pwrite_all(fd, memoryview(json.dumps(header).encode() + b"\n" + state.bitmap), 0)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
 
 
 class Disks:
@@ -275,7 +147,7 @@ class Disks:
             raise CoreError(f"image file {source} cannot be opened: {exc.strerror}") from None
         try:
             st = os.fstat(src)
-            if not _is_regular(st.st_mode):
+            if not is_regular(st.st_mode):
                 raise CoreError(f"image file {source} is not a regular file: give a raw image")
             image_size = st.st_size
             if size_bytes is None:
@@ -297,7 +169,7 @@ class Disks:
                 shared=shared,
                 ephemeral=ephemeral,
                 encryption_set_id=encryption_set_id,
-                fill=lambda fd: _copy_sparse(src, image_size, fd, source, progress or no_progress),
+                fill=lambda fd: copy_sparse(src, image_size, fd, source, progress or no_progress),
             )
         finally:
             os.close(src)
@@ -351,8 +223,8 @@ class Disks:
                         f"disk {disk.id} exists already: delete it or choose another name"
                     )
                 os.replace(tmp, disk.path)
-                _fsync_dir(folder)
-                Path(str(disk.path) + ".cbt").unlink(missing_ok=True)
+                fsync_dir(folder)
+                cbt.forget(disk.path)
                 conn.execute(
                     "INSERT INTO disks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -408,7 +280,7 @@ class Disks:
 
     def delete(self, disk_id: str) -> None:
         disk = self.get(disk_id)
-        lock = _disk_lock(disk.path)
+        lock = disk_lock(disk.path)
         lock.acquire()
         try:
             with self.fabric.transaction() as conn:
@@ -417,7 +289,7 @@ class Disks:
                     conn.execute("DELETE FROM envelope_keys WHERE disk_id = ?", (disk.id,))
             for path in (disk.path, Path(str(disk.path) + ".cbt")):
                 path.unlink(missing_ok=True)
-            _fsync_dir(disk.path.parent)
+            fsync_dir(disk.path.parent)
             lock.path.unlink(missing_ok=True)
         finally:
             lock.release()
@@ -485,7 +357,7 @@ class Disks:
             with open(disk.path, "r+b") as f:
                 os.ftruncate(f.fileno(), size_bytes)
                 os.fsync(f.fileno())
-            Path(str(disk.path) + ".cbt").unlink(missing_ok=True)
+            cbt.forget(disk.path)
             with self.fabric.transaction() as conn:
                 conn.execute("UPDATE disks SET size_bytes = ? WHERE id = ?", (size_bytes, disk.id))
         return self.get(disk.id)
@@ -505,33 +377,13 @@ class Disks:
         self._check_range(disk, offset, len(data))
         if not data:
             return
-        first, last = offset // BLOCK_SIZE, (offset + len(data) - 1) // BLOCK_SIZE
         with self._locked([disk]):
-            cbt = _CbtFile(disk.path, disk.blocks)
-            state = cbt.load()
             try:
                 fd = os.open(disk.path, os.O_RDWR)
             except FileNotFoundError:
                 raise NotFound(f"disk {disk.id} was deleted") from None
             try:
-                if state.tracking:
-                    st = os.fstat(fd)
-                    dirty = False
-                    if state.stat != (st.st_size, st.st_mtime_ns):
-                        state.tracking = False  # written outside the core: CBT unusable
-                        dirty = True
-                    dirty = state.mark(first, last) or dirty
-                    if dirty:
-                        cbt.save(state)  # blocks marked before the data lands
-                view = memoryview(data)
-                done = 0
-                while done < len(view):
-                    done += os.pwrite(fd, view[done:], offset + done)
-                os.fsync(fd)
-                if state.tracking:
-                    st = os.fstat(fd)
-                    state.stat = (st.st_size, st.st_mtime_ns)
-                    cbt.save(state)
+                cbt.write_tracked(disk.path, disk.blocks, fd, offset, data)
             finally:
                 os.close(fd)
 
@@ -547,7 +399,7 @@ class Disks:
     def _locked(self, disks: list[Disk]) -> Iterator[None]:
         with ExitStack() as stack:
             for disk in sorted(disks, key=lambda d: str(d.path)):
-                lock = _disk_lock(disk.path)
+                lock = disk_lock(disk.path)
                 lock.acquire()
                 stack.callback(lock.release)
             yield
@@ -563,26 +415,13 @@ class Disks:
         """Blocks written through the core since the last reset, or None if CBT is not usable."""
         disk = self.get(disk_id)
         with self._locked([disk]):
-            state = _CbtFile(disk.path, disk.blocks).load()
-            if not state.tracking:
-                return None
-            try:
-                st = os.stat(disk.path)
-            except FileNotFoundError:
-                return None
-            if state.stat != (st.st_size, st.st_mtime_ns):
-                return None
-            blocks = state.blocks()
-        nbytes = sum(min(BLOCK_SIZE, disk.size_bytes - b * BLOCK_SIZE) for b in blocks)
-        return ChangeSet(blocks, nbytes)
+            return cbt.changed_since_reset(disk.path, disk.blocks, disk.size_bytes)
 
     def reset_changed_blocks(self, disk_id: str) -> None:
         """Start tracking afresh from the disk's current content (call right after a capture)."""
         disk = self.get(disk_id)
         with self._locked([disk]):
-            cbt = _CbtFile(disk.path, disk.blocks)
-            st = os.stat(disk.path)
-            cbt.save(cbt.fresh((st.st_size, st.st_mtime_ns)))
+            cbt.reset(disk.path, disk.blocks)
 
 
 def _disk(row: sqlite3.Row, home: Path) -> Disk:
@@ -604,83 +443,3 @@ def _disk(row: sqlite3.Row, home: Path) -> Disk:
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
     return found.fetchone() is not None
-
-
-def _is_regular(mode: int) -> bool:
-    return stat.S_ISREG(mode)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _data_ranges(src: int, size: int) -> Iterator[tuple[int, int]]:
-    """Block-aligned ranges of ``src`` that may hold data (holes skipped where the fs says so)."""
-    pos = 0
-    while pos < size:
-        try:
-            start = os.lseek(src, pos, os.SEEK_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:  # no data after pos
-                return
-            yield pos, size  # no SEEK_DATA support here: read everything
-            return
-        if start >= size:
-            return
-        end = os.lseek(src, start, os.SEEK_HOLE)
-        start = max(pos, start - start % BLOCK_SIZE)
-        end = min(size, -(-end // BLOCK_SIZE) * BLOCK_SIZE)
-        yield start, end
-        pos = end
-
-
-def _copy_sparse(src: int, size: int, dst: int, source: Path, progress: Progress) -> None:
-    """Copy ``size`` bytes of ``src`` into ``dst`` (already zero-filled), skipping zero blocks."""
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    description = f"import {source.name}"
-    progress(description, 0, size)
-    try:
-        for start, end in _data_ranges(src, size):
-            off = start
-            while off < end:
-                n = os.preadv(src, [view[: min(CHUNK, end - off)]], off)
-                if n <= 0:
-                    raise CoreError(
-                        f"image file {source} ended early at byte {off}: was it truncated "
-                        "while importing? Import it again"
-                    )
-                _write_nonzero(dst, buf, view, n, off)
-                off += n
-                progress(description, off, size)
-    except OSError as exc:
-        raise CoreError(f"image file {source} could not be read: {exc.strerror}") from None
-    progress(description, size, size)
-
-
-def _write_nonzero(dst: int, buf: bytearray, view: memoryview, n: int, off: int) -> None:
-    run = -1
-    for i in range(0, n, BLOCK_SIZE):
-        end = min(i + BLOCK_SIZE, n)
-        if end - i == BLOCK_SIZE:
-            zero = buf.startswith(_ZERO, i)
-        else:
-            zero = buf.count(0, i, end) == end - i
-        if zero:
-            if run >= 0:
-                _pwrite_all(dst, view[run:i], off + run)
-                run = -1
-        elif run < 0:
-            run = i
-    if run >= 0:
-        _pwrite_all(dst, view[run:n], off + run)
-
-
-def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
-    done = 0
-    while done < len(data):
-        done += os.pwrite(fd, data[done:], offset + done)
