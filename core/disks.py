@@ -13,9 +13,10 @@ takes too, so a capture sees one instant across processes. Deleting a disk drops
 its data key's row (``envelope_keys``, see ``core/envelope.py``) in one transaction: a disk
 made again under the same id never inherits the old disk's data key.
 
-The bitmap itself is ``core/cbt.py``, the per-disk lock ``core/disklock.py`` and the file
-I/O below (folder fsync, sparse image copy) ``core/diskio.py``; ``BLOCK_SIZE`` and
-``ChangeSet`` are re-exported from here.
+The bitmap itself is ``core/cbt.py``, the per-disk lock ``core/disklock.py``, the file I/O
+below (folder fsync, sparse image copy) ``core/diskio.py`` and the ``disks`` table and
+``Disk`` record ``core/disk_records.py``; ``BLOCK_SIZE``, ``SKUS``, ``ChangeSet``, ``Disk``
+and ``DiskFile`` are re-exported from here.
 """
 
 from __future__ import annotations
@@ -27,56 +28,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from core import cbt
 from core.cbt import ChangeSet
+from core.disk_records import SCHEMA, SKUS, Disk, DiskFile, disk_from_row, has_table, new_disk
 from core.diskio import BLOCK_SIZE, copy_sparse, fsync_dir, is_regular
 from core.disklock import disk_lock
 from core.errors import AlreadyExists, CoreError, NotFound
-from core.fabric import Fabric, ResourceId, check_name
+from core.fabric import Fabric
 from core.progress import Progress, no_progress
 
-SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
-
 __all__ = ["BLOCK_SIZE", "SKUS", "ChangeSet", "Disk", "DiskFile", "Disks"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS disks (
-    id TEXT PRIMARY KEY COLLATE NOCASE, name TEXT NOT NULL, region TEXT NOT NULL,
-    subscription TEXT NOT NULL, resource_group TEXT NOT NULL, path TEXT NOT NULL,
-    size_bytes INTEGER NOT NULL, sku TEXT NOT NULL, shared INTEGER NOT NULL,
-    ephemeral INTEGER NOT NULL, encryption_set_id TEXT, created_at REAL NOT NULL)
-"""
-
-
-@dataclass
-class Disk:
-    id: str
-    name: str
-    region: str
-    subscription: str
-    resource_group: str
-    path: Path
-    size_bytes: int
-    sku: str
-    shared: bool
-    ephemeral: bool
-    encryption_set_id: str | None = None
-
-    @property
-    def blocks(self) -> int:
-        return -(-self.size_bytes // BLOCK_SIZE)
-
-
-@dataclass(frozen=True)
-class DiskFile:
-    """What the disk's file says now: its size, the bytes it really occupies, its mtime."""
-
-    size_bytes: int
-    allocated_bytes: int
-    modified_ns: int
 
 
 class Disks:
@@ -85,7 +48,7 @@ class Disks:
     def __init__(self, fabric: Fabric) -> None:
         self.fabric = fabric
         with fabric.transaction() as conn:
-            conn.execute(_SCHEMA)
+            conn.execute(SCHEMA)
 
     # -- creating ----------------------------------------------------------------------------
 
@@ -193,7 +156,7 @@ class Disks:
         The disk becomes visible only after ``fill`` returns and the file is durable; if
         ``fill`` raises, nothing is left behind.
         """
-        disk = self._new_disk(subscription, resource_group, region, name, size_bytes, sku)
+        disk = new_disk(self.fabric, subscription, resource_group, region, name, size_bytes, sku)
         disk.shared, disk.ephemeral, disk.encryption_set_id = shared, ephemeral, encryption_set_id
         folder = disk.path.parent
         folder.mkdir(parents=True, exist_ok=True)
@@ -246,23 +209,6 @@ class Disks:
             tmp.unlink(missing_ok=True)
         return disk
 
-    def _new_disk(
-        self, subscription: str, resource_group: str, region: str, name: str, size: int, sku: str
-    ) -> Disk:
-        check_name(name, "disk")
-        check_name(resource_group, "resource group")
-        region = self.fabric.check_region(region)
-        subscription = self.fabric.check_subscription(subscription)
-        if sku not in SKUS:
-            raise CoreError(f"disk {name!r}: sku {sku!r} is not one of {', '.join(SKUS)}")
-        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-            raise CoreError(f"disk {name!r}: size {size!r} must be a positive number of bytes")
-        rid = ResourceId(subscription, resource_group, "Microsoft.Compute", "disks", name)
-        path = self.fabric.disks_dir(region, subscription) / resource_group / f"{name}.img"
-        return Disk(
-            str(rid), name, region, subscription, resource_group, path, size, sku, False, False
-        )
-
     # -- looking up ----------------------------------------------------------------------------
 
     def _row(self, disk_id: str) -> sqlite3.Row | None:
@@ -272,11 +218,11 @@ class Disks:
         row = self._row(disk_id)
         if row is None:
             raise NotFound(f"disk {disk_id} does not exist: check the id or create the disk")
-        return _disk(row, self.fabric.home)
+        return disk_from_row(row, self.fabric.home)
 
     def list(self) -> list[Disk]:
         rows = self.fabric.db().execute("SELECT * FROM disks ORDER BY id")
-        return [_disk(row, self.fabric.home) for row in rows]
+        return [disk_from_row(row, self.fabric.home) for row in rows]
 
     def delete(self, disk_id: str) -> None:
         disk = self.get(disk_id)
@@ -285,7 +231,7 @@ class Disks:
         try:
             with self.fabric.transaction() as conn:
                 conn.execute("DELETE FROM disks WHERE id = ?", (disk.id,))
-                if _has_table(conn, "envelope_keys"):  # made by core/envelope.py when used
+                if has_table(conn, "envelope_keys"):  # made by core/envelope.py when used
                     conn.execute("DELETE FROM envelope_keys WHERE disk_id = ?", (disk.id,))
             for path in (disk.path, Path(str(disk.path) + ".cbt")):
                 path.unlink(missing_ok=True)
@@ -422,24 +368,3 @@ class Disks:
         disk = self.get(disk_id)
         with self._locked([disk]):
             cbt.reset(disk.path, disk.blocks)
-
-
-def _disk(row: sqlite3.Row, home: Path) -> Disk:
-    return Disk(
-        id=row["id"],
-        name=row["name"],
-        region=row["region"],
-        subscription=row["subscription"],
-        resource_group=row["resource_group"],
-        path=home / row["path"],
-        size_bytes=row["size_bytes"],
-        sku=row["sku"],
-        shared=bool(row["shared"]),
-        ephemeral=bool(row["ephemeral"]),
-        encryption_set_id=row["encryption_set_id"],
-    )
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-    return found.fetchone() is not None
