@@ -129,11 +129,30 @@ class EmbeddedProvider:
         s = self.session
         if req.prior_state is None:
             new = self._guard(req.address, lambda: t.create(s, req), diags)
+            if new is None and diags.has_errors:
+                new = self._leftover(t, req)
         else:
             new = self._guard(req.address, lambda: t.update(s, req), diags)
         if new is not None:
             s.remember(new.get("id"), new)
         return ApplyResponse(new_state=new, diagnostics=diags)
+
+    def _leftover(self, t: ResourceType, req: ApplyRequest) -> dict[str, Any] | None:
+        """What a create that failed half-way left on the platform, if anything.
+
+        Ids are known at plan time, so the object can be looked up; returned with the error,
+        the engine saves it as tainted and the next plan replaces it (Terraform's way),
+        instead of a later create failing on an object that exists already.
+        """
+        from core.errors import CoreError
+
+        id = req.planned_state.get("id")
+        if not isinstance(id, str):
+            return None
+        try:
+            return t.read(self.session, {"id": id})
+        except CoreError:
+            return None
 
     def delete(self, req: DeleteRequest) -> DeleteResponse:
         diags = Diagnostics()

@@ -356,3 +356,32 @@ def test_rp8_restore_into_a_larger_disk(ws: Workspace) -> None:
     assert state["size_bytes"] == 8 * MiB
     data = _disk_path(ws, state["id"]).read_bytes()
     assert data[: 4 * MiB] == image and data[4 * MiB :] == bytes(4 * MiB)
+
+
+def test_a_create_that_fails_half_way_is_tainted_and_replaced(ws: Workspace, monkeypatch) -> None:
+    """The disk file is made, then recording it fails: the half-made disk is kept in state
+    as tainted (not forgotten), the next plan replaces it and that apply succeeds."""
+    from core.errors import CoreError
+    from core.fabric import Fabric
+
+    _setup(ws)
+    real = Fabric.put_resource
+
+    def failing(self, id, type, region, properties):
+        if type == "Microsoft.Compute/disks":
+            raise CoreError("the platform refused to record the disk (injected)")
+        return real(self, id, type, region, properties)
+
+    monkeypatch.setattr(Fabric, "put_resource", failing)
+    result = ws.run("apply", "-auto-approve", "-no-color")
+    assert result.exit_code == 1 and "injected" in result.output, result.output
+    monkeypatch.setattr(Fabric, "put_resource", real)
+    from state import StateStore
+
+    with StateStore.open(ws.dir / ".bcdr" / "state.db") as store:
+        rec = store.get("managed_disk.os")
+        assert rec is not None and rec.status == "tainted"
+    plan = ws.ok("plan", "-no-color")
+    assert "managed_disk.os is tainted, so must be replaced" in plan
+    ws.apply()
+    ws.plan_is_clean()
