@@ -15,10 +15,8 @@ kept; a missing peer or a failing piece is reported and skipped, never faked.
 from __future__ import annotations
 
 import argparse
-import filecmp
 import json
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -37,93 +35,13 @@ from common import (
     run_measured,
     verdict,
 )
+from image import BLOCK, _check_same, _overwrite, changed_blocks, changed_data, make_images
+from peers import PeerRuns
 
-REGION = 1 << 20  # the image is built in regions of this size
-BLOCK = 64 * 1024  # day 2 rewrites blocks of this size
 QUICK_SIZE = 256 << 20
 DEFAULT_SIZE = 4 << 30
 TARGET_RSS = 100_000_000  # bytes, for a 4 GiB disk
 SUB_REGION, PAIR_REGION = "eastus", "westus"
-
-# -- the images --------------------------------------------------------------------------
-
-_LINES = (
-    '{t} web-{h:02d} nginx[{p}]: 10.0.{a}.{b} - - "GET /api/v2/items/{n} HTTP/1.1" 200 {s}\n',
-    "{t} db-{h:02d} postgres[{p}]: LOG:  duration: {a}.{b} ms  statement: SELECT * FROM "
-    "orders WHERE id = {n}\n",
-    "{t} app-{h:02d} java[{p}]: INFO  c.e.OrderService - order {n} state=PAID amount={s}\n",
-    "{t} node-{h:02d} kernel: [{n}.{a}] EXT4-fs (sda{b}): mounted filesystem with ordered data\n",
-)
-
-
-def _text_base(seed: int) -> bytes:
-    """One MiB of log-like text, from which every text region is cut."""
-    rng = random.Random(f"{seed}:text")
-    out: list[str] = []
-    size = 0
-    while size < 2 * REGION:
-        line = rng.choice(_LINES).format(
-            t=f"2026-11-21T{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}Z",
-            h=rng.randrange(32),
-            p=rng.randrange(1000, 65000),
-            a=rng.randrange(256),
-            b=rng.randrange(256),
-            n=rng.randrange(10**7),
-            s=rng.randrange(100, 99999),
-        )
-        out.append(line)
-        size += len(line)
-    return "".join(out).encode()
-
-
-def region_kinds(size: int, seed: int) -> list[str]:
-    """The kind of each 1 MiB region: about 1/2 random, 1/3 zeros, the rest text."""
-    rng = random.Random(f"{seed}:kinds")
-    kinds = []
-    for _ in range((size + REGION - 1) // REGION):
-        x = rng.random()
-        kinds.append("random" if x < 0.5 else "zero" if x < 0.5 + 1 / 3 else "text")
-    return kinds
-
-
-def region_data(kind: str, index: int, seed: int, text: bytes) -> bytes:
-    """The bytes of region ``index``: unique per region, so no region dedups another."""
-    if kind == "zero":
-        return bytes(REGION)
-    if kind == "random":
-        return random.Random(f"{seed}:r{index}").randbytes(REGION)
-    start = (index * 7919) % REGION
-    data = bytearray(text[start : start + REGION])
-    for k in range(0, REGION, 4096):  # a stamp every 4 KiB keeps regions distinct
-        data[k : k + 20] = f"\n#{index:09d}.{k // 4096:04d}\n".encode()
-    return bytes(data)
-
-
-def changed_blocks(size: int, seed: int) -> list[int]:
-    """Indexes of the 1% of 64 KiB blocks that day 2 rewrites (at least one)."""
-    n = size // BLOCK
-    return sorted(random.Random(f"{seed}:day2").sample(range(n), max(1, n // 100)))
-
-
-def changed_data(block: int, seed: int) -> bytes:
-    return random.Random(f"{seed}:d2:{block}").randbytes(BLOCK)
-
-
-def make_images(image: Path, day2: Path, size: int, seed: int) -> dict:
-    """Write the day-1 and day-2 images; return the share of each kind of region."""
-    kinds = region_kinds(size, seed)
-    text = _text_base(seed)
-    with open(image, "wb") as f:
-        for i, kind in enumerate(kinds):
-            f.write(region_data(kind, i, seed, text)[: min(REGION, size - i * REGION)])
-    shutil.copyfile(image, day2)
-    blocks = changed_blocks(size, seed)
-    with open(day2, "r+b") as f:
-        for b in blocks:
-            os.pwrite(f.fileno(), changed_data(b, seed), b * BLOCK)
-    return {k: kinds.count(k) / len(kinds) for k in ("random", "zero", "text")} | {
-        "changed_blocks": len(blocks)
-    }
 
 
 # -- the worker: one bcdr operation in its own process -----------------------------------
@@ -213,7 +131,7 @@ def worker(step: str, home: Path, params: dict) -> dict:
 # -- the driver ---------------------------------------------------------------------------
 
 
-class Bench:
+class Bench(PeerRuns):
     """One run: the images, the results by name, problems met, and the scratch directory."""
 
     def __init__(self, tmp: Path, size: int, seed: int, repeat: int) -> None:
@@ -311,78 +229,6 @@ class Bench:
             name = f"bcdr CBT incr., {human_bytes(self.size * factor)} disk"
             self.record(name, f"scale{factor}", out, self.size * factor).note = "same changes"
             shutil.rmtree(home)
-
-    def measure_peer(self, name: str, rep: int) -> None:
-        binary = "borg" if name.startswith("borg") else "restic"
-        if shutil.which(binary) is None:
-            if rep == 0:
-                self.problems.append(
-                    f"{binary} is not installed, skipped: apt-get install restic borgbackup"
-                )
-            return
-        work = self.tmp / f"{name}-{rep}"
-        src, out_dir, repo = work / "src", work / "out", work / "repo"
-        src.mkdir(parents=True)
-        out_dir.mkdir()
-        shutil.copyfile(self.image, src / "disk.img")
-        if binary == "restic":
-            env = os.environ | {
-                "RESTIC_PASSWORD": "bench",
-                "RESTIC_REPOSITORY": str(repo),
-                "RESTIC_CACHE_DIR": str(work / "cache"),
-            }
-            start = ["restic", "version"]
-            init = ["restic", "init", "-q"]
-            backup = [["restic", "backup", "-q", "--host", "bench", "disk.img"]] * 2
-            restore = ["restic", "restore", "latest", "-q", "--target", out_dir]
-        else:
-            env = os.environ | {
-                "BORG_BASE_DIR": str(work / "base"),
-                "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes",
-                "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes",
-            }
-            chunker = ["--chunker-params", "fixed,65536"] if name == "borg-fixed" else []
-            start = ["borg", "--version"]
-            init = ["borg", "init", "--encryption=none", repo]
-            backup = [["borg", "create", *chunker, f"{repo}::{day}", "disk.img"] for day in "12"]
-            restore = ["borg", "extract", f"{repo}::2"]
-        run = run_measured(start, env=env)
-        self.result(f"{name} (process start)", name, "start").add(run.seconds, run.peak_rss)
-        run_measured(init, env=env)
-        run = run_measured(backup[0], cwd=src, env=env)
-        first = self.result(f"{name} first backup", name, "first")
-        first.add(run.seconds, run.peak_rss)
-        first.store_bytes = dir_bytes(repo)
-        _overwrite(src / "disk.img", self.day2)
-        run = run_measured(backup[1], cwd=src, env=env)
-        second = self.result(f"{name} second backup", name, "second")
-        second.add(run.seconds, run.peak_rss)
-        second.store_bytes = dir_bytes(repo)
-        second.store_growth = second.store_bytes - (first.store_bytes or 0)
-        run = run_measured(restore, cwd=out_dir, env=env)
-        self.result(f"{name} restore", name, "restore").add(run.seconds, run.peak_rss)
-        restored = next(p for p in out_dir.rglob("disk.img") if p.is_file())
-        _check_same(restored, self.day2, f"{name} restore", full=rep == 0)
-        shutil.rmtree(work)
-
-
-def _overwrite(path: Path, source: Path) -> None:
-    """Replace a file's content in place (same inode), as a guest or a tool outside would."""
-    with open(source, "rb") as src, open(path, "r+b") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-        dst.truncate()
-        dst.flush()
-        os.fsync(dst.fileno())
-
-
-def _check_same(restored: Path, expected: Path, what: str, full: bool) -> None:
-    """Refuse a restore that is not byte-identical (fully compared on the first run)."""
-    same = filecmp.cmp(restored, expected, shallow=False) if full else (
-        restored.stat().st_size == expected.stat().st_size
-    )  # fmt: skip
-    restored.unlink()
-    if not same:
-        raise CommandFailed(f"{what} is not byte-identical to the day-2 image")
 
 
 # -- the report ---------------------------------------------------------------------------
