@@ -43,19 +43,19 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from core.blockstore import BlockStore
 from core.capture import capture_disk, restore_into
 from core.disks import Disk, Disks
-from core.envelope import BlockKey, Envelopes, KeyUnavailable, WrappedKey, forget_records
+from core.envelope import BlockKey, Envelopes, WrappedKey
 from core.envelope import save_records as save_key_records
 from core.errors import AlreadyExists, CoreError, NotFound
-from core.fabric import Fabric, ResourceId, check_name
-from core.gc import GcReport, collect_garbage
+from core.fabric import Fabric, check_name
 from core.hooks import run_hook
 from core.progress import Progress, no_progress
+from core.rp_collections import CollectionsMixin
+from core.rp_maintenance import MaintenanceMixin, store_lock
 from core.rpmodel import (
     MODES,
     SCHEMA,
@@ -69,7 +69,6 @@ from core.rpmodel import (
     naming,
     source_metadata,
 )
-from core.verify import VerifyReport, verify_store
 
 _OPEN_LOCK = threading.Lock()
 
@@ -84,7 +83,7 @@ __all__ = [
 ]
 
 
-class RestorePoints:
+class RestorePoints(CollectionsMixin, MaintenanceMixin):
     """Restore point collections and restore points of one fabric."""
 
     def __init__(self, fabric: Fabric, disks: Disks) -> None:
@@ -129,49 +128,6 @@ class RestorePoints:
                 store.close()
             self._open.clear()
             self._local = threading.local()
-
-    # -- collections ----------------------------------------------------------------------
-    def create_collection(self, collection_id: str, *, region: str, source_vm_id: str) -> dict:
-        rid = ResourceId.parse(collection_id)
-        if rid.type.lower() != "restorepointcollections" or rid.children:
-            raise CoreError(
-                f"{collection_id} is not a restore point collection id: use /subscriptions/"
-                "{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/restorePointCollections/"
-                "{name}"
-            )
-        check_name(rid.name, "restore point collection")
-        sub = self.fabric.check_subscription(rid.subscription)
-        region = self.fabric.check_region(region)
-        with self.fabric.transaction() as conn:
-            if conn.execute("SELECT 1 FROM rp_collections WHERE id=?", (collection_id,)).fetchone():
-                raise AlreadyExists(f"restore point collection {collection_id} exists already")
-            conn.execute(
-                "INSERT INTO rp_collections VALUES (?, ?, ?, ?, ?, ?)",
-                (collection_id, rid.name, region, sub, source_vm_id, time.time()),
-            )
-        return self.get_collection(collection_id)
-
-    def get_collection(self, collection_id: str) -> dict:
-        row = (
-            self.fabric.db()
-            .execute("SELECT * FROM rp_collections WHERE id=?", (collection_id,))
-            .fetchone()
-        )
-        if row is None:
-            raise NotFound(
-                f"restore point collection {collection_id} does not exist: create it first"
-            )
-        out = dict(row)
-        out["restore_point_ids"] = [rp.id for rp in self.list(row["id"])]
-        return out
-
-    def delete_collection(self, collection_id: str, progress: Progress | None = None) -> int:
-        """Delete a collection and its restore points (rule RP-13); returns bytes freed."""
-        coll = self.get_collection(collection_id)
-        freed = self._delete_rows(coll["restore_point_ids"])
-        with self.fabric.transaction() as conn:
-            conn.execute("DELETE FROM rp_collections WHERE id=?", (coll["id"],))
-        return freed + self._gc_store(coll["region"], coll["subscription"], progress).bytes_freed
 
     # -- restore points -----------------------------------------------------------------------
     def get(self, restore_point_id: str) -> RestorePoint:
@@ -435,79 +391,6 @@ class RestorePoints:
         ).fetchone()
         return (dict(row) if row else None), False
 
-    # -- deleting, verify, gc ------------------------------------------------------------------
-    def delete(self, restore_point_id: str, progress: Progress | None = None) -> int:
-        """Delete a restore point and free the blocks no other uses."""
-        # rule RP-13: the row goes first, then gc frees what no other restore point uses
-        rp = self.get(restore_point_id)
-        self._delete_rows([rp.id])
-        return self._gc_store(rp.region, rp.subscription, progress).bytes_freed
-
-    def _delete_rows(self, rp_ids: list[str]) -> int:
-        with self.fabric.transaction() as conn:
-            for rp_id in rp_ids:
-                conn.execute(
-                    "DELETE FROM cbt_bases WHERE disk_restore_point_id IN "
-                    "(SELECT id FROM disk_restore_points WHERE restore_point_id=?)",
-                    (rp_id,),
-                )
-                forget_records(conn, rp_id)
-                conn.execute("DELETE FROM disk_restore_points WHERE restore_point_id=?", (rp_id,))
-                conn.execute("DELETE FROM restore_points WHERE id=?", (rp_id,))
-        return 0
-
-    def _manifests(self, region: str, sub: str) -> list[tuple[str, str, str]]:
-        """(manifest, disk restore point id, restore point id) of every row in one store."""
-        rows = self.fabric.db().execute(
-            "SELECT d.manifest, d.id, d.restore_point_id FROM disk_restore_points d "
-            "JOIN restore_points r ON r.id = d.restore_point_id "
-            "WHERE r.region=? AND r.subscription=?",
-            (region, sub),
-        )
-        return [tuple(r) for r in rows.fetchall()]
-
-    def _stores(self) -> list[tuple[str, str]]:
-        found = set()
-        for index in sorted((self.fabric.home / "regions").glob("*/*/store/index.db")):
-            found.add((index.parent.parent.parent.name, index.parent.parent.name))
-        for r in self.fabric.db().execute(
-            "SELECT DISTINCT region, subscription FROM restore_points"
-        ):
-            found.add((r[0], r[1]))
-        return sorted(found)
-
-    def _gc_store(self, region: str, sub: str, progress: Progress | None) -> GcReport:
-        with store_lock(self.store(region, sub), exclusive=True) as store:
-            return collect_garbage(store, self._manifests(region, sub), progress or no_progress)
-
-    def gc(self, progress: Progress | None = None) -> GcReport:
-        """Mark and sweep every store: delete blocks and manifests no restore point uses."""
-        total = GcReport()
-        for region, sub in self._stores():
-            total.add(self._gc_store(region, sub, progress))
-        return total
-
-    def verify(
-        self, sample_percent: float = 100.0, progress: Progress | None = None
-    ) -> VerifyReport:
-        """Re-read and re-hash stored blocks; the report names each restore point affected."""
-        if not 0 < sample_percent <= 100:
-            raise CoreError(f"sample percent {sample_percent} must be in (0, 100]")
-        total = VerifyReport()
-        for region, sub in self._stores():
-            with store_lock(self.store(region, sub), exclusive=False) as store:
-                manifests = self._manifests(region, sub)
-                total.add(
-                    verify_store(
-                        store,
-                        manifests,
-                        sample_percent,
-                        progress or no_progress,
-                        openers=self._openers([drp for _, drp, _ in manifests]),
-                    )
-                )
-        return total
-
     # -- encrypted disks (core/envelope.py) ----------------------------------------------------
     def _data_keys(
         self, disks: list[Disk], bases: dict[str, tuple[dict | None, bool]]
@@ -523,19 +406,6 @@ class RestorePoints:
             if base_drp is not None:
                 if self.envelopes.of(base_drp["id"]) != (got[0] if got else None):
                     bases[disk.id] = (None, False)
-        return out
-
-    def _openers(self, drp_ids: list[str]) -> dict[str, Callable | KeyUnavailable]:
-        """For each encrypted disk restore point: its key's opener, or why it cannot open."""
-        out: dict[str, Callable | KeyUnavailable] = {}
-        opened: dict[WrappedKey, Callable | KeyUnavailable] = {}
-        for drp_id, wk in self.envelopes.of_many(drp_ids).items():
-            if wk not in opened:
-                try:
-                    opened[wk] = self.envelopes.unwrap(wk, "its blocks").open_payload
-                except KeyUnavailable as exc:
-                    opened[wk] = exc
-            out[drp_id] = opened[wk]
         return out
 
     # -- restore ---------------------------------------------------------------------------------
@@ -581,10 +451,3 @@ class RestorePoints:
             store.close()
             raise
         return DiskImageReader(store, size, ids, drp.id, key.open_payload if key else None)
-
-
-@contextmanager
-def store_lock(store: BlockStore, exclusive: bool) -> Iterator[BlockStore]:
-    """Hold ``store``'s lock (shared for writers, exclusive for gc) and yield the store."""
-    with store.lock(exclusive):
-        yield store
