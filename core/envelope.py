@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING
 import zstandard
 
 from core.errors import CoreError, IntegrityError
+from core.packs import _compress, _decompress
 
 if TYPE_CHECKING:
     import sqlite3
@@ -63,8 +63,6 @@ CREATE TABLE IF NOT EXISTS drp_envelopes (
     des_id TEXT NOT NULL, key_id TEXT NOT NULL, key_version TEXT NOT NULL,
     wrapped BLOB NOT NULL);
 """
-
-_tls = threading.local()
 
 
 class KeyUnavailable(IntegrityError):
@@ -148,17 +146,7 @@ class BlockKey:
     def seal_many(self, items: list[tuple[bytes, memoryview]]) -> list[tuple[bytes, bytes, int]]:
         """Compress (zstd level 1, raw when that does not shrink) and seal each block:
         (id, payload, raw flag), as the pack writer stores them."""
-        cctx = getattr(_tls, "cctx", None)
-        if cctx is None:
-            cctx = _tls.cctx = zstandard.ZstdCompressor(level=1)
-        out = []
-        for digest, data in items:
-            comp = cctx.compress(data)
-            if len(comp) < len(data):
-                out.append((digest, self.seal(digest, comp), 0))
-            else:
-                out.append((digest, self.seal(digest, data), 1))
-        return out
+        return [(d, self.seal(d, payload), raw) for d, payload, raw in _compress(items)]
 
     def open_payload(
         self, digest: bytes, payload: bytes | memoryview, raw: int, pack: str
@@ -171,13 +159,7 @@ class BlockKey:
         if len(payload) >= NONCE + TAG:
             try:
                 inner = self._aead.decrypt(payload[:NONCE], payload[NONCE:], bytes(digest))
-                if raw:
-                    data = inner
-                else:
-                    dctx = getattr(_tls, "dctx", None)
-                    if dctx is None:
-                        dctx = _tls.dctx = zstandard.ZstdDecompressor()
-                    data = dctx.decompress(inner, max_output_size=BLOCK_SIZE)
+                data = _decompress(inner, raw)
             except (InvalidTag, zstandard.ZstdError):
                 data = None
         if data is None or self.digest(data) != digest:
