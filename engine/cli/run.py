@@ -141,22 +141,10 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
         plan, config = make_plan_checked(s, args, store, registry, loaded)
         ui.print(render.plan_text(plan))
         flush_warnings(s)
-        if not plan.has_changes and plan.drift and not args.destroy:
-            # like Terraform: with nothing to change, apply still records what changed
-            # outside bcdr (the refreshed objects), without asking
-            code = _run_apply(
-                s,
-                ui,
-                plan,
-                config,
-                store,
-                registry,
-                parallelism=args.parallelism,
-                lock_id=held.lock_id,
-                destroy=False,
-            )
-            ctx.exit(code)
-        if not plan.has_changes:
+        # like Terraform: with nothing to change, apply still records what changed outside
+        # bcdr (the refreshed objects), without asking
+        record_drift = not plan.has_changes and bool(plan.drift) and not args.destroy
+        if not plan.has_changes and not record_drift:
             ui.print(render.apply_summary_text(_Zero(), destroy=args.destroy))
             outputs = store.outputs()
             if outputs and not args.destroy:
@@ -164,7 +152,7 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
                 ui.print("")
                 ui.print(render.outputs_text(outputs))
             return
-        if not auto_approve:
+        if not auto_approve and not record_drift:
             if args.destroy:
                 question = "Do you really want to destroy all resources?"
                 explain = (
@@ -180,7 +168,7 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
             if not ui.ask(question, explain):
                 word = "Destroy" if args.destroy else "Apply"
                 raise CliError(f"{word} cancelled", "Nothing was changed.")
-        else:
+        elif auto_approve and not record_drift:
             ui.print("")
         code = _run_apply(
             s,
