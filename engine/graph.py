@@ -11,7 +11,7 @@ sorts) in nodes plus edges, and a cycle is reported naming every address on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -63,18 +63,15 @@ class Graph:
 
     def ancestors(self, nodes: Iterable[ResourceAddr]) -> set[ResourceAddr]:
         """The nodes and everything they depend on, transitively."""
-        seen: set[ResourceAddr] = set()
-        stack = [n for n in nodes if n in self._g]
-        while stack:
-            n = stack.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            stack.extend(self._g.predecessors(n))
-        return seen
+        return self._reach(nodes, self._g.predecessors)
 
     def descendants(self, nodes: Iterable[ResourceAddr]) -> set[ResourceAddr]:
         """The nodes and everything that depends on them, transitively."""
+        return self._reach(nodes, self._g.successors)
+
+    def _reach(
+        self, nodes: Iterable[ResourceAddr], step: Callable[[ResourceAddr], Iterable[ResourceAddr]]
+    ) -> set[ResourceAddr]:
         seen: set[ResourceAddr] = set()
         stack = [n for n in nodes if n in self._g]
         while stack:
@@ -82,7 +79,7 @@ class Graph:
             if n in seen:
                 continue
             seen.add(n)
-            stack.extend(self._g.successors(n))
+            stack.extend(step(n))
         return seen
 
     def cycles(self) -> list[tuple[list[ResourceAddr], set[ResourceAddr]]]:
