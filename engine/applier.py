@@ -120,6 +120,7 @@ class _Outcome:
     removed: bool = False
     new_state: dict[str, Any] | None = None
     tainted: bool = False
+    marked: set[str] = field(default_factory=set)
     diags: Diagnostics = field(default_factory=Diagnostics)
 
 
@@ -196,7 +197,7 @@ class _Walk:
             )
             return
         ctx = self.ev.instance_context(res, inst.key, self.each_value(res, inst.key))
-        values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, ch.address)
+        values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, ch.address, out.marked)
         out.diags.extend(sub)
         values, sub = check_values(schema, values, ranges, ch.address, res.range)
         out.diags.extend(sub)
@@ -266,11 +267,13 @@ class _Walk:
                         status="tainted" if out.tainted else "ready",
                         dependencies=list(ch.dependencies),
                         schema_version=schema.version if schema else 0,
-                        sensitive=_sensitive(schema, ch),
+                        sensitive=_sensitive(schema, ch, out.marked),
                     )
                 )
         if out.new_state is not None:
-            self.ev.set_instance(inst.resource, inst.key, out.new_state)
+            schema = self.registry.schema(ch.type)
+            paths = _sensitive(schema, ch, out.marked)
+            self.ev.set_instance(inst.resource, inst.key, out.new_state, paths)
         elif out.removed:
             self.ev.drop_instance(inst.resource, inst.key)
 
@@ -291,13 +294,16 @@ class _Walk:
         for address, rec in self.records.items():
             inst = InstanceAddr.parse(address)
             if inst.resource in self.config.resources and address not in deleting:
-                self.ev.set_instance(inst.resource, inst.key, rec.attributes)
+                self.ev.set_instance(inst.resource, inst.key, rec.attributes, rec.sensitive)
 
 
-def _sensitive(schema: Any, ch: Change) -> list[str]:
-    """What the state seals: the schema's sensitive paths and what the plan marked."""
-    paths = set(sensitive_paths(schema)) if schema is not None else set()
-    return sorted(paths | set(ch.sensitive_attrs))
+def _sensitive(schema: Any, ch: Change, marked: set[str]) -> list[str]:
+    """What the state seals: the schema's sensitive paths, what the plan marked and what
+    was set from (or derived from) a sensitive value at apply."""
+    if schema is None:
+        return sorted(ch.sensitive_attrs)
+    now = schema.sensitive_attributes(marked)
+    return sorted(set(sensitive_paths(schema)) | set(ch.sensitive_attrs) | set(now))
 
 
 def _id(attrs: dict[str, Any]) -> str | None:
@@ -458,11 +464,11 @@ def _save_outputs(walk: _Walk, plan: Plan) -> dict[str, tuple[Any, bool]]:
         outputs = {}
         walk.ev.forget_locals()
         for name, output in walk.config.outputs.items():
-            value, diags = walk.ev.eval_expr(output.expr, f"output.{name}")
+            value, marked, diags = walk.ev.eval_expr(output.expr, f"output.{name}")
             if not diags.has_errors and is_wholly_known(value):
-                outputs[name] = (value, output.sensitive)
+                outputs[name] = (value, output.sensitive or marked)
             elif name in prior:
-                outputs[name] = (prior[name][0], output.sensitive)
+                outputs[name] = (prior[name][0], output.sensitive or prior[name][1])
     if outputs != prior:
         walk.state.set_outputs(outputs)
     return outputs

@@ -5,21 +5,25 @@ plan, applied values during apply), resolves ``local.*`` lazily with a memo, exp
 ``count``/``for_each`` into instance keys and evaluates resource bodies, outputs and
 provider blocks with ``engine.expr``. Always holds: lookups are dict lookups (never scans
 of the configuration), a resource whose instances are not known yet evaluates to
-``UNKNOWN``, and user mistakes come back as diagnostics with file:line.
+``UNKNOWN``, user mistakes come back as diagnostics with file:line, and marks are kept
+where expressions read them: a sensitive variable is marked, a local computed from a
+marked value is marked, an instance's values at its sensitive paths are marked, so that
+everything computed from them is reported sensitive (``marked``, ``eval_expr``).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.addrs import InstanceKey, ResourceAddr
 from engine.diagnostics import Diagnostics, SourceRange, error
-from engine.expr import EvalContext, EvalError, Expr, evaluate, references
+from engine.expr import EvalContext, EvalError, Expr, evaluate, evaluate_marked
 from engine.graph import LocalIndex
 from engine.typeconv import convert, parse_type
-from engine.values import UNKNOWN, is_wholly_known
+from engine.values import UNKNOWN, is_wholly_known, mark, mark_paths
 from providers.base import ProviderContext
 
 if TYPE_CHECKING:
@@ -45,11 +49,15 @@ class Evaluator:
         self.locals_index = LocalIndex(config)
         self._locals: dict[str, Any] = {}
         self._locals_lock = threading.RLock()  # apply evaluates on several threads
-        self._sensitive_vars = {n for n, v in config.variables.items() if v.sensitive}
+        sensitive = {n for n, v in config.variables.items() if v.sensitive}
+        self._marked_vars = {n: mark(v) if n in sensitive else v for n, v in variables.items()}
 
     # ------------------------------------------------------------ values
-    def set_instance(self, addr: ResourceAddr, key: InstanceKey, value: Any) -> None:
-        self.instances.setdefault(addr, {})[key] = value
+    def set_instance(
+        self, addr: ResourceAddr, key: InstanceKey, value: Any, sensitive: Iterable[str] = ()
+    ) -> None:
+        """Record an instance's value; the values at the ``sensitive`` paths are marked."""
+        self.instances.setdefault(addr, {})[key] = mark_paths(value, sensitive)
 
     def drop_instance(self, addr: ResourceAddr, key: InstanceKey) -> None:
         self.instances.get(addr, {}).pop(key, None)
@@ -87,19 +95,19 @@ class Evaluator:
             raise KeyError(name)
         self._locals[name] = _BUSY
         try:
-            value = evaluate(local.expr, self.context())
+            value, marked = evaluate_marked(local.expr, self.context())
         except BaseException:
             del self._locals[name]
             raise
-        self._locals[name] = value
-        return value
+        self._locals[name] = mark(value) if marked else value
+        return self._locals[name]
 
     def forget_locals(self) -> None:
         self._locals.clear()
 
     def context(self, count_index: Any = None, each: tuple[Any, Any] | None = None) -> EvalContext:
         return EvalContext(
-            variables=self.variables,
+            variables=self._marked_vars,
             locals=self.local,
             resources=self.resource_value,
             count_index=count_index,
@@ -152,11 +160,24 @@ class Evaluator:
             return [(i, None) for i in range(n)], diags
         if resource.for_each is not None:
             try:
-                value = evaluate(resource.for_each, self.context())
+                value, marked = evaluate_marked(resource.for_each, self.context())
             except EvalError as err:
                 diags.append(eval_error(err, addr))
                 return None, diags
             rng = resource.for_each.range
+            if marked:
+                diags.append(
+                    error(
+                        "Invalid for_each argument",
+                        f"{rng}: the for_each of {addr} is sensitive (computed from a "
+                        "sensitive value), and instance keys are shown in every address. "
+                        "Iterate over values that are not secret, or wrap the value in "
+                        "nonsensitive() if its keys may be shown",
+                        rng,
+                        address=addr,
+                    )
+                )
+                return None, diags
             if value is UNKNOWN or (isinstance(value, list) and not is_wholly_known(value)):
                 diags.append(_unknown_repetition("for_each", resource))
                 return None, diags
@@ -178,23 +199,37 @@ class Evaluator:
 
     # ------------------------------------------------------------ bodies
     def eval_body(
-        self, body: Body, schema: Schema | None, ctx: EvalContext, address: str
+        self,
+        body: Body,
+        schema: Schema | None,
+        ctx: EvalContext,
+        address: str,
+        marked: set[str] | None = None,
     ) -> tuple[dict[str, Any], dict[str, SourceRange], Diagnostics]:
-        """Evaluate a body (nested blocks included) to values and per-attribute ranges."""
+        """Evaluate a body (nested blocks included) to values and per-attribute ranges.
+
+        ``marked`` gets the names of the attributes and blocks whose value is sensitive.
+        """
         values: dict[str, Any] = {}
         ranges: dict[str, SourceRange] = {}
         diags = Diagnostics()
+        marked = set() if marked is None else marked
         for name, attr in body.attributes.items():
             ranges[name] = attr.range
             try:
-                values[name] = evaluate(attr.expr, ctx)
+                values[name], sensitive = evaluate_marked(attr.expr, ctx)
             except EvalError as err:
                 diags.append(eval_error(err, address))
-                values[name] = UNKNOWN
+                values[name], sensitive = UNKNOWN, False
+            if sensitive:
+                marked.add(name)
         for block in body.blocks:
             spec = schema.attributes.get(block.type) if schema else None
             sub_schema = spec.block if spec is not None else None
-            inner, _, sub = self.eval_body(block.body, sub_schema, ctx, address)
+            inner_marked: set[str] = set()
+            inner, _, sub = self.eval_body(block.body, sub_schema, ctx, address, inner_marked)
+            if inner_marked:
+                marked.add(block.type)
             diags.extend(sub)
             ranges.setdefault(block.type, block.range)
             if spec is not None and spec.nesting == "list":
@@ -203,26 +238,15 @@ class Evaluator:
                 values[block.type] = inner
         return values, ranges, diags
 
-    def sensitive_attrs(self, body: Body) -> set[str]:
-        """Top-level attributes whose expression uses a sensitive variable."""
-        if not self._sensitive_vars:
-            return set()
-        out: set[str] = set()
-        for name, attr in body.attributes.items():
-            for ref in references(attr.expr):
-                if ref.kind == "var" and ref.subject in self._sensitive_vars:
-                    out.add(name)
-                elif ref.kind == "local" and (
-                    self.locals_index.variables(str(ref.subject)) & self._sensitive_vars
-                ):
-                    out.add(name)
-        return out
-
-    def eval_expr(self, expr: Expr, address: str | None = None) -> tuple[Any, Diagnostics]:
+    def eval_expr(
+        self, expr: Expr, address: str | None = None
+    ) -> tuple[Any, bool, Diagnostics]:
+        """An expression's value, whether it is sensitive, and the diagnostics."""
         try:
-            return evaluate(expr, self.context()), Diagnostics()
+            value, marked = evaluate_marked(expr, self.context())
+            return value, marked, Diagnostics()
         except EvalError as err:
-            return UNKNOWN, Diagnostics([eval_error(err, address)])
+            return UNKNOWN, False, Diagnostics([eval_error(err, address)])
 
 
 def _unknown_repetition(kind: str, resource: Any) -> Any:

@@ -3,7 +3,8 @@
 ``engine/hcltree.py`` turns the parser's tree into the nodes (``exprnodes.py``,
 ``exprrefs.py``, ``exprops.py``, all re-exported here); nothing else builds them from
 text. Every node has a ``range`` (file:line). Evaluation yields plain Python values (see
-``engine/values.py``). Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN`` (never
+``engine/values.py``), with ``evaluate_marked`` saying whether the value is sensitive.
+Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN`` (never
 an exception), a user mistake is an ``EvalError`` carrying a ``SourceRange``, and nodes are
 plain picklable objects (the parse cache stores them).
 """
@@ -59,6 +60,7 @@ __all__ = [
     "Unary",
     "convert",
     "evaluate",
+    "evaluate_marked",
     "literal",
     "parse_type",
     "references",
@@ -77,8 +79,14 @@ def references(expr: Expr) -> list[Reference]:
 
 def evaluate(expr: Expr, ctx: EvalContext) -> Any:
     """Evaluate to plain Python values; raises EvalError on a user mistake."""
+    return evaluate_marked(expr, ctx)[0]
+
+
+def evaluate_marked(expr: Expr, ctx: EvalContext) -> tuple[Any, bool]:
+    """The plain value and whether it is sensitive (computed from a marked value)."""
+    e = Evaluator(ctx, {})
     try:
-        return expr._ev(Evaluator(ctx, {}))
+        return expr._ev(e), e.marked
     except RecursionError:
         raise EvalError("Expression is nested too deeply", "", expr.range) from None
 

@@ -2,7 +2,9 @@
 
 Holds ``Expr`` (every node: a ``range`` and its own ``_ev``/``_refs``), ``EvalError``,
 ``Reference``, ``EvalContext`` and the ``Evaluator`` a node is evaluated with, then the
-literal, template, tuple and object nodes. Traversals (names, attributes, indexes,
+literal, template, tuple and object nodes. Marks (``engine/values.py``): ``_walk`` gives a
+value with its marks and only traversals call it; ``_ev`` gives a plain value, and a node
+that reads a marked value marks the whole expression (``Evaluator.marked``). Traversals (names, attributes, indexes,
 splats) are in ``exprrefs.py``, operators and control nodes in ``exprops.py``; callers
 use ``engine/expr.py``. Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN``
 (never an exception), a user mistake is an ``EvalError`` carrying a ``SourceRange``, and
@@ -18,7 +20,7 @@ from typing import Any
 from engine.addrs import ResourceAddr
 from engine.diagnostics import SourceRange
 from engine.typeconv import number_str, type_name
-from engine.values import UNKNOWN
+from engine.values import UNKNOWN, unmark
 
 SPECIAL_ROOTS = {"var", "local", "count", "each", "path", "self"}
 
@@ -56,13 +58,30 @@ class EvalContext:
 
 
 class Evaluator:
-    """What a node is evaluated with: the context and the names bound by for/splat."""
+    """What a node is evaluated with: the context, the names bound by for/splat, and
+    whether the expression read a sensitive value (``marked``, shared by nested scopes)."""
 
-    __slots__ = ("ctx", "scope")
+    __slots__ = ("ctx", "marks", "scope")
 
-    def __init__(self, ctx: EvalContext, scope: dict[str, Any]):
+    def __init__(self, ctx: EvalContext, scope: dict[str, Any], marks: list[bool] | None = None):
         self.ctx = ctx
         self.scope = scope
+        self.marks = marks if marks is not None else [False]
+
+    @property
+    def marked(self) -> bool:
+        return self.marks[0]
+
+    def inner(self, scope: dict[str, Any]) -> Evaluator:
+        """An evaluator for a nested scope that reports marks to this one."""
+        return Evaluator(self.ctx, scope, self.marks)
+
+    def plain(self, value: Any) -> Any:
+        """``value`` without marks; reading a marked value marks the expression."""
+        value, marked = unmark(value)
+        if marked:
+            self.marks[0] = True
+        return value
 
 
 class Expr:
@@ -72,6 +91,10 @@ class Expr:
 
     def _ev(self, e: Evaluator) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _walk(self, e: Evaluator) -> Any:
+        """The value with its marks, for a traversal (``exprrefs.py``) to go into."""
+        return self._ev(e)
 
     def _refs(self, out: list[Reference], bound: frozenset[str]) -> None:
         for child in self.children():
@@ -195,7 +218,7 @@ class TemplateFor(TemplateDirective):
             scope[self.value] = v
             if self.key:
                 scope[self.key] = k
-            got = join_parts(self.body, Evaluator(e.ctx, scope))
+            got = join_parts(self.body, e.inner(scope))
             if got is UNKNOWN:
                 unknown = True
             else:

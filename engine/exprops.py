@@ -4,7 +4,9 @@ and for-expressions.
 Always holds: an operator or call on ``UNKNOWN`` yields ``UNKNOWN`` (``==``/``!=`` only
 when either side is not wholly known); a function sees ``UNKNOWN`` only when its name is
 in ``UNKNOWN_AWARE``; ``try``/``can`` catch only ``EvalError`` (user mistakes), never
-bugs; a wrong operand type is an ``EvalError`` that names both types.
+bugs; a wrong operand type is an ``EvalError`` that names both types; a result computed
+from a marked value is marked (``sensitive()`` marks, ``nonsensitive()`` unmarks), and
+a conditional whose condition is unknown carries the marks of both branches.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import Any
 
 from engine.diagnostics import SourceRange
 from engine.exprnodes import EvalError, Evaluator, Expr, Reference, iterate, key_string
-from engine.functions import FUNCTIONS, LAZY_FUNCTIONS, PATH_FUNCTIONS, UNKNOWN_AWARE, FunctionError
+from engine.functions import (
+    FUNCTIONS,
+    LAZY_FUNCTIONS,
+    MARK_FUNCTIONS,
+    PATH_FUNCTIONS,
+    UNKNOWN_AWARE,
+    FunctionError,
+)
 from engine.typeconv import type_name
 from engine.values import UNKNOWN, is_wholly_known
 
@@ -35,6 +44,8 @@ class FunctionCall(Expr):
             )
         if self.name in LAZY_FUNCTIONS:
             return self._lazy(e)
+        if self.name in MARK_FUNCTIONS:
+            return self._mark(e)
         args = [a._ev(e) for a in self.args]
         if self.expand and args:
             last = args.pop()
@@ -61,6 +72,14 @@ class FunctionCall(Expr):
                     f"{self.name}(): wrong number of arguments ({len(args)})", "", self.range
                 ) from None
             raise
+
+    def _mark(self, e: Evaluator) -> Any:
+        if len(self.args) != 1 or self.expand:
+            raise EvalError(f"{self.name}() takes exactly one argument", "", self.range)
+        if self.name == "sensitive":
+            e.marks[0] = True
+            return self.args[0]._ev(e)
+        return self.args[0]._ev(Evaluator(e.ctx, e.scope))  # its own marks, dropped
 
     def _lazy(self, e: Evaluator) -> Any:
         if not self.args:
@@ -196,6 +215,7 @@ class Conditional(Expr):
     def _ev(self, e: Evaluator) -> Any:
         c = self.cond._ev(e)
         if c is UNKNOWN:
+            self._branch_marks(e)
             return UNKNOWN
         if not isinstance(c, bool):
             raise EvalError(
@@ -204,6 +224,14 @@ class Conditional(Expr):
                 self.cond.range,
             )
         return self.then._ev(e) if c else self.otherwise._ev(e)
+
+    def _branch_marks(self, e: Evaluator) -> None:
+        """Either branch may be the value: the unknown result carries the marks of both."""
+        for branch in (self.then, self.otherwise):
+            try:
+                branch._ev(e)
+            except EvalError:
+                continue
 
 
 class ForExpr(Expr):
@@ -246,7 +274,7 @@ class ForExpr(Expr):
             scope[self.value_var] = v
             if self.key_var:
                 scope[self.key_var] = k
-            inner = Evaluator(e.ctx, scope)
+            inner = e.inner(scope)
             if self.cond is not None:
                 c = self.cond._ev(inner)
                 if c is UNKNOWN:

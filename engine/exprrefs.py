@@ -4,7 +4,9 @@
 ``each.key``, ``path.module``) is a reference: ``_refs`` reports it for graph edges and
 ``_ev`` resolves it through the ``EvalContext``. Always holds: a reference to something
 undeclared, or an attribute, key or index that is not there, is an ``EvalError`` that
-says what exists; traversing ``UNKNOWN`` yields ``UNKNOWN``.
+says what exists; traversing ``UNKNOWN`` yields ``UNKNOWN``; traversing into a marked value
+yields a marked value, and a traversal hands its parent a plain value (``_ev``) after
+marking the expression when what it reached holds a mark.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from engine.addrs import ResourceAddr
 from engine.diagnostics import SourceRange
 from engine.exprnodes import SPECIAL_ROOTS, EvalError, Evaluator, Expr, Reference, key_string
 from engine.typeconv import type_name
-from engine.values import UNKNOWN
+from engine.values import UNKNOWN, Sensitive, mark
 
 
 class Name(Expr):
@@ -61,9 +63,15 @@ class GetAttr(Expr):
         self.obj._refs(out, bound)
 
     def _ev(self, e: Evaluator) -> Any:
+        return e.plain(self._walk(e))
+
+    def _walk(self, e: Evaluator) -> Any:
         if isinstance(self.obj, Name) and self.obj.name not in e.scope:
             return _eval_root(self.obj.name, self.name, e, self.range)
-        return _get_attr(self.obj._ev(e), self.name, self.range)
+        obj = self.obj._walk(e)
+        if isinstance(obj, Sensitive):
+            return mark(_get_attr(obj.value, self.name, self.range))
+        return _get_attr(obj, self.name, self.range)
 
 
 def _root_reference(root: str, attr: str, range: SourceRange) -> Reference | None:
@@ -161,7 +169,13 @@ class Index(Expr):
         return [self.obj, self.key]
 
     def _ev(self, e: Evaluator) -> Any:
-        return _index(self.obj._ev(e), self.key._ev(e), self.range)
+        return e.plain(self._walk(e))
+
+    def _walk(self, e: Evaluator) -> Any:
+        obj, key = self.obj._walk(e), self.key._ev(e)
+        if isinstance(obj, Sensitive):
+            return mark(_index(obj.value, key, self.range))
+        return _index(obj, key, self.range)
 
 
 def _index(obj: Any, key: Any, range: SourceRange) -> Any:
@@ -204,6 +218,9 @@ class SplatItem(Expr):
         self.range = range
 
     def _ev(self, e: Evaluator) -> Any:
+        return e.plain(self._walk(e))
+
+    def _walk(self, e: Evaluator) -> Any:
         return e.scope["\0splat"]
 
 
@@ -217,7 +234,15 @@ class Splat(Expr):
         return [self.source, self.each]
 
     def _ev(self, e: Evaluator) -> Any:
-        source = self.source._ev(e)
+        return e.plain(self._walk(e))
+
+    def _walk(self, e: Evaluator) -> Any:
+        source = self.source._walk(e)
+        if isinstance(source, Sensitive):
+            return mark(self._each(source.value, e))
+        return self._each(source, e)
+
+    def _each(self, source: Any, e: Evaluator) -> Any:
         if source is UNKNOWN:
             return UNKNOWN
         if source is None:
@@ -230,5 +255,5 @@ class Splat(Expr):
                 continue
             scope = dict(e.scope)
             scope["\0splat"] = item
-            out.append(self.each._ev(Evaluator(e.ctx, scope)))
+            out.append(self.each._walk(e.inner(scope)))
         return out

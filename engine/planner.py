@@ -4,7 +4,9 @@
 providers, refreshes every instance in state (``provider.read``, bounded threads, batched),
 expands ``count``/``for_each``, evaluates each instance in graph order with the planned
 values of upstream resources (``UNKNOWN`` where not known), asks the provider for the
-planned state and decides the action. Always holds: planning writes nothing (not to state,
+planned state and decides the action; a change's sensitive attributes are the schema's,
+those set from a sensitive value and those the schema derives from one, and an output
+computed from a sensitive value must say ``sensitive = true``. Always holds: planning writes nothing (not to state,
 not to disk), every user mistake becomes a diagnostic (all of them together) and the work
 is linear in resources plus references (N log N with the sorts).
 """
@@ -26,6 +28,7 @@ from engine.plan import Action, Change, OutputChange, Plan
 from engine.schemacheck import check_values, keep_ignored, static_checks
 from engine.values import UNKNOWN
 from providers.base import PlanRequest, ReadRequest, ValidateRequest
+from state import sensitive_paths
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -63,7 +66,29 @@ def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> D
         if not sub.has_errors:
             req = ValidateRequest(addr.type, str(addr), values, ranges, res.range)
             diags.extend(provider.validate(req).diagnostics)
+    for name, output in sorted(config.outputs.items()):
+        _, marked, _ = ev.eval_expr(output.expr, f"output.{name}")
+        diags.extend(check_output_marks(name, output, marked))
     return _dedupe(diags)
+
+
+def check_output_marks(name: str, output: Any, marked: bool) -> Diagnostics:
+    """An output computed from a sensitive value must say so (EXT-4), as in Terraform."""
+    if not marked or output.sensitive:
+        return Diagnostics()
+    return Diagnostics(
+        [
+            error(
+                "Output refers to sensitive values",
+                f'{output.range}: output "{name}" is computed from a sensitive value (a '
+                "sensitive variable, or a value derived from one), and outputs are printed. "
+                f'If it may be shown only on request, add sensitive = true to output "{name}"; '
+                "otherwise output a value that is not secret",
+                output.range,
+                address=f"output.{name}",
+            )
+        ]
+    )
 
 
 def _dedupe(diags: Diagnostics) -> Diagnostics:
@@ -277,9 +302,15 @@ class PlanWalk:
 
     def known_from_state(self, addr: ResourceAddr) -> None:
         for key, rec in self.prior(addr).items():
-            attrs = self.refreshed.get(rec.address)
-            if attrs is not None:
-                self.ev.set_instance(addr, key, attrs)
+            self.known_instance(addr, key, rec)
+
+    def known_instance(self, addr: ResourceAddr, key: Any, rec: Any) -> None:
+        """An instance this plan leaves alone, known by its refreshed value and marks."""
+        attrs = self.refreshed.get(rec.address)
+        if attrs is not None:
+            schema = self.registry.schema(addr.type)
+            paths = set(getattr(rec, "sensitive", [])) | set(sensitive_paths(schema) if schema else [])
+            self.ev.set_instance(addr, key, attrs, paths)
 
     def plan_normal(self) -> None:
         scope: dict[ResourceAddr, set[Any] | None] | None = None
@@ -322,24 +353,23 @@ class PlanWalk:
         if expansion is None:
             return
         deps = [str(d) for d in self.graph.dependencies(addr)]
-        sensitive = sorted(set(schema.sensitive_attributes()) | self.ev.sensitive_attrs(res.body))
         wanted = set()
         for key, each_value in expansion:
             wanted.add(key)
             inst = addr.instance(key)
             rec = prior.get(key)
             if only is not None and key not in only:
-                if rec is not None and self.refreshed.get(rec.address) is not None:
-                    self.ev.set_instance(addr, key, self.refreshed[rec.address])
+                if rec is not None:
+                    self.known_instance(addr, key, rec)
                 continue
             change = self._plan_instance(res, inst, each_value, rec, schema, provider)
             if change is None:
                 self.ev.set_instance(addr, key, UNKNOWN)
                 continue
             change.dependencies = deps
-            change.sensitive_attrs = sensitive
             self.changes.append(change)
-            self.ev.set_instance(addr, key, change.after)
+            paths = [*change.sensitive_attrs, *sensitive_paths(schema)]
+            self.ev.set_instance(addr, key, change.after, paths)
         for key, rec in prior.items():
             if key in wanted or (only is not None and key not in only):
                 continue
@@ -361,7 +391,8 @@ class PlanWalk:
     ) -> Change | None:
         address = str(inst)
         ctx = self.ev.instance_context(res, inst.key, each_value)
-        values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, address)
+        marked: set[str] = set()
+        values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, address, marked)
         self.diags.extend(sub)
         values, sub2 = check_values(schema, values, ranges, address, res.range)
         self.diags.extend(sub2)
@@ -421,6 +452,7 @@ class PlanWalk:
             before=before,
             after=resp.planned_state,
             replace_paths=replace_paths,
+            sensitive_attrs=schema.sensitive_attributes(marked),
             reason=reason,
             notes=list(resp.notes),
             cost=dict(resp.cost),
@@ -446,8 +478,9 @@ class PlanWalk:
     def plan_outputs(self, prior: dict[str, tuple[Any, bool]]) -> list[OutputChange]:
         out: list[OutputChange] = []
         for name, output in sorted(self.config.outputs.items()):
-            value, sub = self.ev.eval_expr(output.expr, f"output.{name}")
+            value, marked, sub = self.ev.eval_expr(output.expr, f"output.{name}")
             self.diags.extend(sub)
+            self.diags.extend(check_output_marks(name, output, marked))
             old = prior.get(name)
             if old is None:
                 action = Action.CREATE

@@ -1,13 +1,19 @@
-"""Values that flow through the engine, and the one value that is not known yet.
+"""Values that flow through the engine, the one value that is not known yet, and marks.
 
 Values are plain Python data: ``str``, ``int``/``float``, ``bool``, ``None`` (null),
 ``list`` and ``dict`` (sets are sorted, de-duplicated lists). A value that will only be
 known after apply is the singleton ``UNKNOWN``; it may stand anywhere inside a list or
-dict. Always holds: ``UNKNOWN`` is never written to state.
+dict. A value marked sensitive (Terraform's ``sensitive`` mark) is wrapped in
+``Sensitive``; marks live only in what an expression reads (variables, locals, resource
+instances known so far) and are carried by traversals, while every other node sees plain
+values and tells its caller that it read a marked one (``engine/exprnodes.py``). Always
+holds: ``UNKNOWN`` is never written to state, and no ``Sensitive`` leaves the evaluator
+(plans, state and providers get plain values plus the paths that are sensitive).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -83,4 +89,63 @@ def apply_mask(value: Any, mask: Any) -> Any:
         return {k: apply_mask(v, mask.get(k, False)) for k, v in value.items()}
     if isinstance(mask, list) and isinstance(value, list):
         return [apply_mask(v, mask[i] if i < len(mask) else False) for i, v in enumerate(value)]
+    return value
+
+
+class Sensitive:
+    """A mark: the value inside is sensitive, and so is everything computed from it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:  # never show the value
+        return "Sensitive(...)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sensitive) and other.value == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def mark(value: Any) -> Sensitive:
+    """``value`` marked sensitive (a marked value is not marked twice)."""
+    return value if isinstance(value, Sensitive) else Sensitive(value)
+
+
+def unmark(value: Any) -> tuple[Any, bool]:
+    """``value`` with every mark in it removed, and whether it held one."""
+    if isinstance(value, Sensitive):
+        return unmark(value.value)[0], True
+    if isinstance(value, dict):
+        pairs = {k: unmark(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(m for _, m in pairs.values())
+    if isinstance(value, list | tuple):
+        items = [unmark(v) for v in value]
+        return [v for v, _ in items], any(m for _, m in items)
+    return value, False
+
+
+def mark_paths(value: Any, paths: Iterable[str]) -> Any:
+    """``value`` with the values at dotted ``paths`` marked (``*``: each list element).
+
+    The paths are those a state seals (``secret``, ``network.password``,
+    ``members.*.token``); a path that is not there marks nothing.
+    """
+    for path in paths:
+        value = _mark_at(value, path.split("."))
+    return value
+
+
+def _mark_at(value: Any, parts: list[str]) -> Any:
+    if not parts:
+        return mark(value)
+    head, rest = parts[0], parts[1:]
+    if isinstance(value, Sensitive):
+        return value
+    if head == "*" and isinstance(value, list):
+        return [_mark_at(v, rest) for v in value]
+    if isinstance(value, dict) and head in value:
+        return {**value, head: _mark_at(value[head], rest)}
     return value

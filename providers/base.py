@@ -8,7 +8,7 @@ of the instance and the engine saves it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -28,7 +28,9 @@ class Attribute:
     ``type`` is an HCL type constraint string: ``string``, ``number``, ``bool``, ``any``,
     ``list(string)``, ``map(string)``, ``set(string)``, ``list(number)``... A nested block
     (``network { ... }``) has ``block`` set to its schema and ``nesting`` to ``single``
-    (value: a dict or None) or ``list`` (value: a list of dicts).
+    (value: a dict or None) or ``list`` (value: a list of dicts). ``derived_from`` names
+    the arguments a computed attribute's value is made from: it is sensitive whenever one
+    of them is (``bcdr_data``'s ``output`` from ``input``).
     """
 
     type: str = "string"
@@ -42,6 +44,7 @@ class Attribute:
     validators: tuple[Validator, ...] = ()
     block: Schema | None = None
     nesting: Literal["single", "list"] | None = None
+    derived_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,15 @@ class Schema:
     version: int = 0
     description: str = ""
 
-    def sensitive_attributes(self) -> list[str]:
-        return sorted(k for k, a in self.attributes.items() if a.sensitive)
+    def sensitive_attributes(self, marked: Iterable[str] = ()) -> list[str]:
+        """Top-level attributes that are sensitive: by the schema, those ``marked`` (set
+        from a sensitive value) and those derived from a marked one."""
+        given = set(marked)
+        return sorted(
+            k
+            for k, a in self.attributes.items()
+            if a.sensitive or k in given or given.intersection(a.derived_from)
+        )
 
 
 @dataclass

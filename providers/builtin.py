@@ -3,7 +3,8 @@
 ``bcdr_data`` stores a value in state and nothing else: ``input`` (any value), computed
 ``output`` (equal to ``input`` after apply) and ``id`` (a uuid4 made at create), and
 ``triggers_replace`` (any value; a change replaces the resource). Always holds: the object
-lives only in state, so ``read`` returns the prior state unchanged and ``import`` is refused.
+lives only in state, so ``read`` returns the prior state unchanged and ``import`` is refused;
+``output`` is derived from ``input``, so it is sensitive (sealed, masked) when ``input`` is.
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ BCDR_DATA = Schema(
             force_new=True,
             description="any value; when it changes, the resource is replaced",
         ),
-        "output": Attribute(type="any", computed=True, description="input, after apply"),
+        "output": Attribute(
+            type="any",
+            computed=True,
+            derived_from=("input",),
+            description="input, after apply (sensitive when input is)",
+        ),
         "id": Attribute(type="string", computed=True, description="a uuid made at create"),
     },
     description="A value kept in state: input in, output after apply.",

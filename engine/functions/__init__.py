@@ -6,8 +6,9 @@ argument checks in ``args.py``; type constraints and conversion live in
 function over plain values, called by ``FunctionCall`` in ``engine/exprops.py``. Always
 holds: a function never sees ``UNKNOWN`` unless its name is in ``UNKNOWN_AWARE`` (the
 call returns ``UNKNOWN`` otherwise); a user mistake is a ``FunctionError`` (the call adds
-its file:line); ``try`` and ``can`` are evaluated lazily by the call and the entries here
-only complete the registry.
+its file:line); ``try`` and ``can`` are evaluated lazily by the call, ``sensitive`` and
+``nonsensitive`` set or drop the mark of their value there, and the entries here only
+complete the registry.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from engine.typeconv import TypeConstraint, convert, parse_type, type_name
 __all__ = [
     "FUNCTIONS",
     "LAZY_FUNCTIONS",
+    "MARK_FUNCTIONS",
     "PATH_FUNCTIONS",
     "UNKNOWN_AWARE",
     "FunctionError",
@@ -72,6 +74,10 @@ def _try_placeholder(*args: Any) -> Any:
 
 def _can_placeholder(*args: Any) -> bool:
     return True
+
+
+def _mark_placeholder(value: Any) -> Any:
+    return value
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -101,8 +107,10 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "max": f_max,
     "merge": f_merge,
     "min": f_min,
+    "nonsensitive": _mark_placeholder,
     "range": f_range,
     "replace": f_replace,
+    "sensitive": _mark_placeholder,
     "sha256": lambda s: hashlib.sha256(as_string(s).encode()).hexdigest(),
     "sort": f_sort,
     "split": f_split,
@@ -123,6 +131,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 #: evaluated by exprops.py argument by argument (errors are caught)
 LAZY_FUNCTIONS = frozenset({"try", "can"})
+#: evaluated by exprops.py: ``sensitive`` marks its value, ``nonsensitive`` drops the marks
+MARK_FUNCTIONS = frozenset({"sensitive", "nonsensitive"})
 #: called with ``base=path.module``
 PATH_FUNCTIONS = frozenset({"file", "fileexists"})
 #: called even when an argument holds UNKNOWN; they handle it themselves
