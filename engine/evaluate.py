@@ -238,9 +238,7 @@ class Evaluator:
                 values[block.type] = inner
         return values, ranges, diags
 
-    def eval_expr(
-        self, expr: Expr, address: str | None = None
-    ) -> tuple[Any, bool, Diagnostics]:
+    def eval_expr(self, expr: Expr, address: str | None = None) -> tuple[Any, bool, Diagnostics]:
         """An expression's value, whether it is sensitive, and the diagnostics."""
         try:
             value, marked = evaluate_marked(expr, self.context())

@@ -309,7 +309,9 @@ class PlanWalk:
         attrs = self.refreshed.get(rec.address)
         if attrs is not None:
             schema = self.registry.schema(addr.type)
-            paths = set(getattr(rec, "sensitive", [])) | set(sensitive_paths(schema) if schema else [])
+            paths = set(getattr(rec, "sensitive", [])) | set(
+                sensitive_paths(schema) if schema else []
+            )
             self.ev.set_instance(addr, key, attrs, paths)
 
     def plan_normal(self) -> None:
@@ -416,6 +418,8 @@ class PlanWalk:
             return None
         reason = None
         replace_paths: list[str] = []
+        sensitive = schema.sensitive_attributes(marked)
+        changed_marks: list[str] = []
         if before is None:
             action = Action.CREATE
         else:
@@ -438,10 +442,13 @@ class PlanWalk:
                 if fresh is None:
                     return None
                 resp = fresh
-            elif resp.planned_state == before:
+            elif resp.planned_state == before and not newly_sensitive(rec, before, sensitive):
                 action = Action.NOOP
             else:
                 action = Action.UPDATE
+                newly = newly_sensitive(rec, before, sensitive)
+                if newly and resp.planned_state == before:
+                    changed_marks.append(f"sensitivity changed: {', '.join(newly)} will be sealed")
         return Change(
             address=address,
             type=inst.type,
@@ -452,9 +459,9 @@ class PlanWalk:
             before=before,
             after=resp.planned_state,
             replace_paths=replace_paths,
-            sensitive_attrs=schema.sensitive_attributes(marked),
+            sensitive_attrs=sensitive,
             reason=reason,
-            notes=list(resp.notes),
+            notes=[*resp.notes, *changed_marks],
             cost=dict(resp.cost),
             private=dict(resp.private),
         )
@@ -494,6 +501,13 @@ class PlanWalk:
             if name not in self.config.outputs:
                 out.append(OutputChange(name, Action.DELETE, value, None, sensitive))
         return out
+
+
+def newly_sensitive(rec: Any, before: dict[str, Any], sensitive: list[str]) -> list[str]:
+    """Attributes now sensitive that the state holds unsealed (stored before they were
+    marked): like Terraform, a change of sensitivity is an update, so apply seals them."""
+    stored = {p.split(".")[0] for p in rec.sensitive}
+    return [k for k in sensitive if k not in stored and before.get(k) is not None]
 
 
 def prevent_destroy_error(address: str, res: Any) -> Any:

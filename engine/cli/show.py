@@ -61,11 +61,8 @@ def _masked(record: Any, by_schema: list[str]) -> Any:
     return replace(record, attributes=mask_paths(record.attributes, paths, render.SENSITIVE))
 
 
-def _hidden_by_type(records: list[Any], by_type: dict[str, list[str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for r in records:
-        out[r.type] = sorted(set(out.get(r.type, by_type.get(r.type, []))) | set(_hidden(r, [])))
-    return out
+def _hidden_by_address(records: list[Any], by_type: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {r.address: _hidden(r, by_type.get(r.type, [])) for r in records}
 
 
 def _plan_sensitive_vars(s: Session) -> set[str] | None:
@@ -108,7 +105,7 @@ def show(ctx: click.Context, no_color: bool, as_json: bool, planfile: str | None
     if as_json:
         masked = [_masked(r, sensitive.get(r.type, [])) for r in records]
         hidden = {n: (render.SENSITIVE if sens else v, sens) for n, (v, sens) in outputs.items()}
-        print_json(ui, render.state_json(masked, hidden, _hidden_by_type(masked, sensitive)))
+        print_json(ui, render.state_json(masked, hidden, _hidden_by_address(masked, sensitive)))
         return
     if not records and not outputs:
         ui.print("The state file is empty. No resources are represented.")

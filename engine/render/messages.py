@@ -173,9 +173,10 @@ def state_instance_text(record: Any, sensitive: Iterable[str] = ()) -> Text:
 def state_json(
     records: Iterable[Any],
     outputs: Mapping[str, tuple[Any, bool]],
-    sensitive_by_type: Mapping[str, list[str]],
+    sensitive_by_address: Mapping[str, list[str]],
 ) -> dict[str, Any]:
-    """Terraform's ``show -json`` shape for a state: ``values.root_module.resources``."""
+    """Terraform's ``show -json`` shape for a state: ``values.root_module.resources``, each
+    with the ``sensitive_values`` of that instance."""
     resources = []
     for r in records:
         resources.append(
@@ -188,7 +189,7 @@ def state_json(
                 "provider_name": r.provider,
                 "schema_version": r.schema_version,
                 "values": r.attributes,
-                "sensitive_values": {k: True for k in sensitive_by_type.get(r.type, [])},
+                "sensitive_values": {k: True for k in sensitive_by_address.get(r.address, [])},
                 "depends_on": r.dependencies,
                 **({"tainted": True} if r.status == "tainted" else {}),
             }

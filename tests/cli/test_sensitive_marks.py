@@ -9,6 +9,7 @@ command prints them. An output of a sensitive value must say ``sensitive = true`
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from tests.cli.conftest import write
@@ -99,6 +100,7 @@ def test_ext4_derived_values_are_sealed_and_never_printed(bcdr, workdir):
         assert values["output"] == "(sensitive value)", name
         assert resources[name]["sensitive_values"]["output"] is True, name
     assert resources["plain"]["values"]["output"] == resources["direct"]["values"]["id"]
+    assert resources["plain"]["sensitive_values"] == {}  # each instance its own
     assert "(sensitive value)" in outputs["state show chained"].output
     assert "token = <sensitive>" in outputs["output"].output
     assert bcdr("output", "-raw", "token", env=keyed).output == f"copy of {SECRET}"
@@ -144,3 +146,33 @@ def test_ext4_without_key_the_warning_names_derived_writes(bcdr, workdir):
     for address in ("bcdr_data.direct", "bcdr_data.derived", "bcdr_data.chained"):
         assert address in written
     assert "bcdr_data.plain" not in written
+
+
+def test_ext4_apply_seals_values_a_state_stored_before_they_were_marked(bcdr, workdir):
+    write(workdir, SPEC)
+    keyed = env(BCDR_STATE_KEY=KEY_A)
+    var = ["-var", f"token={SECRET}"]
+    assert bcdr("apply", "-auto-approve", *var, env=keyed).exit_code == 0
+    db = sqlite3.connect(workdir / ".bcdr" / "state.db")
+    with db:  # as a state written before output was marked: output in plaintext
+        row = db.execute("SELECT attributes FROM instances WHERE address = 'bcdr_data.direct'")
+        attrs = json.loads(row.fetchone()[0])
+        attrs["output"] = SECRET
+        db.execute(
+            "UPDATE instances SET attributes = ?, sensitive = '[\"input\"]' "
+            "WHERE address = 'bcdr_data.direct'",
+            [json.dumps(attrs)],
+        )
+    db.close()
+    again = bcdr("apply", "-auto-approve", "-no-color", *var, env=keyed)
+    assert again.exit_code == 0, again.output
+    assert "sensitivity changed: output will be sealed" in again.output  # like Terraform
+    assert "Resources: 0 added, 1 changed, 0 destroyed" in again.output
+    db = sqlite3.connect(workdir / ".bcdr" / "state.db")
+    text, paths = db.execute(
+        "SELECT attributes, sensitive FROM instances WHERE address = 'bcdr_data.direct'"
+    ).fetchone()
+    db.close()
+    assert SECRET not in text and json.loads(paths) == ["input", "output"]
+    shown = bcdr("state", "show", "-no-color", "bcdr_data.direct", env=keyed)
+    assert SECRET not in shown.output and "(sensitive value)" in shown.output

@@ -8,8 +8,16 @@ import pytest
 
 from engine.addrs import ResourceAddr
 from engine.config import parse_expression
-from engine.expr import EvalContext, EvalError, Reference, evaluate, literal, references
-from engine.values import UNKNOWN
+from engine.expr import (
+    EvalContext,
+    EvalError,
+    Reference,
+    evaluate,
+    evaluate_marked,
+    literal,
+    references,
+)
+from engine.values import UNKNOWN, mark, unmark
 
 RESOURCES = {
     ResourceAddr("bcdr_data", "one"): {"id": "d-1", "output": {"x": 1}},
@@ -295,3 +303,73 @@ def test_locals_may_be_a_callable():
     assert ev("local.x + 1", ctx(locals=lazy)) == 43
     with pytest.raises(EvalError, match="undeclared local"):
         ev("local.y", ctx(locals=lazy))
+
+
+# ------------------------------------------------------------ sensitive marks (EXT-4)
+
+MARKED = {
+    "secret": mark("s3cret"),
+    "plain": "open",
+    "obj": {"id": "i-1", "token": mark("t0k")},
+    "items": [{"id": 1, "pw": mark("a")}, {"id": 2, "pw": mark("b")}],
+    "flag": mark(True),
+}
+
+
+def ev_marked(text: str):
+    expr, diags = parse_expression(text, "test.hcl")
+    assert expr is not None, [d.summary for d in diags]
+    return evaluate_marked(expr, ctx(variables={**MARKED, "unk": UNKNOWN}))
+
+
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("var.secret", "s3cret"),
+        ('"x-${var.secret}"', "x-s3cret"),
+        ("upper(var.secret)", "S3CRET"),
+        ('var.secret == "s3cret"', True),
+        ("length(var.secret) + 1", 7),
+        ('var.flag ? "yes" : "no"', "yes"),
+        ('true ? var.secret : "no"', "s3cret"),
+        ('var.unk ? var.secret : "no"', UNKNOWN),
+        ("[for c in [var.secret] : c]", ["s3cret"]),
+        ('{ a = var.secret, b = "x" }', {"a": "s3cret", "b": "x"}),
+        ("var.obj.token", "t0k"),
+        ("var.obj", {"id": "i-1", "token": "t0k"}),
+        ("var.items[*].pw", ["a", "b"]),
+        ('{ k = "v" }[var.secret == "" ? "k" : "k"]', "v"),
+        ("jsonencode(var.obj)", '{"id":"i-1","token":"t0k"}'),
+        ("try(var.secret, 1)", "s3cret"),
+        ('sensitive("plain")', "plain"),
+    ],
+)
+def test_a_value_computed_from_a_marked_value_is_marked(text, want):
+    assert ev_marked(text) == (want, True)
+
+
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("var.plain", "open"),
+        ("var.obj.id", "i-1"),
+        ("var.items[0].id", 1),
+        ("var.items[*].id", [1, 2]),
+        ('false ? var.secret : "no"', "no"),
+        ("nonsensitive(upper(var.secret))", "S3CRET"),
+        ('"${var.plain}!"', "open!"),
+    ],
+)
+def test_a_value_not_computed_from_a_marked_value_is_not_marked(text, want):
+    assert ev_marked(text) == (want, False)
+
+
+def test_marks_never_reach_a_function_or_the_result():
+    value, marked = ev_marked("merge(var.obj, { more = var.items })")
+    assert marked
+    assert value == {
+        "id": "i-1",
+        "token": "t0k",
+        "more": [{"id": 1, "pw": "a"}, {"id": 2, "pw": "b"}],
+    }
+    assert unmark(value) == (value, False)
