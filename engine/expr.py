@@ -4,9 +4,9 @@
 ``exprrefs.py``, ``exprops.py``, all re-exported here); nothing else builds them from
 text. Every node has a ``range`` (file:line). Evaluation yields plain Python values (see
 ``engine/values.py``), with ``evaluate_marked`` saying whether the value is sensitive.
-Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN`` (never
-an exception), a user mistake is an ``EvalError`` carrying a ``SourceRange``, and nodes are
-plain picklable objects (the parse cache stores them).
+Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN`` (never an exception), a user
+mistake is an ``EvalError`` carrying a ``SourceRange``, and nodes are plain picklable
+objects (the parse cache stores them).
 """
 
 from __future__ import annotations

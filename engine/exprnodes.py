@@ -4,11 +4,12 @@ Holds ``Expr`` (every node: a ``range`` and its own ``_ev``/``_refs``), ``EvalEr
 ``Reference``, ``EvalContext`` and the ``Evaluator`` a node is evaluated with, then the
 literal, template, tuple and object nodes. Marks (``engine/values.py``): ``_walk`` gives a
 value with its marks and only traversals call it; ``_ev`` gives a plain value, and a node
-that reads a marked value marks the whole expression (``Evaluator.marked``). Traversals (names, attributes, indexes,
-splats) are in ``exprrefs.py``, operators and control nodes in ``exprops.py``; callers
-use ``engine/expr.py``. Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN``
-(never an exception), a user mistake is an ``EvalError`` carrying a ``SourceRange``, and
-nodes are plain picklable objects (the parse cache stores them).
+that reads a marked value marks the whole expression (``Evaluator.marked``). Traversals
+(names, attributes, indexes, splats) are in ``exprrefs.py``, operators and control nodes
+in ``exprops.py``; callers use ``engine/expr.py``. Always holds: an operation on
+``UNKNOWN`` yields ``UNKNOWN`` (never an exception), a user mistake is an ``EvalError``
+carrying a ``SourceRange``, and nodes are plain picklable objects (the parse cache stores
+them).
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ expands ``count``/``for_each``, evaluates each instance in graph order with the 
 values of upstream resources (``UNKNOWN`` where not known), asks the provider for the
 planned state and decides the action; a change's sensitive attributes are the schema's,
 those set from a sensitive value and those the schema derives from one, and an output
-computed from a sensitive value must say ``sensitive = true``. Always holds: planning writes nothing (not to state,
-not to disk), every user mistake becomes a diagnostic (all of them together) and the work
-is linear in resources plus references (N log N with the sorts).
+computed from a sensitive value must say ``sensitive = true``. Always holds: planning
+writes nothing (not to state, not to disk), every user mistake becomes a diagnostic (all
+of them together) and the work is linear in resources plus references (N log N with the
+sorts).
 """
 
 from __future__ import annotations
