@@ -22,9 +22,9 @@ from engine.config import (
     parse_expression,
 )
 from engine.diagnostics import Diagnostics, SourceRange, error, warning
-from engine.expr import EvalContext, EvalError, evaluate, static_value
+from engine.expr import EvalContext, EvalError, evaluate, evaluate_marked, static_value
 from engine.typeconv import convert
-from engine.values import UNKNOWN
+from engine.values import UNKNOWN, mark
 
 ENV_PREFIX = "BCDR_VAR_"
 
@@ -192,8 +192,9 @@ def collect_variable_values(
 
 
 def _validate(config: Config, values: dict[str, Any], diags: Diagnostics) -> None:
+    sensitive = {n for n, v in config.variables.items() if v.sensitive}
     ctx = EvalContext(
-        variables=values,
+        variables={n: mark(v) if n in sensitive else v for n, v in values.items()},
         locals={},
         resources=_no_resources,
         path_module=str(config.dir),
@@ -228,9 +229,14 @@ def _validate(config: Config, values: dict[str, Any], diags: Diagnostics) -> Non
             if ok:
                 continue
             try:
-                message = evaluate(v.error_message, ctx)
+                message, marked = evaluate_marked(v.error_message, ctx)
             except EvalError as err:
-                message = f"(the error_message could not be evaluated: {err.summary})"
+                message, marked = (
+                    f"(the error_message could not be evaluated: {err.summary})",
+                    False,
+                )
+            if marked:
+                message = "(the error_message is computed from a sensitive value, so not shown)"
             diags.append(
                 error(
                     f'Invalid value for variable "{name}"',

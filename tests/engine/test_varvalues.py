@@ -183,3 +183,13 @@ def test_non_nullable_variable_refuses_null(tmp_path):
     _, diags = collect(cfg)
     (d,) = diags.errors()
     assert 'Variable "nonnull" must not be null' == d.summary
+
+
+def test_a_validation_message_computed_from_a_sensitive_variable_is_not_shown(tmp_path):
+    spec = VALIDATED.replace("type = number\n", "type      = number\n  sensitive = true\n", 1)
+    cfg = _setup(tmp_path, spec)
+    _, diags = collect(cfg, cli=["retention=3"])
+    (d,) = diags.errors()
+    assert d.summary == 'Invalid value for variable "retention"'
+    assert "got 3" not in d.detail  # EXT-4: the message would print the secret
+    assert "computed from a sensitive value, so not shown" in d.detail
