@@ -46,7 +46,9 @@ class FunctionCall(Expr):
             return self._lazy(e)
         if self.name in MARK_FUNCTIONS:
             return self._mark(e)
+        before, e.marks[0] = e.marks[0], False
         args = [a._ev(e) for a in self.args]
+        secret_args, e.marks[0] = e.marks[0], before or e.marks[0]
         if self.expand and args:
             last = args.pop()
             if last is UNKNOWN:
@@ -65,6 +67,12 @@ class FunctionCall(Expr):
                 return fn(*args, base=e.ctx.path_module)
             return fn(*args)
         except FunctionError as err:
+            if secret_args:  # its message could quote the secret
+                raise EvalError(
+                    f"{self.name}(): invalid sensitive argument",
+                    "the reason is not shown, as it could hold the sensitive value",
+                    self.range,
+                ) from None
             raise EvalError(f"{self.name}(): {err}", err.detail, self.range) from None
         except TypeError as err:
             if "positional argument" in str(err) or "argument" in str(err):

@@ -373,3 +373,12 @@ def test_marks_never_reach_a_function_or_the_result():
         "more": [{"id": 1, "pw": "a"}, {"id": 2, "pw": "b"}],
     }
     assert unmark(value) == (value, False)
+
+
+def test_a_function_error_on_a_sensitive_argument_does_not_quote_it():
+    with pytest.raises(EvalError) as err:
+        ev_marked("tonumber(var.secret)")
+    assert err.value.summary == "tonumber(): invalid sensitive argument"
+    assert "s3cret" not in f"{err.value.summary} {err.value.detail}"
+    with pytest.raises(EvalError, match='not "open"'):
+        ev_marked("tonumber(var.plain)")
