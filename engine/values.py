@@ -115,16 +115,32 @@ def mark(value: Any) -> Sensitive:
 
 
 def unmark(value: Any) -> tuple[Any, bool]:
-    """``value`` with every mark in it removed, and whether it held one."""
+    """``value`` with every mark in it removed, and whether it held one (``value`` itself,
+    not a copy, when it held none)."""
+    if not has_mark(value):
+        return value, False
+    return _strip(value), True
+
+
+def has_mark(value: Any) -> bool:
+    """True when a mark stands anywhere inside ``value``."""
     if isinstance(value, Sensitive):
-        return unmark(value.value)[0], True
+        return True
     if isinstance(value, dict):
-        pairs = {k: unmark(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(m for _, m in pairs.values())
+        return any(has_mark(v) for v in value.values())
     if isinstance(value, list | tuple):
-        items = [unmark(v) for v in value]
-        return [v for v, _ in items], any(m for _, m in items)
-    return value, False
+        return any(has_mark(v) for v in value)
+    return False
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, Sensitive):
+        return _strip(value.value)
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strip(v) for v in value]
+    return value
 
 
 def mark_paths(value: Any, paths: Iterable[str]) -> Any:

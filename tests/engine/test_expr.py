@@ -17,7 +17,7 @@ from engine.expr import (
     literal,
     references,
 )
-from engine.values import UNKNOWN, mark, unmark
+from engine.values import UNKNOWN, mark, mark_paths, unmark
 
 RESOURCES = {
     ResourceAddr("bcdr_data", "one"): {"id": "d-1", "output": {"x": 1}},
@@ -382,3 +382,13 @@ def test_a_function_error_on_a_sensitive_argument_does_not_quote_it():
     assert "s3cret" not in f"{err.value.summary} {err.value.detail}"
     with pytest.raises(EvalError, match='not "open"'):
         ev_marked("tonumber(var.plain)")
+
+
+def test_mark_paths_marks_what_the_state_seals_and_nothing_else():
+    value = {"id": "x", "net": {"pw": "p", "ip": "1"}, "members": [{"t": "a"}, {"t": "b"}]}
+    marked = mark_paths(value, ["net.pw", "members.*.t", "missing.path"])
+    assert marked["net"]["pw"] == mark("p") and marked["net"]["ip"] == "1"
+    assert [m["t"] for m in marked["members"]] == [mark("a"), mark("b")]
+    assert unmark(marked) == (value, True)
+    assert unmark(value)[0] is value  # nothing marked: no copy
+    assert mark_paths(UNKNOWN, ["id"]) is UNKNOWN
