@@ -47,9 +47,11 @@ class PlanOptions:
 
 def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> Diagnostics:
     """Everything that can be checked without state, all reported together."""
-    _, diags = static_checks(config, registry, [])
+    graph, diags = static_checks(config, registry, [])
     ev = Evaluator(config, variables, config.dir)
-    for addr, res in config.resources.items():
+    in_order = list(config.resources) if diags.has_errors else graph.order()
+    for addr in in_order:
+        res = config.resources[addr]
         schema = registry.schema(addr.type)
         provider = registry.provider_for(addr.type)
         if schema is None or provider is None:
@@ -60,8 +62,12 @@ def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> D
             ctx = ev.context(each=(UNKNOWN, UNKNOWN))
         else:
             ctx = ev.context()
-        values, ranges, sub = ev.eval_body(res.body, schema, ctx, str(addr))
+        marked: set[str] = set()
+        values, ranges, sub = ev.eval_body(res.body, schema, ctx, str(addr), marked)
         diags.extend(sub)
+        if res.count is None and res.for_each is None:  # unknown values, known marks
+            unknown = dict.fromkeys(schema.attributes, UNKNOWN)
+            ev.set_instance(addr, None, unknown, schema.sensitive_attributes(marked))
         values, sub = check_values(schema, values, ranges, str(addr), res.range)
         diags.extend(sub)
         if not sub.has_errors:

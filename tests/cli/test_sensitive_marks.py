@@ -131,10 +131,11 @@ output "shout" {
 
 def test_ext4_output_of_a_provider_derived_value_needs_sensitive_true(bcdr, workdir):
     write(workdir, SPEC.replace("  sensitive = true\n}\n\noutput", "}\n\noutput"))
-    result = bcdr("plan", "-no-color", "-var", f"token={SECRET}", env=env())
-    assert result.exit_code == 1, result.output
-    assert "Output refers to sensitive values" in result.output
-    assert 'output "token"' in result.output and "sensitive = true" in result.output
+    for command in (["validate", "-no-color"], ["plan", "-no-color", "-var", f"token={SECRET}"]):
+        result = bcdr(*command, env=env())
+        assert result.exit_code == 1, result.output
+        assert result.output.count("Output refers to sensitive values") == 1
+        assert 'output "token"' in result.output and "sensitive = true" in result.output
 
 
 def test_ext4_without_key_the_warning_names_derived_writes(bcdr, workdir):
