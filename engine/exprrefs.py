@@ -12,6 +12,8 @@ marking the expression when what it reached holds a mark.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from engine.addrs import ResourceAddr
@@ -70,7 +72,8 @@ class GetAttr(Expr):
             return _eval_root(self.obj.name, self.name, e, self.range)
         obj = self.obj._walk(e)
         if isinstance(obj, Sensitive):
-            return mark(_get_attr(obj.value, self.name, self.range))
+            with _quiet(self.range):
+                return mark(_get_attr(obj.value, self.name, self.range))
         return _get_attr(obj, self.name, self.range)
 
 
@@ -172,10 +175,31 @@ class Index(Expr):
         return e.plain(self._walk(e))
 
     def _walk(self, e: Evaluator) -> Any:
-        obj, key = self.obj._walk(e), self.key._ev(e)
+        obj = self.obj._walk(e)
+        before, e.marks[0] = e.marks[0], False
+        key = self.key._ev(e)
+        secret_key, e.marks[0] = e.marks[0], before or e.marks[0]
         if isinstance(obj, Sensitive):
-            return mark(_index(obj.value, key, self.range))
+            with _quiet(self.range):
+                return mark(_index(obj.value, key, self.range))
+        if secret_key:
+            with _quiet(self.range):
+                return _index(obj, key, self.range)
         return _index(obj, key, self.range)
+
+
+@contextmanager
+def _quiet(range: SourceRange) -> Iterator[None]:
+    """A traversal of a sensitive value that fails says so without quoting keys or values."""
+    try:
+        yield
+    except EvalError:
+        raise EvalError(
+            "Invalid traversal of a sensitive value",
+            "the key or attribute is not there; the details are not shown, as they could "
+            "hold the sensitive value",
+            range,
+        ) from None
 
 
 def _index(obj: Any, key: Any, range: SourceRange) -> Any:

@@ -313,6 +313,7 @@ MARKED = {
     "obj": {"id": "i-1", "token": mark("t0k")},
     "items": [{"id": 1, "pw": mark("a")}, {"id": 2, "pw": mark("b")}],
     "flag": mark(True),
+    "smap": mark({"k": "v"}),
 }
 
 
@@ -392,3 +393,16 @@ def test_mark_paths_marks_what_the_state_seals_and_nothing_else():
     assert unmark(marked) == (value, True)
     assert unmark(value)[0] is value  # nothing marked: no copy
     assert mark_paths(UNKNOWN, ["id"]) is UNKNOWN
+
+
+@pytest.mark.parametrize("text", ["{ a = 1 }[var.secret]", "var.smap.nope", 'var.smap["x"]'])
+def test_a_failed_traversal_of_a_sensitive_value_does_not_quote_it(text):
+    with pytest.raises(EvalError) as err:
+        ev_marked(text)
+    assert err.value.summary == "Invalid traversal of a sensitive value"
+    assert "s3cret" not in err.value.detail and '"k"' not in err.value.detail
+
+
+def test_a_failed_traversal_of_an_unmarked_container_says_what_is_there():
+    with pytest.raises(EvalError, match="out of range for a list of 2"):
+        ev_marked("var.items[5]")
