@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.addrs import InstanceAddr, ResourceAddr
-from engine.diagnostics import Diagnostics, error, warning
+from engine.diagnostics import Diagnostics, SourceRange, error, warning
 from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
@@ -69,14 +69,35 @@ def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> D
             unknown = dict.fromkeys(schema.attributes, UNKNOWN)
             ev.set_instance(addr, None, unknown, schema.sensitive_attributes(marked))
         values, sub = check_values(schema, values, ranges, str(addr), res.range)
-        diags.extend(sub)
+        secret = secret_ranges(ranges, schema.sensitive_attributes(marked))
+        diags.extend(hide_values(sub, secret))
         if not sub.has_errors:
             req = ValidateRequest(addr.type, str(addr), values, ranges, res.range)
-            diags.extend(provider.validate(req).diagnostics)
+            diags.extend(hide_values(provider.validate(req).diagnostics, secret))
     for name, output in sorted(config.outputs.items()):
         _, marked, _ = ev.eval_expr(output.expr, f"output.{name}")
         diags.extend(check_output_marks(name, output, marked))
     return _dedupe(diags)
+
+
+def secret_ranges(ranges: dict[str, SourceRange], names: list[str]) -> set[SourceRange]:
+    return {ranges[n] for n in names if n in ranges}
+
+
+def hide_values(diags: Diagnostics, secret: set[SourceRange]) -> Diagnostics:
+    """Errors about a sensitive argument, with a detail that cannot quote its value."""
+    return Diagnostics(
+        [
+            replace(
+                d,
+                detail=f"{d.range}: this argument is sensitive, so what is wrong with its "
+                "value is not shown (it could quote it); check the value it is given",
+            )
+            if d.is_error and d.range in secret
+            else d
+            for d in diags
+        ]
+    )
 
 
 def check_output_marks(name: str, output: Any, marked: bool) -> Diagnostics:
@@ -404,11 +425,12 @@ class PlanWalk:
         values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, address, marked)
         self.diags.extend(sub)
         values, sub2 = check_values(schema, values, ranges, address, res.range)
-        self.diags.extend(sub2)
+        secret = secret_ranges(ranges, schema.sensitive_attributes(marked))
+        self.diags.extend(hide_values(sub2, secret))
         if sub.has_errors or sub2.has_errors:
             return None
         vresp = provider.validate(ValidateRequest(inst.type, address, values, ranges, res.range))
-        self.diags.extend(vresp.diagnostics)
+        self.diags.extend(hide_values(vresp.diagnostics, secret))
         if vresp.diagnostics.has_errors:
             return None
         before = self.refreshed.get(rec.address) if rec is not None else None

@@ -177,3 +177,27 @@ def test_ext4_apply_seals_values_a_state_stored_before_they_were_marked(bcdr, wo
     assert SECRET not in text and json.loads(paths) == ["input", "output"]
     shown = bcdr("state", "show", "-no-color", "bcdr_data.direct", env=keyed)
     assert SECRET not in shown.output and "(sensitive value)" in shown.output
+
+
+def test_ext4_an_invalid_sensitive_argument_is_reported_without_its_value(
+    bcdr, workdir, test_provider
+):
+    write(
+        workdir,
+        """
+        variable "token" {
+          type      = string
+          sensitive = true
+        }
+
+        resource "test_thing" "a" {
+          name = "a"
+          size = "${var.token}-3"
+        }
+        """,
+    )
+    result = bcdr("plan", "-no-color", "-var", f"token={SECRET}", env=env())
+    assert result.exit_code == 1, result.output
+    assert 'Invalid value for "size"' in result.output
+    assert "main.hcl:8: this argument is sensitive" in result.output
+    assert SECRET not in result.output
