@@ -26,7 +26,7 @@ from engine.addrs import InstanceAddr
 from engine.diagnostics import Diagnostic, Diagnostics, error
 from engine.evaluate import Evaluator, configure_providers
 from engine.plan import Action, Change, Plan
-from engine.planner import config_hash
+from engine.planner import config_hash, hide_values, secret_ranges
 from engine.schemacheck import check_values, keep_ignored
 from engine.values import is_wholly_known
 from providers.base import ApplyRequest, DeleteRequest, PlanRequest
@@ -200,7 +200,9 @@ class _Walk:
         values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, ch.address, out.marked)
         out.diags.extend(sub)
         values, sub = check_values(schema, values, ranges, ch.address, res.range)
-        out.diags.extend(sub)
+        out.diags.extend(
+            hide_values(sub, secret_ranges(ranges, schema.sensitive_attributes(out.marked)))
+        )
         if out.diags.has_errors:
             return
         prior = None if ch.action in (Action.CREATE,) or ch.action.is_replace else ch.before
