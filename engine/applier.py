@@ -26,8 +26,9 @@ from engine.addrs import InstanceAddr
 from engine.diagnostics import Diagnostic, Diagnostics, error
 from engine.evaluate import Evaluator, configure_providers
 from engine.plan import Action, Change, Plan
-from engine.planner import config_hash, hide_values, secret_ranges
+from engine.planner import config_hash
 from engine.schemacheck import check_values, keep_ignored
+from engine.sensitivity import hide_values, secret_ranges
 from engine.values import is_wholly_known
 from providers.base import ApplyRequest, DeleteRequest, PlanRequest
 from state import InstanceRecord, sensitive_paths

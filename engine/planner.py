@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.addrs import InstanceAddr, ResourceAddr
-from engine.diagnostics import Diagnostics, SourceRange, error, warning
+from engine.diagnostics import Diagnostics, error, warning
 from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
 from engine.schemacheck import check_values, keep_ignored, static_checks
+from engine.sensitivity import check_output_marks, hide_values, newly_sensitive, secret_ranges
 from engine.values import UNKNOWN
 from providers.base import PlanRequest, ReadRequest, ValidateRequest
 from state import sensitive_paths
@@ -78,45 +79,6 @@ def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> D
         _, marked, _ = ev.eval_expr(output.expr, f"output.{name}")
         diags.extend(check_output_marks(name, output, marked))
     return _dedupe(diags)
-
-
-def secret_ranges(ranges: dict[str, SourceRange], names: list[str]) -> set[SourceRange]:
-    return {ranges[n] for n in names if n in ranges}
-
-
-def hide_values(diags: Diagnostics, secret: set[SourceRange]) -> Diagnostics:
-    """Errors about a sensitive argument, with a detail that cannot quote its value."""
-    return Diagnostics(
-        [
-            replace(
-                d,
-                detail=f"{d.range}: this argument is sensitive, so what is wrong with its "
-                "value is not shown (it could quote it); check the value it is given",
-            )
-            if d.is_error and d.range in secret
-            else d
-            for d in diags
-        ]
-    )
-
-
-def check_output_marks(name: str, output: Any, marked: bool) -> Diagnostics:
-    """An output computed from a sensitive value must say so (EXT-4), as in Terraform."""
-    if not marked or output.sensitive:
-        return Diagnostics()
-    return Diagnostics(
-        [
-            error(
-                "Output refers to sensitive values",
-                f'{output.range}: output "{name}" is computed from a sensitive value (a '
-                "sensitive variable, or a value derived from one), and outputs are printed. "
-                f'If it may be shown only on request, add sensitive = true to output "{name}"; '
-                "otherwise output a value that is not secret",
-                output.range,
-                address=f"output.{name}",
-            )
-        ]
-    )
 
 
 def _dedupe(diags: Diagnostics) -> Diagnostics:
@@ -530,13 +492,6 @@ class PlanWalk:
             if name not in self.config.outputs:
                 out.append(OutputChange(name, Action.DELETE, value, None, sensitive))
         return out
-
-
-def newly_sensitive(rec: Any, before: dict[str, Any], sensitive: list[str]) -> list[str]:
-    """Attributes now sensitive that the state holds unsealed (stored before they were
-    marked): like Terraform, a change of sensitivity is an update, so apply seals them."""
-    stored = {p.split(".")[0] for p in rec.sensitive}
-    return [k for k in sensitive if k not in stored and before.get(k) is not None]
 
 
 def prevent_destroy_error(address: str, res: Any) -> Any:
