@@ -91,7 +91,11 @@ def test_ext4_derived_values_are_sealed_and_never_printed(bcdr, workdir):
         assert result.exit_code == 0, f"{name}: {result.output}"
         for text in PLAINTEXTS:
             assert text not in result.output, f"{name} printed {text!r}:\n{result.output}"
-    for text in PLAINTEXTS:
+    changed = bcdr("apply", "-auto-approve", "-no-color", "-var", f"token={SECRET}2", env=keyed)
+    assert changed.exit_code == 0, changed.output
+    assert "Resources: 0 added, 3 changed" in changed.output
+    assert SECRET not in changed.output and SECRET.upper() not in changed.output
+    for text in PLAINTEXTS:  # state.db, its -wal, saved plans, history: all of .bcdr/
         assert files_holding(workdir / ".bcdr", text.encode()) == [], text
     shown = json.loads(outputs["show -json"].output)
     resources = {r["name"]: r for r in shown["values"]["root_module"]["resources"]}
@@ -103,7 +107,7 @@ def test_ext4_derived_values_are_sealed_and_never_printed(bcdr, workdir):
     assert resources["plain"]["sensitive_values"] == {}  # each instance its own
     assert "(sensitive value)" in outputs["state show chained"].output
     assert "token = <sensitive>" in outputs["output"].output
-    assert bcdr("output", "-raw", "token", env=keyed).output == f"copy of {SECRET}"
+    assert bcdr("output", "-raw", "token", env=keyed).output == f"copy of {SECRET}2"
     derived = bcdr("output", "-json", env=keyed)
     assert json.loads(derived.output)["ids"]["sensitive"] is False
 
