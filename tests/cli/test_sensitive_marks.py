@@ -205,3 +205,25 @@ def test_ext4_an_invalid_sensitive_argument_is_reported_without_its_value(
     assert 'Invalid value for "size"' in result.output
     assert "main.hcl:8: this argument is sensitive" in result.output
     assert SECRET not in result.output
+
+
+def test_ext4_a_sensitive_for_each_is_refused_as_its_keys_are_shown(bcdr, workdir):
+    write(
+        workdir,
+        """
+        variable "token" {
+          type      = string
+          sensitive = true
+        }
+
+        resource "bcdr_data" "each" {
+          for_each = toset([var.token])
+          input    = each.key
+        }
+        """,
+    )
+    result = bcdr("plan", "-no-color", "-var", f"token={SECRET}", env=env())
+    assert result.exit_code == 1, result.output
+    assert "Invalid for_each argument" in result.output
+    assert "main.hcl:7: the for_each of bcdr_data.each is sensitive" in result.output
+    assert "nonsensitive()" in result.output and SECRET not in result.output
