@@ -1,21 +1,17 @@
-"""Read access to disk restore points: SAS grants (rule RP-12) and the HTTP endpoint serving them.
+"""Read access to disk restore points: SAS grants and their tokens (rule RP-12).
 
-A grant is a row in ``fabric.db``; its URL carries Azure's SAS fields (``sv``, ``sr``, ``sp``,
-``st``, ``se``), the grant's id as the signed identifier ``si`` and ``sig``, a base64url
-HMAC-SHA256 over those fields and the resource path with the fabric's SAS key. The expiry
-that counts is the grant row's, kept on the server, so extending a grant keeps its URL.
-Always holds: signatures are compared in constant time; any token problem (missing, forged,
-expired, revoked, meant for another disk restore point) is the same ``Forbidden`` and, over
-HTTP, the same bare 403; tokens and query strings are never logged or put in a message;
-disks are streamed in chunks, never held whole in memory.
-
-A valid token for a disk restore point whose encryption key cannot be used (the disk
-encryption set's vault key disabled, deleted, its vault deleted or its access revoked:
-``KeyUnavailable``) is also answered with a bare 403, like Azure's answer for a customer key
-it cannot reach: it is a refusal, not damage, it ends as soon as the key is usable again, and
-the holder learns nothing about the key. The server's log names the disk restore point and
-the key id and says why the key cannot be used. A disk restore point that cannot be read
-because its blocks are damaged is a bare 500, logged as damage.
+A grant is a row in ``fabric.db``; its URL is a blob URL, ``{base}/disks/{container}/{blob}``
+with Azure's SAS fields (``sv``, ``sr``, ``sp``, ``st``, ``se``), the grant's id as the signed
+identifier ``si`` and ``sig``, a base64url HMAC-SHA256 over those fields and the disk restore
+point's id with the fabric's SAS key. The container (``drp-`` and a hash of the disk restore
+point's id) and the blob (the disk's name) use only characters that URL-quoting leaves
+alone, so Azure Storage clients (``BlobClient.from_blob_url``, azcopy) send the path back
+unchanged; with ``disks`` as the account segment, the SDK's path-style parsing of a
+``127.0.0.1`` URL and its parsing of any other host agree. The expiry that counts is the
+grant row's, kept on the server, so extending a grant keeps its URL. Always holds:
+signatures are compared in constant time; any token problem (missing, forged, expired,
+revoked, widened, meant for another disk restore point) is the same ``Forbidden``; tokens
+and query strings are never logged or put in a message. ``core.sas_server`` serves the URLs.
 """
 
 from __future__ import annotations
@@ -23,27 +19,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import re
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from core.envelope import KeyUnavailable
-from core.errors import CoreError, Forbidden, IntegrityError, NotFound
+from core.errors import CoreError, Forbidden, NotFound
 from core.fabric import Fabric
-
-log = logging.getLogger(__name__)
 
 SV = "2024-01-01"
 PREFIX = "/disks/"
-CHUNK = 1 << 20
 CLOCK_SKEW = 300.0  # seconds a request may come before the grant's start time
 _FIELDS = ("sv", "sr", "sp", "st", "se", "si", "sig")
+# Query parameters a client may add that only read (the SDKs send ``timeout``, and
+# ``comp=pagelist`` for Get Page Ranges); any other parameter or value is refused, as a
+# widened token would be.
+_HARMLESS = {"timeout": re.compile(r"\d{1,6}"), "comp": re.compile(r"pagelist")}
 _REFUSED = "access refused: the SAS token is missing, invalid, expired or revoked"
 
 _SCHEMA = """
@@ -74,6 +68,21 @@ class Grant:
     url: str
     expires_at: float
     disk_restore_point_id: str
+
+
+@dataclass(frozen=True)
+class BlobVersion:
+    """What a disk restore point answers as a blob's properties; it never changes."""
+
+    etag: str  # quoted, strong
+    last_modified: float  # the restore point's creation time
+
+
+def blob_path(disk_restore_point_id: str) -> str:
+    """The URL path of a disk restore point: ``/disks/drp-<hash>/<disk name>``."""
+    digest = hashlib.sha256(disk_restore_point_id.encode()).hexdigest()[:32]
+    disk = disk_restore_point_id.rpartition("/")[2]
+    return f"{PREFIX}drp-{digest}/{quote(disk, safe='')}"
 
 
 def _iso(ts: int) -> str:
@@ -121,7 +130,7 @@ class Access:
         drp_id = row["disk_restore_point_id"]
         fields = self._fields(row)
         fields["sig"] = self._sign(fields, PREFIX + drp_id)
-        url = f"{self.base_url}{PREFIX}{quote(drp_id, safe='')}?{urlencode(fields)}"
+        url = f"{self.base_url}{blob_path(drp_id)}?{urlencode(fields)}"
         return Grant(url, row["expires_at"], drp_id)
 
     # -- grants -------------------------------------------------------------------------------
@@ -199,30 +208,32 @@ class Access:
     def authorize(self, path: str, query: str, now: float | None = None) -> str:
         """The disk restore point id a request may read, or Forbidden (rule RP-12)."""
         now = time.time() if now is None else now
-        if not path.startswith(PREFIX) or len(path) == len(PREFIX):
-            raise Forbidden(_REFUSED)
         try:
-            drp_id = unquote(path[len(PREFIX) :], errors="strict")
             pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True, errors="strict")
+            path = unquote(path, errors="strict")
         except (ValueError, UnicodeDecodeError):
             raise Forbidden(_REFUSED) from None
         fields = dict(pairs)
-        if len(pairs) != len(fields) or set(fields) != set(_FIELDS):
+        extra = set(fields) - set(_FIELDS)
+        if len(pairs) != len(fields) or set(fields) - extra != set(_FIELDS):
+            raise Forbidden(_REFUSED)
+        if not all(k in _HARMLESS and _HARMLESS[k].fullmatch(fields[k]) for k in extra):
             raise Forbidden(_REFUSED)
         if (fields["sv"], fields["sr"], fields["sp"]) != (SV, "b", "r"):
-            raise Forbidden(_REFUSED)
-        expected = self._sign(fields, PREFIX + drp_id).encode()
-        if not hmac.compare_digest(expected, fields["sig"].encode("utf-8", "surrogateescape")):
             raise Forbidden(_REFUSED)
         row = (
             self.fabric.db()
             .execute("SELECT * FROM sas_grants WHERE id = ?", (fields["si"],))
             .fetchone()
         )
+        if row is None or path != unquote(blob_path(row["disk_restore_point_id"])):
+            raise Forbidden(_REFUSED)
+        drp_id = row["disk_restore_point_id"]
+        expected = self._sign(fields, PREFIX + drp_id).encode()
+        if not hmac.compare_digest(expected, fields["sig"].encode("utf-8", "surrogateescape")):
+            raise Forbidden(_REFUSED)
         if (
-            row is None
-            or row["disk_restore_point_id"] != drp_id
-            or self._fields(row) != {k: fields[k] for k in _FIELDS if k != "sig"}
+            self._fields(row) != {k: fields[k] for k in _FIELDS if k != "sig"}
             or row["revoked_at"] is not None
             or now >= row["expires_at"]
             or now < row["starts_at"] - CLOCK_SKEW
@@ -230,154 +241,29 @@ class Access:
             raise Forbidden(_REFUSED)
         return drp_id
 
+    def ended(self, disk_restore_point_id: str, now: float | None = None) -> str | None:
+        """Why no grant of this disk restore point is active: ``"expired"`` or ``"revoked"``
+        (its newest grant's fate), None when one is active or none was ever made."""
+        now = time.time() if now is None else now
+        row = (
+            self.fabric.db()
+            .execute(
+                "SELECT * FROM sas_grants WHERE disk_restore_point_id = ? "
+                "ORDER BY created_at DESC LIMIT 1",
+                (disk_restore_point_id,),
+            )
+            .fetchone()
+        )
+        if row is None or self._active_row(self.fabric.db(), disk_restore_point_id, now):
+            return None
+        return "revoked" if row["revoked_at"] is not None else "expired"
+
+    def version(self, disk_restore_point_id: str) -> BlobVersion:
+        """The ETag and Last-Modified of a disk restore point (NotFound when it is gone)."""
+        rp_id = disk_restore_point_id.rpartition("/diskRestorePoints/")[0]
+        created = float(self.restore_points.get(rp_id).created_at)
+        digest = hashlib.sha256(f"{disk_restore_point_id}\n{created!r}".encode()).hexdigest()
+        return BlobVersion(f'"0x{digest[:16].upper()}"', created)
+
     def open(self, disk_restore_point_id: str) -> DiskImageReader:
         return self.restore_points.open_disk_restore_point(disk_restore_point_id)
-
-
-# -- the HTTP endpoint ---------------------------------------------------------------------------
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
-    """(first, last) for a satisfiable single range; None for no usable range; False for 416."""
-    if not header:
-        return None
-    match = _RANGE.match(header.strip())
-    if not match or match.groups() == ("", ""):
-        return None  # malformed or multi-range: serve the whole disk (RFC 9110 allows it)
-    first, last = match.groups()
-    if first == "":
-        length = int(last)
-        if length == 0 or size == 0:
-            return False
-        return max(0, size - length), size - 1
-    start = int(first)
-    end = size - 1 if last == "" else min(int(last), size - 1)
-    if start >= size or (last != "" and int(last) < start):
-        return False
-    return start, end
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: SasServer
-    protocol_version = "HTTP/1.1"
-    server_version = "bcdr"
-    sys_version = ""
-
-    def do_GET(self) -> None:
-        self._serve(send_body=True)
-
-    def do_HEAD(self) -> None:
-        self._serve(send_body=False)
-
-    def _bare(self, status: int, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _serve(self, send_body: bool) -> None:
-        access = self.server.access
-        path, _, query = self.path.partition("?")
-        try:
-            drp_id = access.authorize(path, query)
-        except Forbidden:
-            return self._bare(403)
-        except Exception as exc:  # a bug, but the caller still learns nothing beyond 403
-            log.error("authorization failed unexpectedly (%s)", type(exc).__name__)
-            return self._bare(403)
-        try:
-            reader = access.open(drp_id)
-            size = reader.size_bytes
-        except NotFound:
-            return self._bare(404)
-        except KeyUnavailable as exc:  # a refusal until the key is usable: 403, see above
-            log.error(
-                "disk restore point %s refused (403): its encryption key %s cannot be used: %s",
-                drp_id,
-                exc.key_id,
-                exc.reason,
-            )
-            return self._bare(403)
-        except IntegrityError:
-            log.error("disk restore point %s cannot be read: its blocks are damaged", drp_id)
-            return self._bare(500)
-        try:
-            self._respond(reader, size, send_body)
-        finally:
-            close = getattr(reader, "close", None)
-            if close is not None:
-                close()
-
-    def _respond(self, reader: DiskImageReader, size: int, send_body: bool) -> None:
-        wanted = _byte_range(self.headers.get("Range"), size)
-        if wanted is False:
-            return self._bare(416, {"Content-Range": f"bytes */{size}"})
-        first, last = wanted if wanted else (0, size - 1)
-        self.send_response(206 if wanted else 200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Length", str(last - first + 1))
-        if wanted:
-            self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
-        self.end_headers()
-        if send_body:
-            self._stream(reader, first, last + 1)
-
-    def _stream(self, reader: DiskImageReader, start: int, end: int) -> None:
-        offset = start
-        try:
-            while offset < end:
-                data = reader.read(offset, min(CHUNK, end - offset))
-                if not data:
-                    raise IntegrityError("disk restore point ended early")
-                self.wfile.write(data)
-                offset += len(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except CoreError as exc:
-            log.error("serving stopped at byte %d: %s", offset, exc)
-            self.close_connection = True
-
-    # Never log the request line: its query string is the token.
-    def _where(self) -> str:
-        return f"{getattr(self, 'command', None) or '-'} {getattr(self, 'path', '').split('?')[0]}"
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.info("%s %s %s", self.address_string(), self._where(), code)
-
-    def log_error(self, format: str, *args: Any) -> None:
-        log.warning("%s %s refused", self.address_string(), self._where())
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), self._where())
-
-
-class SasServer(ThreadingHTTPServer):
-    """The SAS endpoint: serves granted disk restore points to holders of a valid token."""
-
-    daemon_threads = True
-    access: Access
-
-
-def make_server(fabric: Fabric, host: str, port: int, *, access: Access | None = None) -> SasServer:
-    """An HTTP server for ``bcdr serve``; call ``serve_forever()`` and ``server_close()``."""
-    server = SasServer((host, port), _Handler)
-    if access is None:
-        try:
-            from core.disks import Disks
-            from core.snapshots import RestorePoints
-
-            bound_host, bound_port = server.server_address[:2]
-            access = Access(
-                fabric,
-                RestorePoints(fabric, Disks(fabric)),
-                base_url=f"http://{bound_host}:{bound_port}",
-            )
-        except BaseException:
-            server.server_close()
-            raise
-    server.access = access
-    return server

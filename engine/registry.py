@@ -23,8 +23,17 @@ Progress = Callable[[str, int, int], None]
 class Platform(Protocol):
     """Domain verbs that act on the embedded platform directly (not through a plan)."""
 
-    def serve(self, home: Path, host: str, port: int, on_ready: Callable[[str], None]) -> None:
-        """Serve granted disk restore points over HTTP until interrupted."""
+    def serve(
+        self,
+        home: Path,
+        host: str,
+        port: int,
+        on_ready: Callable[[str], None],
+        cert: Path | None = None,
+        key: Path | None = None,
+    ) -> None:
+        """Serve granted disk restore points over HTTP (HTTPS with ``cert``) until interrupted;
+        access lines go to the ``core.sas_server`` logger."""
         ...
 
     def verify(

@@ -127,17 +127,33 @@ class EmbeddedPlatform:
         self._lock = threading.Lock()
         self._servers: list[Any] = []
 
-    def serve(self, home: Path, host: str, port: int, on_ready: Callable[[str], None]) -> None:
-        """Serve granted disk restore points over HTTP until Ctrl-C or ``stop()``.
+    def serve(
+        self,
+        home: Path,
+        host: str,
+        port: int,
+        on_ready: Callable[[str], None],
+        cert: Path | None = None,
+        key: Path | None = None,
+    ) -> None:
+        """Serve granted disk restore points until Ctrl-C or ``stop()``: HTTP, or HTTPS with
+        ``cert`` (and ``key`` unless the certificate file holds it). One access line per
+        request goes to the ``core.sas_server`` logger.
 
         ``stop()`` makes this return; Ctrl-C closes the server and re-raises
         ``KeyboardInterrupt`` for the caller to report.
         """
-        from core.access import make_server  # noqa: PLC0415 - only serve needs http.server
+        from core.sas_server import make_server, tls_context  # noqa: PLC0415 - only serve
 
+        if key is not None and cert is None:
+            raise fail("--key needs --cert", "Give the certificate (PEM) with --cert.")
+        try:
+            tls = tls_context(Path(cert), Path(key) if key else None) if cert else None
+        except CoreError as exc:
+            raise fail("cannot serve HTTPS", str(exc)) from None
         with _open(home) as fabric:
             try:
-                server = make_server(fabric, host, port)
+                server = make_server(fabric, host, port, tls=tls)
             except OSError as exc:
                 if exc.errno == errno.EADDRINUSE:
                     raise fail(
@@ -149,7 +165,7 @@ class EmbeddedPlatform:
                 self._servers.append(server)
             try:
                 bound_host, bound_port = server.server_address[:2]
-                on_ready(f"http://{bound_host}:{bound_port}")
+                on_ready(f"{'https' if tls else 'http'}://{bound_host}:{bound_port}")
                 server.serve_forever(poll_interval=0.2)
             finally:  # Ctrl-C still propagates, after the socket is closed
                 with self._lock:

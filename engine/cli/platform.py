@@ -8,7 +8,9 @@ holds no fabric, the user gets an error that says what to do, never a traceback.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,22 +127,60 @@ def _progress(ui: UI, bars: ProgressBars) -> Any:
     return report
 
 
+class _AccessLines(logging.Handler):
+    """``bcdr serve``'s log on stderr: one access line per request, and what the server
+    refuses or cannot read (the server never logs a token or a query string)."""
+
+    def __init__(self, ui: UI) -> None:
+        super().__init__(logging.INFO)
+        self.ui = ui
+
+    def emit(self, record: logging.LogRecord) -> None:
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
+        level = "" if record.levelno <= logging.INFO else f"{record.levelname.lower()}: "
+        self.ui.print(f"{when} {level}{record.getMessage()}", err=True)
+
+
 @main.command()
 @no_color_option
 @home_option
 @opt("host", default="127.0.0.1", show_default=True, help="Listen on.")
 @opt("port", type=int, default=8443, show_default=True, help="Port to use.")
+@opt("cert", metavar="FILE", help="Serve HTTPS with this certificate (PEM).")
+@opt("key", metavar="FILE", help="The certificate's private key (PEM), unless FILE holds it.")
 @click.pass_context
-def serve(ctx: click.Context, no_color: bool, home: str | None, host: str, port: int) -> None:
-    """Serve disk restore points over HTTP to holders of a valid SAS URL, until Ctrl-C."""
-    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
+def serve(
+    ctx: click.Context,
+    no_color: bool,
+    home: str | None,
+    host: str,
+    port: int,
+    cert: str | None,
+    key: str | None,
+) -> None:
+    """Serve disk restore points to holders of a valid SAS URL, until Ctrl-C: the Blob REST
+    calls a disk download makes (azcopy, az storage blob download, the Azure Storage SDKs),
+    over HTTP or, with -cert, HTTPS. Logs one line per request on stderr."""
+    s, ui, platform, home_dir = platform_of(ctx, no_color, home)
 
     def ready(url: str) -> None:
         ui.print(f"Serving disk restore points at {url}")
         ui.print("Press Ctrl-C to stop.")
 
+    server_log = logging.getLogger("core.sas_server")
+    lines = _AccessLines(ui)
+    server_log.addHandler(lines)
+    server_log.setLevel(logging.INFO)
+    server_log.propagate = False
     try:
-        platform.serve(home_dir, host, port, ready)
+        platform.serve(
+            home_dir,
+            host,
+            port,
+            ready,
+            cert=s.rel(cert) if cert else None,
+            key=s.rel(key) if key else None,
+        )
     except KeyboardInterrupt:
         pass
     except OSError as exc:
@@ -148,6 +188,9 @@ def serve(ctx: click.Context, no_color: bool, home: str | None, host: str, port:
             f"Cannot listen on {host}:{port}",
             f"{exc}. Choose another port with -port, or stop what uses this one.",
         ) from None
+    finally:
+        server_log.removeHandler(lines)
+        server_log.propagate = True
     ui.print("Stopped.")
 
 

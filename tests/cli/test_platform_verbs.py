@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -74,11 +75,25 @@ def test_serve_answers_http_and_stops_on_ctrl_c(fabric_home, tmp_path):
         match = re.search(r"Serving disk restore points at (http://127\.0\.0\.1:\d+)", first)
         assert match, (first, proc.stderr.read() if proc.poll() is not None else "")
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(match.group(1) + "/no-such-disk", timeout=10)
+            urllib.request.urlopen(match.group(1) + "/no-such-disk?sig=SECRET", timeout=10)
         refused.value.close()
-        assert refused.value.code in (401, 403, 404)
+        assert refused.value.code == 403
+        assert refused.value.headers["x-ms-error-code"] == "AuthenticationFailed"
+        # issue 10.12: the server names its version
+        assert refused.value.headers["Server"] == f"bcdr/{version('bcdr')}"
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, (out, err)
     assert "Stopped." in out
+    # issue 10.12: one access line per request (method, path, status, bytes), never the query
+    assert re.search(r"^\S+Z 127\.0\.0\.1 GET /no-such-disk 403 \d+$", err, re.M), err
+    assert "SECRET" not in out + err and "sig=" not in out + err
+
+
+def test_serve_refuses_a_certificate_it_cannot_read(bcdr, fabric_home, workdir):
+    result = bcdr("serve", "-home", str(fabric_home), "-port", "0", "-cert", "nope.pem")
+    assert result.exit_code == 1, result.output
+    assert "Error: cannot serve HTTPS" in result.output
+    assert f"cannot read {workdir / 'nope.pem'}: no such file" in result.output
+    assert "Traceback" not in result.output

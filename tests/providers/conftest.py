@@ -127,8 +127,8 @@ except ModuleNotFoundError as exc:
 @pytest.fixture
 def server(ws: Workspace) -> Iterator[str]:
     """``bcdr serve``'s server on 127.0.0.1, a free port, over the workspace's platform."""
-    from core.access import make_server
     from core.fabric import Fabric
+    from core.sas_server import make_server
 
     (ws.dir / ".bcdr" / "fabric").mkdir(parents=True, exist_ok=True)
     fab = Fabric.open(ws.dir / ".bcdr" / "fabric")

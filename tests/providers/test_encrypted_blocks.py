@@ -4,8 +4,8 @@ byte-identical, equal disks under different keys share no block, a disabled or d
 refuses restores by name until it is enabled or recovered, the SAS endpoint and verify say
 so, and a disk restored under a DES is encrypted in its next restore points.
 
-SAS serving of an encrypted disk restore point whose key cannot be used answers 403 with an
-empty body, like every refusal of the endpoint (nothing about the key reaches the token
+SAS serving of an encrypted disk restore point whose key cannot be used answers the 403
+AuthenticationFailed of every refusal of the endpoint (nothing about the key reaches the token
 holder), and logs the key id and the reason on the server.
 """
 
@@ -342,18 +342,19 @@ def test_sas_serves_an_encrypted_disk_with_the_key_and_403_without(
     ws: Workspace, server: str, caplog
 ) -> None:
     """Issue 4 (DES) and RP-12: the SAS URL of an encrypted disk restore point serves its
-    plain bytes while the key is usable; with the key disabled it answers 403 with an empty
-    body like any refusal (nothing about the key leaks to the token holder) and the server
-    logs the key id; enabled again, it serves."""
+    plain bytes while the key is usable; with the key disabled it answers the 403
+    AuthenticationFailed of any refusal (nothing about the key leaks to the token holder) and
+    the server logs the key id; enabled again, it serves."""
     provider = f'provider "platform" {{\n  serve_url = "{server}"\n}}\n'
     data = go(ws, provider + SPEC + ACCESS)
     url = ws.state("disk_access.read")["sas_url"]
     assert http_get(url) == (200, data)
     kek = ws.state("key_vault_key.kek")["id"]
     ws.ok("platform", "key", "disable", kek)
-    caplog.set_level(logging.ERROR, logger="core.access")
+    caplog.set_level(logging.ERROR, logger="core.sas_server")
     status, body = http_get(url)
-    assert (status, body) == (403, b"")
+    assert status == 403 and b"<Error><Code>AuthenticationFailed</Code>" in body
+    assert len(body) == len(http_get(url + "x")[1])  # the answer of a forged token
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert f"encryption key {kek} cannot be used" in logged and "damaged" not in logged
     assert url.split("?", 1)[1] not in logged
