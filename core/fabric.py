@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import CoreError, NotFound
+from core.errors import AlreadyExists, CoreError, NotFound
 from core.regions import REGIONS, Region, paired_region
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Fabric",
     "Region",
     "ResourceId",
+    "Subscription",
     "check_name",
     "paired_region",
 ]
@@ -51,6 +52,19 @@ def check_name(name: str, what: str) -> str:
             " or '-', and not '.' or '..'"
         )
     return name
+
+
+DEFAULT_SUBSCRIPTION_NAME = "default"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A subscription of the fabric's tenant (its block-id seed stays in ``fabric.db``)."""
+
+    id: str
+    name: str | None
+    created_at: float
+    is_default: bool
 
 
 @dataclass(frozen=True)
@@ -98,7 +112,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS subscriptions (
-    id TEXT PRIMARY KEY, seed TEXT NOT NULL, created_at REAL NOT NULL);
+    id TEXT PRIMARY KEY, seed TEXT NOT NULL, created_at REAL NOT NULL, name TEXT);
 CREATE TABLE IF NOT EXISTS resources (
     id TEXT PRIMARY KEY COLLATE NOCASE, type TEXT NOT NULL, region TEXT NOT NULL,
     properties TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
@@ -149,6 +163,9 @@ class Fabric:
             for statement in _SCHEMA.strip().split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(subscriptions)")}
+            if "name" not in columns:  # a fabric made before subscriptions had names
+                conn.execute("ALTER TABLE subscriptions ADD COLUMN name TEXT")
             now = time.time()
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('tenant_id', ?)", (str(uuid.uuid4()),))
             sub = str(uuid.uuid4())
@@ -156,7 +173,10 @@ class Fabric:
                 "INSERT OR IGNORE INTO meta VALUES ('default_subscription', ?)", (sub,)
             )
             if cur.rowcount:
-                conn.execute("INSERT INTO subscriptions VALUES (?, ?, ?)", (sub, _new_seed(), now))
+                conn.execute(
+                    "INSERT INTO subscriptions (id, seed, created_at, name) VALUES (?, ?, ?, ?)",
+                    (sub, _new_seed(), now, DEFAULT_SUBSCRIPTION_NAME),
+                )
             conn.execute(
                 "INSERT OR IGNORE INTO secrets VALUES ('sas_key', ?)", (secrets.token_hex(32),)
             )
@@ -228,22 +248,47 @@ class Fabric:
 
     def add_subscription(self, subscription_id: str | None = None) -> str:
         """Add a subscription (a new uuid unless given); adding an existing one is a no-op."""
-        if subscription_id is None:
-            subscription_id = str(uuid.uuid4())
-        else:
-            try:
-                subscription_id = str(uuid.UUID(subscription_id))
-            except (ValueError, AttributeError, TypeError):
-                raise CoreError(
-                    f"subscription id {subscription_id!r} is not a uuid: use the form "
-                    "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-                ) from None
+        subscription_id = _subscription_id(subscription_id)
         with self.transaction() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO subscriptions VALUES (?, ?, ?)",
+                "INSERT OR IGNORE INTO subscriptions (id, seed, created_at) VALUES (?, ?, ?)",
                 (subscription_id, _new_seed(), time.time()),
             )
         return subscription_id
+
+    def create_subscription(
+        self, subscription_id: str | None = None, name: str | None = None
+    ) -> Subscription:
+        """A new subscription of this tenant (a new uuid unless given); an id the fabric has
+        already, a malformed id or a bad name is refused naming it."""
+        subscription_id = _subscription_id(subscription_id)
+        if name is not None:
+            check_name(name, "subscription")
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO subscriptions (id, seed, created_at, name) "
+                "VALUES (?, ?, ?, ?)",
+                (subscription_id, _new_seed(), time.time(), name),
+            )
+            if not cur.rowcount:
+                raise AlreadyExists(
+                    f"subscription {subscription_id} exists already in this fabric; give "
+                    "another id, or leave the id out for a new one"
+                )
+        return self.subscription(subscription_id)
+
+    def subscription(self, subscription: str) -> Subscription:
+        """One subscription of this fabric (NotFound naming the known ones)."""
+        sub = self.check_subscription(subscription)
+        row = self.db().execute("SELECT * FROM subscriptions WHERE id = ?", (sub,)).fetchone()
+        return Subscription(
+            row["id"], row["name"], row["created_at"], row["id"] == self.default_subscription
+        )
+
+    def list_subscriptions(self) -> list[Subscription]:
+        """Every subscription of this fabric, the default one first, then by creation."""
+        subs = [self.subscription(s) for s in self.subscriptions()]
+        return sorted(subs, key=lambda s: not s.is_default)
 
     def check_subscription(self, subscription: str) -> str:
         """Return ``subscription`` if the fabric has it; NotFound naming the known ones."""
@@ -256,7 +301,7 @@ class Fabric:
             known = ", ".join(self.subscriptions())
             raise NotFound(
                 f"subscription {subscription!r} does not exist in this fabric (known: {known}); "
-                "add it first"
+                f"add it first (bcdr platform subscription create --id {subscription})"
             )
         return row[0]
 
@@ -334,6 +379,18 @@ def _resource(row: sqlite3.Row) -> dict:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+
+
+def _subscription_id(subscription_id: str | None) -> str:
+    if subscription_id is None:
+        return str(uuid.uuid4())
+    try:
+        return str(uuid.UUID(subscription_id))
+    except (ValueError, AttributeError, TypeError):
+        raise CoreError(
+            f"subscription id {subscription_id!r} is not a uuid: use the form "
+            "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, or leave it out for a new one"
+        ) from None
 
 
 def _new_seed() -> str:

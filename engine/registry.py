@@ -82,6 +82,16 @@ class Platform(Protocol):
         """The current user's principal: {"object_id", "tenant_id", "subscription", ...}."""
         ...
 
+    def subscription_create(
+        self, home: Path, id: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """A new subscription: {"id", "name", "created_at", "is_default", "tenant_id"}."""
+        ...
+
+    def subscription_list(self, home: Path) -> list[dict[str, Any]]:
+        """The tenant's subscriptions: [{"id", "name", "created_at", "is_default"}]."""
+        ...
+
     def key_vault(self, home: Path, action: str, id: str) -> dict[str, Any]:
         """enable/disable a key; delete (soft), recover or purge a vault, key or secret."""
         ...

@@ -1,6 +1,7 @@
 """The embedded platform's domain verbs on top of the core: ``bcdr serve``, ``verify``, ``gc``
 and the ``bcdr platform`` commands (list, show, disk write/export, vm power, tag, delete,
-whoami, key enable/disable, recover/purge of key vaults, keys and secrets, recover-files).
+whoami, subscription create/list, key enable/disable, recover/purge of key vaults, keys and
+secrets, recover-files).
 
 The engine finds this through the entry point ``bcdr.platform: embedded`` and calls it
 through ``engine.registry.Platform``; it never imports the core itself. Always holds: every
@@ -14,7 +15,7 @@ tags and properties in the rows), so ``bcdr drift`` sees each change they make.
 
 This module keeps the facade, ``EmbeddedPlatform``, and serve/verify/gc; the ``bcdr platform``
 verbs live in ``platform_inventory`` (list, show, vm power, tag, delete), ``platform_images``
-(disk write/export, recover-files) and ``platform_keys`` (whoami, key vault actions).
+(disk write/export, recover-files) and ``platform_keys`` (whoami, subscriptions, key vault actions).
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ from providers.platform_inventory import (
     tag_object,
     vm_power,
 )
-from providers.platform_keys import KEY_VAULT_ACTIONS, KEY_VAULT_TYPES, key_vault_action, whoami
+from providers.platform_keys import (
+    KEY_VAULT_ACTIONS,
+    KEY_VAULT_TYPES,
+    key_vault_action,
+    subscription_create,
+    subscription_list,
+    whoami,
+)
 
 __all__ = [
     "KEY_VAULT_ACTIONS",
@@ -246,6 +254,18 @@ class EmbeddedPlatform:
         """The current user's object id (for access policies) and the restore service's."""
         with _open(home) as fabric:
             return whoami(fabric)
+
+    def subscription_create(
+        self, home: Path, id: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """Add a subscription to the tenant: ``{"id", "name", "created_at", "is_default"}``."""
+        with _open(home) as fabric:
+            return subscription_create(fabric, id, name)
+
+    def subscription_list(self, home: Path) -> list[dict[str, Any]]:
+        """The tenant's subscriptions, the default one first."""
+        with _open(home) as fabric:
+            return subscription_list(fabric)
 
     def key_vault(self, home: Path, action: str, id: str) -> dict[str, Any]:
         """``enable``/``disable`` a key; ``delete`` (soft), ``recover`` or ``purge`` a key

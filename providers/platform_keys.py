@@ -1,7 +1,9 @@
-"""``bcdr platform whoami`` and the key vault verbs: enable/disable a key; soft-delete, recover
-or purge a key vault, key or secret, acting on the core's key store directly.
+"""``bcdr platform whoami``, ``subscription create|list`` and the key vault verbs: enable or
+disable a key; soft-delete, recover or purge a key vault, key or secret, acting on the core's
+key store directly.
 
-Always holds: the verbs act as the fabric's current user, through ``core.crypto.KeyStore``
+Always holds: subscriptions are made only through ``Fabric.create_subscription`` (a uuid
+id, never a duplicate); the verbs act as the fabric's current user, through ``core.crypto.KeyStore``
 (whose rules on retention, purge protection and access policies apply unchanged); an id that
 is not a key vault, key or secret, an unknown action, or enable/disable of anything but a key
 is a user mistake (``fail``), never a traceback; no key material or secret value is returned.
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.fabric import Fabric
-from providers.platform_inventory import fail
+from providers.platform_inventory import fail, iso
 
 KEY_VAULT_TYPES = (
     "Microsoft.KeyVault/vaults",
@@ -22,8 +24,18 @@ KEY_VAULT_TYPES = (
 KEY_VAULT_ACTIONS = ("enable", "disable", "delete", "recover", "purge")
 
 
+def _subscription(sub: Any) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "name": sub.name or ("default" if sub.is_default else None),
+        "created_at": iso(sub.created_at),
+        "is_default": sub.is_default,
+    }
+
+
 def whoami(fabric: Fabric) -> dict[str, Any]:
-    """The tenant, the current user's object id, the subscription and the restore service's."""
+    """The tenant with its subscriptions, the current user's object id, the default
+    subscription and the restore service's principal."""
     from core.crypto import KeyStore
 
     ks = KeyStore(fabric)
@@ -31,8 +43,19 @@ def whoami(fabric: Fabric) -> dict[str, Any]:
         "tenant_id": fabric.tenant_id,
         "object_id": ks.user_principal(),
         "subscription": fabric.default_subscription,
+        "subscriptions": [_subscription(s) for s in fabric.list_subscriptions()],
         "restore_service_principal": ks.service_principal(),
     }
+
+
+def subscription_create(fabric: Fabric, id: str | None, name: str | None) -> dict[str, Any]:
+    """A new subscription of the tenant (a uuid made up when ``id`` is None)."""
+    return _subscription(fabric.create_subscription(id, name)) | {"tenant_id": fabric.tenant_id}
+
+
+def subscription_list(fabric: Fabric) -> list[dict[str, Any]]:
+    """The tenant's subscriptions, the default one first."""
+    return [_subscription(s) for s in fabric.list_subscriptions()]
 
 
 def key_vault_action(fabric: Fabric, action: str, id: str) -> dict[str, Any]:

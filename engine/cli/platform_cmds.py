@@ -235,7 +235,8 @@ def delete(ctx: click.Context, no_color: bool, home: str | None, id: str) -> Non
 @opt("json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def whoami(ctx: click.Context, no_color: bool, home: str | None, as_json: bool) -> None:
-    """Print your object id (the principal access policies name) and the restore service's."""
+    """Print your object id (the principal access policies name), the restore service's, and
+    the tenant with its subscriptions."""
     _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     me = platform.whoami(home_dir)
     if as_json:
@@ -243,8 +244,68 @@ def whoami(ctx: click.Context, no_color: bool, home: str | None, as_json: bool) 
         return
     ui.print(f"object id        {me['object_id']}  (current-user in an access_policy)")
     ui.print(f"tenant           {me['tenant_id']}")
-    ui.print(f"subscription     {me['subscription']}")
+    ui.print(f"subscription     {me['subscription']}  (the default)")
     ui.print(f"restore service  {me['restore_service_principal']}")
+    subs = me.get("subscriptions") or []
+    ui.print(f"\nTenant {me['tenant_id']}: {_count(len(subs), 'subscription')}")
+    _print_subscriptions(ui, subs)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _print_subscriptions(ui: Any, subs: list[dict[str, Any]]) -> None:
+    for sub in subs:
+        extra = "  (default)" if sub.get("is_default") else ""
+        ui.print(f"  {sub['id']}  {sub.get('name') or '-':<16}  {sub['created_at']}{extra}")
+
+
+@platform_group.group()
+def subscription() -> None:
+    """The tenant's subscriptions: add one (to restore or replicate into), list them."""
+
+
+@subscription.command(name="create")
+@no_color_option
+@home_option
+@opt("id", "sub_id", metavar="UUID", help="The subscription id (default: a new uuid).")
+@opt("name", metavar="NAME", help="A display name (letters, digits, '.', '_', '-').")
+@opt("json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def subscription_create(
+    ctx: click.Context,
+    no_color: bool,
+    home: str | None,
+    sub_id: str | None,
+    name: str | None,
+    as_json: bool,
+) -> None:
+    """Add a subscription to the tenant; specs then name it in `subscription` or
+    `target_subscription`."""
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
+    made = platform.subscription_create(home_dir, sub_id, name)
+    if as_json:
+        print_json(ui, made)
+        return
+    named = f" ({made['name']})" if made.get("name") else ""
+    ui.print(f"Created subscription {made['id']}{named} in tenant {made['tenant_id']}.")
+
+
+@subscription.command(name="list")
+@no_color_option
+@home_option
+@opt("json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def subscription_list(ctx: click.Context, no_color: bool, home: str | None, as_json: bool) -> None:
+    """List the tenant's subscriptions, the default one first."""
+    _, ui, platform, home_dir = platform_of(ctx, no_color, home)
+    subs = platform.subscription_list(home_dir)
+    if as_json:
+        print_json(ui, subs)
+        return
+    _print_subscriptions(ui, subs)
+    ui.print(f"{_count(len(subs), 'subscription')}.")
 
 
 @platform_group.group()

@@ -103,6 +103,31 @@ def restored_vault_name(vm_id: str, name: str) -> str:
     return f"kv-{base}-{hashlib.sha1(vm_id.lower().encode()).hexdigest()[:6]}"
 
 
+def check_kv1(req: PlanRequest, resp: PlanResponse, src: dict[str, Any], enc: Any) -> bool:
+    """Rule KV-1: a key-vault-encrypted VM is restored in its own subscription only; False
+    (and the error in ``resp``) when the plan restores it into another one. ``enc`` is the
+    source's ``source_encryption``."""
+    planned = resp.planned_state
+    assert planned is not None
+    sub, src_sub = planned["target_subscription"], src.get("subscription")
+    if enc.key_vault_id and known(src_sub) and known(sub) and sub.lower() != str(src_sub).lower():
+        # rule KV-1: a key-vault-encrypted VM is restored in its own subscription only
+        resp.diagnostics.append(
+            rule_error(
+                "KV-1",
+                "a VM encrypted with a key vault cannot be restored into another subscription",
+                f"{req.address}: the VM of restore point {planned['restore_point_id']} is "
+                f"encrypted with key vault {enc.key_vault_id} in subscription {src_sub}; key "
+                f"vaults cannot be restored across subscriptions, so restore into {src_sub} "
+                "(leave target_subscription out)",
+                where(req, "target_subscription"),
+                req.address,
+            )
+        )
+        return False
+    return True
+
+
 def plan_encryption(
     s: Session,
     req: PlanRequest,
@@ -129,20 +154,7 @@ def plan_encryption(
         vault = vault_facts(s, enc.key_vault_id) or {}
         if known(vault.get("location")):
             same_region = region(target) == region(vault["location"])
-    if enc.key_vault_id and known(src_sub) and sub.lower() != str(src_sub).lower():
-        # rule KV-1: a key-vault-encrypted VM is restored in its own subscription only
-        resp.diagnostics.append(
-            rule_error(
-                "KV-1",
-                "a VM encrypted with a key vault cannot be restored into another subscription",
-                f"{req.address}: the VM of restore point {planned['restore_point_id']} is "
-                f"encrypted with key vault {enc.key_vault_id} in subscription {src_sub}; key "
-                f"vaults cannot be restored across subscriptions, so restore into {src_sub} "
-                "(leave target_subscription out)",
-                where(req, "target_subscription"),
-                req.address,
-            )
-        )
+    if not check_kv1(req, resp, src, enc):
         return False
     if enc.key_vault_id and not same_region:
         # rule KV-2: into another region of the subscription, the restore makes a key vault

@@ -22,7 +22,13 @@ from engine.diagnostics import error
 from engine.values import UNKNOWN
 from providers.base import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from providers.compute.disks import DISK_TYPE, disk_id
-from providers.compute.encrypted_restore import plan_encryption, restore_key_vault, restored_des
+from providers.compute.encrypted_restore import (
+    check_kv1,
+    plan_encryption,
+    restore_key_vault,
+    restored_des,
+    source_encryption,
+)
 from providers.compute.groups import TAGS, group_id, known, name_attribute, subscription_of
 from providers.compute.restore_points import restore_point_facts
 from providers.compute.vms import VM_TYPE, vm_id
@@ -160,6 +166,7 @@ class VmRestore(ResourceType):
                     address=req.address,
                 )
             )
+            check_kv1(req, resp, src, source_encryption(s, src))  # every problem at once
             return
         gid = group_id(sub, rg)
         if s.lookup(gid) is None and s.fabric.get_resource(gid) is None:

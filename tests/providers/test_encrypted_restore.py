@@ -136,6 +136,22 @@ resource "resource_group" "other" {{
     assert "kv-prod" in result.output and "leave target_subscription out" in result.output
 
 
+def test_kv1_is_named_even_when_the_other_subscription_is_also_unknown(ws: Workspace) -> None:
+    """Issue 10.10: a plan reports every problem at once; an unknown target subscription
+    no longer hides that KV-1 forbids the restore anyway."""
+    _go(ws, spec())
+    unknown = "0b0b0b0b-1111-2222-3333-444444444444"
+    ws.write(spec(restore=restore(args=f'target_subscription = "{unknown}"')))
+    result = ws.run("plan", "-no-color")
+    assert result.exit_code == 1, result.output
+    assert f"Subscription '{unknown}' does not exist" in result.output
+    assert "bcdr platform subscription create" in result.output  # what to do
+    assert "(platform rule KV-1)" in result.output
+    assert "a VM encrypted with a key vault cannot be restored into another subscription" in (
+        result.output
+    )
+
+
 def test_kv2_restore_in_the_paired_region_creates_a_vault_with_the_keys(ws: Workspace) -> None:
     from core.crypto import KeyStore
 
