@@ -148,6 +148,7 @@ def refresh(
                     index=inst.key,
                     provider=rec.provider,
                     action=Action.DELETE if new is None else Action.UPDATE,
+                    reason=resp.gone if new is None else None,
                     before=rec.attributes,
                     after=new,
                     dependencies=list(rec.dependencies),

@@ -101,6 +101,8 @@ class ReadResponse:
     new_state: dict[str, Any] | None
     """None: the object is gone from the platform."""
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    gone: str | None = None
+    """Why it is gone when that is not a deletion: ``"expired"`` or ``"revoked"``."""
 
 
 @dataclass

@@ -109,8 +109,11 @@ class EmbeddedProvider:
         new = self._guard(req.address, lambda: t.read(self.session, state), diags)
         if diags.has_errors:
             new = state
+        gone = None
+        if new is None:
+            gone = self._guard(req.address, lambda: t.gone_reason(self.session, state), diags)
         self.session.remember((new or {}).get("id"), new)
-        return ReadResponse(new_state=new, diagnostics=diags)
+        return ReadResponse(new_state=new, diagnostics=diags, gone=gone)
 
     def plan(self, req: PlanRequest) -> PlanResponse:
         diags = Diagnostics()

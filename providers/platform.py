@@ -38,6 +38,8 @@ from providers.platform_inventory import (
     delete_object,
     fail,
     list_objects,
+    locate,
+    open_core,
     restore_points,
     show_object,
     tag_object,
@@ -244,10 +246,11 @@ class EmbeddedPlatform:
         inventory row), or soft-delete a key vault, key or secret:
         ``{"deleted": [ids], "bytes_freed"}``."""
         with _open(home) as fabric:
-            row = fabric.get_resource(id) if isinstance(id, str) else None
-            if row is not None and row["type"] in KEY_VAULT_TYPES:
-                done = key_vault_action(fabric, "delete", row["id"])
-                return done | {"deleted": [row["id"]], "bytes_freed": 0, "soft": True}
+            with open_core(fabric) as (disks, points):
+                kind, found, _row = locate(fabric, disks, points, id)
+            if kind in KEY_VAULT_TYPES:
+                done = key_vault_action(fabric, "delete", found)
+                return done | {"deleted": [found], "bytes_freed": 0, "soft": True}
             return delete_object(fabric, id, progress)
 
     def whoami(self, home: Path) -> dict[str, Any]:

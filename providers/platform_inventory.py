@@ -21,6 +21,7 @@ from core.disks import Disks
 from core.errors import NotFound
 from core.fabric import Fabric
 from engine.diagnostics import DiagnosticsError, error
+from engine.render.common import human_bytes
 
 Progress = Callable[[str, int, int], None]
 
@@ -62,6 +63,11 @@ TYPE_NAMES = {
     "disk_encryption_set": "Microsoft.Compute/diskEncryptionSets",
     "des": "Microsoft.Compute/diskEncryptionSets",
 }
+# bcdr's own name of each ARM type (the catalog's type names): what `bcdr platform list` shows
+CATALOG_NAMES = {arm: name for name, arm in TYPE_NAMES.items() if "_" in name} | {
+    DISK_RESTORE_POINT: "disk_restore_point"
+}
+VAULT = "Microsoft.KeyVault/vaults"
 _SECRET = re.compile(r"(?i)(sas|secret|token|password|signature|private_key)")
 
 
@@ -118,6 +124,7 @@ def locate(fabric: Fabric, disks: Disks, points: Any, id: str) -> tuple[str, str
     if row is not None:
         return row["type"], row["id"], row
     finders = (
+        (VAULT, lambda: _vault(fabric, id).id),
         (DISK, lambda: disks.get(id).id),
         (RESTORE_POINT, lambda: points.get(id).id),
         (COLLECTION, lambda: points.get_collection(id)["id"]),
@@ -135,16 +142,62 @@ def locate(fabric: Fabric, disks: Disks, points: Any, id: str) -> tuple[str, str
     )
 
 
+def type_name(arm: str) -> str:
+    """bcdr's name of an ARM type (``Microsoft.KeyVault/vaults`` → ``key_vault``); an ARM type
+    bcdr has no resource type for stays as it is."""
+    for known_arm, name in CATALOG_NAMES.items():
+        if known_arm.lower() == arm.lower():
+            return name
+    return arm
+
+
 def _summary(kind: str, props: dict[str, Any]) -> str:
     if kind == VM:
         return str(props.get("power_state") or "running")
     if kind == DISK and props.get("size_bytes") is not None:
-        return f"{props['size_bytes']} bytes, {props.get('sku') or 'Standard_LRS'}"
+        return f"{human_bytes(props['size_bytes'])}, {props.get('sku') or 'Standard_LRS'}"
+    if kind == RESTORE_POINT and props.get("created_at") is not None:
+        n = props["disks"]
+        return (
+            f"taken {iso(props['created_at'])}, {human_bytes(props['size_bytes'])} in {n} "
+            f"disk{'s' if n != 1 else ''}, {props['consistency']}"
+        )
+    if kind == VAULT and props.get("deleted_at") is not None:
+        return f"soft-deleted {iso(props['deleted_at'])} (bcdr platform recover ID)"
     return ""
 
 
+def _restore_point_facts(rp: Any) -> dict[str, Any]:
+    return {
+        "created_at": rp.created_at,
+        "size_bytes": sum(d.size_bytes for d in rp.disk_restore_points),
+        "disks": len(rp.disk_restore_points),
+        "consistency": rp.consistency_achieved or rp.consistency_mode,
+    }
+
+
+def _vault(fabric: Fabric, id: str) -> Any:
+    """The core's key vault ``id``, soft-deleted or not; NotFound when there is none."""
+    from core.crypto import KeyStore  # noqa: PLC0415 - only key vaults need the key store
+
+    vault = KeyStore(fabric).find_vault(id)
+    if vault is None:
+        raise NotFound(f"key vault {id} does not exist")
+    return vault
+
+
+def _vaults(fabric: Fabric) -> list[tuple[str, str, str, dict[str, Any]]]:
+    from core.crypto import KeyStore  # noqa: PLC0415 - only listing needs the key store
+
+    ks = KeyStore(fabric)
+    found = [(v, {}) for v in ks.list_vaults()]
+    found += [(v, {"deleted_at": v.deleted_at}) for v in ks.list_vaults(deleted=True)]
+    return [(VAULT, v.id, v.region, facts) for v, facts in found]
+
+
 def list_objects(fabric: Fabric, type: str | None) -> list[dict[str, Any]]:
-    """Inventory rows and core objects, sorted by id, optionally of one type."""
+    """Inventory rows and core objects (disks, collections, restore points, key vaults),
+    sorted by id, optionally of one type; each with ``type_name``, bcdr's name of its type."""
     wanted = arm_type(type) if type else None
     found: dict[str, dict[str, Any]] = {}
     for row in fabric.list_resources():
@@ -152,6 +205,7 @@ def list_objects(fabric: Fabric, type: str | None) -> list[dict[str, Any]]:
         found[row["id"].lower()] = {
             "id": row["id"],
             "type": row["type"],
+            "type_name": type_name(row["type"]),
             "region": row["region"],
             "tags": dict(props.get("tags") or {}),
             "in_inventory": True,
@@ -163,20 +217,24 @@ def list_objects(fabric: Fabric, type: str | None) -> list[dict[str, Any]]:
         ]
         rows = fabric.db().execute("SELECT id, region FROM rp_collections ORDER BY id")
         core_objects += [(COLLECTION, r["id"], r["region"], {}) for r in rows.fetchall()]
-        core_objects += [(RESTORE_POINT, rp.id, rp.region, {}) for rp in points.list()]
+        core_objects += [
+            (RESTORE_POINT, rp.id, rp.region, _restore_point_facts(rp)) for rp in points.list()
+        ]
+    core_objects += _vaults(fabric)
     for kind, id, region, facts in core_objects:
         item = found.get(id.lower())
         if item is None:
             found[id.lower()] = {
                 "id": id,
                 "type": kind,
+                "type_name": type_name(kind),
                 "region": region,
                 "tags": {},
                 "in_inventory": False,
                 "summary": _summary(kind, facts),
             }
-        elif not item["summary"]:
-            item["summary"] = _summary(kind, facts)
+        else:
+            item["summary"] = _summary(kind, facts) or item["summary"]
     items = sorted(found.values(), key=lambda i: i["id"].lower())
     return [i for i in items if wanted is None or i["type"] == wanted]
 
@@ -205,7 +263,12 @@ def show_object(fabric: Fabric, id: str) -> dict[str, Any]:
     """One object: its inventory row (redacted) and what the core knows of it."""
     with open_core(fabric) as (disks, points):
         kind, id, row = locate(fabric, disks, points, id)
-        out: dict[str, Any] = {"id": id, "type": kind, "in_inventory": row is not None}
+        out: dict[str, Any] = {
+            "id": id,
+            "type": kind,
+            "type_name": type_name(kind),
+            "in_inventory": row is not None,
+        }
         if row is not None:
             out["region"] = row["region"]
             out["created_at"] = iso(row["created_at"])
@@ -218,7 +281,9 @@ def show_object(fabric: Fabric, id: str) -> dict[str, Any]:
             out["disk"] = {
                 "region": disk.region,
                 "size_bytes": disk.size_bytes,
+                "size": human_bytes(disk.size_bytes),
                 "allocated_bytes": info.allocated_bytes,
+                "allocated": human_bytes(info.allocated_bytes),
                 "sku": disk.sku,
                 "shared": disk.shared,
                 "ephemeral": disk.ephemeral,
@@ -245,10 +310,21 @@ def show_object(fabric: Fabric, id: str) -> dict[str, Any]:
                 "consistency_achieved": rp.consistency_achieved,
                 "warnings": list(rp.warnings),
                 "copied_from": rp.copied_from,
+                "size": human_bytes(sum(d.size_bytes for d in rp.disk_restore_points)),
                 "disk_restore_points": [drp_facts(d) for d in rp.disk_restore_points],
             }
         elif kind == DISK_RESTORE_POINT:
             out["disk_restore_point"] = drp_facts(points.get_disk_restore_point(id))
+        elif kind == VAULT:
+            with suppress(NotFound):
+                v = _vault(fabric, id)
+                out["key_vault"] = {
+                    "region": v.region,
+                    "subscription": v.subscription,
+                    "retention_days": v.retention_days,
+                    "purge_protection": v.purge_protection,
+                    "deleted_at": iso(v.deleted_at),
+                }
         return out
 
 
@@ -258,8 +334,11 @@ def drp_facts(d: Any) -> dict[str, Any]:
         "id": d.id,
         "disk_id": d.disk_id,
         "size_bytes": d.size_bytes,
+        "size": human_bytes(d.size_bytes),
         "bytes_changed": d.bytes_changed,
+        "changed": human_bytes(d.bytes_changed),
         "bytes_stored": d.bytes_stored,
+        "stored": human_bytes(d.bytes_stored),
     }
 
 

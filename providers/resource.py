@@ -180,6 +180,11 @@ class ResourceType:
         """The object as the platform has it now (None: gone). Drift comes from here."""
         raise NotImplementedError
 
+    def gone_reason(self, s: Session, state: dict[str, Any]) -> str | None:
+        """Why ``read`` found the object gone when it was not deleted (``"expired"``,
+        ``"revoked"``); None for a deletion."""
+        return None
+
     def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
         raise NotImplementedError
 

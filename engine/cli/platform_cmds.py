@@ -41,17 +41,6 @@ class ByteCount(click.ParamType):
         return int(match.group(1)) * _UNITS[match.group(2)[:1].lower()]
 
 
-def _short(arm_type: str) -> str:
-    names = {
-        "Microsoft.Resources/resourceGroups": "resource_group",
-        "Microsoft.Compute/disks": "managed_disk",
-        "Microsoft.Compute/virtualMachines": "virtual_machine",
-        "Microsoft.Compute/restorePointCollections": "restore_point_collection",
-        "Microsoft.Compute/restorePointCollections/restorePoints": "restore_point",
-    }
-    return names.get(arm_type, arm_type)
-
-
 def _tags_text(tags: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(tags.items()))
 
@@ -84,7 +73,7 @@ def list_cmd(
         extra = [x for x in (item.get("summary"), _tags_text(item.get("tags") or {})) if x]
         if not item.get("in_inventory"):
             extra.append("not in the inventory")
-        line = f"{item['id']}\n    {_short(item['type'])}  {item['region']}"
+        line = f"{item['id']}\n    {item.get('type_name') or item['type']}  {item['region']}"
         ui.print(line + ("  " + "; ".join(extra) if extra else ""))
     ui.print(f"{len(items)} object{'s' if len(items) != 1 else ''}.")
 

@@ -45,10 +45,15 @@ def _val(change: Change, key: str, value: Any) -> str:
     return format_value(value, 8)
 
 
+_GONE = {"expired": "expired", "revoked": "been revoked"}  # why a drifted object is gone
+
+
 def _header(change: Change, drift: bool) -> str:
     a, reason = change.address, change.reason or ""
+    if drift and change.action is Action.DELETE:
+        return f"{a} has {_GONE.get(reason, 'been deleted')}"
     if drift:
-        return f"{a} has been deleted" if change.action is Action.DELETE else f"{a} has changed"
+        return f"{a} has changed"
     if change.action is Action.CREATE:
         return f"{a} will be created"
     if change.action is Action.UPDATE:

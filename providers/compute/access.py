@@ -8,7 +8,8 @@ Always holds: the id is ``{disk restore point id}/access``, known at plan time; 
 sensitive (stored, printed only by ``bcdr output -raw``); a duration over
 ``MAX_DURATION_SECONDS`` is a plan error; destroying the resource revokes access at once
 (every grant of that disk restore point stops working); a grant that expired or was revoked
-outside bcdr reads as gone, so the next plan grants again.
+outside bcdr reads as gone, so the next plan grants again, and drift says which
+(``gone_reason``: expired or revoked, not deleted).
 """
 
 from __future__ import annotations
@@ -173,6 +174,10 @@ class DiskAccess(ResourceType):
         if state.get("duration_seconds") is None:
             state = dict(state, duration_seconds=DEFAULT_DURATION_SECONDS)
         return self._state(state, grant)
+
+    def gone_reason(self, s: Session, state: dict[str, Any]) -> str | None:
+        drp_id = state.get("disk_restore_point_id")
+        return s.access.ended(drp_id) if isinstance(drp_id, str) else None
 
     def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
         s.access.revoke(state["disk_restore_point_id"])  # ends access at once (RP-12, in the core)

@@ -297,3 +297,38 @@ def test_the_home_comes_from_the_provider_block(bcdr, workdir):
 def test_without_a_fabric_the_commands_say_what_to_do(bcdr, workdir):
     out = fails(bcdr, "platform", "list")
     assert "no embedded platform at" in out and "bcdr apply" in out
+
+
+def test_list_speaks_bcdr_type_names_human_sizes_and_restore_point_facts(bcdr, world):
+    """Issue 10.12: one type vocabulary (bcdr's), sizes in human units, a restore point's
+    time, size and consistency, and a key vault recovered after bcdr dropped its row."""
+    from core.crypto import KeyStore
+
+    with Fabric.open(world.home) as fabric:
+        vault = str(ResourceId(world.sub, "demo", "Microsoft.KeyVault", "vaults", "kvdemo"))
+        ks = KeyStore(fabric)
+        ks.create_vault(vault, name="kvdemo", region="eastus", subscription=world.sub)
+        ks.delete_vault(vault)  # what a destroy does: the vault soft-deleted, no inventory row
+    assert "soft-deleted" in ok(bcdr, "platform", "list", "--type", "key_vault")
+    ok(bcdr, "platform", "recover", vault)
+    out = ok(bcdr, "platform", "list")
+    items = dict(zip(out.splitlines()[0:-1:2], out.splitlines()[1:-1:2], strict=True))
+    assert items[vault].split() == ["key_vault", "eastus", "not", "in", "the", "inventory"]
+    assert [line.split()[0] for line in items.values()] == [
+        "resource_group",
+        "managed_disk",
+        "managed_disk",
+        "restore_point_collection",
+        "restore_point",
+        "virtual_machine",
+        "key_vault",
+    ]
+    assert items[world.data_disk].split("  ")[-1] == "2.0 MiB, Standard_LRS"
+    rp = json.loads(ok(bcdr, "platform", "show", world.rp))["restore_point"]
+    assert items[world.rp].strip().split("  ")[2] == (
+        f"taken {rp['created_at']}, 4.0 MiB in 2 disks, {rp['consistency_achieved']}"
+    )
+    assert " bytes" not in out and "Microsoft." not in "".join(items.values())
+    assert rp["size"] == "4.0 MiB" and rp["disk_restore_points"][0]["size"] == "2.0 MiB"
+    shown = json.loads(ok(bcdr, "platform", "show", vault))
+    assert (shown["type_name"], shown["key_vault"]["deleted_at"]) == ("key_vault", None)

@@ -6,6 +6,7 @@ outside bcdr is drift that the next apply grants again."""
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
@@ -85,13 +86,29 @@ def test_rp12_grant_revoked_outside_is_drift_and_apply_grants_again(
         Access(fab, None).revoke(state["disk_restore_point_id"])  # type: ignore[arg-type]
     assert http_get(state["sas_url"])[0] == 403
     drift = ws.run("drift", "-no-color")
-    assert drift.exit_code == 2 and "disk_access.read" in drift.output
+    assert drift.exit_code == 2 and "disk_access.read has been revoked" in drift.output
     assert "1 to add" in ws.ok("plan", "-no-color")
     ws.apply()
     new_url = ws.state("disk_access.read")["sas_url"]
     assert new_url != state["sas_url"]
     assert http_get(new_url)[0] == 200
     ws.plan_is_clean()
+
+
+def test_rp12_an_expired_grant_is_drift_that_says_expired(ws: Workspace, server: str) -> None:
+    """Issue 10.12: drift said an expired grant "has been deleted"; it says it expired, and
+    the next apply grants again."""
+    _setup(ws, server, duration=1)
+    ws.apply()
+    url = ws.state("disk_access.read")["sas_url"]
+    time.sleep(1.2)
+    assert http_get(url)[0] == 403
+    drift = ws.run("drift", "-no-color")
+    assert drift.exit_code == 2, drift.output
+    assert "disk_access.read has expired" in drift.output
+    assert "has been deleted" not in drift.output
+    ws.apply()
+    assert http_get(ws.state("disk_access.read")["sas_url"])[0] == 200
 
 
 def test_ext4_sas_url_is_not_in_the_state_file_when_a_state_key_is_set(
