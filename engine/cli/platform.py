@@ -168,7 +168,7 @@ def serve(
         ui.print("Press Ctrl-C to stop.")
 
     server_log = logging.getLogger("core.sas_server")
-    lines = _AccessLines(ui)
+    lines, level = _AccessLines(ui), server_log.level
     server_log.addHandler(lines)
     server_log.setLevel(logging.INFO)
     server_log.propagate = False
@@ -190,6 +190,7 @@ def serve(
         ) from None
     finally:
         server_log.removeHandler(lines)
+        server_log.setLevel(level)
         server_log.propagate = True
     ui.print("Stopped.")
 
