@@ -180,6 +180,17 @@ def test_rp12_forged_and_missing_tokens_refused(access: Access) -> None:
         access.authorize("/elsewhere", query, now=T0 + 1)
 
 
+def test_rp12_only_read_only_client_parameters_may_be_added(access: Access) -> None:
+    """The SDKs add ``timeout`` and ask ``comp=pagelist`` of a page blob; anything else added
+    to a token (another operation, an unknown field) is refused like a widened token."""
+    path, query = _split(access.grant(DRP, 3600, now=T0).url)
+    for fine in ("&timeout=30", "&comp=pagelist", "&comp=pagelist&timeout=5"):
+        assert access.authorize(path, query + fine, now=T0 + 1) == DRP
+    for bad in ("&comp=metadata", "&foo=1", "&timeout=x", "&srt=sco", "&timeout=1&timeout=2"):
+        with pytest.raises(Forbidden):
+            access.authorize(path, query + bad, now=T0 + 1)
+
+
 def test_rp12_token_for_another_disk_refused(access: Access) -> None:
     grant = access.grant(DRP, 3600, now=T0)
     other = access.grant(OTHER, 3600, now=T0)

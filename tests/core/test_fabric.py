@@ -217,3 +217,29 @@ def test_open_refuses_unwritable_home(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(CoreError, match="writable folder"):
         Fabric.open(blocker / "fabric")
+
+
+def test_create_subscription_refuses_duplicates_and_malformed_ids(tmp_path) -> None:
+    from core.errors import AlreadyExists
+
+    with Fabric.open(tmp_path / "f") as fabric:
+        made = fabric.create_subscription(name="dr")
+        assert str(uuid.UUID(made.id)) == made.id and made.name == "dr" and not made.is_default
+        with pytest.raises(AlreadyExists, match=f"subscription {made.id} exists already"):
+            fabric.create_subscription(made.id.upper())
+        with pytest.raises(CoreError, match="is not a uuid"):
+            fabric.create_subscription("sub-2")
+        ids = [s.id for s in fabric.list_subscriptions()]
+        assert ids == [fabric.default_subscription, made.id]
+        assert fabric.subscription_seed(made.id) != fabric.subscription_seed(ids[0])
+
+
+def test_a_fabric_from_before_subscription_names_opens_and_lists(tmp_path) -> None:
+    with Fabric.open(tmp_path / "f") as fabric:
+        with fabric.transaction() as conn:
+            conn.execute("ALTER TABLE subscriptions DROP COLUMN name")
+        default = fabric.default_subscription
+    with Fabric.open(tmp_path / "f") as fabric:
+        [sub] = fabric.list_subscriptions()
+        assert (sub.id, sub.name, sub.is_default) == (default, None, True)
+        assert fabric.create_subscription(name="second").name == "second"
