@@ -158,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
                 log.info(
                     "%s %s %s %s %d",
                     self.client_address[0],
-                    self.command or "-",
+                    _printable(self.command or "")[:16] or "-",
                     _printable(self.path or "") or "-",
                     self._status,
                     self._sent,
