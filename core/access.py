@@ -5,7 +5,7 @@ with Azure's SAS fields (``sv``, ``sr``, ``sp``, ``st``, ``se``), the grant's id
 identifier ``si`` and ``sig``, a base64url HMAC-SHA256 over those fields and the disk restore
 point's id with the fabric's SAS key. The container (``drp-`` and a hash of the disk restore
 point's id) and the blob (the disk's name) use only characters that URL-quoting leaves
-alone, so Azure Storage clients (``BlobClient.from_blob_url``, azcopy) send the path back
+alone, so Azure Storage clients (``BlobClient.from_blob_url``) send the path back
 unchanged; with ``disks`` as the account segment, the SDK's path-style parsing of a
 ``127.0.0.1`` URL and its parsing of any other host agree. The expiry that counts is the
 grant row's, kept on the server, so extending a grant keeps its URL. Always holds:

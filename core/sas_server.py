@@ -1,6 +1,6 @@
 """``bcdr serve``: the HTTP(S) endpoint of SAS URLs, speaking the part of Azure's Blob REST API
-that a disk download uses, so ``azcopy``, ``az storage blob download`` and the Azure Storage
-SDKs read a disk restore point as they read a managed disk's export URL.
+that a disk download uses, so the Azure Storage SDKs (and tools built on them) read a disk
+restore point as they read a managed disk's export URL.
 
 Get Blob (``GET``, with ``x-ms-range`` or ``Range``), Get Blob Properties (``HEAD``) and Get
 Page Ranges (``comp=pagelist``, which the SDKs ask of a page blob) of a page blob, with

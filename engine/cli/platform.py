@@ -159,8 +159,8 @@ def serve(
     key: str | None,
 ) -> None:
     """Serve disk restore points to holders of a valid SAS URL, until Ctrl-C: the Blob REST
-    calls a disk download makes (azcopy, az storage blob download, the Azure Storage SDKs),
-    over HTTP or, with -cert, HTTPS. Logs one line per request on stderr."""
+    calls an Azure Storage SDK download makes, over HTTP or, with -cert, HTTPS. Logs one line
+    per request on stderr."""
     s, ui, platform, home_dir = platform_of(ctx, no_color, home)
 
     def ready(url: str) -> None:

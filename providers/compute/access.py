@@ -4,7 +4,7 @@ Granting goes through the core (``core.access.Access.grant``): while a grant is 
 grant extends it and returns the same URL. ``bcdr serve`` serves the URL: its host and port
 are the platform provider's ``serve_url`` (default ``http://127.0.0.1:8443``, what ``bcdr
 serve`` listens on by default); start ``bcdr serve`` and fetch the URL with any HTTP client
-or Azure Storage client (it is a blob URL: azcopy, ``az storage blob download``, the SDKs).
+or Azure Storage SDK (it is a blob URL: ``BlobClient.from_blob_url(url).download_blob()``).
 Always holds: the id is ``{disk restore point id}/access``, known at plan time; ``sas_url`` is
 sensitive (stored, printed only by ``bcdr output -raw``); a duration over
 ``MAX_DURATION_SECONDS`` is a plan error; destroying the resource revokes access at once
