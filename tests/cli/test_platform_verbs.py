@@ -91,6 +91,36 @@ def test_serve_answers_http_and_stops_on_ctrl_c(fabric_home, tmp_path):
     assert "SECRET" not in out + err and "sig=" not in out + err
 
 
+def test_serve_speaks_https_with_a_certificate(fabric_home, tmp_path):
+    import ssl
+
+    from tests.core.test_sas_server import self_signed
+
+    cert, key = self_signed(tmp_path)
+    args = ["serve", "-home", str(fabric_home), "-port", "0", "-cert", "cert.pem", "-key"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", MAIN, "-chdir", str(tmp_path), *args, "key.pem", "-no-color"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()
+        match = re.search(r"Serving disk restore points at (https://127\.0\.0\.1:\d+)", first)
+        assert match, (first, proc.stderr.read() if proc.poll() is not None else "")
+        trusting = ssl.create_default_context(cafile=str(cert))
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(match.group(1) + "/a/b/c", timeout=10, context=trusting)
+        refused.value.close()
+        assert refused.value.code == 403
+        assert refused.value.headers["x-ms-error-code"] == "AuthenticationFailed"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, (out, err)
+    assert re.search(r"^\S+Z 127\.0\.0\.1 GET /a/b/c 403 \d+$", err, re.M), err
+
+
 def test_serve_refuses_a_certificate_it_cannot_read(bcdr, fabric_home, workdir):
     result = bcdr("serve", "-home", str(fabric_home), "-port", "0", "-cert", "nope.pem")
     assert result.exit_code == 1, result.output

@@ -106,7 +106,7 @@ def test_rp12_sdk_refuses_a_tampered_token(access, drp_id) -> None:
     assert (err.value.status_code, err.value.error_code) == (403, "AuthenticationFailed")
 
 
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -143,7 +143,7 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_rp12_sdk_downloads_over_https(fabric: Fabric, drp_id, image, tmp_path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     server = make_server(fabric, "127.0.0.1", 0, tls=tls_context(cert, key))
     for access in _serve(server):
         url = access.grant(drp_id, 3600).url
