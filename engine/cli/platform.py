@@ -147,7 +147,7 @@ class _AccessLines(logging.Handler):
 @opt("host", default="127.0.0.1", show_default=True, help="Listen on.")
 @opt("port", type=int, default=8443, show_default=True, help="Port to use.")
 @opt("cert", metavar="FILE", help="Serve HTTPS with this certificate (PEM).")
-@opt("key", metavar="FILE", help="The certificate's private key (PEM), unless FILE holds it.")
+@opt("key", metavar="FILE", help="The certificate's private key (PEM), unless in the -cert file.")
 @click.pass_context
 def serve(
     ctx: click.Context,
