@@ -54,6 +54,8 @@ class DiskImageReader(Protocol):
 
     def read(self, offset: int, length: int) -> bytes: ...
 
+    def written_ranges(self, first: int, last: int) -> list[tuple[int, int]]: ...
+
 
 class RestorePointSource(Protocol):
     """The slice of ``RestorePoints`` that access uses."""

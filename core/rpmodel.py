@@ -135,6 +135,21 @@ class DiskImageReader:
             out += data[max(offset - start, 0) : end - start]
         return bytes(out)
 
+    def written_ranges(self, first: int, last: int) -> list[tuple[int, int]]:
+        """The (first, last) byte ranges within ``first..last`` that are not all zero blocks:
+        what Get Page Ranges reports of a page blob (zero blocks read as never written)."""
+        out: list[tuple[int, int]] = []
+        for b in range(first // BLOCK_SIZE, last // BLOCK_SIZE + 1):
+            if self.ids[b * ID_BYTES : (b + 1) * ID_BYTES] == ZERO_ID:
+                continue
+            start = max(first, b * BLOCK_SIZE)
+            end = min(last, (b + 1) * BLOCK_SIZE - 1, self.size_bytes - 1)
+            if out and out[-1][1] + 1 == start:
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((start, end))
+        return out
+
     def close(self) -> None:
         self.store.close()
 

@@ -3,7 +3,8 @@ that a disk download uses, so the Azure Storage SDKs (and tools built on them) r
 restore point as they read a managed disk's export URL.
 
 Get Blob (``GET``, with ``x-ms-range`` or ``Range``), Get Blob Properties (``HEAD``) and Get
-Page Ranges (``comp=pagelist``, which the SDKs ask of a page blob) of a page blob, with
+Page Ranges (``comp=pagelist``: the ranges not made of zero blocks, which the SDKs ask of a
+page blob to skip the rest) of a page blob, with
 ``ETag``, ``Last-Modified``, ``x-ms-blob-type: PageBlob``, ``x-ms-version``,
 ``x-ms-request-id``, ``Accept-Ranges`` and ``If-Match``/``If-None-Match``. Errors are
 Blob-style XML bodies (``<Error><Code>…</Code><Message>…</Message></Error>``) with
@@ -270,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(416, "InvalidRange", {"Content-Range": f"bytes */{size}"})
         first, last = wanted if wanted else (0, size - 1)
         if "comp=pagelist" in self.path.partition("?")[2].split("&"):
-            return self._page_ranges(blob, size, first, last, send_body)
+            return self._page_ranges(reader, blob, first, last, send_body)
         self.send_response(206 if wanted else 200)
         self._blob_headers(blob, size)
         self.send_header("Content-Length", str(last - first + 1))
@@ -281,11 +282,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(reader, first, last + 1)
 
     def _page_ranges(
-        self, blob: BlobVersion, size: int, first: int, last: int, send_body: bool
+        self,
+        reader: DiskImageReader,
+        blob: BlobVersion,
+        first: int,
+        last: int,
+        send_body: bool,
     ) -> None:
-        """Get Page Ranges: every page of the asked range counts as written (a restore point
-        keeps no finer map than its blocks), so a client reads all of it."""
-        pages = f"<PageRange><Start>{first}</Start><End>{last}</End></PageRange>" if size else ""
+        """Get Page Ranges: the ranges of the asked range that hold data (a restore point's
+        zero blocks read as never written), so a client skips reading them."""
+        size = reader.size_bytes
+        ranges = reader.written_ranges(first, last) if size else []
+        pages = "".join(
+            f"<PageRange><Start>{a}</Start><End>{b}</End></PageRange>" for a, b in ranges
+        )
         body = f'<?xml version="1.0" encoding="utf-8"?><PageList>{pages}</PageList>'.encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/xml")

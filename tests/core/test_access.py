@@ -51,6 +51,9 @@ class _Image:
     def close(self) -> None:
         self.closed += 1
 
+    def written_ranges(self, first: int, last: int) -> list[tuple[int, int]]:
+        return [(first, last)]
+
 
 @dataclass
 class _Drp:
