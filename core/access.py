@@ -217,7 +217,7 @@ class Access:
             raise Forbidden(_REFUSED) from None
         fields = dict(pairs)
         extra = set(fields) - set(_FIELDS)
-        if len(pairs) != len(fields) or set(fields) - extra != set(_FIELDS):
+        if len(pairs) != len(fields) or not set(_FIELDS) <= set(fields):
             raise Forbidden(_REFUSED)
         if not all(k in _HARMLESS and _HARMLESS[k].fullmatch(fields[k]) for k in extra):
             raise Forbidden(_REFUSED)
