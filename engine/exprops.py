@@ -11,6 +11,7 @@ a conditional whose condition is unknown carries the marks of both branches.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from engine.diagnostics import SourceRange
@@ -63,8 +64,8 @@ class FunctionCall(Expr):
         if self.name not in UNKNOWN_AWARE and not all(is_wholly_known(a) for a in args):
             return UNKNOWN
         try:
-            if self.name in PATH_FUNCTIONS:
-                return fn(*args, base=e.ctx.path_module)
+            if self.name in PATH_FUNCTIONS:  # path.module is relative to path.cwd
+                return fn(*args, base=os.path.join(e.ctx.path_cwd, e.ctx.path_module))
             return fn(*args)
         except FunctionError as err:
             if secret_args:  # its message could quote the secret

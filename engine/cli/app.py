@@ -3,7 +3,8 @@
 ``BcdrGroup.invoke`` is the one place where failures become ``Error:`` output and an exit
 code. Always holds: config, variable values and schema checks are all loaded and reported
 together before any command opens the state; state files live at ``.bcdr/state.db`` under
-the working directory (``-chdir``); what a command opened is closed when it ends.
+the working directory (``-chdir``, made absolute, so every path resolves from it as from
+inside it); what a command opened is closed when it ends.
 """
 
 from __future__ import annotations
@@ -159,7 +160,10 @@ def main(ctx: click.Context, chdir: str) -> None:
     Write specs in *.hcl files, run `bcdr plan` to see what would change and
     `bcdr apply` to make it so.
     """
-    session = Session(Path(chdir))
+    # like Terraform, which changes into the folder before running the command: every path
+    # (the specs' own, .bcdr/, and paths given on the command line) is taken from there, so
+    # the folder is made absolute before anything joins a relative path to it
+    session = Session(Path(os.path.abspath(chdir)))
     ctx.obj = session
     ctx.call_on_close(session.stack.close)
 

@@ -74,7 +74,7 @@ def fabric_home(s: Session, home: str | None) -> Path:
     ``home`` of the specs' ``provider "platform"`` block (relative to the specs), else
     ``.bcdr/fabric`` in the working directory."""
     if home:
-        return Path(home)
+        return s.rel(home)  # like every path on the command line: under -chdir
     configured = _home_from_specs(s)
     if configured is None:
         return s.workdir / ".bcdr" / "fabric"

@@ -133,7 +133,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 LAZY_FUNCTIONS = frozenset({"try", "can"})
 #: evaluated by exprops.py: ``sensitive`` marks its value, ``nonsensitive`` drops the marks
 MARK_FUNCTIONS = frozenset({"sensitive", "nonsensitive"})
-#: called with ``base=path.module``
+#: called with ``base=path.module`` taken under ``path.cwd`` (the specs' folder)
 PATH_FUNCTIONS = frozenset({"file", "fileexists"})
 #: called even when an argument holds UNKNOWN; they handle it themselves
 UNKNOWN_AWARE = frozenset(
