@@ -4,7 +4,8 @@ This package is the only place that prints or exits. ``app`` holds the group, th
 options and the loading of config, variables, state and plans; ``run`` the commands that
 plan and change things; ``show`` those that read or edit the state; ``tools`` import,
 graph, force-unlock, fmt and version; ``platform`` the embedded platform's verbs;
-``sensitive`` what keeps sensitive values secret (EXT-4). Commands
+``sensitive`` what keeps sensitive values secret (EXT-4); ``dashes`` reads ``-opt``,
+``-opt=value`` and ``--opt`` alike. Commands
 hand the engine's results to ``engine.render``. Always holds: a user mistake ends as
 ``Error: …`` lines (all of them, with file:line) and exit 1, never as a traceback; an
 unexpected exception ends as ``Error: internal error: …`` and exit 1 (with the traceback

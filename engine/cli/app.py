@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from engine import render
+from engine.cli.dashes import DashGroup
 from engine.cli.sensitive import open_plan_data, plan_file_text, warn_plaintext
 from engine.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from engine.diagnostics import error as diag_error
@@ -49,6 +50,8 @@ class Session:
     ui: UI | None = None
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     warnings: list[Diagnostic] = field(default_factory=list)
+    input: bool = True  # -input=false: never ask a question
+    compact_warnings: bool = False
 
     def use_ui(self, no_color: bool) -> UI:
         self.ui = UI.create(no_color)
@@ -70,8 +73,10 @@ class Session:
 
 
 # ------------------------------------------------------------------- the group
-class BcdrGroup(click.Group):
+class BcdrGroup(DashGroup):
     """Turns every failure into ``Error:`` output and an exit code."""
+
+    group_class = DashGroup
 
     def invoke(self, ctx: click.Context) -> Any:
         # one command, one short-lived process holding tens of thousands of config and state
@@ -134,8 +139,21 @@ def _report(ctx: click.Context, diagnostics: list[Diagnostic] | Diagnostics) -> 
 
 def flush_warnings(s: Session) -> None:
     if s.warnings and s.ui is not None:
-        s.ui.print(render.diagnostics_text(unique(s.warnings), s.source_lines()), err=True)
+        s.ui.print(warnings_text(s, unique(s.warnings)), err=True)
     s.warnings.clear()
+
+
+def warnings_text(s: Session, warnings: list[Diagnostic]) -> Any:
+    """Warnings in full, or with -compact-warnings one line each (Terraform's layout)."""
+    if not s.compact_warnings:
+        return render.diagnostics_text(warnings, s.source_lines())
+    text = render.Text("Warnings:\n\n", style="bold yellow")
+    for d in warnings:
+        text.append(f"- {d.summary}\n")
+        if d.range is not None:
+            text.append(f"  on {d.range.filename} line {d.range.line}\n")
+    text.append("\nTo see the full warning notes, run bcdr without -compact-warnings.\n")
+    return text
 
 
 def opt(flag: str, dest: str | None = None, **kw: Any) -> Any:
@@ -153,6 +171,15 @@ CONTEXT = {"help_option_names": ["-h", "-help", "--help"], "max_content_width": 
     default=".",
     help="Work in this directory instead of the current one (specs, .bcdr/ and plan files).",
 )
+@click.option(
+    "-version",
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _, value: _version_and_exit(ctx) if value else None,
+    help="Print the version and the installed providers (like `bcdr version`).",
+)
 @click.pass_context
 def main(ctx: click.Context, chdir: str) -> None:
     """bcdr: declarative backup and disaster recovery, in the style of Terraform.
@@ -166,6 +193,19 @@ def main(ctx: click.Context, chdir: str) -> None:
     session = Session(Path(os.path.abspath(chdir)))
     ctx.obj = session
     ctx.call_on_close(session.stack.close)
+
+
+def _version_and_exit(ctx: click.Context) -> None:
+    """``bcdr -version``: Terraform's alias of ``bcdr version``."""
+    if ctx.obj is None:
+        ctx.obj = Session(Path(os.path.abspath(".")))
+        ctx.call_on_close(ctx.obj.stack.close)
+    command = (
+        ctx.command.get_command(ctx, "version") if isinstance(ctx.command, click.Group) else None
+    )
+    if command is not None:
+        ctx.invoke(command, as_json=False)
+    ctx.exit(0)
 
 
 # ------------------------------------------------------------ shared options
@@ -192,8 +232,36 @@ def var_options(f: Any) -> Any:
     )(f)
 
 
+def _session_flag(name: str, help: str, **kw: Any) -> Any:
+    """An option that sets ``Session.<name>`` (no parameter of its own in the command)."""
+
+    def store(ctx: click.Context, _: Any, value: Any) -> None:
+        setattr(session_of(ctx), name, value)
+
+    return opt(name.replace("_", "-"), expose_value=False, callback=store, help=help, **kw)
+
+
+def input_option(f: Any) -> Any:
+    return _session_flag(
+        "input",
+        "Ask questions when needed (-input=false for automation: a question that would be "
+        "asked is an error instead; bcdr never asks for variable values).",
+        type=click.BOOL,
+        default=True,
+        metavar="BOOL",
+    )(f)
+
+
+def compact_warnings_option(f: Any) -> Any:
+    return _session_flag(
+        "compact_warnings", "Show warnings as one line each (full notes with errors).", is_flag=True
+    )(f)
+
+
 def plan_options(f: Any) -> Any:
     options = [
+        input_option,
+        compact_warnings_option,
         opt(
             "target",
             multiple=True,

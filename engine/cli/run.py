@@ -25,6 +25,7 @@ from engine.cli.app import (
     PlanArgs,
     Session,
     flush_warnings,
+    input_option,
     load,
     load_config_checked,
     main,
@@ -38,6 +39,7 @@ from engine.cli.app import (
     registry_of,
     session_of,
     var_options,
+    warnings_text,
     write_plan,
 )
 from engine.cli.sensitive import mask_plan_json, sensitive_variables
@@ -115,7 +117,7 @@ def _run_apply(
         }
         store.record_history("destroy" if destroy else "apply", started, utc_now(), status, summary)
         if result.warnings:
-            ui.print(render.diagnostics_text(result.warnings, s.source_lines()), err=True)
+            ui.print(warnings_text(s, result.warnings), err=True)
         if failures:
             ui.print(render.diagnostics_text(failures, s.source_lines()), err=True)
         ui.print(render.apply_summary_text(result, destroy=destroy))
@@ -133,6 +135,12 @@ def _with_address(d: Diagnostic, address: str) -> Diagnostic:
 def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_color: bool) -> None:
     s = session_of(ctx)
     ui = s.use_ui(no_color)
+    if not auto_approve and not s.input:
+        raise CliError(
+            "Plan file or -auto-approve required",
+            "bcdr cannot ask for approval with -input=false. Apply a saved plan file "
+            "(bcdr plan -out FILE, then bcdr apply FILE), or add -auto-approve.",
+        )
     registry = registry_of(s)
     loaded = load(s, args, registry)
     store = open_state(s)
@@ -198,6 +206,7 @@ class _Zero:
 # ------------------------------------------------------------ core commands
 @main.command()
 @no_color_option
+@input_option
 @click.pass_context
 def init(ctx: click.Context, no_color: bool) -> None:
     """Prepare the working directory: create .bcdr/ and an empty state, list providers."""

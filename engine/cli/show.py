@@ -196,7 +196,7 @@ def output(ctx: click.Context, no_color: bool, as_json: bool, raw: bool, name: s
 
 
 # ---------------------------------------------------------------- state verbs
-@main.group("state", cls=click.Group)
+@main.group("state")
 def state_group() -> None:
     """Inspect and edit the state: list, show, rm, mv."""
 
@@ -276,10 +276,11 @@ def state_rm(ctx: click.Context, addresses: tuple[str, ...]) -> None:
 
 
 @state_group.command("mv")
+@opt("dry-run", is_flag=True, help="Only say what would move; change nothing.")
 @click.argument("source")
 @click.argument("destination")
 @click.pass_context
-def state_mv(ctx: click.Context, source: str, destination: str) -> None:
+def state_mv(ctx: click.Context, dry_run: bool, source: str, destination: str) -> None:
     """Give an instance (or every instance of a resource) a new address in the state."""
     from engine.addrs import InstanceAddr
     from state import utc_now
@@ -309,6 +310,10 @@ def state_mv(ctx: click.Context, source: str, destination: str) -> None:
                 )
             else:
                 pairs.append((r.address, str(InstanceAddr(dst.resource, r.index_key))))
+        if dry_run:
+            for a, b in pairs:
+                ui.print(f'Would move "{a}" to "{b}"')
+            return
         with store.transaction():
             for a, b in pairs:
                 store.move(a, b)

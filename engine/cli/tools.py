@@ -20,6 +20,7 @@ from engine.cli.app import (
     PlanArgs,
     check_address,
     flush_warnings,
+    input_option,
     load,
     load_config_checked,
     main,
@@ -39,6 +40,7 @@ from engine.diagnostics import error as diag_error
 # ------------------------------------------------------------ other verbs
 @main.command("import")
 @no_color_option
+@input_option
 @var_options
 @click.argument("address")
 @click.argument("object_id", metavar="ID")
@@ -128,6 +130,7 @@ def force_unlock(ctx: click.Context, no_color: bool, force: bool, lock_id: str) 
     "check", is_flag=True, help="Change nothing; exit 3 and list the files that are not formatted."
 )
 @opt("diff", is_flag=True, help="Print the changes as a diff.")
+@opt("recursive", is_flag=True, help="Also format the *.hcl files of subdirectories.")
 @opt(
     "list",
     "list_files",
@@ -143,6 +146,7 @@ def fmt(
     no_color: bool,
     check: bool,
     diff: bool,
+    recursive: bool,
     list_files: bool,
     paths: tuple[str, ...],
 ) -> None:
@@ -156,7 +160,7 @@ def fmt(
     for p in paths or (".",):
         path = s.rel(p)
         if path.is_dir():
-            files += sorted(path.glob("*.hcl"))
+            files += _hcl_files(path, recursive)
         elif path.is_file():
             files.append(path)
         else:
@@ -202,6 +206,17 @@ def fmt(
         raise DiagnosticsError(problems)
     if check and changed:
         ctx.exit(EXIT_FMT)
+
+
+def _hcl_files(folder: Path, recursive: bool) -> list[Path]:
+    """The folder's *.hcl files; with ``recursive`` its subfolders' too, except hidden ones
+    (``.bcdr/``), as ``terraform fmt -recursive`` skips ``.terraform/``."""
+    found = sorted(folder.glob("*.hcl"))
+    if recursive:
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if not sub.name.startswith("."):
+                found += _hcl_files(sub, recursive)
+    return found
 
 
 def _line_of(message: str) -> int | None:
