@@ -3,11 +3,13 @@
 Only the ``engine.cli`` package uses this module. Always holds: colour and live progress appear only
 on a terminal and never with ``-no-color``; a question is approved only by the exact
 answer ``yes``; a first Ctrl-C during apply asks the applier to stop gracefully, a second
-one exits at once.
+one exits at once; a stream whose reader went away (``bcdr … | head``) is never an error:
+what follows is written to nowhere, the command goes on, and ``closed`` says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -32,10 +34,14 @@ class UI:
     color: bool
     out: Console = field(init=False)
     err: Console = field(init=False)
+    closed: set[str] = field(default_factory=set)  # "stdout" / "stderr" once a reader left
 
     def __post_init__(self) -> None:
         self.out = _console(_stream("stdout"), self.color)
         self.err = _console(_stream("stderr"), self.color)
+        # rich's own answer to a closed pipe is SystemExit(1), in the middle of the command
+        self.out.on_broken_pipe = lambda: self.reader_gone("stdout")  # type: ignore[method-assign]
+        self.err.on_broken_pipe = lambda: self.reader_gone("stderr")  # type: ignore[method-assign]
 
     @classmethod
     def create(cls, no_color: bool) -> UI:
@@ -52,9 +58,28 @@ class UI:
 
     def write(self, raw: str) -> None:
         """Bytes-exact output (``output -raw``): no newline added, no styling."""
-        stream = _stream("stdout")
-        stream.write(raw)
-        stream.flush()
+        self._raw(raw)
+
+    def _raw(self, raw: str) -> None:
+        """Writes past rich (``write``, the question's prompt): a closed pipe as through it."""
+        if self.out.quiet:
+            return
+        try:
+            self.out.file.write(raw)
+            self.out.file.flush()
+        except BrokenPipeError:
+            self.reader_gone("stdout")
+
+    def reader_gone(self, name: str) -> None:
+        """A write to a pipe nobody reads any more: remember it, send the rest to nowhere."""
+        self.closed.add(name)
+        stream = _stream(name)
+        with contextlib.suppress(OSError, ValueError):
+            # the interpreter flushes the stream again at exit: give it somewhere to go
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        (self.out if name == "stdout" else self.err).quiet = True
 
     def ask(self, question: str, explanation: str) -> bool:
         """Terraform's approval question: only ``yes`` approves; end of input refuses."""
@@ -63,8 +88,7 @@ class UI:
         for row in explanation.splitlines():
             self.print(f"  {row}")
         self.print("")
-        self.out.file.write("  Enter a value: ")
-        self.out.file.flush()
+        self._raw("  Enter a value: ")
         answer = sys.stdin.readline()
         self.print("")
         return answer.strip() == "yes"

@@ -5,12 +5,13 @@ options and the loading of config, variables, state and plans; ``run`` the comma
 plan and change things; ``show`` those that read or edit the state; ``tools`` import,
 graph, force-unlock, fmt and version; ``platform`` the embedded platform's verbs;
 ``sensitive`` what keeps sensitive values secret (EXT-4); ``dashes`` reads ``-opt``,
-``-opt=value`` and ``--opt`` alike. Commands
-hand the engine's results to ``engine.render``. Always holds: a user mistake ends as
-``Error: …`` lines (all of them, with file:line) and exit 1, never as a traceback; an
-unexpected exception ends as ``Error: internal error: …`` and exit 1 (with the traceback
-only when ``BCDR_DEBUG=1``); the engine's modules are imported lazily, so ``-help`` and
-``version`` work whatever else is broken.
+``-opt=value`` and ``--opt`` alike. Commands hand the engine's results to
+``engine.render``. Always holds: a user mistake ends as ``Error: …`` lines (all of them,
+with file:line) and exit 1, never as a traceback; an unexpected exception ends as
+``Error: internal error: …`` and exit 1 (with the traceback only when ``BCDR_DEBUG=1``);
+a stdout whose reader went away (``| head``) is no error: the command runs to its end and
+exits 141 (a failure keeps its code); the engine's modules are imported lazily, so
+``-help`` and ``version`` work whatever else is broken.
 """
 
 from engine.cli import platform, run, show, tools  # noqa: F401 - registers the commands

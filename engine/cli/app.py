@@ -31,6 +31,9 @@ from engine.ui import UI
 
 STATE_FILE = Path(".bcdr") / "state.db"
 EXIT_ERROR, EXIT_CHANGES, EXIT_FMT = 1, 2, 3
+#: stdout's reader went away (``bcdr state list | head -1``): 128 + SIGPIPE, the status a
+#: shell reports for git, Terraform or any program the signal ends
+EXIT_PIPE = 141
 RULE = "─" * 77
 
 
@@ -84,9 +87,16 @@ class BcdrGroup(DashGroup):
         # plan time grow faster than the number of resources)
         gc.set_threshold(100_000, 50, 100)
         try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            result = super().invoke(ctx)
+        except click.exceptions.Exit as exc:
+            _exit_if_output_lost(ctx, exc.exit_code)
             raise
+        except (click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:  # written past the UI: the same as through it
+            s = session_of(ctx)
+            (s.ui or s.use_ui(False)).reader_gone("stdout")
+            ctx.exit(EXIT_PIPE)
         except DiagnosticsError as exc:
             _report(ctx, exc.diagnostics)
         except CliError as exc:
@@ -111,7 +121,18 @@ class BcdrGroup(DashGroup):
                         )
                     ],
                 )
+        else:
+            _exit_if_output_lost(ctx, 0)
+            return result
         ctx.exit(EXIT_ERROR)
+
+
+def _exit_if_output_lost(ctx: click.Context, code: int | None) -> None:
+    """A command that would succeed exits 141 when stdout's reader went away; a failure keeps
+    its own code. The command itself ran to its end (output went to nowhere)."""
+    ui = session_of(ctx).ui
+    if not code and ui is not None and "stdout" in ui.closed:
+        ctx.exit(EXIT_PIPE)
 
 
 def _state_error(exc: Exception) -> Diagnostic | None:

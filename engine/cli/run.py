@@ -121,6 +121,9 @@ def _run_apply(
         if failures:
             ui.print(render.diagnostics_text(failures, s.source_lines()), err=True)
         ui.print(render.apply_summary_text(result, destroy=destroy))
+        if "stdout" in ui.closed:  # `bcdr apply | head`: say on stderr how the run ended
+            ui.print("stdout was closed early; the run went on to its end:", err=True)
+            ui.print(render.apply_summary_text(result, destroy=destroy), err=True)
         if result.outputs and not destroy:
             ui.print("\nOutputs:")
             ui.print("")
