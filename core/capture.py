@@ -226,13 +226,14 @@ def capture_disk(
                     add([(d, v) for d, v in new if d in fresh])
                     busy.append(cur)  # rests until the writer is done with it
             done += at
-            progress(f"snapshot {disk.name}", done, total)
+            progress(f"snapshot {disk.name}", min(done, total), total)
     finally:
         for _, _, future in ahead:
             future.cancel()
         reader.shutdown(wait=True)
         os.close(fd)
     writer.drain()
+    progress(f"snapshot {disk.name}", total, total)  # stored; the holes needed no reading
     if cbt:
         return ids, _stats_changed(ids, base, base_total, runs, size)
     if base is not None and expect < nblocks:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
+from core.blockstore import BLOCK_SIZE
 from core.errors import AlreadyExists, CoreError
 from core.fabric import Fabric, check_name
 from core.progress import Progress, no_progress
@@ -77,9 +78,11 @@ def copy_restore_point(
                 del lacking
                 skipped += wanted - len(missing)
                 opener = openers.get(drp.id)
+                label, total = f"copy {drp.disk_name}", len(missing) * BLOCK_SIZE
                 for k, (d, payload, raw) in enumerate(source.read_payloads(missing, opener)):
                     writer.add_payload(d, payload, raw)
-                    progress(f"copy {drp.disk_name}", k + 1, len(missing))
+                    progress(label, (k + 1) * BLOCK_SIZE, total)  # the blocks' logical bytes
+                progress(label, total, total)
                 manifest = f"manifests/{uuid.uuid4().hex}.manifest"
                 drps.append(
                     (drp, manifest, size, ids, before, (writer.blocks_new, writer.bytes_stored))

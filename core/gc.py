@@ -51,8 +51,10 @@ def collect_garbage(
     by_pack: dict[str, list[tuple[bytes, int, int, int]]] = {p: [] for p in packs}
     for d, pack, off, ln, raw in db.execute("SELECT id, pack, off, len, raw FROM blocks"):
         by_pack.setdefault(pack, []).append((d, off, ln, raw))
-    for i, (pack, rows) in enumerate(sorted(by_pack.items())):
-        progress("gc", i, len(by_pack))
+    total, swept = sum(packs.get(p, 0) for p in by_pack), 0  # in bytes of packs looked at
+    for pack, rows in sorted(by_pack.items()):
+        progress("gc", swept, total)
+        swept += packs.get(pack, 0)
         keep = [r for r in rows if r[0] in live]
         if len(keep) == len(rows) and rows:
             continue
@@ -86,7 +88,7 @@ def collect_garbage(
         if obj not in names:
             report.bytes_freed += _delete(store, obj)
             report.objects_deleted += 1
-    progress("gc", len(by_pack), len(by_pack))
+    progress("gc", total, total)
     return report
 
 

@@ -14,13 +14,25 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
+
+from engine.render.common import human_bytes
 
 
 def _stream(name: str) -> TextIO:
@@ -107,21 +119,49 @@ def _console(stream: TextIO, color: bool) -> Console:
     )
 
 
-class ProgressBars:
-    """Progress bars by key on a terminal; a no-op elsewhere (lines are printed instead)."""
+class _Sizes(ProgressColumn):
+    """``12.0 MiB / 32.0 MiB``: what a task has done of its total, in human units."""
 
-    def __init__(self, ui: UI) -> None:
-        self.enabled = ui.color and ui.err.is_terminal
+    def render(self, task: Task) -> Text:
+        return Text(f"{human_bytes(int(task.completed))} / {human_bytes(int(task.total or 0))}")
+
+
+class ProgressBars:
+    """Long work by description, in bytes: bars on a terminal, else a few lines in the log.
+
+    On a terminal (colour on) each description is a bar on stdout, where the live lines
+    of the run are printed too (rich keeps the bars below them); a bar ends at 100 % and is
+    then removed, and whatever is left is cleared when the bars stop. Elsewhere a task gets
+    a line when it ends (``snapshot web-os: 32.0 MiB of 32.0 MiB (100%)``), and while it
+    runs, once past ``settle_seconds``, a line per quarter passed and one after
+    ``quiet_seconds`` without a line: a handful for long work, one for quick work.
+    """
+
+    def __init__(
+        self,
+        ui: UI,
+        *,
+        settle_seconds: float = 2.0,
+        quiet_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ui = ui
+        self.enabled = ui.color and ui.out.is_terminal
+        self.settle_seconds, self.quiet_seconds = settle_seconds, quiet_seconds
+        self._clock = clock
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
+        # description: (quarter last shown, when, when it began); quarter 4: it ended
+        self._logged: dict[str, tuple[int, float, float]] = {}
         self._lock = threading.Lock()
         if self.enabled:
             self._progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
+                TaskProgressColumn(),
+                _Sizes(),
                 TimeElapsedColumn(),
-                console=ui.err,
+                console=ui.out,
                 transient=True,
             )
 
@@ -134,19 +174,51 @@ class ProgressBars:
         if self._progress is not None:
             self._progress.stop()
 
-    def update(self, key: str, description: str, done: int, total: int) -> bool:
-        """Show ``done/total`` for ``key``; False when bars are off (the caller prints)."""
-        if self._progress is None:
-            return False
+    def report(self, description: str, done: int, total: int) -> None:
+        """The core's progress callback (``core.progress.Progress``)."""
+        self.update(description, done, total)
+
+    def update(self, description: str, done: int, total: int) -> None:
+        """``done`` of ``total`` bytes for the task ``description`` (nothing when total is 0)."""
+        if total <= 0:
+            return
+        done = max(0, min(done, total))
         with self._lock:
-            task = self._tasks.get(key)
-            if task is None:
-                task = self._tasks[key] = self._progress.add_task(description, total=total)
-            self._progress.update(task, completed=done, total=total, description=description)
-            if total and done >= total:
-                self._progress.remove_task(task)
-                del self._tasks[key]
-        return True
+            if self._progress is not None:
+                self._bar(description, done, total)
+            else:
+                self._line(description, done, total)
+
+    def _bar(self, description: str, done: int, total: int) -> None:
+        assert self._progress is not None
+        task = self._tasks.get(description)
+        if task is None:
+            if done >= total and self._logged.get(description, (0, 0.0, 0.0))[0] == 4:
+                return  # the end reported twice: that bar is gone already
+            task = self._tasks[description] = self._progress.add_task(description, total=total)
+        self._progress.update(task, completed=done, total=total)
+        if done >= total:
+            self._progress.refresh()  # seen at 100 %, then removed
+            self._progress.remove_task(task)
+            del self._tasks[description]
+        self._logged[description] = (4 * done // total, 0.0, 0.0)
+
+    def _line(self, description: str, done: int, total: int) -> None:
+        quarter, now = 4 * done // total, self._clock()
+        last = self._logged.get(description)
+        if last is None or (last[0] == 4 and done < total):  # begun (again): no line yet
+            last = self._logged[description] = (quarter if done < total else -1, now, now)
+        shown, when, began = last
+        if shown == 4:
+            return  # the end reported twice
+        slow = now - began >= self.settle_seconds
+        if done < total and not (quarter > shown and slow) and now - when < self.quiet_seconds:
+            if quarter > shown:  # passed quickly: that quarter needs no line later either
+                self._logged[description] = (quarter, when, began)
+            return
+        self._logged[description] = (quarter, now, began)
+        pct = 100 * done // total
+        self.ui.print(f"{description}: {human_bytes(done)} of {human_bytes(total)} ({pct}%)")
 
 
 @dataclass

@@ -113,20 +113,6 @@ def _home_from_specs(s: Session) -> str | None:
     return value
 
 
-def _progress(ui: UI, bars: ProgressBars) -> Any:
-    shown: dict[str, int] = {}
-
-    def report(label: str, done: int, total: int) -> None:
-        if bars.update(label, label, done, total):
-            return
-        bucket = 10 * done // total if total else 0
-        if shown.get(label) != bucket:
-            shown[label] = bucket
-            ui.print(f"{label}: {done}/{total}")
-
-    return report
-
-
 class _AccessLines(logging.Handler):
     """``bcdr serve``'s log on stderr: one access line per request, and what the server
     refuses or cannot read (the server never logs a token or a query string)."""
@@ -211,7 +197,7 @@ def verify(ctx: click.Context, no_color: bool, home: str | None, sample: float) 
     """Re-read every stored block and check its hash; exit 1 when something is wrong."""
     _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
-        result = platform.verify(home_dir, sample, _progress(ui, bars))
+        result = platform.verify(home_dir, sample, bars.report)
     blocks, size = result.get("blocks_checked", 0), result.get("bytes_checked", 0)
     problems = list(result.get("problems", []))
     ui.print(f"Checked {blocks} blocks ({render.human_bytes(size)}).")
@@ -242,7 +228,7 @@ def gc(ctx: click.Context, no_color: bool, home: str | None) -> None:
     """Delete stored blocks that no restore point references any more."""
     _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
-        result = platform.gc(home_dir, _progress(ui, bars))
+        result = platform.gc(home_dir, bars.report)
     deleted, freed = result.get("blocks_deleted", 0), result.get("bytes_freed", 0)
     ui.print(f"Deleted {deleted} unreferenced blocks, freed {render.human_bytes(freed)}.")
 

@@ -132,16 +132,9 @@ def disk_export(
     if path.exists():
         raise CliError(f"{output} exists already", "Remove it or give another --output.")
     with ProgressBars(ui) as bars:
-        done = platform.disk_export(home_dir, disk_id, path, _bars_only(bars))
+        done = platform.disk_export(home_dir, disk_id, path, bars.report)
     ui.print(f"Exported {render.human_bytes(done['bytes'])} of {done['id']} to {output}.")
     ui.print(f"sha256 {done['sha256']}")
-
-
-def _bars_only(bars: ProgressBars) -> Any:
-    def report(label: str, done: int, total: int) -> None:
-        bars.update(label, label, done, total)
-
-    return report
 
 
 @platform_group.group()
@@ -207,7 +200,7 @@ def delete(ctx: click.Context, no_color: bool, home: str | None, id: str) -> Non
     """
     _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
-        done = platform.delete(home_dir, id, _bars_only(bars))
+        done = platform.delete(home_dir, id, bars.report)
     for gone in done["deleted"]:
         if done.get("soft"):
             ui.print(f"Soft-deleted {gone} (recover it with: bcdr platform recover ID)")
@@ -361,7 +354,7 @@ def recover_files(
     files from. Refused for a VM with encrypted disks (rule REP-7)."""
     s, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
-        done = platform.recover_files(home_dir, restore_point_id, s.rel(output), _bars_only(bars))
+        done = platform.recover_files(home_dir, restore_point_id, s.rel(output), bars.report)
     for f in done["files"]:
         ui.print(f"{f['path']}  {render.human_bytes(f['bytes'])}  sha256 {f['sha256']}")
     n = len(done["files"])

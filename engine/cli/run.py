@@ -9,7 +9,6 @@ approves; a run ends with its summary, its errors and an exit code (0 ok, 1 fail
 from __future__ import annotations
 
 import contextlib
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,18 +66,11 @@ def _run_apply(
 
     cancel = CancelToken()
     bars = ProgressBars(ui)
-    shown: dict[str, int] = {}
-    shown_lock = threading.Lock()
 
     def on_event(ev: Any) -> None:
         if ev.kind == "progress" and ev.total:
-            if bars.update(ev.address, f"{ev.address}: {ev.message}", ev.done, ev.total):
-                return
-            bucket = 10 * ev.done // max(ev.total, 1)
-            with shown_lock:
-                if shown.get(ev.address) == bucket:
-                    return
-                shown[ev.address] = bucket
+            bars.update(f"{ev.address}: {ev.message or 'working'}", ev.done, ev.total)
+            return
         line = render.event_text(ev)
         if line is not None:
             ui.print(line)

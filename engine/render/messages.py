@@ -15,7 +15,14 @@ from rich.text import Text
 from engine.addrs import InstanceAddr
 from engine.diagnostics import Diagnostic
 from engine.plan import Action
-from engine.render.common import PRODUCT, SENSITIVE, format_elapsed, format_value, line
+from engine.render.common import (
+    PRODUCT,
+    SENSITIVE,
+    format_elapsed,
+    format_value,
+    human_bytes,
+    line,
+)
 
 
 # ------------------------------------------------------------------ diagnostics
@@ -99,7 +106,8 @@ def event_text(ev: Any) -> Text | None:
     elif ev.kind == "progress":
         if ev.total:
             pct = 100 * ev.done // ev.total if ev.total else 0
-            text.append(f"{ev.message or 'working'}: {ev.done}/{ev.total} ({pct}%)")
+            done, total = human_bytes(ev.done), human_bytes(ev.total)
+            text.append(f"{ev.message or 'working'}: {done} of {total} ({pct}%)")
         else:
             text.append(ev.message or f"Still working... [{format_elapsed(ev.elapsed)} elapsed]")
     elif ev.kind == "done":

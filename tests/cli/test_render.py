@@ -116,7 +116,8 @@ def test_event_lines_like_terraform():
     assert line("failed", Action.UPDATE, message="boom").startswith(
         "disk.a: Modifications failed after 0s: boom"
     )
-    assert line("progress", message="copying", done=5, total=10) == "disk.a: copying: 5/10 (50%)"
+    copying = line("progress", message="copying", done=8 << 20, total=32 << 20)
+    assert copying == "disk.a: copying: 8.0 MiB of 32.0 MiB (25%)"
     skipped = line("skipped", message="skipped: disk.b did not complete")
     assert skipped == "disk.a: Skipped (disk.b did not complete)"
 
