@@ -226,13 +226,18 @@ def _line_of(message: str) -> int | None:
     return int(m.group(1) or m.group(2)) if m else None
 
 
+#: Go's names for machines, as in Terraform's ``linux_amd64``
+_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386"}
+
+
 @main.command()
 @opt("json", "as_json", is_flag=True, help="Print the version as JSON.")
 @click.pass_context
 def version(ctx: click.Context, as_json: bool) -> None:
-    """Print the bcdr version and the installed providers."""
+    """Print the bcdr version and the installed providers with their versions."""
     import platform as py
-    from importlib.metadata import PackageNotFoundError
+    import sys
+    from importlib.metadata import PackageNotFoundError, entry_points
     from importlib.metadata import version as dist_version
 
     s = session_of(ctx)
@@ -241,16 +246,30 @@ def version(ctx: click.Context, as_json: bool) -> None:
         v = dist_version("bcdr")
     except PackageNotFoundError:
         v = "unknown"
-    providers: dict[str, list[str]] = {}
-    with contextlib.suppress(Exception):
+    machine = py.machine().lower()
+    where = f"{sys.platform}_{_ARCH.get(machine, machine)}"
+    dists = {
+        ep.name: ep.dist.version if ep.dist else v for ep in entry_points(group="bcdr.providers")
+    }
+    types: dict[str, int] = {}
+    with contextlib.suppress(Exception):  # version works whatever else is broken
         for name, p in registry_of(s).providers.items():
-            providers[name] = sorted(p.schemas())
-    if as_json:
+            types[name] = len(p.schemas())
+    selections = {name: dists.get(name, v) for name in sorted(types or dists)}
+    if as_json:  # Terraform's shape: terraform_version, platform, provider_selections
         print_json(
-            ui, {"bcdr_version": v, "python_version": py.python_version(), "providers": providers}
+            ui,
+            {
+                "bcdr_version": v,
+                "platform": where,
+                "python_version": py.python_version(),
+                "provider_selections": selections,
+            },
         )
         return
     ui.print(f"bcdr v{v}")
-    ui.print(f"on python {py.python_version()}")
-    for name in sorted(providers):
-        ui.print(f"+ provider {name} ({len(providers[name])} resource types)")
+    ui.print(f"on {where} (python {py.python_version()})")
+    for name, provider_version in selections.items():
+        n = types.get(name)
+        counted = f" ({n} resource type{'s' if n != 1 else ''})" if n is not None else ""
+        ui.print(f"+ provider {name} v{provider_version}{counted}")

@@ -275,7 +275,7 @@ def test_version(bcdr):
     result = bcdr("version")
     assert result.exit_code == 0 and result.output.startswith("bcdr v")
     data = json.loads(bcdr("version", "-json").stdout)
-    assert "bcdr_data" in data["providers"]["builtin"]
+    assert set(data["provider_selections"]) >= {"builtin", "platform"}
 
 
 def test_chdir_to_missing_directory_is_a_clear_error(tmp_path):
