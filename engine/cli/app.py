@@ -74,6 +74,13 @@ class Session:
     def rel(self, name: str) -> Path:
         return self.workdir / name
 
+    def shown(self, path: Path) -> str:
+        """``path`` as the user would write it: from the current directory when under it."""
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
 
 # ------------------------------------------------------------------- the group
 class BcdrGroup(DashGroup):
@@ -346,7 +353,7 @@ def open_state(s: Session, *, create: bool = True) -> Any:
 
     if not create and not StateStore.exists(s.state_path):
         raise CliError(
-            f"No state found in {s.state_path}",
+            f"No state found in {s.shown(s.state_path)}",
             "Run `bcdr init` and `bcdr apply` in this directory first, or use -chdir DIR.",
         )
     store = StateStore.open(s.state_path, create=create)  # keys from BCDR_STATE_KEY & co
@@ -359,14 +366,14 @@ def load_config_checked(s: Session) -> Any:
     from engine.config import load_config
 
     if not s.workdir.is_dir():
-        raise CliError(f"No such directory: {s.workdir}", "Check the -chdir option.")
+        raise CliError(f"No such directory: {s.shown(s.workdir)}", "Check the -chdir option.")
     config, diags = load_config(s.workdir)
     s.warnings.extend(diags.warnings())
     if diags.has_errors:
         raise DiagnosticsError(diags.errors())
     if not config.files:
         raise CliError(
-            f"No configuration files in {s.workdir}",
+            f"No configuration files in {s.shown(s.workdir)}",
             "bcdr reads every *.hcl file of the working directory. Create main.hcl, or "
             "use -chdir DIR to point at the directory with your specs.",
         )
