@@ -240,9 +240,10 @@ def test_access_lines_name_method_path_status_bytes_and_never_the_token(
     _client(url, max_single_get_size=MiB, max_chunk_get_size=MiB).download_blob().readall()
     _raw(access, _get(f"/{path}?{query}", {"Range": "bytes=0-99"}))
     _raw(access, _get(f"/{path}?{query}x", {}))
-    deadline = time.monotonic() + 5  # a line is logged just after its answer is sent
-    while time.monotonic() < deadline and " 403 " not in caplog.text:
-        time.sleep(0.01)
+    expected = (f"GET /{path} 206 100", f"GET /{path} 403 ", f"GET /{path} 206 {MiB}")
+    deadline = time.monotonic() + 10  # a line is logged just after its answer is sent, by
+    while time.monotonic() < deadline and not all(e in caplog.text for e in expected):
+        time.sleep(0.01)  # the request's own thread: wait for all three
     lines = [r.getMessage() for r in caplog.records if r.name == "core.sas_server"]
     assert f"127.0.0.1 GET /{path} 206 100" in lines
     assert f"127.0.0.1 GET /{path} 403 " in "\n".join(lines)
