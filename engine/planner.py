@@ -1,15 +1,16 @@
 """Refresh and diff: the desired configuration against the state, through provider.plan.
 
 ``validate`` checks all that can be checked without state; ``make_plan`` configures the
-providers, refreshes every instance in state (``provider.read``, bounded threads, batched),
-expands ``count``/``for_each``, evaluates each instance in graph order with the planned
-values of upstream resources (``UNKNOWN`` where not known), asks the provider for the
-planned state and decides the action; a change's sensitive attributes are the schema's,
-those set from a sensitive value and those the schema derives from one, and an output
-computed from a sensitive value must say ``sensitive = true``. Always holds: planning
-writes nothing (not to state, not to disk), every user mistake becomes a diagnostic (all
-of them together) and the work is linear in resources plus references (N log N with the
-sorts).
+providers, refreshes every instance in state (``provider.read``, bounded threads, batched;
+with ``-target`` only the targets and what they depend on, so drift elsewhere stays
+unrecorded and ``drift`` keeps reporting it), expands ``count``/``for_each``, evaluates
+each instance in graph order with the planned values of upstream resources (``UNKNOWN``
+where not known), asks the provider for the planned state and decides the action; a
+change's sensitive attributes are the schema's, those set from a sensitive value and those
+the schema derives from one, and an output computed from a sensitive value must say
+``sensitive = true``. Always holds: planning writes nothing (not to state, not to disk),
+every user mistake becomes a diagnostic (all of them together) and the work is linear in
+resources plus references (N log N with the sorts).
 """
 
 from __future__ import annotations
@@ -209,8 +210,12 @@ def make_plan(
     if diags.has_errors:
         return plan, _dedupe(diags)
     if options.refresh:
-        refreshed, plan.drift, sub = refresh(records, registry, options.parallelism)
+        scope = refresh_scope(graph, targets, options.mode)
+        in_scope = [r for r in records if scope is None or _resource_of(r) in scope]
+        refreshed, plan.drift, sub = refresh(in_scope, registry, options.parallelism)
         diags.extend(sub)
+        for rec in records:  # outside the targets: as the state has it, not read
+            refreshed.setdefault(rec.address, rec.attributes)
     else:
         refreshed = {r.address: r.attributes for r in records}
     if options.mode == "refresh-only" or diags.has_errors:
@@ -235,6 +240,21 @@ def make_plan(
     diags = _dedupe(diags)
     plan.warnings = diags.warnings()
     return plan, diags
+
+
+def refresh_scope(graph: Graph, targets: list[InstanceAddr], mode: str) -> set[ResourceAddr] | None:
+    """The resources a plan refreshes: all (None) without ``-target``; else, as Terraform
+    does, the targets and what they depend on (for a destroy, and what depends on them)."""
+    if not targets:
+        return None
+    chosen = {t.resource for t in targets}
+    if mode == "destroy":
+        chosen = graph.descendants(chosen) | chosen
+    return graph.ancestors(chosen) | chosen
+
+
+def _resource_of(rec: Any) -> ResourceAddr:
+    return InstanceAddr.parse(rec.address).resource
 
 
 def _mark_sensitive(plan: Plan, records: list[Any], registry: Registry) -> None:
