@@ -21,6 +21,7 @@ from .migrations import FORMAT_VERSION
 from .records import (
     STATUSES,
     InstanceRecord,
+    Intent,
     LockInfo,
     StateError,
     StateLocked,
@@ -46,6 +47,7 @@ __all__ = [
     "sensitive_paths",
     "STATUSES",
     "InstanceRecord",
+    "Intent",
     "LockInfo",
     "StateError",
     "StateLocked",

@@ -110,7 +110,25 @@ def m0004_sealed_values(db: Database) -> None:
     _set_format(db, 4)
 
 
-FORMAT_VERSION = 4
+@migrations(name="0005_intents")
+def m0005_intents(db: Database) -> None:
+    # the intent of each running apply step (see records.Intent): at most one per address
+    db.execute(
+        """CREATE TABLE intents (
+            address TEXT PRIMARY KEY,
+            action TEXT NOT NULL,
+            apply_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            planned_id TEXT,
+            prior_id TEXT,
+            dependencies TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL)"""
+    )
+    _set_format(db, 5)
+
+
+FORMAT_VERSION = 5
 
 
 def connect(path: Path) -> sqlite3.Connection:

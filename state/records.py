@@ -37,6 +37,29 @@ class LockInfo:
     stale: bool = False
 
 
+@dataclass(frozen=True)
+class Intent:
+    """What a running apply step is about to do to one instance, recorded before the
+    provider is called and cleared with the step's result: one left behind marks a step a
+    crash interrupted, for the next plan to reconcile with the platform.
+
+    ``action`` is the plan's action (``create``, ``update``, ``delete``,
+    ``delete-then-create``, ``create-then-delete``); ``planned_id`` the id the object will
+    have when it was known at plan time; ``prior_id`` the id of the object it replaces,
+    updates or deletes; ``apply_id`` names the apply that recorded it.
+    """
+
+    address: str
+    action: str
+    apply_id: str
+    type: str
+    provider: str
+    planned_id: str | None = None
+    prior_id: str | None = None
+    dependencies: list[str] = field(default_factory=list)
+    created_at: str = ""
+
+
 class StateLocked(StateError):
     """The state is locked by someone else; raised at once, never after waiting."""
 

@@ -3,8 +3,10 @@
 Always holds: every write is its own transaction and bumps ``serial`` exactly once, unless
 it runs inside ``transaction()``, which bumps it once for the whole group (and not at all
 when the group wrote nothing or failed); a write touches only the rows it names; lineage
-never changes after creation; the lock and the apply history are bookkeeping and do not
-bump the serial (a saved plan stays valid across them). All methods may be called from
+never changes after creation; the lock, the apply history and the intents of running
+apply steps are bookkeeping and do not bump the serial (a saved plan stays valid across
+them); an intent is committed in its own transaction before its step calls the provider
+and cleared in the transaction that saves the step's result. All methods may be called from
 several threads: they are serialised on one connection.
 
 Sensitive values (the paths in ``InstanceRecord.sensitive``, sensitive outputs) are sealed
@@ -35,6 +37,7 @@ from .crypto import Cipher, KeyConfig, adopt_keys, has_values_at, keys_from_env,
 from .records import (
     STATUSES,
     InstanceRecord,
+    Intent,
     LockInfo,
     StateError,
     check_record,
@@ -47,6 +50,9 @@ from .records import (
 _INSTANCE_COLUMNS = (
     "address, type, name, index_key, provider, id, attributes, status, dependencies, "
     "schema_version, created_at, updated_at, sensitive"
+)
+_INTENT_COLUMNS = (
+    "address, action, apply_id, type, provider, planned_id, prior_id, dependencies, created_at"
 )
 
 
@@ -331,6 +337,73 @@ class StateStore:
             f"{address} is not in the state ({self.path}). Run `bcdr state list` to see "
             "the addresses it holds."
         )
+
+    # ----------------------------------------------------------------- intents
+    def record_intent(self, intent: Intent) -> None:
+        """Record what an apply step is about to do, committed before this returns.
+
+        Its own transaction, outside any ``transaction()`` group, so it is durable before
+        the provider is called; bookkeeping, so the serial does not move. Replaces an
+        earlier intent for the same address.
+        """
+        with self._mutex:
+            if self._depth:
+                raise RuntimeError("an intent is committed on its own, not inside transaction()")
+            with self._db.atomic():
+                self._db.execute(
+                    f"INSERT OR REPLACE INTO intents ({_INTENT_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        intent.address,
+                        intent.action,
+                        intent.apply_id,
+                        intent.type,
+                        intent.provider,
+                        intent.planned_id,
+                        intent.prior_id,
+                        encode_json(sorted(set(intent.dependencies))),
+                        intent.created_at or utc_now(),
+                    ],
+                )
+
+    def intents(self) -> list[Intent]:
+        """Every intent left in the state, sorted by address (none after a clean apply)."""
+        with self._mutex:
+            rows = self._db.execute(
+                f"SELECT {_INTENT_COLUMNS} FROM intents ORDER BY address"
+            ).fetchall()
+        return [
+            Intent(
+                address=row[0],
+                action=row[1],
+                apply_id=row[2],
+                type=row[3],
+                provider=row[4],
+                planned_id=row[5],
+                prior_id=row[6],
+                dependencies=json.loads(row[7]),
+                created_at=row[8],
+            )
+            for row in rows
+        ]
+
+    def clear_intent(self, address: str, apply_id: str | None = None) -> None:
+        """Forget the intent for ``address`` (only that of ``apply_id`` when given).
+
+        Inside ``transaction()`` it commits with the group (with the step's result) and
+        does not count as a write for the serial; outside, it is its own transaction.
+        """
+        sql = "DELETE FROM intents WHERE address = ?"
+        args: list[Any] = [address]
+        if apply_id is not None:
+            sql += " AND apply_id = ?"
+            args.append(apply_id)
+        with self._mutex:
+            if self._depth:
+                self._db.execute(sql, args)
+                return
+            with self._db.atomic():
+                self._db.execute(sql, args)
 
     # ----------------------------------------------------------------- outputs
     def outputs(self) -> dict[str, tuple[Any, bool]]:
