@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -25,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 from engine.addrs import InstanceAddr
 from engine.diagnostics import Diagnostic, Diagnostics, error
 from engine.evaluate import Evaluator, configure_providers
-from engine.plan import Action, Change, Plan
+from engine.plan import Action, Change, Plan, Reconciled
 from engine.planner import config_hash
+from engine.reconcile import adopted_record
 from engine.schemacheck import check_values, keep_ignored
 from engine.sensitivity import hide_values, secret_ranges
 from engine.values import is_wholly_known
-from providers.base import ApplyRequest, DeleteRequest, PlanRequest
-from state import InstanceRecord, sensitive_paths
+from providers.base import ApplyRequest, DeleteRequest, PlanRequest, ReadRequest
+from state import InstanceRecord, Intent, sensitive_paths
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -103,6 +105,16 @@ def check_plan_applicable(plan: Plan, state: Any, config: Config) -> Diagnostics
                 f"{state.serial}). Make a new plan with: bcdr plan -out FILE",
             )
         )
+    settled = {(r.address, r.apply_id) for r in plan.reconciled}
+    left = [i.address for i in state.intents() if (i.address, i.apply_id) not in settled]
+    if left:
+        diags.append(
+            error(
+                "An apply was interrupted since the plan was made",
+                f"it left {', '.join(left)} half-done, which this plan does not reconcile. "
+                "Make a new plan with: bcdr plan -out FILE",
+            )
+        )
     if plan.config_hash and plan.config_hash != config_hash(config):
         diags.append(
             error(
@@ -140,6 +152,7 @@ class _Walk:
         self.registry = registry
         self.ev = Evaluator(config, plan.variables, working_dir)
         self.records = {r.address: r for r in state.instances()}
+        self.apply_id = uuid.uuid4().hex
         self._expansions: dict[Any, dict[Any, Any]] = {}
         self._lock = threading.Lock()
         self.emit: Callable[[ApplyEvent], None] = lambda _e: None
@@ -250,10 +263,48 @@ class _Walk:
             resp = provider.delete(DeleteRequest(ch.type, ch.address, ch.before))
             out.diags.extend(resp.diagnostics)
 
+    def read_adopted(self, r: Reconciled) -> dict[str, Any] | None:
+        """The object the plan adopted, as the platform has it now (None: gone since)."""
+        provider = self.registry.provider_for(r.type)
+        if provider is None or r.id is None:
+            return None
+        resp = provider.read(ReadRequest(r.type, r.address, r.id, {"id": r.id}))
+        return None if resp.diagnostics.has_errors else resp.new_state
+
     # ------------------------------------------------------------ calling thread
+    def record_intent(self, ch: Change) -> None:
+        """Commit what the step is about to do, before its provider is called."""
+        self.state.record_intent(
+            Intent(
+                address=ch.address,
+                action=ch.action.value,
+                apply_id=self.apply_id,
+                type=ch.type,
+                provider=ch.provider,
+                planned_id=_known_id(ch.after),
+                prior_id=_known_id(ch.before),
+                dependencies=list(ch.dependencies),
+            )
+        )
+
+    def persist_reconciled(self, adopted: dict[str, dict[str, Any] | None]) -> None:
+        """Save what the plan reconciled, each with its intent cleared in one transaction."""
+        for r in self.plan.reconciled:
+            with self.state.transaction():
+                attrs = adopted.get(r.address)
+                if r.outcome == "adopted" and attrs is not None and is_wholly_known(attrs):
+                    record = adopted_record(r, attrs, self.registry)
+                    self.state.put(record)
+                    self.records[r.address] = record
+                elif r.outcome == "removed" and r.address in self.records:
+                    self.state.remove(r.address)
+                    del self.records[r.address]
+                self.state.clear_intent(r.address, r.apply_id)
+
     def save(self, ch: Change, out: _Outcome) -> None:
         inst = InstanceAddr.parse(ch.address)
         with self.state.transaction():
+            self.state.clear_intent(ch.address, self.apply_id)
             if out.removed and out.new_state is None and self.state.get(ch.address):
                 self.state.remove(ch.address)
             if out.new_state is not None:
@@ -309,6 +360,11 @@ def _sensitive(schema: Any, ch: Change, marked: set[str]) -> list[str]:
     return sorted(set(sensitive_paths(schema)) | set(ch.sensitive_attrs) | set(now))
 
 
+def _known_id(attrs: dict[str, Any] | None) -> str | None:
+    value = (attrs or {}).get("id")
+    return value if isinstance(value, str) and value else None
+
+
 def _id(attrs: dict[str, Any]) -> str | None:
     value = attrs.get("id")
     return None if value is None else str(value)
@@ -362,6 +418,28 @@ def apply_plan(
         return result
     walk = _Walk(plan, config, state, registry, working_dir)
     walk.emit = emit
+    parallelism = max(1, parallelism)
+    with ThreadPoolExecutor(max_workers=parallelism) as pool:
+        result = _walk_plan(walk, plan, pool, parallelism, result, cancel)
+    result.outputs = _save_outputs(walk, plan)
+    return result
+
+
+def _walk_plan(
+    walk: _Walk,
+    plan: Plan,
+    pool: ThreadPoolExecutor,
+    parallelism: int,
+    result: ApplyResult,
+    cancel: CancelToken,
+) -> ApplyResult:
+    """Save what the plan reconciled and its drift, then run the steps on ``pool``."""
+    emit = walk.emit
+    adopted = [r for r in plan.reconciled if r.outcome == "adopted"]
+    reads = dict(
+        zip([r.address for r in adopted], pool.map(walk.read_adopted, adopted), strict=True)
+    )
+    walk.persist_reconciled(reads)
     walk.persist_drift()
     steps = [c for c in plan.changes if c.action is not Action.NOOP]
     if plan.mode == "refresh-only":
@@ -376,7 +454,6 @@ def apply_plan(
     ready = deque(i for i in range(len(steps)) if waiting[i] == 0)
     running: dict[Any, tuple[int, float]] = {}
     total, done = len(steps), 0
-    parallelism = max(1, parallelism)
 
     def skip_from(i: int) -> None:
         stack = list(after[i])
@@ -398,39 +475,39 @@ def apply_plan(
             )
             stack.extend(after[j])
 
-    with ThreadPoolExecutor(max_workers=parallelism) as pool:
-        while True:
-            while ready and len(running) < parallelism and not cancel.stopping:
-                i = ready.popleft()
-                status[i] = "running"
-                emit(ApplyEvent("start", steps[i].address, steps[i].action, done=done, total=total))
-                running[pool.submit(walk.run, steps[i])] = (i, time.monotonic())
-            if not running:
-                break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                i, started = running.pop(fut)
-                ch, out = steps[i], fut.result()
-                walk.save(ch, out)
-                elapsed = time.monotonic() - started
-                if out.diags.has_errors:
-                    status[i] = "failed"
-                    result.failed.append((ch.address, out.diags))
-                    msg = out.diags.errors()[0].summary
-                    event = ApplyEvent("failed", ch.address, ch.action, elapsed, msg, None, done)
-                    emit(event)
-                    skip_from(i)
-                    continue
-                status[i] = "done"
-                done += 1
-                result.warnings.extend(out.diags.warnings())
-                _count(result, ch.action)
-                new_id = _id(out.new_state) if out.new_state else None
-                emit(ApplyEvent("done", ch.address, ch.action, elapsed, "", new_id, done, total))
-                for j in after[i]:
-                    waiting[j] -= 1
-                    if waiting[j] == 0 and status[j] == "pending":
-                        ready.append(j)
+    while True:
+        while ready and len(running) < parallelism and not cancel.stopping:
+            i = ready.popleft()
+            status[i] = "running"
+            emit(ApplyEvent("start", steps[i].address, steps[i].action, done=done, total=total))
+            walk.record_intent(steps[i])
+            running[pool.submit(walk.run, steps[i])] = (i, time.monotonic())
+        if not running:
+            break
+        finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+        for fut in finished:
+            i, started = running.pop(fut)
+            ch, out = steps[i], fut.result()
+            walk.save(ch, out)
+            elapsed = time.monotonic() - started
+            if out.diags.has_errors:
+                status[i] = "failed"
+                result.failed.append((ch.address, out.diags))
+                msg = out.diags.errors()[0].summary
+                event = ApplyEvent("failed", ch.address, ch.action, elapsed, msg, None, done)
+                emit(event)
+                skip_from(i)
+                continue
+            status[i] = "done"
+            done += 1
+            result.warnings.extend(out.diags.warnings())
+            _count(result, ch.action)
+            new_id = _id(out.new_state) if out.new_state else None
+            emit(ApplyEvent("done", ch.address, ch.action, elapsed, "", new_id, done, total))
+            for j in after[i]:
+                waiting[j] -= 1
+                if waiting[j] == 0 and status[j] == "pending":
+                    ready.append(j)
     left = [i for i in range(len(steps)) if status[i] == "pending"]
     if cancel.stopping and left:
         result.interrupted = True
@@ -442,7 +519,6 @@ def apply_plan(
                     Diagnostics([error("Dependency cycle in state", "", address=steps[i].address)]),
                 )
             )
-    result.outputs = _save_outputs(walk, plan)
     return result
 
 

@@ -1,8 +1,9 @@
 """Plans: plain data made by the planner and consumed by the applier.
 
 ``Action`` is a tiny enum; a ``Change`` holds ``before`` and ``after`` of one resource
-instance; a ``Plan`` holds the changes, the drift found by refresh, the output changes and
-the lineage and serial of the state it was made against. No I/O here. Always holds:
+instance; a ``Plan`` holds the changes, the drift found by refresh, the output changes, the
+intents of an interrupted apply it reconciled (``Reconciled``) and the lineage and serial
+of the state it was made against. No I/O here. Always holds:
 ``Plan.from_json(p.to_json()) == p`` (``UNKNOWN`` survives the round trip through
 Terraform's ``after_unknown`` mask).
 """
@@ -164,6 +165,57 @@ class OutputChange:
         )
 
 
+RECONCILE_OUTCOMES = ("adopted", "dropped", "removed")
+
+
+@dataclass
+class Reconciled:
+    """How a plan settles the intent an interrupted apply left for one instance.
+
+    ``action`` is what the interrupted step was doing; ``outcome`` is ``adopted`` (an
+    object exists under the planned id ``id``: the state takes it, tainted, since its
+    create may be incomplete, so the plan replaces it), ``dropped`` (nothing to keep: the
+    intent is cleared and the plan goes on from the state) or ``removed`` (the delete did
+    happen: the instance leaves the state). ``apply_id`` names the apply that left it.
+    """
+
+    address: str
+    type: str
+    provider: str
+    action: Action
+    outcome: str
+    apply_id: str
+    id: str | None = None
+    dependencies: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "type": self.type,
+            "provider_name": self.provider,
+            "actions": self.action.actions,
+            "outcome": self.outcome,
+            "apply_id": self.apply_id,
+            "id": self.id,
+            "dependencies": self.dependencies,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reconciled:
+        if data["outcome"] not in RECONCILE_OUTCOMES:
+            raise ValueError(f"unknown reconcile outcome {data['outcome']!r}")
+        return cls(
+            address=data["address"],
+            type=data["type"],
+            provider=data.get("provider_name", ""),
+            action=next(a for a in Action if a.actions == data["actions"]),
+            outcome=data["outcome"],
+            apply_id=data["apply_id"],
+            id=data.get("id"),
+            dependencies=list(data.get("dependencies", [])),
+        )
+
+
 def _diag_from_json(data: dict[str, Any]) -> Diagnostic:
     rng = data.get("range")
     return Diagnostic(
@@ -186,6 +238,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     drift: list[Change] = field(default_factory=list)
     outputs: list[OutputChange] = field(default_factory=list)
+    reconciled: list[Reconciled] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)
     replace: list[str] = field(default_factory=list)
@@ -234,6 +287,7 @@ class Plan:
             "resource_changes": [c.to_json() for c in self.changes],
             "resource_drift": [c.to_json() for c in self.drift],
             "output_changes": {o.name: o.to_json() for o in self.outputs},
+            "resource_reconciled": [r.to_json() for r in self.reconciled],
             "warnings": [d.to_json() for d in self.warnings],
         }
 
@@ -249,6 +303,7 @@ class Plan:
             changes=[Change.from_json(c) for c in data.get("resource_changes", [])],
             drift=[Change.from_json(c) for c in data.get("resource_drift", [])],
             outputs=[OutputChange.from_json(o) for o in data.get("output_changes", {}).values()],
+            reconciled=[Reconciled.from_json(r) for r in data.get("resource_reconciled", [])],
             variables={k: v["value"] for k, v in data.get("variables", {}).items()},
             targets=list(data.get("targets", [])),
             replace=list(data.get("replace", [])),

@@ -8,9 +8,11 @@ each instance in graph order with the planned values of upstream resources (``UN
 where not known), asks the provider for the planned state and decides the action; a
 change's sensitive attributes are the schema's, those set from a sensitive value and those
 the schema derives from one, and an output computed from a sensitive value must say
-``sensitive = true``. Always holds: planning writes nothing (not to state, not to disk),
-every user mistake becomes a diagnostic (all of them together) and the work is linear in
-resources plus references (N log N with the sorts).
+``sensitive = true``. Always holds: intents an interrupted apply left are reconciled with
+the platform first (``engine.reconcile``), so the plan starts from what exists, never
+collides with it; planning writes nothing (not to state, not to disk), every user mistake
+becomes a diagnostic (all of them together) and the work is linear in resources plus
+references (N log N with the sorts).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from engine.diagnostics import Diagnostics, error, warning
 from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
+from engine.reconcile import reconcile
 from engine.schemacheck import check_values, keep_ignored, static_checks
 from engine.sensitivity import check_output_marks, hide_values, newly_sensitive, secret_ranges
 from engine.values import UNKNOWN
@@ -192,6 +195,10 @@ def make_plan(
     )
     records = state.instances()
     diags = configure_providers(config, registry, variables, working_dir)
+    intents = state.intents()
+    if intents and not diags.has_errors:
+        plan.reconciled, records, sub = reconcile(intents, records, registry)
+        diags.extend(sub)
     graph, sub = static_checks(config, registry, records)
     diags.extend(sub)
     targets = _parse_addrs(options.targets, "-target", diags)

@@ -146,7 +146,9 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
         flush_warnings(s)
         # like Terraform: with nothing to change, apply still records what changed outside
         # bcdr (the refreshed objects), without asking
-        record_drift = not plan.has_changes and bool(plan.drift) and not args.destroy
+        record_drift = (
+            not plan.has_changes and bool(plan.drift or plan.reconciled) and not args.destroy
+        )
         if not plan.has_changes and not record_drift:
             ui.print(render.apply_summary_text(_Zero(), destroy=args.destroy))
             outputs = store.outputs()

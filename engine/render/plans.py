@@ -1,4 +1,5 @@
-"""Plans as Terraform prints them: the legend, one block per instance, drift, outputs, totals.
+"""Plans as Terraform prints them: the legend, one block per instance, drift, outputs, totals
+(and, first, what the plan reconciled of an interrupted apply).
 
 Always holds: a sensitive attribute reads ``(sensitive value)``, an unknown one
 ``(known after apply)``; a replacement marks its forcing attributes ``# forces
@@ -201,6 +202,40 @@ def drift_text(plan: Plan) -> Text:
     return text
 
 
+_RECONCILED = {
+    "adopted": "adopted an object left by an interrupted apply (tainted)",
+    "removed": "removed from the state: an interrupted apply deleted it",
+}
+
+
+def reconciled_lines(plan: Plan) -> list[str]:
+    """One line per intent of an interrupted apply the plan reconciled."""
+    out = []
+    for r in plan.reconciled:
+        what = _RECONCILED.get(r.outcome)
+        if what is None:  # dropped
+            what = (
+                f"an interrupted {r.action.value} made nothing; planned again"
+                if r.action is not Action.UPDATE and r.action is not Action.DELETE
+                else f"an interrupted {r.action.value}; refreshed from the platform"
+            )
+        out.append(f"{r.address}: {what}")
+    return out
+
+
+def reconciled_text(plan: Plan) -> Text:
+    """ "Reconciled an interrupted apply" and a line per instance; empty if none."""
+    text = Text()
+    if not plan.reconciled:
+        return text
+    line(text, "")
+    line(text, "Note: Reconciled what an interrupted apply left", "bold")
+    line(text, "")
+    for entry in reconciled_lines(plan):
+        line(text, f"  {entry}")
+    return text
+
+
 def plan_totals(plan: Plan) -> dict[str, int]:
     totals: dict[str, int] = {}
     for change in plan.changes:
@@ -211,7 +246,8 @@ def plan_totals(plan: Plan) -> dict[str, int]:
 
 def plan_text(plan: Plan) -> Text:
     """The whole plan as ``bcdr plan`` prints it (without the note about ``-out``)."""
-    text = drift_text(plan)
+    text = reconciled_text(plan)
+    text.append_text(drift_text(plan))
     changes = plan.resource_changes()
     outputs = outputs_changes_text(plan.outputs)
     if plan.mode == "refresh-only":

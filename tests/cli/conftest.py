@@ -6,6 +6,7 @@ Commands run in-process through click's ``CliRunner`` with ``-chdir`` pointing a
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -118,6 +119,18 @@ def provider() -> object:
     if "p" not in _SHARED:
         p = TestProvider()
         p.sleep = float(os.environ.get("BCDR_TEST_SLEEP", "0"))
+        # BCDR_TEST_REMOTE=FILE keeps the objects between processes with ids known at
+        # plan time; BCDR_TEST_KILL=OP:ADDRESS:WHEN kills the process inside that step
+        remote = os.environ.get("BCDR_TEST_REMOTE")
+        if remote:
+            p.ids_from_name = True
+            p.remote_file = Path(remote)
+            if p.remote_file.exists():
+                p.remote = json.loads(p.remote_file.read_text())
+        kill = os.environ.get("BCDR_TEST_KILL")
+        if kill:
+            op, address, when = kill.split(":")
+            p.kill_at = (op, address, when)
         _SHARED["p"] = p
     return _SHARED["p"]
 

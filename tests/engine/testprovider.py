@@ -4,14 +4,18 @@
 sensitive, computed attributes and a nested block) and keeps its objects in ``remote``, a
 dict standing in for the platform, so tests can change an object behind bcdr's back and
 see drift. It records every call in order, the largest number of concurrent applies, and
-can be told to fail, raise or sleep. ``Workspace`` ties a spec folder in ``tmp_path``, a
-real state file and a registry (builtin + test provider) together for the tests.
+can be told to fail, raise or sleep, or to kill its own process (SIGKILL) inside a step;
+with ``ids_from_name`` its ids are known at plan time, as the platform's are.
+``Workspace`` ties a spec folder in ``tmp_path``, a real state file and a registry
+(builtin + test provider) together for the tests.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -88,9 +92,27 @@ class TestProvider:
         self.max_active = 0
         self.on_apply: Callable[[ApplyRequest], None] | None = None
         self.configured: ProviderContext | None = None
+        self.ids_from_name = False
+        """Ids known at plan time (``thing-NAME``), and a create refused when its id is
+        taken, as the platform's are; else ids are given at apply (``thing-N``)."""
+        self.remote_file: Path | None = None
+        """Where ``remote`` is kept between processes (loaded by the caller)."""
+        self.kill_at: tuple[str, str, str] | None = None
+        """(op, address, "before" | "after"): SIGKILL this process at that point of the
+        call, before or after the object is changed in ``remote``."""
         self._active = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+
+    def _fault(self, op: str, address: str, when: str) -> None:
+        if self.kill_at == (op, address, when):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _save_remote(self) -> None:
+        if self.remote_file is not None:
+            tmp = self.remote_file.with_name(self.remote_file.name + ".tmp")
+            tmp.write_text(json.dumps(self.remote))
+            os.replace(tmp, self.remote_file)
 
     def _record(self, op: str, address: str) -> None:
         with self._lock:
@@ -119,6 +141,9 @@ class TestProvider:
 
     def plan(self, req: PlanRequest) -> PlanResponse:
         resp = plan_from_schema(THING, req.prior_state, req.proposed)
+        name = (req.proposed or {}).get("name")
+        if self.ids_from_name and resp.planned_state is not None and isinstance(name, str):
+            resp.planned_state["id"] = f"thing-{name}"
         if resp.planned_state is not None and req.prior_state is not None:
             renamed = resp.planned_state.get("name") != req.prior_state.get("name")
             if renamed and not resp.requires_replace:
@@ -140,15 +165,22 @@ class TestProvider:
             if req.address in self.raise_apply:
                 raise RuntimeError(f"boom in {req.address}")
             state = dict(req.planned_state)
-            if req.prior_state is None or not req.prior_state.get("id"):
+            if self.ids_from_name:
+                if req.prior_state is None and state["id"] in self.remote:
+                    msg = f"{state['id']} exists already: delete it or choose another name"
+                    return ApplyResponse(None, Diagnostics([error(msg)]))
+            elif req.prior_state is None or not req.prior_state.get("id"):
                 state["id"] = f"thing-{next(self._ids)}"
             else:
                 state["id"] = req.prior_state["id"]
             state["fingerprint"] = f"fp-{state['name']}"
+            self._fault("apply", req.address, "before")
             if req.address in self.fail_apply:
                 self.remote[state["id"]] = state
                 return ApplyResponse(state, Diagnostics([error(f"apply of {req.address} failed")]))
             self.remote[state["id"]] = dict(state)
+            self._save_remote()
+            self._fault("apply", req.address, "after")
             return ApplyResponse(state)
         finally:
             with self._lock:
@@ -158,7 +190,10 @@ class TestProvider:
         self._record("delete", req.address)
         if self.sleep:
             time.sleep(self.sleep)
+        self._fault("delete", req.address, "before")
         self.remote.pop(req.prior_state.get("id", ""), None)
+        self._save_remote()
+        self._fault("delete", req.address, "after")
         return DeleteResponse()
 
     def import_resource(self, req: ImportRequest) -> ImportResponse:
