@@ -5,10 +5,16 @@ create then delete, inside the one step). A step starts when every step it waits
 done: creates and updates wait for those of the resources they depend on; deletes wait for
 the deletes (and updates) of what depended on them, so deletes run in reverse dependency
 order. Before applying, a step re-evaluates its body with the now-known upstream values and
-asks the provider for the final plan. Always holds: provider calls run on worker threads,
-every state write happens on the calling thread, each step's write is its own transaction
-(so an interrupted apply leaves a state the next plan continues from), a failed step skips
-only what depends on it, and the walk is linear in steps plus edges.
+asks the provider for the final plan. The walk first saves what the plan reconciled of an
+interrupted apply (``engine.reconcile``; an adopted object is read again through its
+provider) and the drift the plan found. Always holds: provider calls run on worker
+threads, every state write happens on the calling thread; before a step's provider is
+called, the step's intent (address, action, planned id, this apply's id) is committed in
+its own transaction, and the transaction that saves the step's result clears it, so a
+crash at any point leaves either the result or the intent (which the next plan reconciles
+with the platform instead of colliding with what the step made); each step's write is its
+own transaction (so an interrupted apply leaves a state the next plan continues from), a
+failed step skips only what depends on it, and the walk is linear in steps plus edges.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,10 @@ def child(tmp_path: Path, tmp_path_factory) -> Child:
 def _killed(proc: subprocess.CompletedProcess, child: Child) -> None:
     """The apply died by SIGKILL; its lock is cleared (what this test is about comes after)."""
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+    _unlock(child)
+
+
+def _unlock(child: Child) -> None:
     with StateStore.open(child.dir / ".bcdr" / "state.db") as store:
         held = store.current_lock()
         if held is not None:
@@ -148,3 +153,92 @@ def test_a_saved_plan_made_before_an_interrupted_apply_is_refused(child: Child) 
     assert "An apply was interrupted since the plan was made" in stale.stderr + stale.stdout
     assert child.platform_ids() == ["thing-a"] and child.state_ids() == []
     child.converges()
+
+
+PLATFORM_SPEC = """
+resource "resource_group" "rg" {
+  name     = "prod"
+  location = "eastus"
+}
+
+resource "managed_disk" "data" {
+  name           = "data"
+  resource_group = resource_group.rg.name
+  location       = "eastus"
+  size_gb        = 0.0078125
+}
+
+resource "managed_disk" "os" {
+  name           = "os"
+  resource_group = resource_group.rg.name
+  location       = "eastus"
+  create_option  = "Import"
+  source_uri     = "images/os.raw"
+  depends_on     = [managed_disk.data]
+}
+"""
+
+
+def _kill_when_the_image_appears(workdir: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", MAIN, "-chdir", str(workdir), "apply", "-auto-approve"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    fabric = workdir / ".bcdr" / "fabric"
+    while proc.poll() is None:
+        if any(fabric.glob("**/os.img")):
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.0005)
+    assert proc.wait(timeout=60) == -signal.SIGKILL, "the apply ended before the disk was made"
+
+
+def test_a_disk_made_by_a_killed_apply_is_adopted_not_collided_with(tmp_path: Path) -> None:
+    """The issue's trial: kill -9 as soon as the disk's image file appears. Whether or not
+    the platform got to record the disk, one apply converges; at least one trial leaves a
+    disk the state does not know (today's "disk ... exists already")."""
+    from tests.providers.conftest import make_image
+
+    no_entry_points = tmp_path / "no-entry-points"
+    no_entry_points.mkdir()
+    orphans = 0
+    for trial in range(8):
+        work = tmp_path / f"trial{trial}"
+        (work / "images").mkdir(parents=True)
+        make_image(work / "images" / "os.raw", 4)
+        (work / "main.hcl").write_text(PLATFORM_SPEC)
+        _kill_when_the_image_appears(work)
+        child = Child(work, no_entry_points)
+        _unlock(child)
+        orphaned = "os" in _platform_names(child) and "managed_disk.os" not in _addresses(child)
+        if orphaned:
+            orphans += 1
+            plan = child.run("plan", "-no-color")
+            assert "managed_disk.os: adopted an object left by an interrupted apply (tainted)" in (
+                plan.stdout
+            ), plan.stdout + plan.stderr
+        applied = child.run("apply", "-auto-approve", "-no-color")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert "exists already" not in applied.stdout + applied.stderr
+        assert _platform_ids(child) == child.state_ids()
+        again = child.run("plan", "-detailed-exitcode", "-no-color")
+        assert again.returncode == 0, again.stdout + again.stderr
+        if orphans:
+            return
+    raise AssertionError("no trial killed the apply between the disk and its state")
+
+
+def _platform_ids(child: Child) -> list[str]:
+    listed = child.run("platform", "list", "-json")
+    assert listed.returncode == 0, listed.stderr
+    return sorted(item["id"] for item in json.loads(listed.stdout))
+
+
+def _platform_names(child: Child) -> list[str]:
+    return [id.rsplit("/", 1)[-1] for id in _platform_ids(child)]
+
+
+def _addresses(child: Child) -> list[str]:
+    with StateStore.open(child.dir / ".bcdr" / "state.db") as store:
+        return [r.address for r in store.instances()]
