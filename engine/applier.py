@@ -24,7 +24,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,6 +159,10 @@ class _Walk:
         self.ev = Evaluator(config, plan.variables, working_dir)
         self.records = {r.address: r for r in state.instances()}
         self.apply_id = uuid.uuid4().hex
+        self.intent_ids: dict[str, str | None] = {}  # the planned id each intent holds
+        self.wake: Future[None] = Future()  # done when a step asks for an intent
+        self._asks: list[tuple[Change, str, Future[None]]] = []
+        self._closed = False
         self._expansions: dict[Any, dict[Any, Any]] = {}
         self._lock = threading.Lock()
         self.emit: Callable[[ApplyEvent], None] = lambda _e: None
@@ -239,6 +243,7 @@ class _Walk:
         out.diags.extend(final.diagnostics)
         if final.diagnostics.has_errors or final.planned_state is None:
             return
+        self.planned_id_known(ch, _known_id(final.planned_state))
         applied = provider.apply(
             ApplyRequest(
                 ch.type,
@@ -277,9 +282,24 @@ class _Walk:
         resp = provider.read(ReadRequest(r.type, r.address, r.id, {"id": r.id}))
         return None if resp.diagnostics.has_errors else resp.new_state
 
+    def planned_id_known(self, ch: Change, planned_id: str | None) -> None:
+        """The step's final plan names an id its intent lacks: have the calling thread
+        record it, and wait until it is committed (before the provider makes the object)."""
+        if planned_id is None or planned_id == self.intent_ids.get(ch.address):
+            return
+        done: Future[None] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the apply stopped before this step's intent was recorded")
+            self._asks.append((ch, planned_id, done))
+            if not self.wake.done():
+                self.wake.set_result(None)
+        done.result()
+
     # ------------------------------------------------------------ calling thread
-    def record_intent(self, ch: Change) -> None:
+    def record_intent(self, ch: Change, planned_id: str | None = None) -> None:
         """Commit what the step is about to do, before its provider is called."""
+        planned_id = planned_id or _known_id(ch.after)
         self.state.record_intent(
             Intent(
                 address=ch.address,
@@ -287,11 +307,34 @@ class _Walk:
                 apply_id=self.apply_id,
                 type=ch.type,
                 provider=ch.provider,
-                planned_id=_known_id(ch.after),
+                planned_id=planned_id,
                 prior_id=_known_id(ch.before),
                 dependencies=list(ch.dependencies),
             )
         )
+        self.intent_ids[ch.address] = planned_id
+
+    def close_asks(self) -> None:
+        """The walk stops on an exception: no step may wait for its intent any longer."""
+        with self._lock:
+            self._closed = True
+            asks, self._asks = self._asks, []
+        for _ch, _id, done in asks:
+            done.set_exception(RuntimeError("the apply stopped before this step's intent"))
+
+    def serve_asks(self) -> None:
+        """Record the intents steps asked for (``planned_id_known``), then let them go on."""
+        with self._lock:
+            if self.wake.done():
+                self.wake = Future()
+            asks, self._asks = self._asks, []
+        for ch, planned_id, done in asks:
+            try:
+                self.record_intent(ch, planned_id)
+            except BaseException as exc:
+                done.set_exception(exc)
+                raise
+            done.set_result(None)
 
     def persist_reconciled(self, adopted: dict[str, dict[str, Any] | None]) -> None:
         """Save what the plan reconciled, each with its intent cleared in one transaction."""
@@ -426,7 +469,11 @@ def apply_plan(
     walk.emit = emit
     parallelism = max(1, parallelism)
     with ThreadPoolExecutor(max_workers=parallelism) as pool:
-        result = _walk_plan(walk, plan, pool, parallelism, result, cancel)
+        try:
+            result = _walk_plan(walk, plan, pool, parallelism, result, cancel)
+        except BaseException:
+            walk.close_asks()  # so that no step waits for a thread that is gone
+            raise
     result.outputs = _save_outputs(walk, plan)
     return result
 
@@ -490,8 +537,11 @@ def _walk_plan(
             running[pool.submit(walk.run, steps[i])] = (i, time.monotonic())
         if not running:
             break
-        finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+        finished, _ = wait([*running, walk.wake], return_when=FIRST_COMPLETED)
+        walk.serve_asks()
         for fut in finished:
+            if fut not in running:
+                continue  # the wake-up of a step asking for its intent
             i, started = running.pop(fut)
             ch, out = steps[i], fut.result()
             walk.save(ch, out)
