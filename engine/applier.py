@@ -297,22 +297,27 @@ class _Walk:
         done.result()
 
     # ------------------------------------------------------------ calling thread
-    def record_intent(self, ch: Change, planned_id: str | None = None) -> None:
-        """Commit what the step is about to do, before its provider is called."""
-        planned_id = planned_id or _known_id(ch.after)
-        self.state.record_intent(
-            Intent(
-                address=ch.address,
-                action=ch.action.value,
-                apply_id=self.apply_id,
-                type=ch.type,
-                provider=ch.provider,
-                planned_id=planned_id,
-                prior_id=_known_id(ch.before),
-                dependencies=list(ch.dependencies),
+    def record_intents(self, changes: list[tuple[Change, str | None]]) -> None:
+        """Commit what steps are about to do (with the planned id when the step found one
+        the plan did not know), before their providers are called: one transaction."""
+        intents = []
+        for ch, found_id in changes:
+            planned_id = found_id or _known_id(ch.after)
+            intents.append(
+                Intent(
+                    address=ch.address,
+                    action=ch.action.value,
+                    apply_id=self.apply_id,
+                    type=ch.type,
+                    provider=ch.provider,
+                    planned_id=planned_id,
+                    prior_id=_known_id(ch.before),
+                    dependencies=list(ch.dependencies),
+                )
             )
-        )
-        self.intent_ids[ch.address] = planned_id
+            self.intent_ids[ch.address] = planned_id
+        if intents:
+            self.state.record_intent(*intents)
 
     def close_asks(self) -> None:
         """The walk stops on an exception: no step may wait for its intent any longer."""
@@ -328,12 +333,13 @@ class _Walk:
             if self.wake.done():
                 self.wake = Future()
             asks, self._asks = self._asks, []
-        for ch, planned_id, done in asks:
-            try:
-                self.record_intent(ch, planned_id)
-            except BaseException as exc:
+        try:
+            self.record_intents([(ch, planned_id) for ch, planned_id, _ in asks])
+        except BaseException as exc:
+            for _ch, _id, done in asks:
                 done.set_exception(exc)
-                raise
+            raise
+        for _ch, _id, done in asks:
             done.set_result(None)
 
     def persist_reconciled(self, adopted: dict[str, dict[str, Any] | None]) -> None:
@@ -529,11 +535,13 @@ def _walk_plan(
             stack.extend(after[j])
 
     while True:
-        while ready and len(running) < parallelism and not cancel.stopping:
-            i = ready.popleft()
+        starting = []
+        while ready and len(running) + len(starting) < parallelism and not cancel.stopping:
+            starting.append(ready.popleft())
+        walk.record_intents([(steps[i], None) for i in starting])
+        for i in starting:
             status[i] = "running"
             emit(ApplyEvent("start", steps[i].address, steps[i].action, done=done, total=total))
-            walk.record_intent(steps[i])
             running[pool.submit(walk.run, steps[i])] = (i, time.monotonic())
         if not running:
             break

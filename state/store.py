@@ -339,31 +339,35 @@ class StateStore:
         )
 
     # ----------------------------------------------------------------- intents
-    def record_intent(self, intent: Intent) -> None:
-        """Record what an apply step is about to do, committed before this returns.
+    def record_intent(self, *intents: Intent) -> None:
+        """Record what apply steps are about to do, committed before this returns.
 
-        Its own transaction, outside any ``transaction()`` group, so it is durable before
-        the provider is called; bookkeeping, so the serial does not move. Replaces an
-        earlier intent for the same address.
+        One transaction for all of them, outside any ``transaction()`` group, so they are
+        durable before the provider is called; bookkeeping, so the serial does not move.
+        Each replaces an earlier intent for the same address.
         """
+        rows = [
+            [
+                intent.address,
+                intent.action,
+                intent.apply_id,
+                intent.type,
+                intent.provider,
+                intent.planned_id,
+                intent.prior_id,
+                encode_json(sorted(set(intent.dependencies))),
+                intent.created_at or utc_now(),
+            ]
+            for intent in intents
+        ]
         with self._mutex:
             if self._depth:
                 raise RuntimeError("an intent is committed on its own, not inside transaction()")
             with self._db.atomic():
-                self._db.execute(
+                self._db.conn.executemany(
                     f"INSERT OR REPLACE INTO intents ({_INTENT_COLUMNS}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        intent.address,
-                        intent.action,
-                        intent.apply_id,
-                        intent.type,
-                        intent.provider,
-                        intent.planned_id,
-                        intent.prior_id,
-                        encode_json(sorted(set(intent.dependencies))),
-                        intent.created_at or utc_now(),
-                    ],
+                    rows,
                 )
 
     def intents(self) -> list[Intent]:

@@ -81,3 +81,15 @@ def test_clearing_names_the_apply_and_an_intent_is_never_part_of_a_group(path):
         with store.transaction():
             with pytest.raises(RuntimeError, match="on its own"):
                 store.record_intent(_intent())
+
+
+def test_intents_of_steps_starting_together_commit_in_one_transaction(path):
+    with StateStore.open(path) as store:
+        store.record_intent(_intent("bcdr_data.a"), _intent("bcdr_data.b", action="delete"))
+        assert [(i.address, i.action) for i in store.intents()] == [
+            ("bcdr_data.a", "create"),
+            ("bcdr_data.b", "delete"),
+        ]
+        with pytest.raises(sqlite3.IntegrityError):  # one bad row: none of them is kept
+            store.record_intent(_intent("bcdr_data.c"), _intent("bcdr_data.d", action=None))
+        assert [i.address for i in store.intents()] == ["bcdr_data.a", "bcdr_data.b"]
