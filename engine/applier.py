@@ -19,11 +19,12 @@ failed step skips only what depends on it, and the walk is linear in steps plus 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,13 +320,18 @@ class _Walk:
         if intents:
             self.state.record_intent(*intents)
 
-    def close_asks(self) -> None:
-        """The walk stops on an exception: no step may wait for its intent any longer."""
-        with self._lock:
-            self._closed = True
-            asks, self._asks = self._asks, []
-        for _ch, _id, done in asks:
-            done.set_exception(RuntimeError("the apply stopped before this step's intent"))
+    @contextlib.contextmanager
+    def asking(self) -> Iterator[None]:
+        """While the walk runs, steps may ask for their intents; when it stops (an
+        exception included), none may wait any longer for a thread that no longer serves."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._closed = True
+                asks, self._asks = self._asks, []
+            for _ch, _id, done in asks:
+                done.set_exception(RuntimeError("the apply stopped before this step's intent"))
 
     def serve_asks(self) -> None:
         """Record the intents steps asked for (``planned_id_known``), then let them go on."""
@@ -342,8 +348,15 @@ class _Walk:
         for _ch, _id, done in asks:
             done.set_result(None)
 
-    def persist_reconciled(self, adopted: dict[str, dict[str, Any] | None]) -> None:
-        """Save what the plan reconciled, each with its intent cleared in one transaction."""
+    def persist_reconciled(self, parallelism: int) -> None:
+        """Save what the plan reconciled, each with its intent cleared in one transaction
+        (adopted objects are read again first, on worker threads)."""
+        chosen = [r for r in self.plan.reconciled if r.outcome == "adopted"]
+        adopted: dict[str, dict[str, Any] | None] = {}
+        if chosen:
+            with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(chosen)))) as pool:
+                reads = pool.map(self.read_adopted, chosen)
+                adopted = dict(zip([r.address for r in chosen], reads, strict=True))
         for r in self.plan.reconciled:
             with self.state.transaction():
                 attrs = adopted.get(r.address)
@@ -473,32 +486,7 @@ def apply_plan(
         return result
     walk = _Walk(plan, config, state, registry, working_dir)
     walk.emit = emit
-    parallelism = max(1, parallelism)
-    with ThreadPoolExecutor(max_workers=parallelism) as pool:
-        try:
-            result = _walk_plan(walk, plan, pool, parallelism, result, cancel)
-        except BaseException:
-            walk.close_asks()  # so that no step waits for a thread that is gone
-            raise
-    result.outputs = _save_outputs(walk, plan)
-    return result
-
-
-def _walk_plan(
-    walk: _Walk,
-    plan: Plan,
-    pool: ThreadPoolExecutor,
-    parallelism: int,
-    result: ApplyResult,
-    cancel: CancelToken,
-) -> ApplyResult:
-    """Save what the plan reconciled and its drift, then run the steps on ``pool``."""
-    emit = walk.emit
-    adopted = [r for r in plan.reconciled if r.outcome == "adopted"]
-    reads = dict(
-        zip([r.address for r in adopted], pool.map(walk.read_adopted, adopted), strict=True)
-    )
-    walk.persist_reconciled(reads)
+    walk.persist_reconciled(parallelism)
     walk.persist_drift()
     steps = [c for c in plan.changes if c.action is not Action.NOOP]
     if plan.mode == "refresh-only":
@@ -513,6 +501,7 @@ def _walk_plan(
     ready = deque(i for i in range(len(steps)) if waiting[i] == 0)
     running: dict[Any, tuple[int, float]] = {}
     total, done = len(steps), 0
+    parallelism = max(1, parallelism)
 
     def skip_from(i: int) -> None:
         stack = list(after[i])
@@ -534,44 +523,45 @@ def _walk_plan(
             )
             stack.extend(after[j])
 
-    while True:
-        starting = []
-        while ready and len(running) + len(starting) < parallelism and not cancel.stopping:
-            starting.append(ready.popleft())
-        walk.record_intents([(steps[i], None) for i in starting])
-        for i in starting:
-            status[i] = "running"
-            emit(ApplyEvent("start", steps[i].address, steps[i].action, done=done, total=total))
-            running[pool.submit(walk.run, steps[i])] = (i, time.monotonic())
-        if not running:
-            break
-        finished, _ = wait([*running, walk.wake], return_when=FIRST_COMPLETED)
-        walk.serve_asks()
-        for fut in finished:
-            if fut not in running:
-                continue  # the wake-up of a step asking for its intent
-            i, started = running.pop(fut)
-            ch, out = steps[i], fut.result()
-            walk.save(ch, out)
-            elapsed = time.monotonic() - started
-            if out.diags.has_errors:
-                status[i] = "failed"
-                result.failed.append((ch.address, out.diags))
-                msg = out.diags.errors()[0].summary
-                event = ApplyEvent("failed", ch.address, ch.action, elapsed, msg, None, done)
-                emit(event)
-                skip_from(i)
-                continue
-            status[i] = "done"
-            done += 1
-            result.warnings.extend(out.diags.warnings())
-            _count(result, ch.action)
-            new_id = _id(out.new_state) if out.new_state else None
-            emit(ApplyEvent("done", ch.address, ch.action, elapsed, "", new_id, done, total))
-            for j in after[i]:
-                waiting[j] -= 1
-                if waiting[j] == 0 and status[j] == "pending":
-                    ready.append(j)
+    with ThreadPoolExecutor(max_workers=parallelism) as pool, walk.asking():
+        while True:
+            starting = []
+            while ready and len(running) + len(starting) < parallelism and not cancel.stopping:
+                starting.append(ready.popleft())
+            walk.record_intents([(steps[i], None) for i in starting])
+            for i in starting:
+                status[i] = "running"
+                emit(ApplyEvent("start", steps[i].address, steps[i].action, done=done, total=total))
+                running[pool.submit(walk.run, steps[i])] = (i, time.monotonic())
+            if not running:
+                break
+            finished, _ = wait([*running, walk.wake], return_when=FIRST_COMPLETED)
+            walk.serve_asks()
+            for fut in finished:
+                if fut not in running:
+                    continue  # the wake-up of a step asking for its intent
+                i, started = running.pop(fut)
+                ch, out = steps[i], fut.result()
+                walk.save(ch, out)
+                elapsed = time.monotonic() - started
+                if out.diags.has_errors:
+                    status[i] = "failed"
+                    result.failed.append((ch.address, out.diags))
+                    msg = out.diags.errors()[0].summary
+                    event = ApplyEvent("failed", ch.address, ch.action, elapsed, msg, None, done)
+                    emit(event)
+                    skip_from(i)
+                    continue
+                status[i] = "done"
+                done += 1
+                result.warnings.extend(out.diags.warnings())
+                _count(result, ch.action)
+                new_id = _id(out.new_state) if out.new_state else None
+                emit(ApplyEvent("done", ch.address, ch.action, elapsed, "", new_id, done, total))
+                for j in after[i]:
+                    waiting[j] -= 1
+                    if waiting[j] == 0 and status[j] == "pending":
+                        ready.append(j)
     left = [i for i in range(len(steps)) if status[i] == "pending"]
     if cancel.stopping and left:
         result.interrupted = True
@@ -583,6 +573,7 @@ def _walk_plan(
                     Diagnostics([error("Dependency cycle in state", "", address=steps[i].address)]),
                 )
             )
+    result.outputs = _save_outputs(walk, plan)
     return result
 
 

@@ -6,6 +6,8 @@ a plan can look an interrupted step's object up by its planned id.
 
 from __future__ import annotations
 
+import threading
+
 from engine.plan import Action, Plan
 from state import Intent
 
@@ -113,3 +115,34 @@ def test_a_refresh_only_apply_records_the_reconciliation(ws):
     assert ws.apply(ws.ok_plan(mode="refresh-only")).ok
     assert ws.state.get("test_thing.a").status == "tainted"
     assert ws.state.intents() == []
+
+
+def test_a_step_whose_intent_cannot_be_recorded_never_calls_its_provider(ws, monkeypatch):
+    ws.provider.ids_from_name = True
+    ws.write(TWO)
+    plan = ws.ok_plan()
+    real = ws.state.record_intent
+    calls: list[int] = []
+
+    def full_disk(*intents) -> None:
+        calls.append(len(intents))
+        if len(calls) == 3:  # b's planned id, known only in its step
+            raise OSError(28, "No space left on device")
+        real(*intents)
+
+    monkeypatch.setattr(ws.state, "record_intent", full_disk)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            ws.apply(plan, parallelism=1)
+        except BaseException as exc:  # noqa: BLE001 - what the apply raised is the check
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the apply hung: a step waited for its intent for ever"
+    assert [type(e) for e in outcome] == [OSError]
+    assert ws.provider.ops("apply") == ["test_thing.a"]
+    assert ws.state.get("test_thing.a") is not None and ws.state.get("test_thing.b") is None
