@@ -84,6 +84,8 @@ class _Settle:
             return self.settled("dropped", intent.prior_id), None
         if self.action not in _MAKES:
             return self.settled("dropped", intent.prior_id), None
+        if self.action is Action.CREATE and rec is not None:
+            return self.settled("dropped", rec.id), None  # in the state since (imported)
         if not intent.planned_id:
             self.diags.append(unknown_id_warning(intent))
             return self.settled("dropped", intent.prior_id), None

@@ -146,3 +146,13 @@ def test_a_step_whose_intent_cannot_be_recorded_never_calls_its_provider(ws, mon
     assert [type(e) for e in outcome] == [OSError]
     assert ws.provider.ops("apply") == ["test_thing.a"]
     assert ws.state.get("test_thing.a") is not None and ws.state.get("test_thing.b") is None
+
+
+def test_a_create_whose_object_was_imported_since_is_left_to_the_import(ws):
+    ws.provider.ids_from_name = True
+    ws.write('resource "test_thing" "a" {\n  name = "a"\n}\n')
+    ws.converge()
+    _left(ws, "test_thing.a", "create", "thing-a")
+    plan = ws.ok_plan()
+    assert [(r.address, r.outcome) for r in plan.reconciled] == [("test_thing.a", "dropped")]
+    assert ws.actions(plan) == {"test_thing.a": "no-op"}
