@@ -8,7 +8,8 @@ planned id is adopted (kept as tainted, since its create may be incomplete, so t
 replaces it instead of colliding with it); a create that made nothing, or an update, is
 dropped (the plan goes on from the state and the refresh); a delete whose object is gone
 removes the instance from the state. Always holds: reconciling writes nothing — the plan
-says what it reconciled and the apply saves it; one provider read per intent at most.
+says what it reconciled and the apply saves it; a few provider reads per intent (the
+planned object; for a replace under a new id, the old one too).
 """
 
 from __future__ import annotations
