@@ -56,9 +56,10 @@ class Session:
         self._points: Any = None
         self._access: Any = None
         self.planned: dict[str, dict[str, Any]] = {}
-        # address -> prior state of an instance planned for replacement in this run: the
-        # planner asks again without a prior state for the new object, and the type may
-        # want to know (to keep its id unknown, or to say what the replace destroys)
+        # address -> prior state of every instance planned with one in this run: when the
+        # planner then asks again without a prior state, it is for the new object of a
+        # replace (changed arguments, -replace or a tainted object), and the type may want
+        # to know (to keep its id unknown, or to say what the replace destroys)
         self.replacing: dict[str, dict[str, Any]] = {}
 
     # the core, opened on first use (the core is imported here only, not at module load)
@@ -153,18 +154,29 @@ class ResourceType:
     def plan(self, s: Session, req: PlanRequest) -> PlanResponse:
         resp = plan_from_schema(self.schema, req.prior_state, req.proposed)
         if resp.planned_state is not None:
+            replaced = self.replaced_prior(s, req)
             self.complete_plan(s, req, resp)
-            if req.prior_state is not None and resp.requires_replace:
+            if replaced is not None:  # the new object of a replace: say what goes with the old
+                s.replacing.pop(req.address, None)
+                lost = self.destroys(s, replaced)
+                if lost:
+                    resp.notes.append(f"replacing {req.address} destroys {lost}")
+            if req.prior_state is not None:
                 s.replacing[req.address] = req.prior_state
         return resp
 
     @staticmethod
     def replaced_prior(s: Session, req: PlanRequest) -> dict[str, Any] | None:
         """The prior state when the planner asks for the new object of a replace it just
-        planned (once: the entry is consumed), else None."""
+        planned, else None."""
         if req.prior_state is not None:
             return None
-        return s.replacing.pop(req.address, None)
+        return s.replacing.get(req.address)
+
+    def destroys(self, s: Session, prior: dict[str, Any]) -> str | None:
+        """What deleting the object ``prior`` loses that a new one will not have (its data,
+        its restore points), said in a plan that replaces it; None when nothing is lost."""
+        return None
 
     def complete_plan(self, s: Session, req: PlanRequest, resp: PlanResponse) -> None:
         """Fill computed values known at plan time (ids), cross-resource rule checks, cost."""

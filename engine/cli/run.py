@@ -127,7 +127,24 @@ def _with_address(d: Diagnostic, address: str) -> Diagnostic:
     return Diagnostic(d.severity, d.summary, d.detail, d.range, address, d.rule)
 
 
+def check_modes(args: PlanArgs) -> None:
+    """Refuse plan modes that cannot go together, before anything is read or locked.
+
+    As Terraform does: ``-refresh-only`` records what changed outside bcdr and proposes no
+    other change, so with ``-destroy`` (or ``bcdr destroy``) it would be read as a plan to
+    destroy everything.
+    """
+    if args.destroy and args.refresh_only:
+        raise CliError(
+            "Incompatible plan mode options",
+            "The -destroy and -refresh-only options are mutually exclusive: a refresh-only "
+            "plan changes nothing but the state. Drop -refresh-only to destroy, or drop "
+            "-destroy to record what changed outside bcdr.",
+        )
+
+
 def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_color: bool) -> None:
+    check_modes(args)
     s = session_of(ctx)
     ui = s.use_ui(no_color)
     if not auto_approve and not s.input:
@@ -298,6 +315,7 @@ def plan(
     s = session_of(ctx)
     ui = s.use_ui(no_color)
     args = PlanArgs(**kw)
+    check_modes(args)
     registry = registry_of(s)
     loaded = load(s, args, registry)
     store = open_state(s)

@@ -119,11 +119,6 @@ class RestorePointCollection(ResourceType):
         planned = resp.planned_state
         assert planned is not None
         replaced = self.replaced_prior(s, req)
-        if replaced is not None:  # rule RP-1: a replace destroys the restore points; say how many
-            n = len(live_restore_points(s, replaced.get("id") or ""))
-            resp.notes.append(
-                f"replacing {req.address} destroys its {n} restore point{'s' * (n != 1)}"
-            )
         if not plan_in_group(s, req, resp):
             return
         sub, rg, name = planned["subscription"], planned.get("resource_group"), planned.get("name")
@@ -132,6 +127,11 @@ class RestorePointCollection(ResourceType):
         if req.prior_state is None:
             planned["restore_point_ids"] = []
             self._check_vm(s, req, resp)
+
+    def destroys(self, s: Session, prior: dict[str, Any]) -> str | None:
+        # rule RP-1: a replace destroys the restore points (RP-13); say how many
+        n = len(live_restore_points(s, prior.get("id") or ""))
+        return f"its {n} restore point{'s' * (n != 1)}"
 
     def _check_vm(self, s: Session, req: PlanRequest, resp: PlanResponse) -> None:
         planned = resp.planned_state

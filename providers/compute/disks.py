@@ -5,8 +5,11 @@
 restore point, ``source_resource_id``, rule RP-8) or ``Copy`` (another disk). Always holds:
 the id is ``.../providers/Microsoft.Compute/disks/{name}``, known at plan time; a disk lives
 in the core (``core.disks.Disks``) and has an inventory row (``Microsoft.Compute/disks``)
-holding its arguments; everything but ``tags`` and a growing ``size_gb`` forces a new disk;
-``modified_at`` is the disk file's mtime, so a guest write made outside bcdr shows as drift.
+holding its arguments; everything but ``tags`` and a growing ``size_gb`` forces a new disk,
+and a plan that replaces a disk says how many bytes of data it destroys; a smaller ``size_gb``
+is a plan error (Azure refuses to shrink a disk, and a replace would lose its data); a size is
+at most 32,767 GiB and rounded up to a whole MiB; ``modified_at`` is the disk file's mtime, so
+a guest write made outside bcdr shows as drift.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.diagnostics import Diagnostics, error
+from engine.render.common import human_bytes
 from engine.values import UNKNOWN
 from providers.base import (
     ApplyRequest,
@@ -50,12 +54,28 @@ GiB = 1 << 30
 _PROVENANCE = ("create_option", "source_uri", "source_resource_id")
 
 
-def _positive(value: Any) -> str | None:
-    return None if isinstance(value, int | float) and value > 0 else "give a size above 0"
+MiB = 1 << 20
+# Azure's largest managed disk; the embedded platform allows disks below Azure's 1 GiB
+# minimum (down to 1 MiB, its size unit) so that examples and tests stay small
+MAX_GB = 32_767
+
+
+def _size(value: Any) -> str | None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        return "give a size above 0"
+    if value > MAX_GB:
+        return (
+            f"{value:g} GiB ({human_bytes(value * GiB)}) is larger than Azure's largest managed "
+            f"disk, {MAX_GB:,} GiB ({human_bytes(MAX_GB * GiB)}): give at most {MAX_GB}"
+        )
+    return None
 
 
 def size_bytes_of(size_gb: Any) -> int | None:
-    return int(round(size_gb * GiB)) if known(size_gb) else None
+    """The disk's size in bytes: ``size_gb`` GiB rounded up to a whole MiB (the size unit)."""
+    if not known(size_gb):
+        return None
+    return -(-int(round(size_gb * GiB)) // MiB) * MiB
 
 
 def stamp(modified_ns: int) -> str:
@@ -83,8 +103,9 @@ class ManagedDisk(ResourceType):
             "size_gb": Attribute(
                 type="number",
                 optional=True,
-                validators=(_positive,),
-                description="size in GiB (an imported or restored disk: at least its source's)",
+                validators=(_size,),
+                description="size in GiB, at most 32,767, rounded up to a whole MiB (an imported "
+                "or restored disk: at least its source's); grows in place, never shrinks",
             ),
             "sku": Attribute(
                 optional=True, force_new=True, default="Standard_LRS", validators=(one_of(*SKUS),)
@@ -157,9 +178,10 @@ class ManagedDisk(ResourceType):
                 if not (r in _PROVENANCE and prior.get("create_option") is None)
             ]
             new_size = size_bytes_of(planned.get("size_gb"))
-            if new_size is not None and known(prior.get("size_bytes")):
+            if not replace and new_size is not None and known(prior.get("size_bytes")):
                 if new_size < prior["size_bytes"]:
-                    replace.append("size_gb")
+                    resp.diagnostics.append(self._shrink_error(req, planned, prior))
+                    return
             if replace != resp.requires_replace:
                 resp.requires_replace = sorted(set(replace))
                 planned = planned_values(
@@ -173,11 +195,16 @@ class ManagedDisk(ResourceType):
             planned["id"] = disk_id(sub, rg, name)
         new = prior is None or bool(resp.requires_replace)
         want = size_bytes_of(planned.get("size_gb"))
+        if want is not None and want != round(planned["size_gb"] * GiB):
+            resp.notes.append(
+                f"size_gb = {planned['size_gb']:g} ({human_bytes(planned['size_gb'] * GiB)}) "
+                f"rounds up to {human_bytes(want)}: a disk's size is a whole number of MiB"
+            )
         if not new:
             if want is not None and want > (prior.get("size_bytes") or 0):
                 planned["size_bytes"] = want
                 planned["modified_at"] = UNKNOWN
-                resp.notes.append(f"the disk grows to {want} bytes in place")
+                resp.notes.append(f"the disk grows to {human_bytes(want)} in place")
             return
         planned["modified_at"] = UNKNOWN
         source = self._plan_source(s, req, resp)
@@ -187,9 +214,9 @@ class ManagedDisk(ResourceType):
             resp.diagnostics.append(
                 error(
                     "The disk is smaller than its source",
-                    f"{req.address}: size_gb = {planned['size_gb']} is {want} bytes, but the "
-                    f"source holds {source} bytes; give at least {-(-source // GiB)} GiB or "
-                    "leave size_gb out",
+                    f"{req.address}: size_gb = {planned['size_gb']:g} is {human_bytes(want)}, "
+                    f"but the source holds {human_bytes(source)}; give at least "
+                    f"{source / GiB:.6g} GiB or leave size_gb out",
                     where(req, "size_gb"),
                     address=req.address,
                 )
@@ -197,6 +224,36 @@ class ManagedDisk(ResourceType):
         else:
             sizes = [x for x in (want, source) if x is not None]
             planned["size_bytes"] = max(sizes) if sizes else UNKNOWN
+
+    @staticmethod
+    def _shrink_error(req: PlanRequest, planned: dict[str, Any], prior: dict[str, Any]) -> Any:
+        """Azure refuses to shrink a managed disk; replacing it would lose what it holds."""
+        have, want = prior["size_bytes"], size_bytes_of(planned["size_gb"])
+        return error(
+            "A managed disk cannot shrink",
+            f"{req.address}: size_gb = {planned['size_gb']:g} ({human_bytes(want)}) is "
+            f"smaller than the disk's {human_bytes(have)}; Azure refuses to shrink a disk (it "
+            "only grows in place), and a new disk would not hold this one's data. Keep "
+            f"size_gb at {have / GiB:.6g} or more; to use a smaller disk, declare a new "
+            "managed_disk of that size, copy the data into it (from the guest), move the VM "
+            "to it, then remove this one",
+            where(req, "size_gb"),
+            address=req.address,
+        )
+
+    def destroys(self, s: Session, prior: dict[str, Any]) -> str | None:
+        from core.errors import CoreError
+
+        try:
+            held = s.disks.file_info(prior.get("id") or "").allocated_bytes
+        except CoreError:
+            return None
+        if held == 0:
+            return None
+        option = prior.get("create_option") or "Empty"
+        start = "empty" if option == "Empty" else f"from its source ({option})"
+        name = prior.get("name")
+        return f"the {human_bytes(held)} of data disk {name} holds (the new disk starts {start})"
 
     def _plan_source(self, s: Session, req: PlanRequest, resp: PlanResponse) -> Any:
         """The source's size in bytes (None: no source; UNKNOWN: not known at plan time)."""

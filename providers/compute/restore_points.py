@@ -102,17 +102,11 @@ class RestorePoint(ResourceType):
     def complete_plan(self, s: Session, req: PlanRequest, resp: PlanResponse) -> None:
         planned = resp.planned_state
         assert planned is not None
-        replaced = self.replaced_prior(s, req)
         cid, name = planned.get("collection_id"), planned.get("name")
         if known(cid) and known(name):
             planned["id"] = f"{cid}/restorePoints/{name}"
         if req.prior_state is not None and not resp.requires_replace:
             return  # tags only (RP-7)
-        if replaced is not None:
-            resp.notes.append(
-                f"replacing {req.address} deletes restore point {replaced.get('id')} first "
-                "and frees the blocks no other restore point uses"
-            )
         if not known(cid):
             return
         coll = collection_facts(s, cid)
@@ -211,6 +205,12 @@ class RestorePoint(ResourceType):
                 "source_restore_point_id": rp.copied_from,
             }
         return self._state(rp, props)
+
+    def destroys(self, s: Session, prior: dict[str, Any]) -> str | None:
+        return (
+            f"restore point {prior.get('id')} first and frees the blocks no other restore "
+            "point uses"
+        )
 
     def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
         from core.errors import NotFound

@@ -6,7 +6,8 @@ gets an inventory row (``Microsoft.Compute/virtualMachines``) rebuilt from the r
 source metadata (RP-2: size, OS, network), so it can itself be protected. Always holds: every
 argument but ``tags`` forces a new VM; the target location is the restore point's region or
 its pair (``core.fabric.paired_region``); ids are known at plan time; a restore cut short
-leaves no disk behind; deleting removes the VM row and its disks (and soft-deletes a key vault
+leaves no disk behind; a replace deletes the old VM first (its plan says how many bytes of
+its disks that destroys); deleting removes the VM row and its disks (and soft-deletes a key vault
 the restore made). An encrypted source VM follows rules KV-1, KV-2, KV-3 and DES-1
 (``providers.compute.encrypted_restore``): the restored disks get ``disk_encryption_set_id``
 when given, else the source disk's set when the restore stays in its region and subscription
@@ -19,6 +20,7 @@ import uuid
 from typing import Any
 
 from engine.diagnostics import error
+from engine.render.common import human_bytes
 from engine.values import UNKNOWN
 from providers.base import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from providers.compute.disks import DISK_TYPE, disk_id
@@ -188,7 +190,15 @@ class VmRestore(ResourceType):
             planned["data_disk_ids"] = [disk_id(sub, rg, n) for n in data_names]
             blocks = sum(d.blocks_total for d in drps)
             resp.cost["blocks_to_restore"] = blocks
-        if req.prior_state is None and s.fabric.get_resource(planned["id"]) is not None:
+        replaced = self.replaced_prior(s, req)
+        replacing = (
+            replaced is not None and str(replaced.get("id")).lower() == planned["id"].lower()
+        )
+        if (
+            req.prior_state is None
+            and not replacing  # a replace deletes the VM first
+            and s.fabric.get_resource(planned["id"]) is not None
+        ):
             resp.diagnostics.append(
                 error(
                     f"VM {planned['id']} exists already",
@@ -310,6 +320,23 @@ class VmRestore(ResourceType):
         if row is None or row["type"] != VM_TYPE or "restored_from" not in row["properties"]:
             return None
         return self._state(row["id"], row["properties"])
+
+    def destroys(self, s: Session, prior: dict[str, Any]) -> str | None:
+        from core.errors import CoreError
+
+        held, n = 0, 0
+        for id in [prior.get("os_disk_id"), *(prior.get("data_disk_ids") or [])]:
+            try:
+                held += s.disks.file_info(id).allocated_bytes
+                n += 1
+            except CoreError:
+                continue
+        if n == 0:
+            return None
+        return (
+            f"its {n} restored disk{'s' * (n != 1)} and the {human_bytes(held)} of data they "
+            "hold (the new VM's disks start from the restore point)"
+        )
 
     def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
         from core.errors import NotFound

@@ -200,7 +200,7 @@ def test_rp7_a_restore_point_is_replaced_not_updated(ws: Workspace) -> None:
     assert (
         "restore_point.rp1 must be replaced" in out and "1 to add" in out and "1 to destroy" in out
     )
-    assert "deletes restore point" in out
+    assert "replacing restore_point.rp1 destroys restore point" in out
     ws.apply()
     assert ws.state("restore_point.rp1")["consistency_achieved"] == "CrashConsistent"
     ws.plan_is_clean()
