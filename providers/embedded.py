@@ -172,19 +172,45 @@ class EmbeddedProvider:
         t = self._types[req.type_name]
         state = self._guard(req.address, lambda: t.import_state(self.session, req.id), diags)
         if state is None and not diags.has_errors:
-            diags.append(
-                error(
-                    f"Cannot import {req.address}: nothing has the id {req.id}",
-                    "check the id with `bcdr platform list`",
-                    address=req.address,
-                )
-            )
+            diags.append(self._not_importable(req))
         return ImportResponse(state=state, diagnostics=diags)
+
+    def _not_importable(self, req: ImportRequest) -> Any:
+        """Why no object of the type has the id: what the id is instead, if anything is."""
+        others = [
+            name
+            for name, t in self._types.items()
+            if name != req.type_name
+            and self._guard(
+                req.address, lambda t=t: t.read(self.session, {"id": req.id}), Diagnostics()
+            )
+            is not None
+        ]
+        if not others:
+            return error(
+                f"Cannot import {req.address}: nothing has the id {req.id}",
+                "check the id with `bcdr platform list`",
+                address=req.address,
+            )
+        name = req.address.rsplit(".", 1)[-1]
+        return error(
+            f"Cannot import {req.address}: {req.id} is {_a(others[0])}, not {_a(req.type_name)}",
+            f"give the id of {_a(req.type_name)} (`bcdr platform list` shows the ids), or import "
+            "the object as what it is: "
+            + "; ".join(f"bcdr import {o}.{name} {req.id}" for o in others),
+            address=req.address,
+        )
 
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+def _a(type_name: str) -> str:
+    """``managed_disk`` as a reader says it: "a managed disk" (the type's name in words)."""
+    words = type_name.replace("_", " ")
+    return f"{'an' if words[0] in 'aeiou' else 'a'} {words} ({type_name})"
 
 
 def provider() -> EmbeddedProvider:
