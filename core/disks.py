@@ -21,6 +21,7 @@ and ``DiskFile`` are re-exported from here.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sqlite3
@@ -94,10 +95,14 @@ class Disks:
         encryption_set_id: str | None = None,
         progress: Progress | None = None,
     ) -> Disk:
-        """A new disk holding a copy of the raw image ``source`` (as large as it, or larger)."""
+        """A new disk holding a copy of the raw image ``source`` (as large as it, or larger).
+
+        ``source`` is opened without following a final symlink and without blocking (the
+        caller resolved and checked the path; a link or a FIFO put there since is refused).
+        """
         source = Path(source)
         try:
-            src = os.open(source, os.O_RDONLY)
+            src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             raise CoreError(
                 f"image file {source} does not exist: check the path (source_uri)"
@@ -107,6 +112,10 @@ class Disks:
                 f"image file {source} cannot be read (permission denied): make it readable"
             ) from None
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise CoreError(
+                    f"image file {source} is a symbolic link: give the file it points to"
+                ) from None
             raise CoreError(f"image file {source} cannot be opened: {exc.strerror}") from None
         try:
             st = os.fstat(src)

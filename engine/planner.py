@@ -51,10 +51,19 @@ class PlanOptions:
 
 
 def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> Diagnostics:
-    """Everything that can be checked without state, all reported together."""
+    """Everything that can be checked without state, all reported together.
+
+    The providers are configured (their blocks checked; configuring reads and writes
+    nothing) and the resources checked in graph order: the configured values of a resource
+    without count or for_each, plus what its provider knows from them
+    (``ValidateResponse.known``), stand for it in the resources that refer to it, everything
+    else ``UNKNOWN``, with its sensitive marks; so a provider can check one resource against
+    another the configuration alone shows (a restore point of a VM with a shared disk).
+    """
     graph, diags = static_checks(config, registry, [])
-    ev = Evaluator(config, variables, config.dir)
     in_order = list(config.resources) if diags.has_errors else graph.order()
+    diags.extend(configure_providers(config, registry, variables, config.dir))
+    ev = Evaluator(config, variables, config.dir)
     for addr in in_order:
         res = config.resources[addr]
         schema = registry.schema(addr.type)
@@ -70,15 +79,22 @@ def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> D
         marked: set[str] = set()
         values, ranges, sub = ev.eval_body(res.body, schema, ctx, str(addr), marked)
         diags.extend(sub)
-        if res.count is None and res.for_each is None:  # unknown values, known marks
-            unknown = dict.fromkeys(schema.attributes, UNKNOWN)
-            ev.set_instance(addr, None, unknown, schema.sensitive_attributes(marked))
+        single = res.count is None and res.for_each is None
+        sensitive = schema.sensitive_attributes(marked)
+        seen: dict[str, Any] = dict.fromkeys(schema.attributes, UNKNOWN)
+        if single:  # unknown values, known marks
+            ev.set_instance(addr, None, dict(seen), sensitive)
         values, sub = check_values(schema, values, ranges, str(addr), res.range)
-        secret = secret_ranges(ranges, schema.sensitive_attributes(marked))
+        secret = secret_ranges(ranges, sensitive)
         diags.extend(hide_values(sub, secret))
         if not sub.has_errors:
             req = ValidateRequest(addr.type, str(addr), values, ranges, res.range)
-            diags.extend(hide_values(provider.validate(req).diagnostics, secret))
+            resp = provider.validate(req)
+            diags.extend(hide_values(resp.diagnostics, secret))
+            if single:  # what the configuration alone shows of it
+                seen.update({k: v for k, v in values.items() if v is not None and k in seen})
+                seen.update(resp.known)
+                ev.set_instance(addr, None, seen, sensitive)
     for name, output in sorted(config.outputs.items()):
         _, marked, _ = ev.eval_expr(output.expr, f"output.{name}")
         diags.extend(check_output_marks(name, output, marked))

@@ -86,6 +86,10 @@ class ValidateRequest:
 @dataclass
 class ValidateResponse:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    # computed values the configuration alone determines (an id made of names): validate
+    # passes them to the resources that refer to this one, so that they can be checked
+    # against it before any plan
+    known: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The ``platform`` provider: the embedded platform's resource types behind the Provider protocol.
 
-Configured by ``provider "platform" { home, serve_url, subscription }`` (all optional:
-``home`` defaults to ``.bcdr/fabric`` beside the specs). Resource types register in
+Configured by ``provider "platform" { home, serve_url, subscription, import_roots }`` (all
+optional: ``home`` defaults to ``.bcdr/fabric`` beside the specs; ``import_roots`` lists the
+folders besides the specs' that ``source_uri`` may read). Resource types register in
 ``TYPES`` from their modules (compute now; key vaults, replication and Kubernetes later).
 Always holds: no exception from the core reaches the engine — a ``CoreError`` becomes an
 error diagnostic that names the resource and says what to do.
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostics, error, warning
+from engine.values import is_wholly_known
 from providers.base import (
     ApplyRequest,
     ApplyResponse,
@@ -37,6 +39,8 @@ _ARGS = {
     "serve_url": f"base URL of `bcdr serve` used in SAS URLs (default {DEFAULT_SERVE_URL})",
     "subscription": "the subscription used when a resource names none (default: the "
     "platform's default subscription)",
+    "import_roots": "folders besides the specs' folder that source_uri may import images from "
+    "(a list; relative to the specs)",
 }
 
 
@@ -70,9 +74,22 @@ class EmbeddedProvider:
                         ctx.config_range,
                     )
                 )
+        # validate configures with values that may not be known yet: those count as unset
+        cfg = {k: v for k, v in cfg.items() if is_wholly_known(v)}
         home = Path(cfg.get("home") or ctx.data_dir / "fabric")
         if not home.is_absolute():
             home = ctx.working_dir / home
+        roots = cfg.get("import_roots") or []
+        if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
+            diags.append(
+                error(
+                    "Invalid import_roots of the platform provider",
+                    "import_roots is a list of folders, for example import_roots = "
+                    '["/data/images"]',
+                    ctx.config_range,
+                )
+            )
+            roots = []
         if self._session is not None:
             self._session.close()
         self._session = Session(
@@ -80,6 +97,7 @@ class EmbeddedProvider:
             str(cfg.get("serve_url") or DEFAULT_SERVE_URL),
             str(cfg.get("subscription") or ""),
             ctx.working_dir,
+            tuple(ctx.working_dir / r for r in roots),
         )
         return diags
 
@@ -100,7 +118,13 @@ class EmbeddedProvider:
 
     # ---------------------------------------------------------------- protocol
     def validate(self, req: ValidateRequest) -> ValidateResponse:
-        return ValidateResponse(self._types[req.type_name].check(self.session, req))
+        t, s = self._types[req.type_name], self.session
+        diags = t.check(s, req)
+        id = s.validated_id(t.id_type, req.config) if t.id_type else None
+        if id is None:
+            return ValidateResponse(diags)
+        s.validated[id.lower()] = dict(req.config, id=id, address=req.address)
+        return ValidateResponse(diags, known={"id": id})
 
     def read(self, req: ReadRequest) -> ReadResponse:
         diags = Diagnostics()

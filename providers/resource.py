@@ -27,6 +27,9 @@ from providers.base import (
 from providers.defaults import plan_from_schema
 
 DEFAULT_SERVE_URL = "http://127.0.0.1:8443"
+# the subscription in an id made at validate when the configuration names none (the
+# platform's default one is known only once the platform is opened, at plan)
+UNNAMED_SUBSCRIPTION = "<default>"
 
 
 class Session:
@@ -44,10 +47,13 @@ class Session:
         serve_url: str = DEFAULT_SERVE_URL,
         subscription: str = "",
         working_dir: Path | None = None,
+        import_roots: tuple[Path, ...] = (),
     ):
         self.home = Path(home)
         # where the specs are: relative paths in arguments (source_uri) start here
         self.working_dir = Path(working_dir) if working_dir is not None else Path.cwd()
+        # folders besides the specs' that source_uri may read images from (absolute)
+        self.import_roots = tuple(import_roots)
         self.serve_url = serve_url.rstrip("/")
         self._subscription = subscription
         self._lock = threading.RLock()
@@ -56,6 +62,10 @@ class Session:
         self._points: Any = None
         self._access: Any = None
         self.planned: dict[str, dict[str, Any]] = {}
+        # lower-cased id -> configured values (with the id and the address), of every
+        # resource validated in this run whose id is made of names: what validate knows of
+        # the others
+        self.validated: dict[str, dict[str, Any]] = {}
         # address -> prior state of every instance planned with one in this run: when the
         # planner then asks again without a prior state, it is for the new object of a
         # replace (changed arguments, -replace or a tainted object), and the type may want
@@ -104,6 +114,22 @@ class Session:
         """The subscription used when a resource names none."""
         return self._subscription or self.fabric.default_subscription
 
+    def validated_id(self, id_type: str, config: dict[str, Any]) -> str | None:
+        """The id of ``id_type`` made of a configuration's subscription, resource_group and
+        name, without opening the platform; None when a part is not known."""
+        from core.fabric import ResourceId
+
+        sub = config.get("subscription") or self._subscription or UNNAMED_SUBSCRIPTION
+        parts = (sub, config.get("resource_group"), config.get("name"))
+        if not all(isinstance(x, str) and x for x in parts):
+            return None
+        namespace, kind = id_type.split("/")
+        return str(ResourceId(parts[0], parts[1], namespace, kind, parts[2]))
+
+    def configured(self, id: Any) -> dict[str, Any] | None:
+        """The configured values of the resource with this id validated in this run, else None."""
+        return self.validated.get(id.lower()) if isinstance(id, str) else None
+
     def remember(self, id: Any, attributes: dict[str, Any] | None) -> None:
         if isinstance(id, str) and attributes is not None:
             self.planned[id] = attributes
@@ -146,9 +172,13 @@ class ResourceType:
 
     type_name: ClassVar[str]
     schema: ClassVar[Schema]
+    # the Azure type of an id made of subscription, resource_group and name, so known from
+    # the configuration alone (None: the id has another form)
+    id_type: ClassVar[str | None] = None
 
     def check(self, s: Session, req: ValidateRequest) -> Diagnostics:
-        """Rule checks on this resource's own values (no other resource needed)."""
+        """Rule checks on this resource's own values, and on what the configuration alone
+        shows of the resources it names (``Session.configured``); reads no platform."""
         return Diagnostics()
 
     def plan(self, s: Session, req: PlanRequest) -> PlanResponse:

@@ -89,6 +89,7 @@ def live_restore_points(s: Session, coll_id: str) -> list[str]:
 
 class RestorePointCollection(ResourceType):
     type_name = "restore_point_collection"
+    id_type = COLLECTION_TYPE
     schema = Schema(
         attributes={
             "name": name_attribute("restore point collection"),

@@ -1,6 +1,7 @@
 """Where a managed disk's bytes come from, checked at plan time and again at apply: a disk
 restore point (``create_option = "Restore"``, rule RP-8), another disk (``Copy``) or a raw
-image file (``Import``).
+image file (``Import``: a regular file inside the specs' folder or an ``import_roots`` folder
+of the provider block, symlinks resolved first).
 
 Always holds: each check returns ``(problem, size in bytes if known)`` and never raises for a
 user mistake: ``problem`` is None when the source is fine, else one sentence naming the source
@@ -101,17 +102,32 @@ def copy_source(
 
 
 def image_path(s: Session, uri: str) -> Path:
-    """Where ``source_uri`` points: relative to the specs' folder unless absolute."""
+    """Where ``source_uri`` points, symlinks resolved: relative to the specs' folder unless
+    absolute."""
     path = Path(uri)
-    return path if path.is_absolute() else s.working_dir / path
+    return (path if path.is_absolute() else s.working_dir / path).resolve()
 
 
 def image_size(s: Session, uri: str) -> tuple[str | None, int | None]:
-    """(problem, size) of the raw image a disk is imported from."""
+    """(problem, size) of the raw image a disk is imported from.
+
+    Only a regular file inside the specs' folder or a folder of the provider's
+    ``import_roots`` is read, after its symlinks are resolved: a spec cannot make the
+    platform copy (and then serve over SAS) any file the process can read.
+    """
     import os
     import stat
 
     path = image_path(s, uri)
+    roots = [s.working_dir.resolve(), *(Path(r).resolve() for r in s.import_roots)]
+    if not any(path.is_relative_to(root) for root in roots):
+        folders = " or ".join(str(r) for r in roots)
+        return (
+            f"image file {uri} is {path}, outside the folders images are imported from "
+            f"({folders}): move the image into the specs' folder, or allow its folder in the "
+            f'provider block: provider "platform" {{ import_roots = ["{path.parent}"] }}',
+            None,
+        )
     try:
         st = os.stat(path)
     except FileNotFoundError:

@@ -92,6 +92,7 @@ def disk_id(subscription: str, resource_group: str, name: str) -> str:
 
 class ManagedDisk(ResourceType):
     type_name = "managed_disk"
+    id_type = DISK_TYPE
     schema = Schema(
         attributes={
             "name": name_attribute("disk"),
@@ -165,7 +166,34 @@ class ManagedDisk(ResourceType):
                     address=req.address,
                 )
             )
+        uri = cfg.get("source_uri")
+        if option == "Import" and known(uri) and not self._exists(s, cfg):
+            problem, _ = image_size(s, uri)  # known before any plan; needed only to create
+            if problem:
+                diags.append(
+                    error(
+                        f"Invalid source_uri for {req.address}",
+                        problem,
+                        where(req, "source_uri"),
+                        address=req.address,
+                    )
+                )
         return diags
+
+    @staticmethod
+    def _exists(s: Session, cfg: dict[str, Any]) -> bool:
+        """Whether the disk the configuration names is on the platform already (its image is
+        then needed only if the plan replaces it). A platform not made yet is not opened."""
+        from core.errors import CoreError
+
+        rg, name, sub = cfg.get("resource_group"), cfg.get("name"), cfg.get("subscription")
+        if not (known(rg) and known(name) and s.home.exists()):
+            return False
+        try:
+            s.disks.get(disk_id(sub if known(sub) else s.subscription, rg, name))
+        except CoreError:
+            return False
+        return True
 
     def complete_plan(self, s: Session, req: PlanRequest, resp: PlanResponse) -> None:
         prior = req.prior_state
@@ -205,6 +233,7 @@ class ManagedDisk(ResourceType):
                 planned["size_bytes"] = want
                 planned["modified_at"] = UNKNOWN
                 resp.notes.append(f"the disk grows to {human_bytes(want)} in place")
+                self._check_space(s, req, resp, want - (prior.get("size_bytes") or 0))
             return
         planned["modified_at"] = UNKNOWN
         source = self._plan_source(s, req, resp)
@@ -224,6 +253,30 @@ class ManagedDisk(ResourceType):
         else:
             sizes = [x for x in (want, source) if x is not None]
             planned["size_bytes"] = max(sizes) if sizes else UNKNOWN
+            if sizes:
+                self._check_space(s, req, resp, max(sizes))
+
+    @staticmethod
+    def _check_space(s: Session, req: PlanRequest, resp: PlanResponse, needed: int) -> None:
+        """The embedded platform makes no disk (or growth) larger than the free space where
+        it keeps disks, sparse as the file is: say so at plan, in human units."""
+        import shutil
+
+        home = s.home
+        while not home.exists() and home != home.parent:  # a platform not made yet
+            home = home.parent
+        free = shutil.disk_usage(home).free
+        if needed > free:
+            resp.diagnostics.append(
+                error(
+                    "Not enough free space for the disk",
+                    f"{req.address}: the disk needs {human_bytes(needed)} but only "
+                    f"{human_bytes(free)} are free where the platform keeps its disks "
+                    f"({s.home}); give a smaller size_gb, or free some space",
+                    where(req, "size_gb"),
+                    address=req.address,
+                )
+            )
 
     @staticmethod
     def _shrink_error(req: PlanRequest, planned: dict[str, Any], prior: dict[str, Any]) -> Any:

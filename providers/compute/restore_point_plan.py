@@ -4,18 +4,20 @@ A copy (``source_restore_point_id`` set) must go into a collection in another re
 same subscription (rule RP-10) and says how many bytes it will move (``core.estimate``); a
 snapshot checks the source VM's disks with the core's own RP-5/RP-6 function, on existing or
 planned descriptors, notes RP-11 (created in the collection's region) and a stopped VM
-(crash-consistent), and says how many bytes it will store. Always holds: planning writes
-nothing; every problem is a diagnostic on the restore point's address, never an exception.
+(crash-consistent), and says how many bytes it will store; ``check_snapshot_config`` runs the
+same RP-5/RP-6 function at validate on what the configuration alone shows. Always holds:
+planning writes nothing; every problem is a diagnostic on the restore point's address, never
+an exception.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.diagnostics import error
+from engine.diagnostics import Diagnostics, error
 from engine.render.common import human_bytes
-from engine.values import UNKNOWN
-from providers.base import PlanRequest, PlanResponse
+from engine.values import UNKNOWN, is_wholly_known
+from providers.base import PlanRequest, PlanResponse, ValidateRequest
 from providers.compute.collections import collection_facts, vm_facts
 from providers.compute.groups import known
 from providers.resource import Session, rule_error, where
@@ -136,6 +138,69 @@ def plan_copy(s: Session, req: PlanRequest, resp: PlanResponse, coll: dict[str, 
         resp.notes.append("the bytes to copy are known once the source restore point exists")
 
 
+def _disk_rule_errors(req: ValidateRequest | PlanRequest, problems: list[Any]) -> Diagnostics:
+    return Diagnostics(
+        rule_error(
+            p.rule,
+            p.summary,
+            f"{req.address}: {p.fix}",
+            where(req, "exclude_disk_ids"),
+            req.address,
+        )
+        for p in problems
+    )
+
+
+def check_snapshot_config(s: Session, req: ValidateRequest) -> Diagnostics:
+    """RP-5/RP-6 where the configuration alone shows them (validate, before any plan): the
+    collection, its VM and the VM's disks declared in the specs, as ``Session.configured``
+    has them; what the configuration does not show is left to the plan."""
+    from core.rpmodel import DiskFacts, disk_problems
+
+    cfg = req.config
+    coll = s.configured(cfg.get("collection_id"))
+    vm = s.configured((coll or {}).get("source_vm_id"))
+    if vm is None or cfg.get("source_restore_point_id") is not None:
+        return Diagnostics()
+    os_id, data = vm.get("os_disk_id"), vm.get("data_disk_ids") or []
+    exclude = cfg.get("exclude_disk_ids") or []
+    if not (known(os_id) and is_wholly_known(data) and is_wholly_known(exclude)):
+        return Diagnostics()
+    facts = {}
+    for disk_id in [os_id, *data]:
+        disk = s.configured(disk_id)
+        if disk is None or not all(is_wholly_known(disk.get(a)) for a in ("name", "sku", "shared")):
+            continue  # not declared here, or not known yet: the plan checks it
+        ephemeral = disk_id.lower() == os_id.lower() and vm.get("ephemeral_os_disk") is True
+        facts[disk_id.lower()] = DiskFacts(
+            disk["address"],  # the id may hold a placeholder subscription: name the block
+            disk["name"],
+            disk.get("sku") or "Standard_LRS",
+            disk.get("shared") is True,
+            ephemeral,
+        )
+    problems = disk_problems(os_id, data, exclude, facts)
+    if problems and _taken(s, coll, cfg.get("name")):
+        return Diagnostics()  # taken already: the plan captures nothing unless it replaces it
+    return _disk_rule_errors(req, problems)
+
+
+def _taken(s: Session, coll: dict[str, Any], name: Any) -> bool:
+    """Whether the restore point ``name`` of the configured collection ``coll`` is on the
+    platform already. A platform not made yet is not opened."""
+    from core.fabric import ResourceId
+
+    if not (known(name) and s.home.exists()):
+        return False
+    sub = coll.get("subscription")
+    rid = ResourceId.parse(coll["id"])
+    real = ResourceId(
+        sub if known(sub) else s.subscription, rid.resource_group, rid.provider, rid.type, rid.name
+    )
+    row = s.fabric.get_resource(f"{real}/restorePoints/{name}")
+    return row is not None
+
+
 def plan_snapshot(s: Session, req: PlanRequest, resp: PlanResponse, coll: dict[str, Any]) -> None:
     """Plan a snapshot of the collection's source VM: its disks checked with the core's RP-5/RP-6
     function, the RP-11 and crash-consistency notes, and the bytes it will store."""
@@ -171,16 +236,7 @@ def plan_snapshot(s: Session, req: PlanRequest, resp: PlanResponse, coll: dict[s
         if f is not None
     }
     problems = disk_problems(os_id, data, exclude, descriptors)
-    for p in problems:
-        resp.diagnostics.append(
-            rule_error(
-                p.rule,
-                p.summary,
-                f"{req.address}: {p.fix}",
-                where(req, "exclude_disk_ids"),
-                req.address,
-            )
-        )
+    resp.diagnostics.extend(_disk_rule_errors(req, problems))
     if problems:
         return
     region, vm_region = coll.get("location"), vm.get("location")

@@ -29,7 +29,7 @@ from providers.base import (
 )
 from providers.compute.collections import RP_TYPE, collection_facts
 from providers.compute.groups import ID, TAGS, arguments, known, name_attribute, one_of, state_from
-from providers.compute.restore_point_plan import plan_copy, plan_snapshot
+from providers.compute.restore_point_plan import check_snapshot_config, plan_copy, plan_snapshot
 from providers.compute.restore_point_plan import (  # re-exported for vm_restore
     restore_point_facts as restore_point_facts,
 )
@@ -96,6 +96,7 @@ class RestorePoint(ResourceType):
                             address=req.address,
                         )
                     )
+        diags.extend(check_snapshot_config(s, req))
         return diags
 
     # -------------------------------------------------------------------- plan

@@ -76,6 +76,7 @@ ENCRYPTION = Schema(
 
 class VirtualMachine(ResourceType):
     type_name = "virtual_machine"
+    id_type = VM_TYPE
     schema = Schema(
         attributes={
             "name": name_attribute("VM"),

@@ -147,3 +147,15 @@ def test_a_size_below_a_mib_rounds_up_to_one_mib(ws: Workspace) -> None:
     assert state["size_bytes"] == MiB
     assert len(disk_bytes(ws, state["id"])) == MiB  # not a 107-byte disk
     ws.plan_is_clean()
+
+
+def test_a_disk_larger_than_the_free_space_is_a_plan_error_in_human_units(ws: Workspace) -> None:
+    ws.write(_disk("30000"))  # within Azure's bound, beyond this machine's free space
+    ws.ok("init")
+    result = ws.run("plan", "-no-color")
+    assert result.exit_code == 1, result.output
+    out = " ".join(result.output.split())
+    assert "Error: Not enough free space for the disk" in out and "main.hcl line 10" in out
+    assert "managed_disk.data: the disk needs 29.3 TiB but only" in out
+    assert str(30000 * 1024**3) not in out
+    assert ws.state("managed_disk.data") is None
