@@ -49,12 +49,11 @@ from providers.resource import ResourceType, Session, where
 SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
 OPTIONS = ("Empty", "Import", "Restore", "Copy")
 GiB = 1 << 30
+MiB = 1 << 20
 # Arguments that say where the bytes came from: adopted as configured (not a replacement)
 # when the state does not know them, as after `bcdr import` of a disk made outside bcdr.
 _PROVENANCE = ("create_option", "source_uri", "source_resource_id")
 
-
-MiB = 1 << 20
 # Azure's largest managed disk; the embedded platform allows disks below Azure's 1 GiB
 # minimum (down to 1 MiB, its size unit) so that examples and tests stay small
 MAX_GB = 32_767

@@ -7,8 +7,8 @@ source metadata (RP-2: size, OS, network), so it can itself be protected. Always
 argument but ``tags`` forces a new VM; the target location is the restore point's region or
 its pair (``core.fabric.paired_region``); ids are known at plan time; a restore cut short
 leaves no disk behind; a replace deletes the old VM first (its plan says how many bytes of
-its disks that destroys); deleting removes the VM row and its disks (and soft-deletes a key vault
-the restore made). An encrypted source VM follows rules KV-1, KV-2, KV-3 and DES-1
+its disks that destroys); deleting removes the VM row and its disks (and soft-deletes a key
+vault the restore made). An encrypted source VM follows rules KV-1, KV-2, KV-3 and DES-1
 (``providers.compute.encrypted_restore``): the restored disks get ``disk_encryption_set_id``
 when given, else the source disk's set when the restore stays in its region and subscription
 and is not a streaming one.
