@@ -1,9 +1,10 @@
 """``bcdr fmt``: the canonical layout of HCL source text.
 
 Rules: two spaces of indent per level of ``{ [ (``; in a run of consecutive argument
-lines at the same level the ``=`` signs line up (``name  = value``); at most one blank
-line in a row, and exactly one between top-level blocks; no trailing spaces; one final
-newline. Comments, strings and heredoc bodies are kept as written. Always holds: the
+lines at the same level the ``=`` signs line up (``name  = value``), as ``terraform fmt``
+does: a line that opens a multi-line value (``tags = {``) is not aligned and ends the run;
+at most one blank line in a row, and exactly one between top-level blocks; no trailing
+spaces; one final newline. Comments, strings and heredoc bodies are kept as written. Always holds: the
 output parses to the same configuration, and ``format_source`` is idempotent.
 """
 
@@ -164,17 +165,18 @@ def format_source(text: str, filename: str = "<input>") -> str:
             out.append("")
         indent = 2 * max(0, ln.depth - ln.closers)
         m = _ATTR_RE.match(ln.text)
-        if m and ln.closers == 0:
+        if m and ln.closers == 0 and ln.depth_end == ln.depth:
             if attr_run and attr_run[-1][3] != indent:
                 flush()
             attr_run.append((len(out), m.group(1), m.group(2), indent))
             out.append("")  # filled in by flush()
+        elif m and ln.closers == 0:
+            flush()  # a multi-line argument is not aligned and ends the run (terraform fmt)
+            out.append(" " * indent + m.group(1) + " = " + m.group(2))
         else:
             flush()
             out.append(" " * indent + ln.text)
         prev_closed_top = ln.depth_end == 0 and ln.depth > 0
-        if m and ln.depth_end != ln.depth:
-            flush()  # a multi-line argument ends the run
     flush()
     while out and out[-1] == "":
         out.pop()

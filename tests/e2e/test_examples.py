@@ -33,6 +33,15 @@ def test_every_example_folder_is_covered() -> None:
         assert (EXAMPLES / name / "README.md").is_file() or name == "hello", name
 
 
+@pytest.mark.parametrize(
+    "folder", sorted({p.parent.relative_to(EXAMPLES) for p in EXAMPLES.rglob("*.hcl")}), ids=str
+)
+def test_example_passes_fmt_check(folder: Path) -> None:
+    # Every example is in the layout `bcdr fmt` writes, as `terraform fmt -check` would want.
+    code, out = Work(EXAMPLES / folder).code("fmt", "-check")
+    assert (code, out) == (0, ""), out
+
+
 @pytest.mark.parametrize("name", SPEC_DIRS)
 def test_example_validates_and_plans(name: str, tmp_path: Path) -> None:
     work = _copy(name, tmp_path)

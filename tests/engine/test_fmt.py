@@ -97,6 +97,17 @@ def test_alignment_runs_break_at_blank_lines_and_comments():
     assert format_source(src) == want
 
 
+def test_multi_line_argument_is_not_aligned_and_ends_the_run():
+    # terraform fmt aligns only arguments whose value ends on their line: `tags = {` keeps
+    # one space, and the run after it starts afresh.
+    src = 'r {\n  name = "a"\n  source_uri = "b"\n  tags = {\n    role = "x"\n  }\n  s = 1\n}\n'
+    want = (
+        'r {\n  name       = "a"\n  source_uri = "b"\n  tags = {\n    role = "x"\n  }\n  s = 1\n}\n'
+    )
+    assert format_source(src) == want
+    assert format_source("r {\n  a    = [\n    1,\n  ]\n}\n") == "r {\n  a = [\n    1,\n  ]\n}\n"
+
+
 def test_block_comment_kept_verbatim():
     src = 'locals {\n/* keep\n      this   */\n  a = "b"\n}\n'
     assert format_source(src) == 'locals {\n  /* keep\n      this   */\n  a = "b"\n}\n'
