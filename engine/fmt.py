@@ -4,8 +4,9 @@ Rules: two spaces of indent per level of ``{ [ (``; in a run of consecutive argu
 lines at the same level the ``=`` signs line up (``name  = value``), as ``terraform fmt``
 does: a line that opens a multi-line value (``tags = {``) is not aligned and ends the run;
 at most one blank line in a row, and exactly one between top-level blocks; no trailing
-spaces; one final newline. Comments, strings and heredoc bodies are kept as written. Always holds: the
-output parses to the same configuration, and ``format_source`` is idempotent.
+spaces; one final newline. Comments, strings and heredoc bodies are kept as written.
+Always holds: the output parses to the same configuration, and ``format_source`` is
+idempotent.
 """
 
 from __future__ import annotations
