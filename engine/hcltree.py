@@ -46,17 +46,22 @@ class _Converter:
     def __init__(self, filename: str, line_offset: int = 0):
         self.filename = filename
         self.line_offset = line_offset
-        self._ranges: dict[int, SourceRange] = {}
+        self._ranges: dict[tuple[int, int], SourceRange] = {}
 
     def rng(self, node: Tree | Token, fallback: int = 1) -> SourceRange:
+        """Where ``node`` starts: its line and (outside a heredoc's interpolations) column."""
         if isinstance(node, Token):
-            line = node.line or fallback
+            line, column = node.line or fallback, node.column or 1
+        elif node.meta.empty:
+            line, column = fallback, 1
         else:
-            line = fallback if node.meta.empty else node.meta.line
+            line, column = node.meta.line, node.meta.column
         line += self.line_offset
-        r = self._ranges.get(line)
+        if self.line_offset:
+            column = 1  # parsed again from a heredoc's text: the column is not the file's
+        r = self._ranges.get((line, column))
         if r is None:
-            r = self._ranges[line] = SourceRange(self.filename, line)
+            r = self._ranges[(line, column)] = SourceRange(self.filename, line, column)
         return r
 
     # ---------------------------------------------------------------- structure
@@ -407,10 +412,12 @@ def _syntax_diagnostic(err: Exception, filename: str) -> Diagnostic:
     rng = SourceRange(filename, max(1, line), getattr(err, "column", 1) or 1)
     if isinstance(err, UnexpectedToken):
         tok = err.token
-        found = "the end of the file" if tok.type == "$END" else repr(str(tok).strip() or "\\n")
-        summary = f"Syntax error: unexpected {found}"
-        expected = sorted(getattr(err, "expected", ()) or ())
-        hint = _hint_for(expected)
+        if tok.type == "$END":
+            summary = "Syntax error: unexpected end of the file"
+            hint = 'a block, list or string is not closed: add the missing }, ] or "'
+        else:
+            summary = f"Syntax error: unexpected {str(tok).strip() or 'new line'!r}"
+            hint = _hint_for(sorted(getattr(err, "expected", ()) or ()))
     elif isinstance(err, UnexpectedCharacters):
         summary = f"Syntax error: unexpected character {err.char!r}"
         hint = "check for a missing quote, bracket or operator"

@@ -17,7 +17,8 @@ from typing import Any
 from engine.diagnostics import Diagnostic, Severity, SourceRange
 from engine.values import apply_mask, strip_unknown, unknown_mask
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = "1.0"
+"""Terraform's string form, as in every JSON document bcdr prints (``show -json``...)."""
 
 
 class Action(StrEnum):
@@ -295,7 +296,7 @@ class Plan:
     def from_json(cls, data: dict[str, Any]) -> Plan:
         version = data.get("format_version")
         if version != PLAN_FORMAT_VERSION:
-            raise ValueError(f"plan format version {version!r} is not {PLAN_FORMAT_VERSION}")
+            raise ValueError(f"plan format version {version!r} is not {PLAN_FORMAT_VERSION!r}")
         return cls(
             lineage=data.get("lineage"),
             serial=data.get("serial"),

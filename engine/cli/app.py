@@ -55,6 +55,7 @@ class Session:
     warnings: list[Diagnostic] = field(default_factory=list)
     input: bool = True  # -input=false: never ask a question
     compact_warnings: bool = False
+    json_errors: bool = False  # a -json command: a failure prints JSON diagnostics on stdout
 
     def use_ui(self, no_color: bool) -> UI:
         self.ui = UI.create(no_color)
@@ -161,7 +162,10 @@ def _report(ctx: click.Context, diagnostics: list[Diagnostic] | Diagnostics) -> 
     s = session_of(ctx)
     ui = s.ui or s.use_ui(False)
     items = unique(list(s.warnings) + list(diagnostics))
-    ui.print(render.diagnostics_text(items, s.source_lines()), err=True)
+    if s.json_errors:
+        print_json(ui, render.diagnostics_json(items, s.source_lines()))
+    else:
+        ui.print(render.diagnostics_text(items, s.source_lines()), err=True)
     s.warnings.clear()
 
 

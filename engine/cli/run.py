@@ -259,6 +259,7 @@ def validate(ctx: click.Context, no_color: bool, as_json: bool) -> None:
     from engine.values import UNKNOWN
 
     s = session_of(ctx)
+    s.json_errors = as_json
     ui = s.use_ui(no_color)
     registry = registry_of(s)
     try:
@@ -272,15 +273,7 @@ def validate(ctx: click.Context, no_color: bool, as_json: bool) -> None:
     diags = Diagnostics(list(s.warnings) + list(diags))
     s.warnings.clear()
     if as_json:
-        print_json(
-            ui,
-            {
-                "valid": not diags.has_errors,
-                "error_count": len(diags.errors()),
-                "warning_count": len(diags.warnings()),
-                "diagnostics": [d.to_json() for d in diags],
-            },
-        )
+        print_json(ui, render.diagnostics_json(diags, s.source_lines()))
         ctx.exit(EXIT_ERROR if diags.has_errors else 0)
     if diags.has_errors:
         raise DiagnosticsError(diags)
@@ -313,6 +306,7 @@ def plan(
 ) -> None:
     """Show what apply would change; write nothing (except FILE with -out)."""
     s = session_of(ctx)
+    s.json_errors = as_json
     ui = s.use_ui(no_color)
     args = PlanArgs(**kw)
     check_modes(args)
@@ -429,6 +423,7 @@ def drift(
 ) -> None:
     """Report what changed outside bcdr: exit 2 when something drifted, 0 when not."""
     s = session_of(ctx)
+    s.json_errors = as_json
     ui = s.use_ui(no_color)
     args = PlanArgs(var=var, var_file=var_file, parallelism=parallelism, refresh_only=True)
     registry = registry_of(s)

@@ -22,7 +22,9 @@ from engine.render.common import (
 )
 from engine.render.messages import (
     apply_summary_text,
+    diagnostic_json,
     diagnostic_text,
+    diagnostics_json,
     diagnostics_text,
     event_text,
     outputs_text,
@@ -46,7 +48,9 @@ __all__ = [
     "apply_summary_text",
     "change_text",
     "cost_phrase",
+    "diagnostic_json",
     "diagnostic_text",
+    "diagnostics_json",
     "diagnostics_text",
     "drift_text",
     "event_text",

@@ -81,6 +81,59 @@ def diagnostics_text(
     return text
 
 
+def diagnostic_json(d: Diagnostic, source: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
+    """Terraform's JSON diagnostic: severity, summary, detail, range (start/end), snippet.
+
+    ``start`` is where the finding is; ``end`` is the end of that line (bcdr records no
+    end). ``byte`` offsets and the ``snippet`` are given when the source is known.
+    bcdr adds ``rule`` (a platform rule id) when there is one.
+    """
+    out: dict[str, Any] = {"severity": d.severity.value, "summary": d.summary, "detail": d.detail}
+    if d.address:
+        out["address"] = d.address
+    r = d.range
+    if r is not None:
+        start: dict[str, int] = {"line": r.line, "column": r.column}
+        end = dict(start)
+        lines = (source or {}).get(r.filename)
+        code = lines[r.line - 1] if lines and 0 < r.line <= len(lines) else None
+        if lines is not None and code is not None:
+            before = sum(len(ln.encode()) + 1 for ln in lines[: r.line - 1])
+            start["byte"] = before + len(code[: r.column - 1].encode())
+            end = {"line": r.line, "column": len(code) + 1, "byte": before + len(code.encode())}
+        out["range"] = {"filename": r.filename, "start": start, "end": end}
+        if code is not None:
+            context = _context(d.address).removeprefix(", in ")
+            out["snippet"] = {
+                "context": context or None,
+                "code": code,
+                "start_line": r.line,
+                "highlight_start_offset": r.column - 1,
+                "highlight_end_offset": len(code),
+                "values": [],
+            }
+    if d.rule:
+        out["rule"] = d.rule
+    return out
+
+
+def diagnostics_json(
+    diagnostics: Iterable[Diagnostic], source: Mapping[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """``validate -json``'s document (Terraform's shape), also printed by any ``-json``
+    command that fails: ``format_version``, ``valid``, the counts, the diagnostics."""
+    items = list(diagnostics)
+    ordered = [d for d in items if d.is_error] + [d for d in items if not d.is_error]
+    errors = sum(1 for d in items if d.is_error)
+    return {
+        "format_version": "1.0",
+        "valid": errors == 0,
+        "error_count": errors,
+        "warning_count": len(items) - errors,
+        "diagnostics": [diagnostic_json(d, source) for d in ordered],
+    }
+
+
 # ----------------------------------------------------------------- apply events
 _VERBS = {
     Action.CREATE: ("Creating...", "Creation complete", "Creation failed"),

@@ -103,6 +103,43 @@ def test_validate_ok_and_errors(bcdr, workdir):
     assert data["valid"] is False and data["error_count"] == 1
 
 
+def test_validate_json_gives_the_column_and_terraforms_diagnostic_shape(bcdr, workdir):
+    write(workdir, 'resource "bcdr_data" "x" {\n  input = 1\n    inptu = 1\n}\n')
+    data = json.loads(bcdr("validate", "-json").stdout)
+    assert data["format_version"] == "1.0" and data["valid"] is False
+    (diag,) = data["diagnostics"]
+    assert diag["summary"] == 'Unsupported argument "inptu"'
+    # "inptu" starts at column 5 of line 3 (byte 43 of the file); the range ends with the line
+    assert diag["range"] == {
+        "filename": "main.hcl",
+        "start": {"line": 3, "column": 5, "byte": 43},
+        "end": {"line": 3, "column": 14, "byte": 52},
+    }
+    assert diag["snippet"]["code"] == "    inptu = 1"
+    assert diag["snippet"]["context"] == 'resource "bcdr_data" "x"'
+
+
+def test_plan_and_drift_json_print_json_diagnostics_on_error(bcdr, workdir):
+    write(workdir, 'resource "bcdr_data" "x" {\n  inptu = 1\n}\n')
+    for command in ("plan", "drift"):
+        result = bcdr(command, "-json")
+        assert result.exit_code == 1, result.output
+        data = json.loads(result.stdout)  # one JSON document, not text
+        assert data["valid"] is False and data["error_count"] == 1, command
+        assert data["diagnostics"][0]["summary"] == 'Unsupported argument "inptu"'
+        assert data["diagnostics"][0]["range"]["start"] == {"line": 2, "column": 3, "byte": 29}
+        assert "Error:" not in result.output, command
+
+
+def test_every_json_document_has_terraforms_string_format_version(bcdr, workdir):
+    write(workdir, SPEC)
+    assert json.loads(bcdr("plan", "-json").stdout)["format_version"] == "1.0"
+    assert bcdr("plan", "-out", "p.json").exit_code == 0
+    assert json.loads((workdir / "p.json").read_text())["format_version"] == "1.0"
+    assert json.loads(bcdr("show", "-json", "p.json").stdout)["format_version"] == "1.0"
+    assert json.loads(bcdr("show", "-json").stdout)["format_version"] == "1.0"
+
+
 def test_validate_without_specs_says_what_to_do(bcdr):
     result = bcdr("validate")
     assert result.exit_code == 1

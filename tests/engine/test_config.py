@@ -128,6 +128,17 @@ def test_duplicates_name_both_places(tmp_path):
     assert "rename or remove" in dup.detail
 
 
+def test_an_unclosed_block_says_unexpected_end_of_the_file(tmp_path):
+    _write(tmp_path, {"a.hcl": "locals {\n  a = 1\n", "b.hcl": 'locals {\n  b = "x\n'})
+    _, diags = load_config(tmp_path, cache=False)
+    got = sorted((str(d.range), d.summary, d.detail.split("; ")[1]) for d in diags)
+    todo = 'a block, list or string is not closed: add the missing }, ] or "'
+    assert got == [
+        ("a.hcl:3", "Syntax error: unexpected end of the file", todo),
+        ("b.hcl:2", "Syntax error: unexpected end of the file", todo),
+    ]
+
+
 def test_syntax_errors_in_every_file_are_reported(tmp_path):
     _write(
         tmp_path,
