@@ -9,6 +9,7 @@ recorded in the state history.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -133,6 +134,28 @@ def _json_type(value: Any) -> Any:
     return "dynamic"
 
 
+def _raw_text(name: str, value: Any) -> str:
+    """``output -raw``: a string as it is, a number or bool as Terraform prints it."""
+    if value is None:
+        raise CliError(
+            "Unsupported value for raw output",
+            f'The value for output "{name}" is null, so -raw mode cannot print it.',
+        )
+    if isinstance(value, dict | list):
+        kind = "object" if isinstance(value, dict) else "tuple"
+        raise CliError(
+            "Unsupported value for raw output",
+            "The -raw option only supports strings, numbers, and boolean values, but output "
+            f'value "{name}" is {kind}.\n\nUse the -json option for machine-readable '
+            "representations of output values that have complex types.",
+        )
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+    return str(value)
+
+
 @main.command()
 @no_color_option
 @opt("json", "as_json", is_flag=True, help="Print values as JSON.")
@@ -159,14 +182,7 @@ def output(ctx: click.Context, no_color: bool, as_json: bool, raw: bool, name: s
             )
         value, sensitive = outputs[name]
         if raw:
-            if isinstance(value, dict | list) or value is None:
-                raise CliError(
-                    "Unsupported value for raw output",
-                    f"The -raw option only supports strings, numbers, and boolean values, but "
-                    f'output value "{name}" is {_json_type(value)!s}. Use the -json option for '
-                    "complex values.",
-                )
-            ui.write(value if isinstance(value, str) else render.format_value(value))
+            ui.write(_raw_text(name, value))
         elif as_json:
             print_json(ui, value)
         else:

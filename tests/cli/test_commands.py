@@ -261,6 +261,26 @@ def test_output_variants(bcdr, workdir):
     assert missing.exit_code == 1 and 'Output "nope" not found' in missing.output
 
 
+def test_output_raw_prints_numbers_and_bools_as_terraform_and_names_complex_types(bcdr, workdir):
+    outputs = {"n": "3", "f": "2.5", "big": "1e20", "whole": "4.0", "b": "true"}
+    outputs |= {"obj": "{ a = 1 }", "list": "[1, 2]", "nothing": "null"}
+    write(workdir, "".join(f'output "{k}" {{\n  value = {v}\n}}\n' for k, v in outputs.items()))
+    assert bcdr("apply", "-auto-approve").exit_code == 0
+    raw = {k: bcdr("output", "-raw", k) for k in outputs}
+    assert {k: raw[k].output for k in ("n", "f", "big", "whole", "b")} == {
+        "n": "3",
+        "f": "2.5",
+        "big": "100000000000000000000",
+        "whole": "4",
+        "b": "true",
+    }
+    for name, kind in (("obj", "object"), ("list", "tuple")):
+        assert raw[name].exit_code == 1
+        assert "Unsupported value for raw output" in raw[name].output
+        assert f'but output value "{name}" is {kind}.' in raw[name].output
+    assert 'The value for output "nothing" is null' in raw["nothing"].output
+
+
 def test_state_list_show_rm_mv(bcdr, workdir):
     write(workdir, SPEC)
     assert bcdr("apply", "-auto-approve").exit_code == 0
