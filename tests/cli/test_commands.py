@@ -281,6 +281,21 @@ def test_output_raw_prints_numbers_and_bools_as_terraform_and_names_complex_type
     assert 'The value for output "nothing" is null' in raw["nothing"].output
 
 
+def test_every_prevent_destroy_violation_is_reported(bcdr, workdir):
+    protected = "  lifecycle {\n    prevent_destroy = true\n  }\n"
+    write(
+        workdir,
+        f'resource "bcdr_data" "a" {{\n  count = 2\n  input = "a"\n{protected}}}\n'
+        f'resource "bcdr_data" "b" {{\n  input = "b"\n{protected}}}\n',
+    )
+    assert bcdr("apply", "-auto-approve").exit_code == 0
+    result = bcdr("destroy", "-auto-approve", "-no-color")
+    assert result.exit_code == 1
+    assert result.output.count("Error: Instance cannot be destroyed") == 3, result.output
+    for address in ("bcdr_data.a[0]", "bcdr_data.a[1]", "bcdr_data.b"):
+        assert f"{address} has lifecycle.prevent_destroy = true" in result.output
+
+
 def test_state_list_show_rm_mv(bcdr, workdir):
     write(workdir, SPEC)
     assert bcdr("apply", "-auto-approve").exit_code == 0
