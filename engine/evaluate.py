@@ -59,6 +59,11 @@ class Evaluator:
         """Record an instance's value; the values at the ``sensitive`` paths are marked."""
         self.instances.setdefault(addr, {})[key] = mark_paths(value, sensitive)
 
+    def expanded(self, addr: ResourceAddr) -> None:
+        """The resource's instance keys are known: with none (``count = 0``) its value is an
+        empty list or map, so ``r[0]`` is an invalid index at plan time, not unknown."""
+        self.instances.setdefault(addr, {})
+
     def drop_instance(self, addr: ResourceAddr, key: InstanceKey) -> None:
         self.instances.get(addr, {}).pop(key, None)
 

@@ -220,9 +220,17 @@ def _index(obj: Any, key: Any, range: SourceRange) -> Any:
             raise EvalError(f"A list index must be a whole number, not {key!r}", "", range)
         i = int(key)
         if not 0 <= i < len(obj):
-            raise EvalError(
-                f"Index {i} is out of range for a list of {len(obj)} elements", "", range
-            )
+            if not obj:
+                detail = (
+                    f"index {i}: the list has no elements (a resource with count = 0 has no "
+                    "instances); check the count, or guard the reference with length(...) > 0"
+                )
+            else:
+                detail = (
+                    f"index {i} is out of range for a list of {len(obj)} elements; "
+                    f"valid indexes are 0 to {len(obj) - 1}"
+                )
+            raise EvalError("Invalid index", detail, range)
         return obj[i]
     if isinstance(obj, dict):
         k = key_string(key, range)

@@ -388,6 +388,7 @@ class PlanWalk:
         self.diags.extend(sub)
         if expansion is None:
             return
+        self.ev.expanded(addr)
         deps = [str(d) for d in self.graph.dependencies(addr)]
         wanted = set()
         for key, each_value in expansion:

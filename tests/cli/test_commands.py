@@ -296,6 +296,43 @@ def test_every_prevent_destroy_violation_is_reported(bcdr, workdir):
         assert f"{address} has lifecycle.prevent_destroy = true" in result.output
 
 
+COUNT_ZERO = """
+resource "resource_group" "g" {
+  name     = "g"
+  location = "eastus"
+}
+
+resource "managed_disk" "os" {
+  count          = 0
+  name           = "os"
+  resource_group = resource_group.g.name
+  location       = "eastus"
+  size_gb        = 1
+}
+
+resource "virtual_machine" "vm" {
+  name           = "vm"
+  resource_group = resource_group.g.name
+  location       = "eastus"
+  os_type        = "linux"
+  os_disk_id     = managed_disk.os[0].id
+}
+"""
+
+
+def test_indexing_a_count_zero_resource_is_an_invalid_index_at_plan_time(bcdr, workdir):
+    # count = 0 is known at plan time, so the list is known to be empty even though the
+    # attributes of its (absent) elements are not: the plan fails, nothing is made
+    write(workdir, COUNT_ZERO)
+    result = bcdr("apply", "-auto-approve", "-no-color")
+    assert result.exit_code == 1, result.output
+    assert "Error: Invalid index" in result.output
+    assert "on main.hcl line 19" in result.output
+    assert "the list has no elements" in result.output
+    assert "crashed" not in result.output and "Apply complete" not in result.output
+    assert StateStore.open(workdir / ".bcdr" / "state.db").instances() == []
+
+
 def test_state_list_show_rm_mv(bcdr, workdir):
     write(workdir, SPEC)
     assert bcdr("apply", "-auto-approve").exit_code == 0
