@@ -42,6 +42,7 @@ from engine.expr import (
     type_from_expr,
 )
 from engine.hcltree import parse_body
+from engine.schemacheck import suggest
 
 _LABELS = {"provider": 1, "variable": 1, "locals": 0, "resource": 2, "output": 1}
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -69,7 +70,8 @@ def decode_file(text: str, filename: str) -> FileParts:
             d.append(
                 error(
                     f'Unknown block type "{block.type}"',
-                    "the top-level blocks are: " + ", ".join(_LABELS),
+                    f"{suggest(block.type, list(_LABELS))} The top-level blocks are: ".lstrip()
+                    + ", ".join(_LABELS),
                     block.range,
                 )
             )
@@ -151,7 +153,8 @@ def _unexpected(body: Body, allowed: set[str], where: str, d: list[Diagnostic]) 
             d.append(
                 error(
                     f'Unsupported argument "{name}" in {where}',
-                    "allowed here: " + ", ".join(sorted(allowed)),
+                    f"{suggest(name, sorted(allowed))} Allowed here: ".lstrip()
+                    + ", ".join(sorted(allowed)),
                     attr.range,
                 )
             )

@@ -131,8 +131,11 @@ class Evaluator:
         return self.context()
 
     # ------------------------------------------------------------ expansion
-    def expand(self, resource: Any) -> tuple[list[tuple[InstanceKey, Any]] | None, Diagnostics]:
-        """Instance keys (with each.value) of a resource; None when they cannot be known."""
+    def expand(
+        self, resource: Any, *, unknown_ok: bool = False
+    ) -> tuple[list[tuple[InstanceKey, Any]] | None, Diagnostics]:
+        """Instance keys (with each.value) of a resource; None when they cannot be known
+        (an error unless ``unknown_ok``: ``validate`` judges only a count it can know)."""
         diags = Diagnostics()
         addr = str(resource.addr)
         if resource.count is not None:
@@ -142,7 +145,8 @@ class Evaluator:
                 diags.append(eval_error(err, addr))
                 return None, diags
             if n is UNKNOWN:
-                diags.append(_unknown_repetition("count", resource))
+                if not unknown_ok:
+                    diags.append(_unknown_repetition("count", resource))
                 return None, diags
             if isinstance(n, str):
                 try:
@@ -184,7 +188,8 @@ class Evaluator:
                 )
                 return None, diags
             if value is UNKNOWN or (isinstance(value, list) and not is_wholly_known(value)):
-                diags.append(_unknown_repetition("for_each", resource))
+                if not unknown_ok:
+                    diags.append(_unknown_repetition("for_each", resource))
                 return None, diags
             if isinstance(value, dict):
                 return [(str(k), value[k]) for k in sorted(value)], diags

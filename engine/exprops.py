@@ -23,6 +23,7 @@ from engine.functions import (
     PATH_FUNCTIONS,
     UNKNOWN_AWARE,
     FunctionError,
+    call_problem,
 )
 from engine.typeconv import type_name
 from engine.values import UNKNOWN, is_wholly_known
@@ -36,13 +37,10 @@ class FunctionCall(Expr):
         return self.args
 
     def _ev(self, e: Evaluator) -> Any:
-        fn = FUNCTIONS.get(self.name)
-        if fn is None:
-            raise EvalError(
-                f'Call to unknown function "{self.name}"',
-                "available functions: " + ", ".join(sorted(FUNCTIONS)),
-                self.range,
-            )
+        problem = call_problem(self.name, None if self.expand else len(self.args))
+        if problem is not None:
+            raise EvalError(*problem, self.range)
+        fn = FUNCTIONS[self.name]
         if self.name in LAZY_FUNCTIONS:
             return self._lazy(e)
         if self.name in MARK_FUNCTIONS:
@@ -61,6 +59,9 @@ class FunctionCall(Expr):
                     self.args[-1].range,
                 )
             args.extend(last)
+            problem = call_problem(self.name, len(args))
+            if problem is not None:
+                raise EvalError(*problem, self.range)
         if self.name not in UNKNOWN_AWARE and not all(is_wholly_known(a) for a in args):
             return UNKNOWN
         try:

@@ -70,6 +70,8 @@ def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> D
         provider = registry.provider_for(addr.type)
         if schema is None or provider is None:
             continue
+        if res.count is not None or res.for_each is not None:
+            diags.extend(ev.expand(res, unknown_ok=True)[1])  # count = -1, a for_each list
         if res.count is not None:
             ctx = ev.context(count_index=UNKNOWN)
         elif res.for_each is not None:

@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from engine.addrs import ResourceAddr
 from engine.diagnostics import Diagnostics, SourceRange, error
-from engine.expr import references
-from engine.graph import Graph, build_graph, resource_references
+from engine.expr import Expr, references
+from engine.exprops import FunctionCall
+from engine.exprrefs import GetAttr, Index, Name
+from engine.functions import call_problem
+from engine.graph import Graph, body_exprs, build_graph, resource_references
 from engine.typeconv import TypeConstraint, convert, parse_type
 from engine.values import UNKNOWN, is_wholly_known
 
@@ -36,11 +39,19 @@ def suggest(name: str, choices: list[str]) -> str:
     return f' Did you mean "{close[0]}"?' if close else ""
 
 
-def check_body(schema: Schema, body: Body, address: str, where: SourceRange | None) -> Diagnostics:
-    """Static checks of a body as written (no evaluation)."""
+META_ARGUMENTS = ("count", "for_each", "depends_on")
+META_BLOCKS = ("lifecycle",)
+
+
+def check_body(
+    schema: Schema, body: Body, address: str, where: SourceRange | None, *, meta: bool = False
+) -> Diagnostics:
+    """Static checks of a body as written (no evaluation). ``meta``: a resource's own body,
+    where a misspelt meta-argument or ``lifecycle`` block gets its did-you-mean too."""
     diags = Diagnostics()
     attrs = schema.attributes
     settable = sorted(n for n, a in attrs.items() if a.required or a.optional)
+    meta_args, meta_blocks = (list(META_ARGUMENTS), list(META_BLOCKS)) if meta else ([], [])
     for name, attr in body.attributes.items():
         spec = attrs.get(name)
         if spec is None:
@@ -48,7 +59,7 @@ def check_body(schema: Schema, body: Body, address: str, where: SourceRange | No
                 error(
                     f'Unsupported argument "{name}"',
                     f"{attr.range}: {address} has no argument named {name}."
-                    f"{suggest(name, settable)} Valid arguments: {', '.join(settable)}",
+                    f"{suggest(name, settable + meta_args)} Valid arguments: {', '.join(settable)}",
                     attr.range,
                     address=address,
                 )
@@ -72,8 +83,12 @@ def check_body(schema: Schema, body: Body, address: str, where: SourceRange | No
                 error(
                     f'Unsupported block type "{block.type}"',
                     f"{block.range}: {address} has no block named {block.type}."
-                    f"{suggest(block.type, blocks + settable)}"
-                    + (f" Valid blocks: {', '.join(blocks)}" if blocks else ""),
+                    f"{suggest(block.type, blocks + meta_blocks + settable)}"
+                    + (
+                        f" Valid blocks: {', '.join(blocks + meta_blocks)}"
+                        if blocks + meta_blocks
+                        else ""
+                    ),
                     block.range,
                     address=address,
                 )
@@ -144,6 +159,20 @@ def check_values(
         if spec.block is not None:
             out[name] = _check_block(spec, value, ranges, f"{address}.{name}", rng, diags)
             continue
+        if isinstance(value, bool) and spec.type == "string":
+            # Terraform would convert true to "true"; no string argument means a bool, so a
+            # bool here is a mistake the user should see as one (`location = true`)
+            diags.append(
+                error(
+                    f'Incorrect attribute value type for "{name}"',
+                    f"{rng}: {address}.{name} must be a string, not a bool; "
+                    f'write it in quotes: {name} = "..."',
+                    rng,
+                    address=address,
+                )
+            )
+            out[name] = value
+            continue
         try:
             out[name] = convert(value, _type(spec.type))
         except ValueError as err:
@@ -157,6 +186,18 @@ def check_values(
             )
             out[name] = value
             continue
+        if spec.allowed and isinstance(out[name], str):
+            problem = _not_allowed(spec, out[name])
+            if problem:
+                diags.append(
+                    error(
+                        f'Invalid value for "{name}"',
+                        f"{rng}: {address}.{name}: {problem}",
+                        rng,
+                        address=address,
+                    )
+                )
+                continue
         if value is not None and value is not UNKNOWN and is_wholly_known(out[name]):
             for validator in spec.validators:
                 problem = validator(out[name])
@@ -170,6 +211,17 @@ def check_values(
                         )
                     )
     return out, diags
+
+
+def _not_allowed(spec: Any, value: str) -> str | None:
+    """Why ``value`` is not one of ``spec.allowed`` (with the closest one), or None."""
+    norm = spec.normalize or (lambda v: v)
+    choices = {norm(a): a for a in spec.allowed}
+    if norm(value) in choices:
+        return None
+    close = difflib.get_close_matches(norm(value), list(choices), n=1, cutoff=0.6)
+    hint = f' Did you mean "{choices[close[0]]}"?' if close else ""
+    return f'"{value}" is not an allowed value.{hint} Use one of: {", ".join(spec.allowed)}'
 
 
 def _check_block(
@@ -227,7 +279,7 @@ def static_checks(
                 )
             )
             continue
-        diags.extend(check_body(schema, res.body, str(addr), res.range))
+        diags.extend(check_body(schema, res.body, str(addr), res.range, meta=True))
         ignore = res.lifecycle.ignore_changes
         if isinstance(ignore, list):
             for name in ignore:
@@ -244,16 +296,71 @@ def static_checks(
                         )
                     )
         diags.extend(_check_refs(config, resource_references(res), str(addr)))
+        exprs = [*body_exprs(res.body), *(e for e in (res.count, res.for_each) if e is not None)]
+        diags.extend(_check_exprs(config, registry, exprs, str(addr)))
     for local in config.locals.values():
         diags.extend(_check_refs(config, references(local.expr), f"local.{local.name}"))
+        diags.extend(_check_exprs(config, registry, [local.expr], f"local.{local.name}"))
     for out in config.outputs.values():
         diags.extend(_check_refs(config, references(out.expr), f"output.{out.name}", True))
+        diags.extend(_check_exprs(config, registry, [out.expr], f"output.{out.name}"))
         for dep, rng in out.depends_on:
             if dep not in config.resources:
                 diags.append(_undeclared_resource(dep, rng, f"output.{out.name}"))
     graph, gdiags = build_graph(config, records)
     diags.extend(gdiags)
     return graph, diags
+
+
+def _nodes(expr: Expr) -> Iterable[Expr]:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children()))
+
+
+def _check_exprs(config: Config, registry: Registry, exprs: list[Expr], where: str) -> Diagnostics:
+    """Without evaluating: calls of unknown functions or with the wrong number of arguments,
+    and references to attributes a resource type does not have."""
+    diags = Diagnostics()
+    for expr in exprs:
+        for node in _nodes(expr):
+            if isinstance(node, FunctionCall):
+                problem = call_problem(node.name, None if node.expand else len(node.args))
+                if problem is not None:
+                    diags.append(error(*problem, node.range, address=where))
+            elif isinstance(node, GetAttr):
+                diags.extend(_check_attr_ref(config, registry, node, where))
+    return diags
+
+
+def _check_attr_ref(config: Config, registry: Registry, node: GetAttr, where: str) -> Diagnostics:
+    """``TYPE.NAME.ATTR`` (``TYPE.NAME[KEY].ATTR`` with count or for_each): ATTR must be in
+    the type's schema (arguments, blocks and computed attributes alike)."""
+    inner, indexed = node.obj, isinstance(node.obj, Index)
+    if isinstance(inner, Index):
+        inner = inner.obj
+    if not (isinstance(inner, GetAttr) and isinstance(inner.obj, Name)):
+        return Diagnostics()
+    addr = ResourceAddr(inner.obj.name, inner.name)
+    res = config.resources.get(addr)
+    schema = registry.schema(addr.type) if res is not None else None
+    repeated = res is not None and (res.count is not None or res.for_each is not None)
+    if schema is None or indexed != repeated or node.name in schema.attributes:
+        return Diagnostics()
+    return Diagnostics(
+        [
+            error(
+                "Unsupported attribute",
+                f"{node.range}: {where} refers to {addr}{'[...]' if indexed else ''}.{node.name}, "
+                f"but {addr.type} has no attribute named {node.name}."
+                f"{suggest(node.name, sorted(schema.attributes))}",
+                node.range,
+                address=where,
+            )
+        ]
+    )
 
 
 def _undeclared_resource(dep: ResourceAddr, rng: Any, where: str) -> Any:

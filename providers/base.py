@@ -31,6 +31,11 @@ class Attribute:
     (value: a dict or None) or ``list`` (value: a list of dicts). ``derived_from`` names
     the arguments a computed attribute's value is made from: it is sensitive whenever one
     of them is (``bcdr_data``'s ``output`` from ``input``).
+
+    ``allowed`` lists the only values a string argument takes (an enum, such as a region or
+    a SKU): the engine refuses any other value at ``validate`` with the closest allowed one
+    as did-you-mean. ``normalize`` maps a value to the form it is compared in (Azure's
+    region names ignore case and spaces: ``"East US"`` is ``eastus``).
     """
 
     type: str = "string"
@@ -42,6 +47,8 @@ class Attribute:
     default: Any = None
     description: str = ""
     validators: tuple[Validator, ...] = ()
+    allowed: tuple[str, ...] = ()
+    normalize: Callable[[str], str] | None = None
     block: Schema | None = None
     nesting: Literal["single", "list"] | None = None
     derived_from: tuple[str, ...] = ()

@@ -14,9 +14,12 @@ complete the registry.
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
+import inspect
 import math
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from engine.functions.args import FunctionError, as_number, as_string
@@ -61,6 +64,8 @@ __all__ = [
     "PATH_FUNCTIONS",
     "UNKNOWN_AWARE",
     "FunctionError",
+    "arity",
+    "call_problem",
     "TypeConstraint",
     "convert",
     "parse_type",
@@ -152,3 +157,48 @@ UNKNOWN_AWARE = frozenset(
         "tomap",
     }
 )
+
+
+@cache
+def arity(name: str) -> tuple[int, int | None]:
+    """(fewest, most) arguments the function ``name`` takes; most is None for no limit."""
+    if name in LAZY_FUNCTIONS:
+        return 1, None
+    params = [
+        p
+        for p in inspect.signature(FUNCTIONS[name]).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        fixed = [p for p in params if p.kind is not p.VAR_POSITIONAL]
+        return sum(1 for p in fixed if p.default is p.empty), None
+    return sum(1 for p in params if p.default is p.empty), len(params)
+
+
+def call_problem(name: str, nargs: int | None) -> tuple[str, str] | None:
+    """What is wrong with calling ``name`` with ``nargs`` arguments (None: not known, as
+    with an expanded ``args...``), as (summary, detail), or None when nothing is.
+
+    Both the static check of a configuration and the evaluation of a call use it, so the
+    same mistake reads the same (and is reported once)."""
+    if name not in FUNCTIONS:
+        close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1, cutoff=0.6)
+        hint = f'Did you mean "{close[0]}"? ' if close else ""
+        return (
+            f'Call to unknown function "{name}"',
+            f"{hint}There is no function named {name}; the available functions are: "
+            + ", ".join(sorted(FUNCTIONS)),
+        )
+    if nargs is None:
+        return None
+    least, most = arity(name)
+    if least <= nargs and (most is None or nargs <= most):
+        return None
+    if most == least:
+        wanted = f"exactly {least} argument{'s' if least != 1 else ''}"
+    elif most is None:
+        wanted = f"at least {least} argument{'s' if least != 1 else ''}"
+    else:
+        wanted = f"{least} to {most} arguments"
+    summary = "Not enough function arguments" if nargs < least else "Too many function arguments"
+    return summary, f"Function {name} takes {wanted}, but is given {nargs}."

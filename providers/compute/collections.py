@@ -26,6 +26,7 @@ from providers.compute.groups import (
     VM_TYPE,
     arguments,
     known,
+    location_attribute,
     name_attribute,
     plan_in_group,
     state_from,
@@ -96,11 +97,9 @@ class RestorePointCollection(ResourceType):
             "resource_group": Attribute(
                 required=True, force_new=True, description="the resource group's name"
             ),
-            "location": Attribute(
-                required=True,
-                force_new=True,
-                description="the region (may differ from the VM's: restore points are then "
-                "created directly there, RP-11)",
+            "location": location_attribute(
+                "the region (may differ from the VM's: restore points are then created "
+                "directly there, RP-11)"
             ),
             "subscription": SUBSCRIPTION,
             "source_vm_id": Attribute(required=True, force_new=True, description="the VM's id"),

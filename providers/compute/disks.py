@@ -37,8 +37,8 @@ from providers.compute.groups import (
     TAGS,
     arguments,
     known,
+    location_attribute,
     name_attribute,
-    one_of,
     plan_in_group,
     state_from,
     subscription_of,
@@ -98,7 +98,7 @@ class ManagedDisk(ResourceType):
             "resource_group": Attribute(
                 required=True, force_new=True, description="the resource group's name"
             ),
-            "location": Attribute(required=True, force_new=True, description="the region"),
+            "location": location_attribute(),
             "subscription": SUBSCRIPTION,
             "size_gb": Attribute(
                 type="number",
@@ -107,11 +107,9 @@ class ManagedDisk(ResourceType):
                 description="size in GiB, at most 32,767, rounded up to a whole MiB (an imported "
                 "or restored disk: at least its source's); grows in place, never shrinks",
             ),
-            "sku": Attribute(
-                optional=True, force_new=True, default="Standard_LRS", validators=(one_of(*SKUS),)
-            ),
+            "sku": Attribute(optional=True, force_new=True, default="Standard_LRS", allowed=SKUS),
             "create_option": Attribute(
-                optional=True, force_new=True, default="Empty", validators=(one_of(*OPTIONS),)
+                optional=True, force_new=True, default="Empty", allowed=OPTIONS
             ),
             "source_uri": Attribute(
                 optional=True, force_new=True, description="Import: a raw image file"

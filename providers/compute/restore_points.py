@@ -28,7 +28,7 @@ from providers.base import (
     ValidateRequest,
 )
 from providers.compute.collections import RP_TYPE, collection_facts
-from providers.compute.groups import ID, TAGS, arguments, known, name_attribute, one_of, state_from
+from providers.compute.groups import ID, TAGS, arguments, known, name_attribute, state_from
 from providers.compute.restore_point_plan import check_snapshot_config, plan_copy, plan_snapshot
 from providers.compute.restore_point_plan import (  # re-exported for vm_restore
     restore_point_facts as restore_point_facts,
@@ -54,7 +54,7 @@ class RestorePoint(ResourceType):
                 optional=True,
                 force_new=True,
                 default="ApplicationConsistent",
-                validators=(one_of(*MODES),),
+                allowed=MODES,
             ),
             "exclude_disk_ids": Attribute(
                 type="list(string)",

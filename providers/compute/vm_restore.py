@@ -31,7 +31,14 @@ from providers.compute.encrypted_restore import (
     restored_des,
     source_encryption,
 )
-from providers.compute.groups import TAGS, group_id, known, name_attribute, subscription_of
+from providers.compute.groups import (
+    TAGS,
+    group_id,
+    known,
+    location_attribute,
+    name_attribute,
+    subscription_of,
+)
 from providers.compute.restore_points import restore_point_facts
 from providers.compute.vms import VM_TYPE, vm_id
 from providers.resource import ResourceType, Session, rule_error, where
@@ -48,10 +55,6 @@ _ARGS = (
 )
 
 
-def _kind(value: Any) -> str | None:
-    return None if value in KINDS else f"use one of {', '.join(KINDS)}"
-
-
 def disk_names(name: str, n_data: int) -> tuple[str, list[str]]:
     return f"{name}-osdisk", [f"{name}-datadisk-{i}" for i in range(n_data)]
 
@@ -65,11 +68,8 @@ class VmRestore(ResourceType):
             "target_resource_group": Attribute(
                 required=True, force_new=True, description="the resource group's name"
             ),
-            "target_location": Attribute(
-                optional=True,
-                computed=True,
-                force_new=True,
-                description="the restore point's region (default) or its pair",
+            "target_location": location_attribute(
+                "the restore point's region (default) or its pair", required=False, computed=True
             ),
             "target_subscription": Attribute(
                 optional=True,
@@ -78,7 +78,7 @@ class VmRestore(ResourceType):
                 description="default: the restore point's subscription",
             ),
             "source_kind": Attribute(
-                optional=True, force_new=True, default="snapshot", validators=(_kind,)
+                optional=True, force_new=True, default="snapshot", allowed=KINDS
             ),
             "disk_encryption_set_id": Attribute(optional=True, force_new=True),
             "tags": TAGS,

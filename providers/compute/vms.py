@@ -30,8 +30,8 @@ from providers.compute.groups import (
     VM_TYPE,
     arguments,
     known,
+    location_attribute,
     name_attribute,
-    one_of,
     plan_in_group,
     state_from,
 )
@@ -83,18 +83,18 @@ class VirtualMachine(ResourceType):
             "resource_group": Attribute(
                 required=True, force_new=True, description="the resource group's name"
             ),
-            "location": Attribute(required=True, force_new=True, description="the region"),
+            "location": location_attribute(),
             "subscription": SUBSCRIPTION,
             "size": Attribute(optional=True, default="Standard_D2s_v5"),
             "os_type": Attribute(
                 optional=True,
                 force_new=True,
                 default="linux",
-                validators=(one_of("linux", "windows"),),
+                allowed=("linux", "windows"),
             ),
             "os_distro": Attribute(optional=True, description="e.g. ubuntu-22.04, rhel-9"),
             "power_state": Attribute(
-                optional=True, default="running", validators=(one_of("running", "stopped"),)
+                optional=True, default="running", allowed=("running", "stopped")
             ),
             "os_disk_id": Attribute(required=True, force_new=True),
             "ephemeral_os_disk": Attribute(

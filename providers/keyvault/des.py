@@ -18,8 +18,8 @@ from providers.compute.groups import (
     TAGS,
     arguments,
     known,
+    location_attribute,
     name_attribute,
-    one_of,
     plan_in_group,
     state_from,
 )
@@ -33,14 +33,14 @@ class DiskEncryptionSet(ResourceType):
         attributes={
             "name": name_attribute("disk encryption set"),
             "resource_group": Attribute(required=True, force_new=True),
-            "location": Attribute(required=True, force_new=True),
+            "location": location_attribute(),
             "subscription": SUBSCRIPTION,
             "key_vault_key_id": Attribute(required=True, description="a key_vault_key's id"),
             "encryption_type": Attribute(
                 optional=True,
                 force_new=True,
                 default="EncryptionAtRestWithCustomerKey",
-                validators=(one_of(*DES_KINDS),),
+                allowed=DES_KINDS,
             ),
             "tags": TAGS,
             "id": ID,

@@ -15,7 +15,7 @@ from typing import Any
 from engine.diagnostics import error
 from engine.values import UNKNOWN
 from providers.base import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
-from providers.compute.groups import ID, TAGS, arguments, known, one_of, state_from
+from providers.compute.groups import ID, TAGS, arguments, known, state_from
 from providers.keyvault.common import KEY_TYPE, SECRET_TYPE, keystore, missing, vault_facts
 from providers.resource import ResourceType, Session, where
 
@@ -37,7 +37,7 @@ class KeyVaultKey(ResourceType):
                 optional=True,
                 force_new=True,
                 default="RSA",
-                validators=(one_of("RSA", "EC", "oct"),),
+                allowed=("RSA", "EC", "oct"),
             ),
             "key_size": Attribute(
                 type="number",

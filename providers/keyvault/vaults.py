@@ -21,6 +21,7 @@ from providers.compute.groups import (
     TAGS,
     arguments,
     known,
+    location_attribute,
     plan_in_group,
     state_from,
 )
@@ -79,7 +80,7 @@ class KeyVault(ResourceType):
         attributes={
             "name": Attribute(required=True, force_new=True, validators=(_vault_name,)),
             "resource_group": Attribute(required=True, force_new=True),
-            "location": Attribute(required=True, force_new=True),
+            "location": location_attribute(),
             "subscription": SUBSCRIPTION,
             "soft_delete_retention_days": Attribute(
                 type="number", optional=True, default=90, validators=(_retention,)

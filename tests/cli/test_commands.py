@@ -140,6 +140,61 @@ def test_every_json_document_has_terraforms_string_format_version(bcdr, workdir)
     assert json.loads(bcdr("show", "-json").stdout)["format_version"] == "1.0"
 
 
+MISTAKES = """
+resource "resource_group" "g" {
+  name     = "g"
+  location = true
+}
+
+resource "managed_disk" "d" {
+  count          = -1
+  name           = uper("d")
+  resource_group = resource_group.g.nme
+  location       = "eastuss"
+  size_gb        = 1
+  sku            = "Premium_LRSS"
+  lifecyle {
+    prevent_destroy = true
+  }
+}
+
+output "o" {
+  value = lower("a", "b")
+}
+"""
+
+
+def test_validate_reports_every_mistake_it_can_know_at_once(bcdr, workdir):
+    write(workdir, MISTAKES)
+    result = bcdr("validate", "-json")
+    assert result.exit_code == 1
+    got = {
+        (d["range"]["start"]["line"], d["summary"]): d["detail"]
+        for d in json.loads(result.stdout)["diagnostics"]
+    }
+    assert sorted(got) == [
+        (3, 'Incorrect attribute value type for "location"'),
+        (7, "Invalid count argument"),
+        (8, 'Call to unknown function "uper"'),
+        (9, "Unsupported attribute"),
+        (10, 'Invalid value for "location"'),
+        (12, 'Invalid value for "sku"'),
+        (13, 'Unsupported block type "lifecyle"'),
+        (19, "Too many function arguments"),
+    ]
+    assert (
+        "resource_group.g.location must be a string, not a bool"
+        in got[(3, 'Incorrect attribute value type for "location"')]
+    )
+    assert "must be a whole number of 0 or more, not -1" in got[(7, "Invalid count argument")]
+    assert got[(8, 'Call to unknown function "uper"')].startswith('Did you mean "upper"?')
+    assert 'no attribute named nme. Did you mean "name"?' in got[(9, "Unsupported attribute")]
+    assert 'Did you mean "eastus"?' in got[(10, 'Invalid value for "location"')]
+    assert 'Did you mean "Premium_LRS"?' in got[(12, 'Invalid value for "sku"')]
+    assert 'Did you mean "lifecycle"?' in got[(13, 'Unsupported block type "lifecyle"')]
+    assert "takes exactly 1 argument, but is given 2" in got[(19, "Too many function arguments")]
+
+
 def test_validate_without_specs_says_what_to_do(bcdr):
     result = bcdr("validate")
     assert result.exit_code == 1

@@ -9,6 +9,7 @@ from engine.config import load_config
 from engine.diagnostics import SourceRange
 from engine.schemacheck import check_body, check_values, suggest
 from engine.values import UNKNOWN
+from providers.base import Attribute, Schema
 from tests.engine.testprovider import THING
 
 WHERE = SourceRange("main.hcl", 1)
@@ -75,3 +76,41 @@ def test_validators_run_on_known_values_only():
 def test_required_null_is_an_error():
     _, diags = check_values(THING, {"name": None}, {}, "test_thing.x", WHERE)
     assert [d.summary for d in diags] == ['Required argument "name" is null']
+
+
+REGIONISH = Schema(
+    {
+        "region": Attribute(
+            required=True,
+            allowed=("eastus", "westeurope"),
+            normalize=lambda v: v.lower().replace(" ", ""),
+        ),
+        "label": Attribute(optional=True),
+    }
+)
+
+
+def test_allowed_values_refuse_others_with_did_you_mean():
+    _, diags = check_values(REGIONISH, {"region": "eastuss"}, {}, "t.x", WHERE)
+    (d,) = diags
+    assert d.summary == 'Invalid value for "region"'
+    assert d.detail == (
+        'main.hcl:1: t.x.region: "eastuss" is not an allowed value. Did you mean "eastus"? '
+        "Use one of: eastus, westeurope"
+    )
+    # compared in the normalized form; an unknown value is judged at apply
+    for fine in ("East US", "westeurope", UNKNOWN):
+        assert not check_values(REGIONISH, {"region": fine}, {}, "t.x", WHERE)[1], fine
+
+
+def test_a_bool_for_a_string_argument_is_a_type_error():
+    _, diags = check_values(REGIONISH, {"region": "eastus", "label": True}, {}, "t.x", WHERE)
+    assert [(d.summary, d.detail) for d in diags] == [
+        (
+            'Incorrect attribute value type for "label"',
+            'main.hcl:1: t.x.label must be a string, not a bool; write it in quotes: label = "..."',
+        )
+    ]
+    # numbers still convert, as in Terraform
+    out, diags = check_values(REGIONISH, {"region": "eastus", "label": 5}, {}, "t.x", WHERE)
+    assert not diags and out["label"] == "5"

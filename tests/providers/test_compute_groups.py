@@ -41,10 +41,30 @@ def test_bad_region_is_a_plan_error_with_file_line(ws: Workspace) -> None:
     ws.ok("init")
     result = ws.run("plan", "-no-color")
     assert result.exit_code == 1
-    assert "Invalid location 'atlantis'" in result.output
+    assert 'Invalid value for "location"' in result.output
     assert "main.hcl line 3" in result.output
-    assert "use one of" in result.output
+    assert '"atlantis" is not an allowed value. Use one of: ' in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_misspelt_region_is_found_by_validate_with_did_you_mean(ws: Workspace) -> None:
+    ws.write(GROUP.replace('"eastus"', '"eastuss"'))
+    result = ws.run("validate", "-no-color")
+    assert result.exit_code == 1
+    assert 'Invalid value for "location"' in result.output and "main.hcl line 3" in result.output
+    assert '"eastuss" is not an allowed value. Did you mean "eastus"?' in result.output
+    # Azure compares region names without case or spaces: "East US" is eastus
+    ws.write(GROUP.replace('"eastus"', '"East US"'))
+    assert ws.run("validate", "-no-color").exit_code == 0
+
+
+def test_a_bool_location_is_a_type_error(ws: Workspace) -> None:
+    ws.write(GROUP.replace('"eastus"', "true"))
+    result = ws.run("validate", "-no-color")
+    assert result.exit_code == 1
+    assert 'Incorrect attribute value type for "location"' in result.output
+    assert "resource_group.rg.location must be a string, not a bool" in result.output
+    assert "Invalid location" not in result.output
 
 
 def test_unknown_subscription_is_a_plan_error(ws: Workspace) -> None:
