@@ -416,7 +416,8 @@ def _syntax_diagnostic(err: Exception, filename: str) -> Diagnostic:
             summary = "Syntax error: unexpected end of the file"
             hint = 'a block, list or string is not closed: add the missing }, ] or "'
         else:
-            summary = f"Syntax error: unexpected {str(tok).strip() or 'new line'!r}"
+            found = repr(str(tok).strip()) if str(tok).strip() else "new line"
+            summary = f"Syntax error: unexpected {found}"
             hint = _hint_for(sorted(getattr(err, "expected", ()) or ()))
     elif isinstance(err, UnexpectedCharacters):
         summary = f"Syntax error: unexpected character {err.char!r}"

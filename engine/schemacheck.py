@@ -21,7 +21,7 @@ from engine.addrs import ResourceAddr
 from engine.diagnostics import Diagnostics, SourceRange, error
 from engine.expr import Expr, references
 from engine.exprops import FunctionCall
-from engine.exprrefs import GetAttr, Index, Name
+from engine.exprrefs import GetAttr, Index, Name, Splat, SplatItem
 from engine.functions import call_problem
 from engine.graph import Graph, body_exprs, build_graph, resource_references
 from engine.typeconv import TypeConstraint, convert, parse_type
@@ -330,30 +330,55 @@ def _check_exprs(config: Config, registry: Registry, exprs: list[Expr], where: s
                 problem = call_problem(node.name, None if node.expand else len(node.args))
                 if problem is not None:
                     diags.append(error(*problem, node.range, address=where))
-            elif isinstance(node, GetAttr):
-                diags.extend(_check_attr_ref(config, registry, node, where))
+                continue
+            target = _attribute_target(node)
+            if target is not None:
+                diags.extend(_check_attr_ref(config, registry, *target, where))
     return diags
 
 
-def _check_attr_ref(config: Config, registry: Registry, node: GetAttr, where: str) -> Diagnostics:
-    """``TYPE.NAME.ATTR`` (``TYPE.NAME[KEY].ATTR`` with count or for_each): ATTR must be in
-    the type's schema (arguments, blocks and computed attributes alike)."""
-    inner, indexed = node.obj, isinstance(node.obj, Index)
-    if isinstance(inner, Index):
-        inner = inner.obj
+def _attribute_target(node: Expr) -> tuple[GetAttr, Expr, bool | None] | None:
+    """For ``TYPE.NAME.ATTR``, ``TYPE.NAME[KEY].ATTR`` and ``TYPE.NAME[*].ATTR``: the node
+    naming ATTR, the ``TYPE.NAME`` node, and whether it was indexed (None: a splat)."""
+    if isinstance(node, Splat):
+        step = node.each
+        while isinstance(step, GetAttr | Index) and not isinstance(step.obj, SplatItem):
+            step = step.obj
+        if isinstance(step, GetAttr) and isinstance(step.obj, SplatItem):
+            return step, node.source, None
+        return None
+    if not isinstance(node, GetAttr):
+        return None
+    if isinstance(node.obj, Index):
+        return node, node.obj.obj, True
+    return node, node.obj, False
+
+
+def _check_attr_ref(
+    config: Config,
+    registry: Registry,
+    node: GetAttr,
+    inner: Expr,
+    indexed: bool | None,
+    where: str,
+) -> Diagnostics:
+    """ATTR must be in the type's schema (arguments, blocks and computed attributes alike)."""
     if not (isinstance(inner, GetAttr) and isinstance(inner.obj, Name)):
         return Diagnostics()
     addr = ResourceAddr(inner.obj.name, inner.name)
     res = config.resources.get(addr)
     schema = registry.schema(addr.type) if res is not None else None
-    repeated = res is not None and (res.count is not None or res.for_each is not None)
-    if schema is None or indexed != repeated or node.name in schema.attributes:
+    if schema is None or node.name in schema.attributes:
         return Diagnostics()
+    repeated = res.count is not None or res.for_each is not None
+    if indexed is not None and indexed != repeated:
+        return Diagnostics()  # r.key of a for_each resource is a key, not an attribute
+    step = {True: "[...]", False: "", None: "[*]"}[indexed]
     return Diagnostics(
         [
             error(
                 "Unsupported attribute",
-                f"{node.range}: {where} refers to {addr}{'[...]' if indexed else ''}.{node.name}, "
+                f"{node.range}: {where} refers to {addr}{step}.{node.name}, "
                 f"but {addr.type} has no attribute named {node.name}."
                 f"{suggest(node.name, sorted(schema.attributes))}",
                 node.range,

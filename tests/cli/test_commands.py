@@ -195,6 +195,24 @@ def test_validate_reports_every_mistake_it_can_know_at_once(bcdr, workdir):
     assert "takes exactly 1 argument, but is given 2" in got[(19, "Too many function arguments")]
 
 
+def test_validate_finds_missing_attributes_through_index_and_splat(bcdr, workdir):
+    write(
+        workdir,
+        'resource "bcdr_data" "a" {\n  count = 2\n  input = "a"\n}\n'
+        'resource "bcdr_data" "e" {\n  for_each = { x = 1 }\n  input    = "a"\n}\n'
+        'output "o" {\n  value = [bcdr_data.a[*].outptu, bcdr_data.a[0].outpt, '
+        'bcdr_data.a[*].output, bcdr_data.e.x, bcdr_data.e["x"].inpt]\n}\n',
+    )
+    data = json.loads(bcdr("validate", "-json").stdout)
+    got = [d["detail"].split("refers to ")[1] for d in data["diagnostics"]]
+    has_no = "but bcdr_data has no attribute named"
+    assert got == [
+        f'bcdr_data.a[*].outptu, {has_no} outptu. Did you mean "output"?',
+        f'bcdr_data.a[...].outpt, {has_no} outpt. Did you mean "output"?',
+        f'bcdr_data.e[...].inpt, {has_no} inpt. Did you mean "input"?',
+    ]  # bcdr_data.e.x is the key x of a for_each resource, not an attribute
+
+
 def test_validate_without_specs_says_what_to_do(bcdr):
     result = bcdr("validate")
     assert result.exit_code == 1
