@@ -186,8 +186,11 @@ def check_values(
             )
             out[name] = value
             continue
-        if spec.allowed and isinstance(out[name], str):
-            problem = _not_allowed(spec, out[name])
+        if spec.allowed:
+            items = out[name] if isinstance(out[name], list) else [out[name]]
+            problem = next(
+                (p for v in items if isinstance(v, str) and (p := _not_allowed(spec, v))), None
+            )
             if problem:
                 diags.append(
                     error(

@@ -32,10 +32,11 @@ class Attribute:
     the arguments a computed attribute's value is made from: it is sensitive whenever one
     of them is (``bcdr_data``'s ``output`` from ``input``).
 
-    ``allowed`` lists the only values a string argument takes (an enum, such as a region or
-    a SKU): the engine refuses any other value at ``validate`` with the closest allowed one
-    as did-you-mean. ``normalize`` maps a value to the form it is compared in (Azure's
-    region names ignore case and spaces: ``"East US"`` is ``eastus``).
+    ``allowed`` lists the only values a string argument (or each element of a list of
+    strings) takes, an enum such as a region or a SKU: the engine refuses any other value at
+    ``validate`` with the closest allowed one as did-you-mean. ``normalize`` maps a value to
+    the form it is compared in (Azure's region names ignore case and spaces: ``"East US"``
+    is ``eastus``).
     """
 
     type: str = "string"

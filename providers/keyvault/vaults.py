@@ -42,16 +42,6 @@ def _retention(value: Any) -> str | None:
     return None if ok else "soft delete keeps deleted objects 7 to 90 days: give 7 to 90"
 
 
-def _perms(allowed: tuple[str, ...]) -> Any:
-    lowered = {p.lower() for p in allowed} | {"all"}
-
-    def check(value: Any) -> str | None:
-        bad = [p for p in value or [] if str(p).lower() not in lowered]
-        return None if not bad else f"unknown permission {bad[0]!r}: use {', '.join(allowed)}"
-
-    return check
-
-
 POLICY = Schema(
     attributes={
         "object_id": Attribute(
@@ -61,14 +51,14 @@ POLICY = Schema(
         "key_permissions": Attribute(
             type="list(string)",
             optional=True,
-            validators=(
-                _perms(("get", "list", "wrapKey", "unwrapKey", "encrypt", "decrypt", "sign")),
-            ),
+            allowed=("get", "list", "wrapKey", "unwrapKey", "encrypt", "decrypt", "sign", "all"),
+            normalize=str.lower,
         ),
         "secret_permissions": Attribute(
             type="list(string)",
             optional=True,
-            validators=(_perms(("get", "list", "set", "delete")),),
+            allowed=("get", "list", "set", "delete", "all"),
+            normalize=str.lower,
         ),
     }
 )

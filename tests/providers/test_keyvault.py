@@ -117,6 +117,16 @@ def test_secret_value_and_key_material_are_not_plaintext_in_fabric_db(ws: Worksp
     assert raw.count(der) == 0 and raw.count(der[-48:]) == 0
 
 
+def test_an_unknown_permission_gets_did_you_mean_and_case_is_ignored(ws: Workspace) -> None:
+    ws.write(spec(perms='"GET", "Set", "delte"'))
+    result = ws.run("validate", "-no-color")
+    assert result.exit_code == 1
+    assert 'Invalid value for "secret_permissions"' in result.output
+    assert '"delte" is not an allowed value. Did you mean "delete"?' in result.output
+    ws.write(spec(perms='"GET", "Set", "Delete"'))
+    assert ws.run("validate", "-no-color").exit_code == 0
+
+
 def test_purge_protection_cannot_be_turned_off(ws: Workspace) -> None:
     ws.write(spec(purge="true"))
     ws.ok("init")
