@@ -64,14 +64,18 @@ def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> D
     in_order = list(config.resources) if diags.has_errors else graph.order()
     diags.extend(configure_providers(config, registry, variables, config.dir))
     ev = Evaluator(config, variables, config.dir)
+    for addr, res in config.resources.items():
+        if res.count is not None or res.for_each is not None:
+            expansion, sub = ev.expand(res, unknown_ok=True)  # count = -1, a for_each list
+            diags.extend(sub)
+            if expansion == []:
+                ev.expanded(addr)  # known to have no instances: r[0] is an invalid index
     for addr in in_order:
         res = config.resources[addr]
         schema = registry.schema(addr.type)
         provider = registry.provider_for(addr.type)
         if schema is None or provider is None:
             continue
-        if res.count is not None or res.for_each is not None:
-            diags.extend(ev.expand(res, unknown_ok=True)[1])  # count = -1, a for_each list
         if res.count is not None:
             ctx = ev.context(count_index=UNKNOWN)
         elif res.for_each is not None:

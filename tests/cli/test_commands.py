@@ -397,6 +397,8 @@ def test_indexing_a_count_zero_resource_is_an_invalid_index_at_plan_time(bcdr, w
     # count = 0 is known at plan time, so the list is known to be empty even though the
     # attributes of its (absent) elements are not: the plan fails, nothing is made
     write(workdir, COUNT_ZERO)
+    validated = bcdr("validate", "-no-color")
+    assert validated.exit_code == 1 and "Error: Invalid index" in validated.output
     result = bcdr("apply", "-auto-approve", "-no-color")
     assert result.exit_code == 1, result.output
     assert "Error: Invalid index" in result.output
