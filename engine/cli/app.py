@@ -411,15 +411,16 @@ def load(s: Session, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, Any]
 
 
 def unique(diags: list[Diagnostic]) -> list[Diagnostic]:
-    """Drop repeats of a finding (same severity, summary, detail and place), keeping the first.
+    """Drop repeats of a finding (same severity, summary and place), keeping the first.
 
-    Findings that differ only in their detail (each instance of a ``count`` resource that
-    ``prevent_destroy`` protects) are all kept: each is its own thing to fix.
+    The instances of a ``count`` or ``for_each`` resource share their block's lines, but a
+    finding about each (``prevent_destroy`` of ``a[0]`` and of ``a[1]``) is its own.
     """
     seen: set[tuple[Any, ...]] = set()
     out = []
     for d in diags:
-        key = (d.severity, d.summary, d.detail, d.range, d.address if d.range is None else None)
+        one = d.address if d.range is None or "[" in (d.address or "") else None
+        key = (d.severity, d.summary, d.range, one)
         if key not in seen:
             seen.add(key)
             out.append(d)

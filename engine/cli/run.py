@@ -37,6 +37,7 @@ from engine.cli.app import (
     read_plan,
     registry_of,
     session_of,
+    unique,
     var_options,
     warnings_text,
     write_plan,
@@ -270,7 +271,7 @@ def validate(ctx: click.Context, no_color: bool, as_json: bool) -> None:
         diags = Diagnostics(validate_config(config, registry, values))
     except DiagnosticsError as exc:
         diags = exc.diagnostics
-    diags = Diagnostics(list(s.warnings) + list(diags))
+    diags = Diagnostics(unique(list(s.warnings) + list(diags)))
     s.warnings.clear()
     if as_json:
         print_json(ui, render.diagnostics_json(diags, s.source_lines()))

@@ -213,6 +213,16 @@ def test_validate_finds_missing_attributes_through_index_and_splat(bcdr, workdir
     ]  # bcdr_data.e.x is the key x of a for_each resource, not an attribute
 
 
+def test_validate_json_reports_a_mistake_once(bcdr, workdir):
+    # the static check and the evaluation both find the undeclared resource
+    write(workdir, 'resource "bcdr_data" "c" {\n  input = bcdr_data.missing.output\n}\n')
+    data = json.loads(bcdr("validate", "-json").stdout)
+    assert [d["summary"] for d in data["diagnostics"]] == [
+        'Reference to undeclared resource "bcdr_data.missing"'
+    ]
+    assert data["error_count"] == 1
+
+
 def test_validate_without_specs_says_what_to_do(bcdr):
     result = bcdr("validate")
     assert result.exit_code == 1
