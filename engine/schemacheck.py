@@ -1,11 +1,13 @@
 """Generic checks of resource bodies against their provider's ``Schema``, and of a config.
 
 ``static_checks`` checks a whole configuration without evaluating it: resource types,
-schemas, references to variables, locals and resources, lifecycle, cycles. For one body
-there are two passes: ``check_body`` looks at the body as written (unknown attributes with
-the closest valid name, computed-only attributes set, missing required ones, misused nested
+schemas, references to variables, locals and resources (and to attributes a type does not
+have), function names and argument counts, lifecycle, cycles. For one body there are two
+passes: ``check_body`` looks at the body as written (unknown attributes and blocks with the
+closest valid name, computed-only attributes set, missing required ones, misused nested
 blocks); ``check_values`` looks at the evaluated values (types, with Terraform's
-conversions, and the attribute validators). Always holds: every finding is a diagnostic
+conversions but no bool for a string, the allowed values with the closest one, and the
+attribute validators). Always holds: every finding is a diagnostic
 with file:line and what to do; ``UNKNOWN`` values are never judged (they are checked again
 at apply, when known); nothing here knows a particular resource type.
 """
