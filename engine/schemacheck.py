@@ -303,6 +303,13 @@ def static_checks(
         diags.extend(_check_refs(config, resource_references(res), str(addr)))
         exprs = [*body_exprs(res.body), *(e for e in (res.count, res.for_each) if e is not None)]
         diags.extend(_check_exprs(config, registry, exprs, str(addr)))
+    for prov in config.providers.values():
+        where = f"provider.{prov.name}"
+        diags.extend(_check_exprs(config, registry, [*body_exprs(prov.body)], where))
+    for var in config.variables.values():
+        for rule in var.validations:
+            exprs = [rule.condition, rule.error_message]
+            diags.extend(_check_exprs(config, registry, exprs, f"var.{var.name}"))
     for local in config.locals.values():
         diags.extend(_check_refs(config, references(local.expr), f"local.{local.name}"))
         diags.extend(_check_exprs(config, registry, [local.expr], f"local.{local.name}"))

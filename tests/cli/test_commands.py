@@ -213,6 +213,22 @@ def test_validate_finds_missing_attributes_through_index_and_splat(bcdr, workdir
     ]  # bcdr_data.e.x is the key x of a for_each resource, not an attribute
 
 
+def test_validate_checks_function_calls_in_provider_blocks_and_variable_validations(bcdr, workdir):
+    write(
+        workdir,
+        'variable "v" {\n  default = "a"\n  validation {\n    condition     = lenght(var.v) > 0\n'
+        '    error_message = "empty"\n  }\n}\n'
+        'provider "platform" {\n  serve_url = trimspaces("http://x")\n}\n',
+    )
+    result = bcdr("validate", "-no-color")
+    assert result.exit_code == 1
+    assert 'Call to unknown function "lenght"' in result.output
+    assert 'on main.hcl line 4, in variable "v"' in result.output
+    assert 'Did you mean "length"?' in result.output
+    assert 'on main.hcl line 9, in provider "platform"' in result.output
+    assert 'Did you mean "trimspace"?' in result.output
+
+
 def test_validate_json_reports_a_mistake_once(bcdr, workdir):
     # the static check and the evaluation both find the undeclared resource
     write(workdir, 'resource "bcdr_data" "c" {\n  input = bcdr_data.missing.output\n}\n')
