@@ -183,10 +183,10 @@ def call_problem(name: str, nargs: int | None) -> tuple[str, str] | None:
     same mistake reads the same (and is reported once)."""
     if name not in FUNCTIONS:
         close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1, cutoff=0.6)
-        hint = f'Did you mean "{close[0]}"? ' if close else ""
+        hint = f' Did you mean "{close[0]}"?' if close else ""
         return (
             f'Call to unknown function "{name}"',
-            f"{hint}There is no function named {name}; the available functions are: "
+            f"There is no function named {name}.{hint} Available functions: "
             + ", ".join(sorted(FUNCTIONS)),
         )
     if nargs is None:

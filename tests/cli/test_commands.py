@@ -187,7 +187,9 @@ def test_validate_reports_every_mistake_it_can_know_at_once(bcdr, workdir):
         in got[(3, 'Incorrect attribute value type for "location"')]
     )
     assert "must be a whole number of 0 or more, not -1" in got[(7, "Invalid count argument")]
-    assert got[(8, 'Call to unknown function "uper"')].startswith('Did you mean "upper"?')
+    assert got[(8, 'Call to unknown function "uper"')].startswith(
+        'There is no function named uper. Did you mean "upper"? Available functions: abs, '
+    )
     assert 'no attribute named nme. Did you mean "name"?' in got[(9, "Unsupported attribute")]
     assert 'Did you mean "eastus"?' in got[(10, 'Invalid value for "location"')]
     assert 'Did you mean "Premium_LRS"?' in got[(12, 'Invalid value for "sku"')]
