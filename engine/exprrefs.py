@@ -150,7 +150,9 @@ def _get_attr(obj: Any, name: str, range: SourceRange) -> Any:
         if name not in obj:
             keys = ", ".join(sorted(obj)[:20]) or "none"
             raise EvalError(
-                f'This object has no attribute "{name}"', f"its attributes are: {keys}", range
+                "Unsupported attribute",
+                f'This object has no attribute named "{name}"; its attributes are: {keys}',
+                range,
             )
         return obj[name]
     if obj is None:

@@ -229,7 +229,7 @@ def test_unknown_inside_collections_keeps_shape():
         ("var.zones[5]", "index 5 is out of range for a list of 3 elements"),
         ("[][0]", "the list has no elements"),
         ('var.tags["nope"]', 'no key "nope"'),
-        ("var.tags.nope", 'no attribute "nope"'),
+        ("var.tags.nope", 'no attribute named "nope"'),
         ("var.zones.name", 'Cannot get attribute "name" of a list'),
         ("var.nothing.x", "null"),
         ('"x${var.zones}"', "Cannot include a list in a string template"),
@@ -408,5 +408,6 @@ def test_a_failed_traversal_of_a_sensitive_value_does_not_quote_it(text):
 
 
 def test_a_failed_traversal_of_an_unmarked_container_says_what_is_there():
-    with pytest.raises(EvalError, match="out of range for a list of 2"):
+    with pytest.raises(EvalError, match="Invalid index") as info:
         ev_marked("var.items[5]")
+    assert "out of range for a list of 2" in info.value.detail
