@@ -1,4 +1,5 @@
-"""Block store backends: a narrow object store (put, get, has, list, delete, size).
+"""Block store backends: a narrow object store (put, get, has, list, delete, size), and the
+sweep of what interrupted puts left behind (``remove_leftovers``).
 
 What always holds: ``put`` is atomic and durable (a reader sees the old object, the new
 one, or none, never a torn one; after ``put`` returns the object survives a crash); names
@@ -45,6 +46,7 @@ class Backend(Protocol):
     def list(self, prefix: str = "") -> Iterator[str]: ...
     def delete(self, name: str) -> None: ...
     def size(self, name: str) -> int: ...
+    def remove_leftovers(self) -> tuple[int, int]: ...
 
 
 def _fsync_dir(path: Path) -> None:
@@ -70,7 +72,11 @@ def _write_all(fd: int, chunks: list) -> None:
 
 
 class LocalBackend:
-    """Objects as files under ``root``; a put is temp file + fsync + rename + dir fsync."""
+    """Objects as files under ``root``; a put is temp file + fsync + rename + dir fsync.
+
+    A put killed before its rename leaves its temp file (``.tmp-*``); ``remove_leftovers``
+    deletes them, and must run only while no put does (the store's exclusive lock).
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -136,3 +142,19 @@ class LocalBackend:
             return self._path(name).stat().st_size
         except FileNotFoundError:
             raise NotFound(f"object {name!r} not found in store {self.root}") from None
+
+    def remove_leftovers(self) -> tuple[int, int]:
+        """Delete the temp files of interrupted puts: (files, bytes). Call it only while no
+        ``put`` runs (under the store's exclusive lock): a running put's file is one."""
+        files = size = 0
+        for dirpath, _dirnames, filenames in os.walk(self.root):
+            for fn in filenames:
+                if fn.startswith(_TMP_PREFIX):
+                    path = Path(dirpath) / fn
+                    try:
+                        got = path.stat().st_size
+                        path.unlink()
+                    except FileNotFoundError:
+                        continue
+                    files, size = files + 1, size + got
+        return files, size

@@ -3,15 +3,25 @@
 A block's id is xxh3-128 of its plaintext keyed with the subscription's secret seed, so ids
 never alias across subscriptions and one subscription's stores in every region agree on ids.
 Blocks are zstd-compressed (level 1; stored raw when that does not shrink them) and packed
-into pack objects of up to ``pack_size`` bytes, each ending in a footer that lists its
-blocks. The index (block id -> pack, offset, length) is a table in the store's own SQLite
-file.
+into pack objects of up to ``pack_size`` bytes, each ending in a checksummed footer that
+lists its blocks (``core/packs.py``). The index (block id -> pack, offset, length) is a table
+in the store's own SQLite file; it holds nothing the packs' footers do not, so
+``rebuild_index`` makes it again from them. A manifest (format 2, ``BCDRMAN2``) is its disk's
+size, block count and zstd-compressed dense ids, then an xxh3-64 of all that; a format-1
+manifest (``BCDRMAN1``, written before manifests carried checksums) is still read, with
+every check but the checksum.
 
 What always holds:
 - An object is written whole (temp file, fsync, rename, directory fsync) before any index row
   that points into it is committed, so an index row never points at missing bytes.
 - Every read decompresses and re-hashes the block and raises ``IntegrityError`` naming the
-  block and the pack when the content does not match its id.
+  block and the pack when the content does not match its id; the pack's footer is checked
+  (once per pack and store handle) and the index row must agree with it.
+- A manifest read is checked (magic, checksum, its size against its block count, and against
+  the size recorded for its disk restore point when the caller passes it) before any of its
+  ids is used; a damaged one raises ``IntegrityError`` naming it.
+- A damaged index file raises ``IntegrityError`` naming the file and the way to rebuild it
+  (never a bare ``sqlite3`` error), from the constructor and from inside ``lock``.
 - Objects live in a ``Backend`` (``core/backend.py``; re-exported here).
 - Blocks of a disk under a disk encryption set have keyed ids and sealed payloads
   (``core/envelope.py``): callers pass that key's opener and compressor; the store is the
@@ -25,17 +35,19 @@ import fcntl
 import os
 import sqlite3
 import struct
+import threading
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import xxhash
 import zstandard
 
 from core.backend import Backend, Data, LocalBackend, check_object_name
-from core.errors import IntegrityError, NotFound
+from core.errors import CoreError, IntegrityError, NotFound
 from core.packs import (
     BLOCK_SIZE,
     ID_BYTES,
@@ -45,6 +57,7 @@ from core.packs import (
     _decompress,
     nonzero_ids,
     parse_pack_footer,
+    read_footer,
 )
 
 __all__ = [
@@ -54,6 +67,9 @@ __all__ = [
     "Backend",
     "BlockStore",
     "Compressor",
+    "IndexDamaged",
+    "RebuildReport",
+    "rebuild_index",
     "Data",
     "LocalBackend",
     "PackWriter",
@@ -63,8 +79,11 @@ __all__ = [
 ]
 
 PACK_SIZE = 8 * 1024 * 1024
-_MANIFEST = struct.Struct("<8sQQ")
-_MANIFEST_MAGIC = b"BCDRMAN1"
+_MANIFEST = struct.Struct("<8sQQ")  # magic, disk size, block count
+_MANIFEST_MAGIC = b"BCDRMAN2"  # then the zstd-compressed ids, then _CHECKSUM of all before
+_MANIFEST_MAGIC_V1 = b"BCDRMAN1"  # no checksum
+_CHECKSUM = struct.Struct("<Q")
+_FOOTERS_KEPT = 256  # checked pack footers a store handle remembers
 
 
 _SCHEMA = """
@@ -101,15 +120,13 @@ class BlockStore:
         self.threads = threads
         self.lock_path = lock_path
         self.index_path = Path(index_path)
-        # the timeout is set at connect, before journal_mode=WAL, which itself may wait
-        # on another process opening the same store
-        self.db = sqlite3.connect(
-            self.index_path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        try:
+            self.db = _connect(self.index_path)
+        except sqlite3.DatabaseError as exc:
+            raise (index_damaged(self.index_path, exc) if _is_damage(exc) else exc) from None
         self._zero_ids: dict[int, bytes] = {}
+        self._footers: OrderedDict[str, dict[bytes, tuple[int, int, int]]] = OrderedDict()
+        self._footers_lock = threading.Lock()
 
     @classmethod
     def open_dir(cls, store_dir: Path, seed: int, **kwargs) -> BlockStore:
@@ -152,16 +169,15 @@ class BlockStore:
     # locking
     @contextlib.contextmanager
     def lock(self, exclusive: bool) -> Iterator[None]:
-        """Writers hold the store lock shared; gc holds it exclusive (fcntl, cross-process)."""
-        if self.lock_path is None:
-            yield
-            return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield
-        finally:
-            os.close(fd)
+        """Writers hold the store lock shared; gc holds it exclusive (fcntl, cross-process).
+        A damaged index met inside raises ``IntegrityError`` naming the file."""
+        with _flock(self.lock_path, exclusive):
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                if _is_damage(exc):
+                    raise index_damaged(self.index_path, exc) from None
+                raise
 
     # index
     def present(self, digests: Iterable[bytes]) -> set[bytes]:
@@ -200,25 +216,58 @@ class BlockStore:
             raise ValueError("manifest id array does not match the disk size")
         body = _MANIFEST.pack(_MANIFEST_MAGIC, size_bytes, nblocks)
         body += zstandard.ZstdCompressor(level=3).compress(bytes(ids))
+        body += _CHECKSUM.pack(xxhash.xxh3_64_intdigest(body))
         self.backend.put(check_object_name(name), body)
         return len(body)
 
-    def get_manifest(self, name: str) -> tuple[int, bytes]:
-        """(size_bytes, dense ids) of a manifest; ``IntegrityError`` if missing or damaged."""
+    def get_manifest(self, name: str, expected_size: int | None = None) -> tuple[int, bytes]:
+        """(size_bytes, dense ids) of a manifest, checked (see ``read_manifest``)."""
+        got = self.read_manifest(name, expected_size)
+        return got.size, got.ids
+
+    def read_manifest(self, name: str, expected_size: int | None = None) -> Manifest:
+        """A manifest, checked: its magic, checksum (format 2), its size against its block
+        count and, when given, against ``expected_size`` (the size recorded for its disk
+        restore point). ``IntegrityError`` naming it if it is missing or damaged."""
         try:
             body = self.backend.get(name)
         except NotFound:
             raise IntegrityError(f"manifest {name} is missing from the store") from None
-        try:
-            magic, size, nblocks = _MANIFEST.unpack_from(body)
-            ids = zstandard.ZstdDecompressor().decompress(
-                body[_MANIFEST.size :], max_output_size=nblocks * ID_BYTES
+
+        def damaged(why: str) -> IntegrityError:
+            return IntegrityError(f"manifest {name} is damaged ({why})")
+
+        if len(body) < _MANIFEST.size:
+            raise damaged("too short")
+        magic, size, nblocks = _MANIFEST.unpack_from(body)
+        if magic == _MANIFEST_MAGIC:
+            end = len(body) - _CHECKSUM.size
+            if (
+                end < _MANIFEST.size
+                or xxhash.xxh3_64_intdigest(memoryview(body)[:end])
+                != _CHECKSUM.unpack_from(body, end)[0]
+            ):
+                raise damaged("its checksum does not match")
+            version = 2
+        elif magic == _MANIFEST_MAGIC_V1:
+            end, version = len(body), 1
+        else:
+            raise damaged("not a manifest")
+        if nblocks != -(-size // BLOCK_SIZE):
+            raise damaged(f"its size, {size} bytes, does not match its {nblocks} blocks")
+        if expected_size is not None and size != expected_size:
+            raise damaged(
+                f"it says {size} bytes where its disk restore point records {expected_size}"
             )
-        except (struct.error, zstandard.ZstdError):
-            magic, ids, nblocks = b"", b"", -1
-        if magic != _MANIFEST_MAGIC or len(ids) != nblocks * ID_BYTES:
-            raise IntegrityError(f"manifest {name} is damaged")
-        return size, ids
+        try:
+            ids = zstandard.ZstdDecompressor().decompress(
+                body[_MANIFEST.size : end], max_output_size=nblocks * ID_BYTES
+            )
+        except zstandard.ZstdError:
+            raise damaged("its ids do not decompress") from None
+        if len(ids) != nblocks * ID_BYTES:
+            raise damaged("its ids do not match its block count")
+        return Manifest(size, ids, version)
 
     # writing
     def writer(self, max_inflight: int = 2, *, replace: bool = False) -> PackWriter:
@@ -237,6 +286,7 @@ class BlockStore:
                 raise IntegrityError(f"block {digest.hex()} is missing from the store")
             pack, off, ln, raw = loc
             try:
+                self.check_row(digest, pack, off, ln, raw)
                 payload = self.backend.get(pack, off, ln)
             except NotFound:
                 if attempt == 2:
@@ -246,6 +296,37 @@ class BlockStore:
                 continue
             return (opener or self.open_payload)(digest, payload, raw, pack)
         raise AssertionError("unreachable")
+
+    def footer(self, pack: str) -> dict[bytes, tuple[int, int, int]]:
+        """(offset, length, raw) of each block of ``pack`` from its checked footer,
+        remembered for this handle; ``IntegrityError`` if the footer is damaged."""
+        with self._footers_lock:
+            got = self._footers.get(pack)
+            if got is not None:
+                self._footers.move_to_end(pack)
+                return got
+        try:
+            got = read_footer(self.backend, pack).by_id()
+        except NotFound:
+            raise
+        except CoreError as exc:
+            raise IntegrityError(
+                f"pack {pack}: {exc}; run verify to list the restore points affected"
+            ) from None
+        with self._footers_lock:
+            self._footers[pack] = got
+            if len(self._footers) > _FOOTERS_KEPT:
+                self._footers.popitem(last=False)
+        return got
+
+    def check_row(self, digest: bytes, pack: str, off: int, ln: int, raw: int) -> None:
+        """``IntegrityError`` unless the index row (pack, off, ln, raw) of ``digest`` is the
+        entry the pack's checked footer lists for it."""
+        if self.footer(pack).get(digest) != (off, ln, raw):
+            raise IntegrityError(
+                f"block {digest.hex()}: its index row disagrees with the footer of pack {pack} "
+                "(the index is damaged: rebuild it with `bcdr verify --rebuild-index`)"
+            )
 
     def open_payload(
         self, digest: bytes, payload: bytes | memoryview, raw: int, pack: str
@@ -358,6 +439,7 @@ class BlockStore:
             buf = memoryview(self.backend.get(pack, start, end - start))
             out = []
             for d, _, off, ln, raw, tags in run:
+                self.check_row(d, pack, off, ln, raw)
                 payload = buf[off - start : off - start + ln]
                 data = open_(d, payload, raw, pack)
                 out.append((d, bytes(payload) if keep_payload else data, raw, tags))
@@ -387,3 +469,143 @@ class BlockStore:
                     for f in pending:
                         f.cancel()
                     runs.close()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A checked manifest: the disk's size, its dense ids, its format (1: no checksum)."""
+
+    size: int
+    ids: bytes
+    version: int
+
+
+@dataclass
+class RebuildReport:
+    """What ``rebuild_index`` did: packs read, blocks indexed, packs whose footer is damaged
+    (their blocks are not indexed; verify names the restore points that lack them)."""
+
+    store_dir: str
+    packs: int = 0
+    blocks: int = 0
+    damaged_packs: list[tuple[str, str]] = field(default_factory=list)  # (pack, why)
+    kept_as: str | None = None  # where the index it replaced was moved, if there was one
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # the timeout is set at connect, before journal_mode=WAL, which itself may wait on
+    # another process opening the same store
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file is damaged or not a database (not busy, not a bug)."""
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+class IndexDamaged(IntegrityError):
+    """The index file is damaged: names it, what SQLite says, and how to rebuild it."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        self.path, self.detail = path, detail
+        super().__init__(
+            f"the block index {path} is damaged ({detail}); the packs are not: rebuild the "
+            "index from them with `bcdr verify --rebuild-index`"
+        )
+
+
+def index_damaged(path: Path, exc: Exception) -> IndexDamaged:
+    """The error for a damaged index file."""
+    return IndexDamaged(path, str(exc))
+
+
+@contextlib.contextmanager
+def _flock(lock_path: Path | None, exclusive: bool) -> Iterator[None]:
+    if lock_path is None:
+        yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def rebuild_index(store_dir: Path) -> RebuildReport:
+    """Make the index of the store at ``store_dir`` (``BlockStore.open_dir``'s layout) again
+    from its packs' footers, under the store's exclusive lock (no writer runs meanwhile).
+
+    Close every handle on the store first. The new index is written beside the old one and
+    made durable, then the old one (with its WAL) is moved aside to ``index.db.before-rebuild``
+    and the new one takes its name.
+    A pack whose footer is damaged is reported and not indexed. A crash meanwhile leaves
+    either index in place (or, in the instant of the swap, one the next rebuild replaces).
+    Run it while no other process reads the store (``bcdr serve``): a reader keeps the index
+    it opened.
+    """
+    store_dir = Path(store_dir)
+    backend = LocalBackend(store_dir / "objects")
+    index = store_dir / "index.db"
+    report = RebuildReport(str(store_dir))
+    with _flock(store_dir / "lock", exclusive=True):
+        new = store_dir / "index.db.rebuilding"
+        for leftover in (new, new.with_name(new.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+        db = sqlite3.connect(new, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=DELETE")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            db.execute("BEGIN")
+            for pack in backend.list("packs/"):
+                try:
+                    entries = read_footer(backend, pack).entries
+                    size = backend.size(pack)
+                except NotFound:
+                    continue
+                except CoreError as exc:
+                    report.damaged_packs.append((pack, str(exc)))
+                    continue
+                db.execute("INSERT INTO packs (name, size) VALUES (?, ?)", (pack, size))
+                db.executemany(
+                    "INSERT OR IGNORE INTO blocks (id, pack, off, len, raw) VALUES (?, ?, ?, ?, ?)",
+                    [(d, pack, off, ln, raw) for d, off, ln, raw in entries],
+                )
+                report.packs += 1
+            db.execute("COMMIT")
+            report.blocks = db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0]
+        finally:
+            db.close()
+        _fsync_file(new)
+        if index.exists():
+            kept = store_dir / "index.db.before-rebuild"
+            for suffix in ("-wal", "-shm", ""):  # the WAL first: never a WAL beside a new file
+                old = store_dir / f"index.db{suffix}"
+                if old.exists():
+                    os.replace(old, store_dir / f"{kept.name}{suffix}")
+            report.kept_as = kept.name
+        for suffix in ("-wal", "-shm"):
+            (store_dir / f"index.db{suffix}").unlink(missing_ok=True)
+        os.replace(new, index)
+        _fsync_file(store_dir)
+    return report
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

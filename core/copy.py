@@ -69,7 +69,7 @@ def copy_restore_point(
     source = restore_points.store(src.region, src.subscription)
     target = restore_points.store(coll["region"], coll["subscription"])
     with source.lock(exclusive=False), target.lock(exclusive=False):
-        manifests = [source.get_manifest(d.manifest) for d in src.disk_restore_points]
+        manifests = [source.get_manifest(d.manifest, d.size_bytes) for d in src.disk_restore_points]
         with target.writer() as writer:
             for drp, (size, ids) in zip(src.disk_restore_points, manifests, strict=True):
                 lacking, wanted = target.lacking(ids)  # joined in the index, not in Python

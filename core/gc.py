@@ -4,7 +4,10 @@ Run under the store's exclusive lock, so no restore point is being written meanw
 always holds: a live block is never deleted. A pack that holds only garbage is deleted; a
 pack that holds some is rewritten with its live blocks (the new pack and its index rows are
 committed before the old pack's rows and object go). Objects that no index row or restore
-point names (left by a crash) are deleted. A damaged manifest stops gc before it sweeps.
+point names (left by a crash) are deleted, and so are the temp files of interrupted writes
+(no write runs under the exclusive lock). A damaged manifest, or an index that lacks a block
+some manifest uses (a lost or damaged index: every pack would look orphaned), stops gc
+before it deletes anything. The report counts each kind of thing freed on its own.
 """
 
 from __future__ import annotations
@@ -12,17 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.blockstore import ID_BYTES, ZERO_ID, BlockStore
-from core.errors import NotFound
+from core.errors import IntegrityError, NotFound
 from core.progress import Progress
 
 
 @dataclass
 class GcReport:
-    bytes_freed: int = 0
-    blocks_freed: int = 0
+    bytes_freed: int = 0  # all of the below
+    blocks_freed: int = 0  # unreferenced blocks dropped from packs
+    block_bytes_freed: int = 0  # by deleting and rewriting the packs that held them
     packs_deleted: int = 0
     packs_rewritten: int = 0
-    objects_deleted: int = 0  # orphan packs and manifests
+    objects_deleted: int = 0  # orphan packs and manifests (no index row or restore point)
+    object_bytes_freed: int = 0
+    temp_files_deleted: int = 0  # left by interrupted writes
+    temp_bytes_freed: int = 0
 
     def add(self, other: GcReport) -> None:
         for name in self.__dataclass_fields__:
@@ -40,12 +47,21 @@ def live_ids(store: BlockStore, manifests: list[str]) -> set[bytes]:
 
 
 def collect_garbage(
-    store: BlockStore, manifests: list[tuple[str, str, str]], progress: Progress
+    store: BlockStore, manifests: list[tuple[str, str, str, int]], progress: Progress
 ) -> GcReport:
-    """Sweep ``store`` keeping what the (manifest, disk restore point, restore point) rows use."""
+    """Sweep ``store`` keeping what the (manifest, disk restore point, restore point, size)
+    rows use."""
     report = GcReport()
-    names = {m for m, _, _ in manifests}
+    names = {m for m, *_ in manifests}
     live = live_ids(store, sorted(names))
+    lacking = len(live - store.present(live))
+    if lacking:
+        raise IntegrityError(
+            f"the block index {store.index_path} lacks {lacking} blocks that restore points "
+            "use, so gc deletes nothing: run `bcdr verify` to see what is affected; if the "
+            "index was lost or damaged, rebuild it with `bcdr verify --rebuild-index`"
+        )
+    report.temp_files_deleted, report.temp_bytes_freed = store.backend.remove_leftovers()
     db = store.db
     packs = dict(db.execute("SELECT name, size FROM packs").fetchall())
     by_pack: dict[str, list[tuple[bytes, int, int, int]]] = {p: [] for p in packs}
@@ -64,7 +80,7 @@ def collect_garbage(
                 for d, off, ln, raw in sorted(keep, key=lambda r: r[1]):
                     w.add_payload(d, data[off : off + ln], raw)
             report.packs_rewritten += 1
-            report.bytes_freed -= w.final_size
+            report.block_bytes_freed -= w.final_size
         else:
             report.packs_deleted += 1
         db.execute("BEGIN IMMEDIATE")
@@ -76,18 +92,21 @@ def collect_garbage(
             db.execute("ROLLBACK")
             raise
         report.blocks_freed += len(rows) - len(keep)
-        report.bytes_freed += packs.get(pack, 0)
+        report.block_bytes_freed += packs.get(pack, 0)
         _delete(store, pack)
     known = set(packs)
     known.update(r[0] for r in db.execute("SELECT name FROM packs"))
     for obj in list(store.backend.list("packs/")):
         if obj not in known:
-            report.bytes_freed += _delete(store, obj)
+            report.object_bytes_freed += _delete(store, obj)
             report.objects_deleted += 1
     for obj in list(store.backend.list("manifests/")):
         if obj not in names:
-            report.bytes_freed += _delete(store, obj)
+            report.object_bytes_freed += _delete(store, obj)
             report.objects_deleted += 1
+    report.bytes_freed = (
+        report.block_bytes_freed + report.object_bytes_freed + report.temp_bytes_freed
+    )
     progress("gc", total, total)
     return report
 

@@ -2,11 +2,19 @@
 
 A pack is the concatenation of its blocks' payloads (zstd level 1, or raw when that does not
 shrink a block) followed by a footer: one ``(id, offset, length, raw)`` entry per block, then
-the entry count and the magic ``BCDRPAK1``. ``parse_pack_footer`` reads that footer back.
+a trailer. Format 2 (magic ``BCDRPAK2``, written since footers carry checksums): the trailer
+is the entry count, the xxh3-64 of the entries and the count, and the magic. Format 1
+(``BCDRPAK1``, written before): the count and the magic, no checksum; such packs are still
+read, their footers checked for everything but the checksum, and ``PackFooter.version`` says
+which a pack has (verify counts them). ``parse_pack_footer``/``footer_of`` read a footer
+back from a pack's bytes, ``read_footer`` from the backend (the tail only).
 
 What always holds:
 - A pack is handed to the backend whole; its index rows are committed only after that
   ``put`` has returned, so an index row never points at missing bytes.
+- A footer that parses is whole: its checksum matches (format 2) and its entries tile the
+  payload area from offset 0 to the footer exactly, in order, so every byte of a pack is
+  either a listed payload (checked by re-hashing it against its id) or the checked footer.
 - A block is added at most once per writer and never when the store already holds it.
 - ``core/blockstore.py`` re-exports every public name here; callers may import either.
 """
@@ -19,13 +27,16 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import xxhash
 import zstandard
 
 from core.errors import CoreError
 
 if TYPE_CHECKING:
+    from core.backend import Backend
     from core.blockstore import BlockStore
 
 BLOCK_SIZE = 64 * 1024
@@ -33,8 +44,11 @@ ID_BYTES = 16
 _PACK_WRITERS = 2  # packs being written (and fsynced) at once
 _COMMIT_ROWS = 8192  # index rows of written packs committed together (bounds what waits)
 _FOOTER_ENTRY = struct.Struct("<16sQIB")
-_TRAILER = struct.Struct("<I8s")
-_MAGIC = b"BCDRPAK1"
+_TRAILER = struct.Struct("<IQ8s")  # entry count, xxh3-64 of entries + count, magic
+_MAGIC = b"BCDRPAK2"
+_TRAILER_V1 = struct.Struct("<I8s")  # format 1: entry count, magic (no checksum)
+_MAGIC_V1 = b"BCDRPAK1"
+_COUNT = struct.Struct("<I")
 ZERO_ID = bytes(ID_BYTES)  # a manifest's entry for a zero block (stored nowhere)
 
 Compressor = Callable[[list[tuple[bytes, memoryview]]], list[tuple[bytes, bytes, int]]]
@@ -124,10 +138,14 @@ class PackWriter:
     ) -> None:
         """Queue blocks known to be new (see ``new_among``) for compression and packing
         (``compress``: the sealing compressor of an encrypted disk, ``core/envelope.py``)."""
-        items = [(d, v) for d, v in items if d not in self.seen]
-        if not items:
+        fresh: dict[bytes, memoryview] = {}
+        for d, v in items:  # a block twice in one batch (a disk's repeated block) goes once
+            if d not in self.seen and d not in fresh:
+                fresh[d] = v
+        if not fresh:
             return
-        self.seen.update(d for d, _ in items)
+        items = list(fresh.items())
+        self.seen.update(fresh)
         self.inflight.append(self.pool.submit(compress, items))
         while len(self.inflight) > self.max_inflight:
             self._take(self.inflight.popleft().result())
@@ -168,8 +186,7 @@ class PackWriter:
         if not self.entries:
             return
         name = f"packs/{uuid.uuid4().hex}.pack"
-        footer = b"".join(_FOOTER_ENTRY.pack(*e) for e in self.entries)
-        footer += _TRAILER.pack(len(self.entries), _MAGIC)
+        footer = pack_footer(self.entries)
         self.chunks.append(footer)
         if len(self.pending) >= _PACK_WRITERS + final:
             self._finish_pending()
@@ -222,12 +239,83 @@ class PackWriter:
             self.io.shutdown(wait=True)
 
 
-def parse_pack_footer(data: bytes) -> list[tuple[bytes, int, int, int]]:
+Entry = tuple[bytes, int, int, int]  # id, offset, length, raw
+
+
+@dataclass(frozen=True)
+class PackFooter:
+    """A pack's checked footer: its entries in offset order, and its format (1: no checksum)."""
+
+    entries: list[Entry]
+    version: int
+
+    def by_id(self) -> dict[bytes, tuple[int, int, int]]:
+        """(offset, length, raw) of each block the pack holds (its first entry, the one an
+        index row names, if a format-1 pack lists a block twice)."""
+        return {d: (off, ln, raw) for d, off, ln, raw in reversed(self.entries)}
+
+
+def pack_footer(entries: list[Entry]) -> bytes:
+    """The footer (format 2) of a pack whose payloads ``entries`` list, in order."""
+    body = b"".join(_FOOTER_ENTRY.pack(*e) for e in entries)
+    count = _COUNT.pack(len(entries))
+    return body + _TRAILER.pack(len(entries), xxhash.xxh3_64_intdigest(body + count), _MAGIC)
+
+
+def _trailer(tail: bytes | memoryview) -> tuple[int, int, int | None]:
+    """(format, entry count, checksum or None) from the last bytes of a pack."""
+    if len(tail) >= _TRAILER.size and bytes(tail[-8:]) == _MAGIC:
+        count, checksum, _ = _TRAILER.unpack_from(tail, len(tail) - _TRAILER.size)
+        return 2, count, checksum
+    if len(tail) >= _TRAILER_V1.size and bytes(tail[-8:]) == _MAGIC_V1:
+        count, _ = _TRAILER_V1.unpack_from(tail, len(tail) - _TRAILER_V1.size)
+        return 1, count, None
+    raise CoreError("pack footer is damaged (no pack trailer at its end)")
+
+
+def _footer_bytes(version: int, count: int) -> int:
+    return count * _FOOTER_ENTRY.size + (_TRAILER if version == 2 else _TRAILER_V1).size
+
+
+def _parse(tail: bytes | memoryview, pack_size: int) -> PackFooter:
+    """The footer of a pack of ``pack_size`` bytes whose last bytes are ``tail``."""
+    version, count, checksum = _trailer(tail)
+    need = _footer_bytes(version, count)
+    if need > len(tail) or need > pack_size:
+        raise CoreError("pack footer is damaged (its entry count exceeds the pack)")
+    start = len(tail) - need
+    body = bytes(tail[start : start + count * _FOOTER_ENTRY.size])
+    if checksum is not None and xxhash.xxh3_64_intdigest(body + _COUNT.pack(count)) != checksum:
+        raise CoreError("pack footer is damaged (its checksum does not match)")
+    entries = [_FOOTER_ENTRY.unpack_from(body, i * _FOOTER_ENTRY.size) for i in range(count)]
+    at = 0
+    for _d, off, ln, raw in entries:
+        if off != at or raw not in (0, 1):
+            raise CoreError("pack footer is damaged (its entries do not tile the pack)")
+        at += ln
+    if at != pack_size - need:
+        raise CoreError("pack footer is damaged (its entries do not tile the pack)")
+    return PackFooter(entries, version)
+
+
+def footer_of(data: bytes | memoryview) -> PackFooter:
+    """The checked footer of a whole pack's bytes; ``CoreError`` if it is damaged."""
+    return _parse(data, len(data))
+
+
+def read_footer(backend: Backend, name: str) -> PackFooter:
+    """The checked footer of the pack ``name``, reading only its tail (``CoreError`` if it is
+    damaged, ``NotFound`` if the pack is missing)."""
+    size = backend.size(name)
+    guess = min(size, 64 * 1024)
+    tail = backend.get(name, size - guess, guess)
+    version, count, _ = _trailer(tail)
+    need = _footer_bytes(version, count)
+    if guess < need <= size:
+        tail = backend.get(name, size - need, need)
+    return _parse(tail, size)
+
+
+def parse_pack_footer(data: bytes) -> list[Entry]:
     """The (id, offset, length, raw) entries a pack's footer lists; ``CoreError`` if torn."""
-    if len(data) < _TRAILER.size:
-        raise CoreError("pack too short to hold a footer")
-    count, magic = _TRAILER.unpack_from(data, len(data) - _TRAILER.size)
-    start = len(data) - _TRAILER.size - count * _FOOTER_ENTRY.size
-    if magic != _MAGIC or start < 0:
-        raise CoreError("pack footer is damaged")
-    return [_FOOTER_ENTRY.unpack_from(data, start + i * _FOOTER_ENTRY.size) for i in range(count)]
+    return footer_of(data).entries

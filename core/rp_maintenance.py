@@ -6,7 +6,9 @@ What always holds:
   lock, so a block still used by another restore point is never freed (rule RP-13).
 - ``gc`` and ``verify`` visit every store that has an index or a restore point row; verify
   reads under the shared lock and re-hashes every block it reads, unwrapping each encrypted
-  disk restore point's key anew (an unusable key is reported, not raised).
+  disk restore point's key anew (an unusable key is reported, not raised). Asked to rebuild
+  the index first, it closes this object's store handles and rebuilds each store's index
+  from its packs under that store's exclusive lock (``core.blockstore.rebuild_index``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from core.blockstore import BlockStore
+from core.blockstore import BlockStore, IndexDamaged, RebuildReport, rebuild_index
 from core.envelope import KeyUnavailable, WrappedKey, forget_records
 from core.errors import CoreError
 from core.gc import GcReport, collect_garbage
 from core.progress import Progress, no_progress
-from core.verify import VerifyReport, verify_store
+from core.verify import VerifyReport, index_problem, verify_store
 
 if TYPE_CHECKING:
     from core.envelope import Envelopes
@@ -54,10 +56,10 @@ class MaintenanceMixin:
                 conn.execute("DELETE FROM restore_points WHERE id=?", (rp_id,))
         return 0
 
-    def _manifests(self, region: str, sub: str) -> list[tuple[str, str, str]]:
-        """(manifest, disk restore point id, restore point id) of every row in one store."""
+    def _manifests(self, region: str, sub: str) -> list[tuple[str, str, str, int]]:
+        """(manifest, disk restore point id, restore point id, size) of every row in one store."""
         rows = self.fabric.db().execute(
-            "SELECT d.manifest, d.id, d.restore_point_id FROM disk_restore_points d "
+            "SELECT d.manifest, d.id, d.restore_point_id, d.size_bytes FROM disk_restore_points d "
             "JOIN restore_points r ON r.id = d.restore_point_id "
             "WHERE r.region=? AND r.subscription=?",
             (region, sub),
@@ -86,25 +88,44 @@ class MaintenanceMixin:
         return total
 
     def verify(
-        self, sample_percent: float = 100.0, progress: Progress | None = None
+        self,
+        sample_percent: float = 100.0,
+        progress: Progress | None = None,
+        *,
+        rebuild: bool = False,
     ) -> VerifyReport:
-        """Re-read and re-hash stored blocks; the report names each restore point affected."""
+        """Check every stored byte (blocks re-hashed: all, or a sample); the report names
+        each restore point affected. ``rebuild``: first make each store's index again from
+        its packs (``report.rebuilt``)."""
         if not 0 < sample_percent <= 100:
             raise CoreError(f"sample percent {sample_percent} must be in (0, 100]")
         total = VerifyReport()
+        if rebuild:
+            self.close()  # the handles this object holds would keep the old index open
+            for region, sub in self._stores():
+                total.rebuilt.append(self.rebuild_index(region, sub))
         for region, sub in self._stores():
-            with store_lock(self.store(region, sub), exclusive=False) as store:
-                manifests = self._manifests(region, sub)
+            manifests = self._manifests(region, sub)
+            try:
+                handle = self.store(region, sub)
+            except IndexDamaged as exc:
+                total.problems.append(index_problem(exc.path, exc.detail, manifests))
+                continue
+            with store_lock(handle, exclusive=False) as store:
                 total.add(
                     verify_store(
                         store,
                         manifests,
                         sample_percent,
                         progress or no_progress,
-                        openers=self._openers([drp for _, drp, _ in manifests]),
+                        openers=self._openers([drp for _, drp, *_ in manifests]),
                     )
                 )
         return total
+
+    def rebuild_index(self, region: str, sub: str) -> RebuildReport:
+        """Make the index of one store again from its packs (close its handles first)."""
+        return rebuild_index(self.fabric.store_dir(region, sub))
 
     def _openers(self, drp_ids: list[str]) -> dict[str, Callable | KeyUnavailable]:
         """For each encrypted disk restore point: its key's opener, or why it cannot open."""

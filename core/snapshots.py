@@ -236,7 +236,9 @@ class RestorePoints(CollectionsMixin, MaintenanceMixin):
                     base_drp, use_cbt = bases[disk.id]
                     base_ids = None
                     if base_drp is not None:
-                        base_size, base_ids = store.get_manifest(base_drp["manifest"])
+                        base_size, base_ids = store.get_manifest(
+                            base_drp["manifest"], base_drp["size_bytes"]
+                        )
                         use_cbt = use_cbt and base_size == disk.size_bytes
                     changed = self.disks.changed_blocks(disk.id) if use_cbt else None
                     before = (writer.blocks_new, writer.bytes_stored)
@@ -419,7 +421,11 @@ class RestorePoints(CollectionsMixin, MaintenanceMixin):
         name: str,
         progress: Progress | None = None,
     ) -> Disk:
-        """A new disk, byte-identical to the disk restore point (sparse where zero)."""
+        """A new disk, byte-identical to the disk restore point (sparse where zero).
+
+        The manifest is checked before anything is written and every block as it is read;
+        the disk becomes visible only once all of it is written (``Disks.create_with``), so
+        a restore that does not check leaves nothing behind (``IntegrityError``)."""
         drp = self.get_disk_restore_point(disk_restore_point_id)
         rp = self.get(drp.restore_point_id)
         check_name(name, "disk")
@@ -429,7 +435,7 @@ class RestorePoints(CollectionsMixin, MaintenanceMixin):
             store_lock(self.store(rp.region, rp.subscription), exclusive=False) as store,
             naming(drp.id),
         ):
-            size, ids = store.get_manifest(drp.manifest)
+            size, ids = store.get_manifest(drp.manifest, drp.size_bytes)
             return self.disks.create_with(
                 subscription=subscription,
                 resource_group=resource_group,
@@ -446,7 +452,7 @@ class RestorePoints(CollectionsMixin, MaintenanceMixin):
         key = self.envelopes.key_for(drp.id)  # KeyUnavailable (naming the key) if unusable
         store = self.open_store(rp.region, rp.subscription)
         try:
-            size, ids = store.get_manifest(drp.manifest)
+            size, ids = store.get_manifest(drp.manifest, drp.size_bytes)
         except BaseException:
             store.close()
             raise

@@ -37,13 +37,19 @@ class Platform(Protocol):
         ...
 
     def verify(
-        self, home: Path, sample_percent: float, progress: Progress | None
+        self,
+        home: Path,
+        sample_percent: float,
+        progress: Progress | None,
+        rebuild_index: bool = False,
     ) -> dict[str, Any]:
-        """Re-hash stored blocks: {"blocks_checked", "bytes_checked", "problems": [...]}."""
+        """Check stored data (rebuilding the block index first if asked): {"blocks_checked",
+        "bytes_checked", "rebuilt": [...], "problems": [...]}."""
         ...
 
     def gc(self, home: Path, progress: Progress | None) -> dict[str, Any]:
-        """Delete unreferenced blocks: {"blocks_deleted", "bytes_freed", ...}."""
+        """Delete unreferenced blocks and leftovers of interrupted writes: {"blocks_deleted",
+        "bytes_freed", "temp_files_deleted", ...}."""
         ...
 
     # ``bcdr platform``: act on the platform directly. Each change is one that a refresh

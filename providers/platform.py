@@ -101,8 +101,9 @@ def verify_report(report: Any) -> dict[str, Any]:
     problems = [
         Problem(
             {
-                "block": None if p.what == "key" else p.name,
+                "block": p.name if p.what == "block" else None,
                 "key": p.name if p.what == "key" else None,
+                "object": p.name,
                 "what": p.what,
                 "pack": p.pack,
                 "problem": p.reason,
@@ -117,6 +118,9 @@ def verify_report(report: Any) -> dict[str, Any]:
         "blocks_checked": report.blocks_checked,
         "bytes_checked": report.bytes_checked,
         "manifests_checked": report.manifests_checked,
+        "packs_checked": report.packs_checked,
+        "legacy_objects": report.legacy_objects,
+        "rebuilt": [asdict(r) for r in report.rebuilt],
         "problems": problems,
         "ok": not problems,
         "affected_restore_points": report.affected_restore_points(),
@@ -190,20 +194,26 @@ class EmbeddedPlatform:
             server.shutdown()
 
     def verify(
-        self, home: Path, sample_percent: float, progress: Progress | None
+        self,
+        home: Path,
+        sample_percent: float,
+        progress: Progress | None,
+        rebuild_index: bool = False,
     ) -> dict[str, Any]:
-        """Re-read and re-hash stored blocks (all, or a sample) and name what is damaged."""
+        """Check every stored byte (blocks re-hashed: all, or a sample) and name what is
+        damaged; ``rebuild_index``: first make each store's index again from its packs."""
         if not 0 < sample_percent <= 100:
             raise fail(
                 f"sample {sample_percent}% is out of range",
                 "Give --sample a percentage greater than 0 and at most 100.",
             )
         with _open(home) as fabric:
-            report = restore_points(fabric).verify(sample_percent, progress)
+            report = restore_points(fabric).verify(sample_percent, progress, rebuild=rebuild_index)
             return verify_report(report) | {"sample_percent": sample_percent}
 
     def gc(self, home: Path, progress: Progress | None) -> dict[str, Any]:
-        """Delete blocks and manifests that no restore point references; report bytes freed."""
+        """Delete blocks and manifests that no restore point references, and the leftovers of
+        interrupted writes; report what was freed, by kind."""
         with _open(home) as fabric:
             return gc_report(restore_points(fabric).gc(progress))
 

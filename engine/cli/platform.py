@@ -181,6 +181,24 @@ def serve(
     ui.print("Stopped.")
 
 
+# what each kind of verify problem is called, and what to do about it
+_VERIFY_ADVICE = {
+    "key": (
+        "Stored data could not be verified: a key is not usable",
+        "Enable or recover the key, then run bcdr verify again.",
+    ),
+    "index": (
+        "The block index is damaged",
+        "The packs hold everything it holds: rebuild it with bcdr verify -rebuild-index. "
+        "Until then, restores from this store are refused.",
+    ),
+}
+_DAMAGED = (
+    "Stored data failed verification",
+    "Restore points using it cannot be restored safely; take new ones.",
+)
+
+
 @main.command()
 @no_color_option
 @home_option
@@ -192,29 +210,45 @@ def serve(
     metavar="PERCENT",
     help="Check only this percentage of the stored blocks, chosen at random.",
 )
+@opt(
+    "rebuild-index",
+    is_flag=True,
+    help="First rebuild each block store's index from its packs (a lost or damaged "
+    "index.db), then verify.",
+)
 @click.pass_context
-def verify(ctx: click.Context, no_color: bool, home: str | None, sample: float) -> None:
-    """Re-read every stored block and check its hash; exit 1 when something is wrong."""
+def verify(
+    ctx: click.Context, no_color: bool, home: str | None, sample: float, rebuild_index: bool
+) -> None:
+    """Check every stored byte (blocks, packs, manifests, the index); exit 1 when something
+    is wrong, naming the restore points affected."""
     _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
-        result = platform.verify(home_dir, sample, bars.report)
+        result = platform.verify(home_dir, sample, bars.report, rebuild_index)
+    for done in result.get("rebuilt", []):
+        kept = f"; the index it replaced is kept as {done['kept_as']}" if done["kept_as"] else ""
+        ui.print(
+            f"Rebuilt the block index of {done['store_dir']} from {done['packs']} packs "
+            f"({done['blocks']} blocks){kept}."
+        )
     blocks, size = result.get("blocks_checked", 0), result.get("bytes_checked", 0)
+    packs, manifests = result.get("packs_checked", 0), result.get("manifests_checked", 0)
     problems = list(result.get("problems", []))
-    ui.print(f"Checked {blocks} blocks ({render.human_bytes(size)}).")
+    ui.print(
+        f"Checked {blocks} blocks ({render.human_bytes(size)}), {packs} packs and "
+        f"{manifests} manifests."
+    )
+    if result.get("legacy_objects"):
+        ui.print(
+            f"{result['legacy_objects']} packs and manifests predate checksums (format 1): "
+            "they were checked for everything but a checksum."
+        )
     if problems:
         raise DiagnosticsError(
             [
-                diag_error(
-                    "Stored data could not be verified: a key is not usable",
-                    f"{p['message']}\nEnable or recover the key, then run bcdr verify again.",
-                )
-                if p.get("what") == "key"
-                else diag_error(
-                    "Stored data failed verification",
-                    f"{p['message']}\nRestore points using it cannot be restored safely; "
-                    "take new ones.",
-                )
+                diag_error(title, f"{p['message']}\n{advice}")
                 for p in problems
+                for title, advice in [_VERIFY_ADVICE.get(p.get("what"), _DAMAGED)]
             ]
         )
     ui.print(render.Text("No problems found.", style="bold green"))
@@ -225,12 +259,32 @@ def verify(ctx: click.Context, no_color: bool, home: str | None, sample: float) 
 @home_option
 @click.pass_context
 def gc(ctx: click.Context, no_color: bool, home: str | None) -> None:
-    """Delete stored blocks that no restore point references any more."""
+    """Delete stored blocks that no restore point references any more, and what interrupted
+    writes left behind."""
     _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
         result = platform.gc(home_dir, bars.report)
-    deleted, freed = result.get("blocks_deleted", 0), result.get("bytes_freed", 0)
-    ui.print(f"Deleted {deleted} unreferenced blocks, freed {render.human_bytes(freed)}.")
+    size = render.human_bytes
+    deleted = result.get("blocks_deleted", 0)
+    ui.print(
+        f"Deleted {deleted} unreferenced blocks, freed {size(result.get('block_bytes_freed', 0))}."
+    )
+    freed = [result.get("block_bytes_freed", 0)]
+    if result.get("temp_files_deleted"):
+        freed.append(result["temp_bytes_freed"])
+        ui.print(
+            f"Deleted {result['temp_files_deleted']} temp files left by interrupted writes, "
+            f"freed {size(result['temp_bytes_freed'])}."
+        )
+    if result.get("objects_deleted"):
+        freed.append(result["object_bytes_freed"])
+        ui.print(
+            f"Deleted {result['objects_deleted']} packs and manifests that no restore point "
+            f"or index row names (written by interrupted runs), freed "
+            f"{size(result['object_bytes_freed'])}."
+        )
+    if len(freed) > 1:
+        ui.print(f"Freed {size(result.get('bytes_freed', sum(freed)))} in all.")
 
 
 from engine.cli import platform_cmds  # noqa: E402, F401 - registers ``bcdr platform``

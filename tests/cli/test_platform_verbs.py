@@ -28,7 +28,7 @@ def fabric_home(tmp_path: Path) -> Path:
 def test_verify_and_gc_on_an_empty_fabric(bcdr, fabric_home):
     verified = bcdr("verify", "-home", str(fabric_home), "-sample", "50", "-no-color")
     assert verified.exit_code == 0, verified.output
-    assert "Checked 0 blocks (0 B)." in verified.output
+    assert "Checked 0 blocks (0 B), 0 packs and 0 manifests." in verified.output
     assert "No problems found." in verified.output
     collected = bcdr("gc", "-no-color", env={"BCDR_FABRIC_HOME": str(fabric_home)})
     assert collected.exit_code == 0, collected.output
