@@ -436,7 +436,13 @@ class BlockStore:
         def work(run: list[tuple[bytes, str, int, int, int, list]]) -> list:
             pack, start = run[0][1], run[0][2]
             end = run[-1][2] + run[-1][3]
-            buf = memoryview(self.backend.get(pack, start, end - start))
+            try:
+                buf = memoryview(self.backend.get(pack, start, end - start))
+            except NotFound:
+                raise IntegrityError(
+                    f"block {run[0][0].hex()}: its pack {pack} is missing from the store; "
+                    "run verify to list the restore points affected"
+                ) from None
             out = []
             for d, _, off, ln, raw, tags in run:
                 self.check_row(d, pack, off, ln, raw)

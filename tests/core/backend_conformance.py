@@ -69,6 +69,12 @@ class BackendConformance:
         assert not backend.has("half")
         assert list(backend.list()) == []
 
+    def test_remove_leftovers_keeps_every_object(self, backend) -> None:
+        for name in ["packs/a", "manifests/m", "top"]:
+            backend.put(name, b"x")
+        assert backend.remove_leftovers() == (0, 0)
+        assert sorted(backend.list()) == ["manifests/m", "packs/a", "top"]
+
     def test_delete(self, backend) -> None:
         backend.put("d", b"1")
         backend.delete("d")
