@@ -437,6 +437,7 @@ class BlockStore:
             pack, start = run[0][1], run[0][2]
             end = run[-1][2] + run[-1][3]
             try:
+                self.footer(pack)  # first: a damaged index row may name no valid object
                 buf = memoryview(self.backend.get(pack, start, end - start))
             except NotFound:
                 raise IntegrityError(
@@ -502,6 +503,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     # the timeout is set at connect, before journal_mode=WAL, which itself may wait on
     # another process opening the same store
     db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    db.text_factory = _text  # a damaged name is one that names nothing, not a decode error
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
@@ -510,6 +512,10 @@ def _connect(path: Path) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _is_damage(exc: sqlite3.DatabaseError) -> bool:

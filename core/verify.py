@@ -236,6 +236,9 @@ def _check_blocks(
     total = sum(ln for entries in by_pack.values() for _, _, ln, _ in entries)
     for pack in sorted(by_pack):
         entries = sorted(by_pack[pack], key=lambda e: e[1])
+        if pack not in objects:  # gone, or a damaged row names no object at all
+            report.problems.extend(problem(d, pack, "missing") for d, *_ in entries)
+            continue
         try:
             data = store.backend.get(pack) if len(entries) > 8 else None
             footer = footer_of(data) if data is not None else read_footer(store.backend, pack)
