@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.blockstore import ID_BYTES, ZERO_ID, BlockStore
-from core.errors import IntegrityError, NotFound
+from core.errors import CoreError, IntegrityError
 from core.progress import Progress
 
 
@@ -94,7 +94,8 @@ def collect_garbage(
         report.blocks_freed += len(rows) - len(keep)
         report.block_bytes_freed += packs.get(pack, 0)
         _delete(store, pack)
-    known = set(packs)
+    # every pack an index row named (kept ones among them) and every one written since
+    known = set(by_pack)
     known.update(r[0] for r in db.execute("SELECT name FROM packs"))
     for obj in list(store.backend.list("packs/")):
         if obj not in known:
@@ -115,6 +116,6 @@ def _delete(store: BlockStore, name: str) -> int:
     try:
         size = store.backend.size(name)
         store.backend.delete(name)
-    except NotFound:
+    except CoreError:  # gone already, or a damaged index row's name that names no object
         return 0
     return size

@@ -195,7 +195,7 @@ def _check_blocks(
         report.problems.append(problem(d, None, "missing"))
     in_pack: dict[str, list[tuple[str, str]]] = defaultdict(list)  # users of a pack's blocks
     for d, pack, *_ in rows:
-        in_pack[pack].extend(users.get(d, ()))
+        in_pack[pack].extend(users.get(d, ()))  # every pack a row names is a key
     if sample_percent < 100:
         k = min(len(rows), math.ceil(len(rows) * sample_percent / 100))
         rows = (rng or random.Random()).sample(rows, k)
@@ -220,19 +220,28 @@ def _check_blocks(
     objects = set(store.backend.list("packs/"))
     for pack in sorted(objects - set(by_pack)):  # footers of packs no sampled row is in
         _check_footer(store, pack, report, in_pack.get(pack, []))
-    for pack, size in sorted(packs.items()):
-        actual = store.backend.size(pack) if pack in objects else size
-        if actual != size:
-            report.problems.append(
-                Problem(
-                    "index",
-                    str(store.index_path),
-                    None,
-                    f"damaged (it records pack {pack} as {size} bytes, not {actual}); {_REBUILD}",
-                    sorted({r for _, r in in_pack.get(pack, [])}),
-                    sorted({drp for drp, _ in in_pack.get(pack, [])}),
-                )
+    for pack in sorted(set(packs) | set(in_pack)):
+        size = packs.get(pack)
+        actual = store.backend.size(pack) if pack in objects else None
+        if size is None:
+            why = f"it has rows of blocks in pack {pack} but no row for the pack"
+        elif actual is None and pack not in in_pack:
+            why = f"it records a pack {pack} that does not exist"
+        elif actual is not None and actual != size:
+            why = f"it records pack {pack} as {size} bytes, not {actual}"
+        else:
+            continue
+        who = in_pack.get(pack, [])
+        report.problems.append(
+            Problem(
+                "index",
+                str(store.index_path),
+                None,
+                f"damaged ({why}); {_REBUILD}",
+                sorted({r for _, r in who}),
+                sorted({drp for drp, _ in who}),
             )
+        )
     total = sum(ln for entries in by_pack.values() for _, _, ln, _ in entries)
     for pack in sorted(by_pack):
         entries = sorted(by_pack[pack], key=lambda e: e[1])

@@ -309,3 +309,22 @@ def test_zstd_payload_of_a_manifest_is_checked_before_decompressing(fabric, rps,
     )
     with pytest.raises(IntegrityError, match="checksum"):
         restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1")
+
+
+def test_a_damaged_pack_row_is_named_and_gc_keeps_the_pack(fabric, rps, store) -> None:
+    """A flip in a ``packs`` row's name (found by the fault trials): verify names the index
+    and the restore points using the pack; gc, which once took the pack for an orphan and
+    deleted it, keeps it."""
+    data, rp1, _ = store
+    pack = f"packs/{_big_pack(fabric).name}"
+    _index_sql(fabric, "UPDATE packs SET name = 'packs/x' || substr(name, 8) WHERE name = ?", pack)
+    report = rps.verify()
+    assert {p.what for p in report.problems} == {"index"}
+    assert any(
+        f"rows of blocks in pack {pack} but no row for the pack" in p.reason
+        for p in report.problems
+    )
+    assert rp1.id in report.affected_restore_points()
+    rps.gc()
+    assert (_store_dir(fabric) / "objects" / pack).exists()
+    assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1") == data
