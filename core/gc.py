@@ -54,7 +54,15 @@ def collect_garbage(
     report = GcReport()
     names = {m for m, *_ in manifests}
     live = live_ids(store, sorted(names))
-    lacking = len(live - store.present(live))
+    db = store.db
+    packs = dict(db.execute("SELECT name, size FROM packs").fetchall())
+    by_pack: dict[str, list[tuple[bytes, int, int, int]]] = {p: [] for p in packs}
+    indexed: set[bytes] = set()
+    for d, pack, off, ln, raw in db.execute("SELECT id, pack, off, len, raw FROM blocks"):
+        by_pack.setdefault(pack, []).append((d, off, ln, raw))
+        indexed.add(d)
+    lacking = len(live - indexed)
+    del indexed
     if lacking:
         raise IntegrityError(
             f"the block index {store.index_path} lacks {lacking} blocks that restore points "
@@ -62,11 +70,6 @@ def collect_garbage(
             "index was lost or damaged, rebuild it with `bcdr verify --rebuild-index`"
         )
     report.temp_files_deleted, report.temp_bytes_freed = store.backend.remove_leftovers()
-    db = store.db
-    packs = dict(db.execute("SELECT name, size FROM packs").fetchall())
-    by_pack: dict[str, list[tuple[bytes, int, int, int]]] = {p: [] for p in packs}
-    for d, pack, off, ln, raw in db.execute("SELECT id, pack, off, len, raw FROM blocks"):
-        by_pack.setdefault(pack, []).append((d, off, ln, raw))
     total, swept = sum(packs.get(p, 0) for p in by_pack), 0  # in bytes of packs looked at
     for pack, rows in sorted(by_pack.items()):
         progress("gc", swept, total)
