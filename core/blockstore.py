@@ -5,11 +5,11 @@ never alias across subscriptions and one subscription's stores in every region a
 Blocks are zstd-compressed (level 1; stored raw when that does not shrink them) and packed
 into pack objects of up to ``pack_size`` bytes, each ending in a checksummed footer that
 lists its blocks (``core/packs.py``). The index (block id -> pack, offset, length) is a table
-in the store's own SQLite file; it holds nothing the packs' footers do not, so
-``rebuild_index`` makes it again from them. A manifest (format 2, ``BCDRMAN2``) is its disk's
-size, block count and zstd-compressed dense ids, then an xxh3-64 of all that; a format-1
-manifest (``BCDRMAN1``, written before manifests carried checksums) is still read, with
-every check but the checksum.
+in the store's own SQLite file (``core/blockindex.py``); it holds nothing the packs' footers
+do not, so ``rebuild_index`` there makes it again from them. A manifest (format 2,
+``BCDRMAN2``) is its disk's size, block count and zstd-compressed dense ids, then an xxh3-64
+of all that; a format-1 manifest (``BCDRMAN1``, written before manifests carried checksums)
+is still read, with every check but the checksum.
 
 What always holds:
 - An object is written whole (temp file, fsync, rename, directory fsync) before any index row
@@ -31,8 +31,6 @@ What always holds:
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import sqlite3
 import struct
 import threading
@@ -40,13 +38,14 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import xxhash
 import zstandard
 
 from core.backend import Backend, Data, LocalBackend, check_object_name
+from core.blockindex import connect, flock, index_damaged, is_damage
 from core.errors import CoreError, IntegrityError, NotFound
 from core.packs import (
     BLOCK_SIZE,
@@ -67,9 +66,6 @@ __all__ = [
     "Backend",
     "BlockStore",
     "Compressor",
-    "IndexDamaged",
-    "RebuildReport",
-    "rebuild_index",
     "Data",
     "LocalBackend",
     "PackWriter",
@@ -85,15 +81,6 @@ _MANIFEST_MAGIC_V1 = b"BCDRMAN1"  # no checksum
 _CHECKSUM = struct.Struct("<Q")
 _FOOTERS_KEPT = 256  # checked pack footers a store handle remembers
 
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS packs (name TEXT PRIMARY KEY, size INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS blocks (
-    id BLOB PRIMARY KEY, pack TEXT NOT NULL, off INTEGER NOT NULL,
-    len INTEGER NOT NULL, raw INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS blocks_by_pack ON blocks(pack);
-"""
 
 Location = tuple[str, int, int, int]  # pack, offset, length, raw
 # An encrypted disk's blocks (core/envelope.py) are read with its key's ``open_payload`` and
@@ -121,9 +108,9 @@ class BlockStore:
         self.lock_path = lock_path
         self.index_path = Path(index_path)
         try:
-            self.db = _connect(self.index_path)
+            self.db = connect(self.index_path)
         except sqlite3.DatabaseError as exc:
-            raise (index_damaged(self.index_path, exc) if _is_damage(exc) else exc) from None
+            raise (index_damaged(self.index_path, exc) if is_damage(exc) else exc) from None
         self._zero_ids: dict[int, bytes] = {}
         self._footers: OrderedDict[str, dict[bytes, tuple[int, int, int]]] = OrderedDict()
         self._footers_lock = threading.Lock()
@@ -171,11 +158,11 @@ class BlockStore:
     def lock(self, exclusive: bool) -> Iterator[None]:
         """Writers hold the store lock shared; gc holds it exclusive (fcntl, cross-process).
         A damaged index met inside raises ``IntegrityError`` naming the file."""
-        with _flock(self.lock_path, exclusive):
+        with flock(self.lock_path, exclusive):
             try:
                 yield
             except sqlite3.DatabaseError as exc:
-                if _is_damage(exc):
+                if is_damage(exc):
                     raise index_damaged(self.index_path, exc) from None
                 raise
 
@@ -485,139 +472,3 @@ class Manifest:
     size: int
     ids: bytes
     version: int
-
-
-@dataclass
-class RebuildReport:
-    """What ``rebuild_index`` did: packs read, blocks indexed, packs whose footer is damaged
-    (their blocks are not indexed; verify names the restore points that lack them)."""
-
-    store_dir: str
-    packs: int = 0
-    blocks: int = 0
-    damaged_packs: list[tuple[str, str]] = field(default_factory=list)  # (pack, why)
-    kept_as: str | None = None  # where the index it replaced was moved, if there was one
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    # the timeout is set at connect, before journal_mode=WAL, which itself may wait on
-    # another process opening the same store
-    db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    db.text_factory = _text  # a damaged name is one that names nothing, not a decode error
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(_SCHEMA)
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
-
-
-def _is_damage(exc: sqlite3.DatabaseError) -> bool:
-    """Whether SQLite says the file is damaged or not a database (not busy, not a bug)."""
-    return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
-
-
-_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
-
-
-class IndexDamaged(IntegrityError):
-    """The index file is damaged: names it, what SQLite says, and how to rebuild it."""
-
-    def __init__(self, path: Path, detail: str) -> None:
-        self.path, self.detail = path, detail
-        super().__init__(
-            f"the block index {path} is damaged ({detail}); the packs are not: rebuild the "
-            "index from them with `bcdr verify --rebuild-index`"
-        )
-
-
-def index_damaged(path: Path, exc: Exception) -> IndexDamaged:
-    """The error for a damaged index file."""
-    return IndexDamaged(path, str(exc))
-
-
-@contextlib.contextmanager
-def _flock(lock_path: Path | None, exclusive: bool) -> Iterator[None]:
-    if lock_path is None:
-        yield
-        return
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)
-
-
-def rebuild_index(store_dir: Path) -> RebuildReport:
-    """Make the index of the store at ``store_dir`` (``BlockStore.open_dir``'s layout) again
-    from its packs' footers, under the store's exclusive lock (no writer runs meanwhile).
-
-    Close every handle on the store first. The new index is written beside the old one and
-    made durable, then the old one (with its WAL) is moved aside to ``index.db.before-rebuild``
-    and the new one takes its name.
-    A pack whose footer is damaged is reported and not indexed. A crash meanwhile leaves
-    either index in place (or, in the instant of the swap, one the next rebuild replaces).
-    Run it while no other process reads the store (``bcdr serve``): a reader keeps the index
-    it opened.
-    """
-    store_dir = Path(store_dir)
-    backend = LocalBackend(store_dir / "objects")
-    index = store_dir / "index.db"
-    report = RebuildReport(str(store_dir))
-    with _flock(store_dir / "lock", exclusive=True):
-        new = store_dir / "index.db.rebuilding"
-        for leftover in (new, new.with_name(new.name + "-journal")):
-            leftover.unlink(missing_ok=True)
-        db = sqlite3.connect(new, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=DELETE")
-            db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
-            db.execute("BEGIN")
-            for pack in backend.list("packs/"):
-                try:
-                    entries = read_footer(backend, pack).entries
-                    size = backend.size(pack)
-                except NotFound:
-                    continue
-                except CoreError as exc:
-                    report.damaged_packs.append((pack, str(exc)))
-                    continue
-                db.execute("INSERT INTO packs (name, size) VALUES (?, ?)", (pack, size))
-                db.executemany(
-                    "INSERT OR IGNORE INTO blocks (id, pack, off, len, raw) VALUES (?, ?, ?, ?, ?)",
-                    [(d, pack, off, ln, raw) for d, off, ln, raw in entries],
-                )
-                report.packs += 1
-            db.execute("COMMIT")
-            report.blocks = db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0]
-        finally:
-            db.close()
-        _fsync_file(new)
-        if index.exists():
-            kept = store_dir / "index.db.before-rebuild"
-            for suffix in ("-wal", "-shm", ""):  # the WAL first: never a WAL beside a new file
-                old = store_dir / f"index.db{suffix}"
-                if old.exists():
-                    os.replace(old, store_dir / f"{kept.name}{suffix}")
-            report.kept_as = kept.name
-        for suffix in ("-wal", "-shm"):
-            (store_dir / f"index.db{suffix}").unlink(missing_ok=True)
-        os.replace(new, index)
-        _fsync_file(store_dir)
-    return report
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

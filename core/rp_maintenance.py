@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from core.blockstore import BlockStore, IndexDamaged, RebuildReport, rebuild_index
+from core.blockindex import IndexDamaged, RebuildReport, rebuild_index
+from core.blockstore import BlockStore
 from core.envelope import KeyUnavailable, WrappedKey, forget_records
 from core.errors import CoreError
 from core.gc import GcReport, collect_garbage

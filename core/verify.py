@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.blockstore import ID_BYTES, ZERO_ID, BlockStore, RebuildReport
+from core.blockindex import RebuildReport
+from core.blockstore import ID_BYTES, ZERO_ID, BlockStore
 from core.errors import CoreError, IntegrityError, NotFound
 from core.packs import footer_of, read_footer
 from core.progress import Progress

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from core.blockstore import BLOCK_SIZE, ID_BYTES, IndexDamaged, nonzero_ids
+from core.blockindex import IndexDamaged
+from core.blockstore import BLOCK_SIZE, ID_BYTES, nonzero_ids
 from core.errors import IntegrityError
 from core.fabric import Fabric
 from core.packs import _FOOTER_ENTRY, footer_of
