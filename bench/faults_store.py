@@ -323,17 +323,20 @@ def _spawn(home: Path, seed: int) -> subprocess.Popen:
 
 
 def _capture_seconds(tmp: Path, template: Path) -> float:
-    """How long a child takes from "ready" to "done": the creation (one run on a copy)."""
-    home = tmp / "calibrate" / "fabric"
-    shutil.copytree(template, home)
-    proc = _spawn(home, 0)
-    start = time.perf_counter()
-    if proc.stdout.readline().strip() != "done":
-        _, err = proc.communicate()
-        raise RuntimeError(f"the capture child failed: {err[-400:]}")
-    took = time.perf_counter() - start
-    proc.communicate()
-    shutil.rmtree(home.parent)
+    """How long a child takes from "ready" to "done": the creation (the longer of two runs
+    on copies, so the kills also reach the commit on a busy machine)."""
+    took = 0.0
+    for _ in range(2):
+        home = tmp / "calibrate" / "fabric"
+        shutil.copytree(template, home)
+        proc = _spawn(home, 0)
+        start = time.perf_counter()
+        if proc.stdout.readline().strip() != "done":
+            _, err = proc.communicate()
+            raise RuntimeError(f"the capture child failed: {err[-400:]}")
+        took = max(took, time.perf_counter() - start)
+        proc.communicate()
+        shutil.rmtree(home.parent)
     return took
 
 
