@@ -46,6 +46,10 @@ def test_damaged_index_is_named_and_rebuilt(bcdr, home) -> None:
     assert str(index) in result.output.replace("\n", "")
     assert rp_id in result.output.replace("\n", "")
     assert "internal error" not in result.output and "Traceback" not in result.output
+    result = bcdr("gc", "-home", str(home_dir), "-no-color")
+    assert result.exit_code == 1, result.output
+    assert "rebuild-index" in result.output and str(index) in result.output.replace("\n", "")
+    assert "internal error" not in result.output
 
     result = bcdr("verify", "-home", str(home_dir), "-no-color", "--rebuild-index")
     assert result.exit_code == 0, result.output
