@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.blockindex import RebuildReport
+from core.blockindex import RebuildReport, is_damage
 from core.blockstore import ID_BYTES, ZERO_ID, BlockStore
 from core.errors import CoreError, IntegrityError, NotFound
 from core.packs import footer_of, read_footer
@@ -107,6 +107,8 @@ def verify_store(
     try:
         rows, packs = _index(store)
     except (sqlite3.DatabaseError, CoreError) as exc:
+        if isinstance(exc, sqlite3.DatabaseError) and not is_damage(exc):
+            raise  # busy, or a bug: not a damaged file
         report.problems.append(index_problem(store.index_path, str(exc), manifests))
         for pack in store.backend.list("packs/"):  # footers can still be checked
             _check_footer(store, pack, report, [])
