@@ -111,11 +111,11 @@ def rebuild_index(store_dir: Path) -> RebuildReport:
 
     Close every handle on the store first. The new index is written beside the old one and
     made durable, then the old one (with its WAL) is moved aside to ``index.db.before-rebuild``
-    and the new one takes its name.
-    A pack whose footer is damaged is reported and not indexed. A crash meanwhile leaves
-    either index in place (or, in the instant of the swap, one the next rebuild replaces).
-    Run it while no other process reads the store (``bcdr serve``): a reader keeps the index
-    it opened.
+    and the new one takes its name. A pack whose footer is damaged is reported and not
+    indexed; a block in two packs is indexed in the first (by name). A crash meanwhile
+    leaves either index in place (or, in the instant of the swap, one the next rebuild
+    replaces). Run it while no other process reads the store (``bcdr serve``): a reader
+    keeps the index it opened.
     """
     store_dir = Path(store_dir)
     backend = LocalBackend(store_dir / "objects")
