@@ -35,6 +35,12 @@ class LockInfo:
     created_at: str
     info: str = ""
     stale: bool = False
+    boot_id: str = ""
+    """The holder's boot (``/proc/sys/kernel/random/boot_id``), "" where unknown."""
+    pid_ns: str = ""
+    """The holder's pid namespace, "" where unknown."""
+    start_time: int | None = None
+    """The holder process's start time (clock ticks since boot), to tell a reused pid."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,15 @@ def locked_message(path: str, holder: LockInfo) -> str:
             f"  bcdr force-unlock {holder.lock_id}",
         ]
     return "\n".join(lines)
+
+
+def cleared_message(path: str, holder: LockInfo) -> str:
+    """The note given when a lock whose holder is provably dead was removed."""
+    return (
+        f"Removed the stale lock on {path}: process {holder.pid} of {holder.user}@"
+        f"{holder.host} ({holder.operation}, since {holder.created_at}, lock ID "
+        f"{holder.lock_id}) is no longer running on this host."
+    )
 
 
 @dataclass
