@@ -7,7 +7,12 @@ never changes after creation; the lock, the apply history and the intents of run
 apply steps are bookkeeping and do not bump the serial (a saved plan stays valid across
 them); an intent is committed in its own transaction before its step calls the provider
 and cleared in the transaction that saves the step's result. All methods may be called from
-several threads: they are serialised on one connection.
+several threads: they are serialised on one connection. Writes begin IMMEDIATE and wait
+out the busy timeout for SQLite's write lock, never failing at once because another
+connection wrote; the state lock (``state.lock``) lives in its own file and never opens
+this one. A store opened ``read_only`` is a copy in memory and never writes the file. An
+SQLite failure on a damaged file is a StateError naming it and its backup
+(``state.backup``).
 
 Sensitive values (the paths in ``InstanceRecord.sensitive``, sensitive outputs) are sealed
 with the state key when one is configured (``state.crypto``). At open, a wrong key is
@@ -24,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +39,7 @@ from sqlite_utils import Database
 
 from . import lock as locking
 from . import migrations
+from .backup import check_integrity, copy_into, damaged, write_backup
 from .crypto import Cipher, KeyConfig, adopt_keys, has_values_at, keys_from_env, output_value
 from .records import (
     STATUSES,
@@ -77,6 +84,10 @@ class StateStore:
         self._depth = 0  # nesting of transaction()
         self._dirty = False  # a write happened inside the current transaction()
         self._lineage: str | None = None
+        self.read_only = False
+        """A copy in memory (``snapshot``): writes are refused, the file is never touched."""
+        self.on_disk = True
+        """False for the snapshot of a state that does not exist yet (lineage None)."""
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -91,15 +102,19 @@ class StateStore:
         create: bool = True,
         keys: KeyConfig | None = None,
         on_plaintext: Callable[[str], None] | None = None,
+        read_only: bool = False,
     ) -> StateStore:
         """Open the state at ``path``, creating it (and its folder) when missing and allowed.
 
         A file that is not a bcdr state, or one from a newer bcdr, is refused untouched;
         so is a state whose key-check value the configured key (``keys``, by default those
-        of the environment, see ``state.crypto``) does not open.
+        of the environment, see ``state.crypto``) does not open. ``read_only`` opens a
+        consistent copy in memory instead (see ``snapshot``).
         """
         path = Path(path)
         keys = keys_from_env(os.environ) if keys is None else keys
+        if read_only:
+            return cls.snapshot(path, keys=keys, on_plaintext=on_plaintext)
         if not path.exists():
             if not create:
                 raise StateError(
@@ -108,19 +123,73 @@ class StateStore:
                 )
             migrations.create(path)
         migrations.check_header(path)
-        conn = migrations.connect(path)
+        try:
+            conn = migrations.connect(path)
+        except sqlite3.DatabaseError as exc:
+            raise damaged(path, exc) from None
         try:
             db = Database(conn)
+            check_integrity(conn)
             migrations.check_format(db, path)
             if db.journal_mode != "wal":
                 db.enable_wal()
             migrations.upgrade(db, path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise damaged(path, exc) from None
         except BaseException:
             conn.close()
             raise
+        return cls._adopt(path, db, keys, on_plaintext)
+
+    @classmethod
+    def snapshot(
+        cls,
+        path: Path,
+        *,
+        keys: KeyConfig | None = None,
+        on_plaintext: Callable[[str], None] | None = None,
+    ) -> StateStore:
+        """A copy in memory of the state at ``path``, taken in one read; the file is untouched.
+
+        For commands that only read (plan, drift, show): the copy is upgraded and its keys
+        adopted in memory, so nothing is ever written to ``path`` (no migration, reseal,
+        checkpoint nor new file). With no file at ``path``, an empty state whose
+        ``lineage`` is None: a plan made from it is bound to "no state yet".
+        """
+        path = Path(path)
+        keys = keys_from_env(os.environ) if keys is None else keys
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            present = path.exists()
+            if present:
+                migrations.check_header(path)
+                copy_into(path, conn)
+            db = Database(conn)
+            if present:
+                migrations.check_format(db, path)
+            migrations.upgrade(db, path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise damaged(path, exc) from None
+        except BaseException:
+            conn.close()
+            raise
+        store = cls._adopt(path, db, keys, on_plaintext)
+        store.read_only, store.on_disk = True, present
+        return store
+
+    @classmethod
+    def _adopt(
+        cls,
+        path: Path,
+        db: Database,
+        keys: KeyConfig,
+        on_plaintext: Callable[[str], None] | None,
+    ) -> StateStore:
         store = cls(path, db, None, on_plaintext)
         try:
-            with store._mutex:
+            with store._using():
                 store._cipher = adopt_keys(store._db.conn, path, keys)
         except BaseException:
             store.close()
@@ -167,32 +236,67 @@ class StateStore:
 
     # -------------------------------------------------------------------- meta
     @property
-    def lineage(self) -> str:
+    def lineage(self) -> str | None:
+        """The state's identity; None for a state that does not exist yet (see snapshot)."""
+        if not self.on_disk:
+            return None
         if self._lineage is None:
-            with self._mutex:
+            with self._using():
                 self._lineage = self._db.execute("SELECT lineage FROM meta").fetchone()[0]
         return self._lineage
 
     @property
     def serial(self) -> int:
-        with self._mutex:
+        with self._using():
             return int(self._db.execute("SELECT serial FROM meta").fetchone()[0])
 
     @property
     def format_version(self) -> int:
-        with self._mutex:
+        with self._using():
             return int(self._db.execute("SELECT format_version FROM meta").fetchone()[0])
 
     # ------------------------------------------------------------ transactions
     @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """Hold the connection; an SQLite failure becomes a StateError naming the file."""
+        with self._mutex:
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                raise damaged(self.path, exc) from None
+
+    @contextlib.contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """A write transaction begun IMMEDIATE: it waits (busy timeout) for the write lock.
+
+        A DEFERRED one (sqlite-utils' ``atomic``) reads first and fails at once with
+        "database is locked" when it then needs the write lock another connection holds.
+        """
+        if self.read_only:
+            raise RuntimeError(f"{self.path} was opened read-only: a write is a bug")
+        conn = self._db.conn
+        if conn.in_transaction:
+            with self._db.atomic():  # a savepoint inside the open transaction
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextlib.contextmanager
     def _write(self) -> Iterator[Database]:
         """One write: its own transaction and serial bump, or part of transaction()."""
-        with self._mutex:
+        with self._using():
             if self._depth:
                 self._dirty = True
                 yield self._db
                 return
-            with self._db.atomic():
+            with self._atomic():
                 yield self._db
                 self._bump()
 
@@ -202,7 +306,7 @@ class StateStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Group writes: all of them commit together, with one serial bump, or none do."""
-        with self._mutex:
+        with self._using():
             if self._depth:
                 self._depth += 1
                 try:
@@ -212,7 +316,7 @@ class StateStore:
                 return
             self._depth, self._dirty = 1, False
             try:
-                with self._db.atomic():
+                with self._atomic():
                     yield
                     if self._dirty:
                         self._bump()
@@ -222,14 +326,14 @@ class StateStore:
     # --------------------------------------------------------------- instances
     def instances(self) -> list[InstanceRecord]:
         """Every instance, sorted by address, in one query."""
-        with self._mutex:
+        with self._using():
             rows = self._db.execute(
                 f"SELECT {_INSTANCE_COLUMNS} FROM instances ORDER BY address"
             ).fetchall()
         return [self._record(row) for row in rows]
 
     def get(self, address: str) -> InstanceRecord | None:
-        with self._mutex:
+        with self._using():
             row = self._db.execute(
                 f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE address = ?", [address]
             ).fetchone()
@@ -360,10 +464,10 @@ class StateStore:
             ]
             for intent in intents
         ]
-        with self._mutex:
+        with self._using():
             if self._depth:
                 raise RuntimeError("an intent is committed on its own, not inside transaction()")
-            with self._db.atomic():
+            with self._atomic():
                 self._db.conn.executemany(
                     f"INSERT OR REPLACE INTO intents ({_INTENT_COLUMNS}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -372,7 +476,7 @@ class StateStore:
 
     def intents(self) -> list[Intent]:
         """Every intent left in the state, sorted by address (none after a clean apply)."""
-        with self._mutex:
+        with self._using():
             rows = self._db.execute(
                 f"SELECT {_INTENT_COLUMNS} FROM intents ORDER BY address"
             ).fetchall()
@@ -402,17 +506,17 @@ class StateStore:
         if apply_id is not None:
             sql += " AND apply_id = ?"
             args.append(apply_id)
-        with self._mutex:
+        with self._using():
             if self._depth:
                 self._db.execute(sql, args)
                 return
-            with self._db.atomic():
+            with self._atomic():
                 self._db.execute(sql, args)
 
     # ----------------------------------------------------------------- outputs
     def outputs(self) -> dict[str, tuple[Any, bool]]:
         """Output name → (value, sensitive), sorted by name."""
-        with self._mutex:
+        with self._using():
             rows = self._db.execute(
                 "SELECT name, value, sensitive FROM outputs ORDER BY name"
             ).fetchall()
@@ -442,16 +546,30 @@ class StateStore:
 
     # -------------------------------------------------------------------- lock
     @contextlib.contextmanager
-    def lock(self, operation: str, *, info: str = "") -> Iterator[LockInfo]:
-        """Hold the state lock for ``operation``; StateLocked at once if it is held.
+    def lock(
+        self,
+        operation: str,
+        *,
+        info: str = "",
+        timeout: float = 0.0,
+        on_cleared: Callable[[LockInfo], None] | None = None,
+    ) -> Iterator[LockInfo]:
+        """Hold the state lock for ``operation`` (``state.lock``); StateLocked if it is held.
 
-        Released on exit, whatever ends the block (exception, KeyboardInterrupt).
+        Waits up to ``timeout`` seconds for a live holder; released on exit, whatever ends
+        the block (exception, KeyboardInterrupt).
         """
-        held = locking.acquire(self.path, operation, info)
-        try:
+        with locking.holding(
+            self.path, operation, info=info, timeout=timeout, on_cleared=on_cleared
+        ) as held:
             yield held
-        finally:
-            locking.release(self.path, held.lock_id)
+
+    def backup(self) -> Path:
+        """Refresh ``state.db.backup`` from this state (SQLite online backup); its path."""
+        if self.read_only:
+            raise RuntimeError(f"{self.path} was opened read-only: a backup of it is a bug")
+        with self._using():
+            return write_backup(self._db.conn, self.path)
 
     def current_lock(self) -> LockInfo | None:
         return locking.read(self.path)
@@ -464,8 +582,8 @@ class StateStore:
         self, operation: str, started_at: str, finished_at: str, status: str, summary: dict
     ) -> None:
         """Append one run (apply, destroy, import, state-rm, …) to the history."""
-        with self._mutex:
-            with self._db.atomic():
+        with self._using():
+            with self._atomic():
                 self._db["history"].insert(
                     {
                         "operation": operation,
@@ -478,7 +596,7 @@ class StateStore:
 
     def history(self, limit: int = 20) -> list[dict]:
         """The latest runs, newest first, with ``summary`` decoded."""
-        with self._mutex:
+        with self._using():
             rows = self._db.execute(
                 "SELECT id, operation, started_at, finished_at, status, summary FROM history "
                 "ORDER BY id DESC LIMIT ?",
