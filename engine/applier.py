@@ -93,10 +93,26 @@ class ApplyResult:
         return not self.failed and not self.interrupted
 
 
-def check_plan_applicable(plan: Plan, state: Any, config: Config) -> Diagnostics:
-    """Refuse a saved plan made against another state, an older serial or other specs."""
+def check_plan_applicable(
+    plan: Plan, state: Any, config: Config, *, state_is_new: bool = False
+) -> Diagnostics:
+    """Refuse a saved plan made against another state, an older serial or other specs.
+
+    A plan made when there was no state (lineage None) applies only to a state this very
+    command created (``state_is_new``) and nothing has written to since.
+    """
     diags = Diagnostics()
-    if plan.lineage != state.lineage:
+    if plan.lineage is None:
+        if not (state_is_new and state.serial == 0):
+            diags.append(
+                error(
+                    "Saved plan is for a different state",
+                    "the plan was made when there was no state yet, and there is one now "
+                    f"(lineage {state.lineage}, serial {state.serial}). Make a new plan "
+                    "with: bcdr plan -out FILE",
+                )
+            )
+    elif plan.lineage != state.lineage:
         diags.append(
             error(
                 "Saved plan is for a different state",

@@ -13,6 +13,7 @@ import contextlib
 import gc
 import json
 import os
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,7 +329,40 @@ def plan_options(f: Any) -> Any:
     ]
     for option in reversed(options):
         f = option(f)
-    return f
+    return lock_timeout_option(f)
+
+
+class Duration(click.ParamType):
+    """A duration as Terraform writes it: ``0s``, ``10s``, ``2m``, ``1m30s``, ``500ms``, ``1h``."""
+
+    name = "duration"
+    _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip()
+        if text == "0":
+            return 0.0
+        parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            self.fail(
+                f"{value!r} is not a duration: write a number with a unit, such as 10s, 2m "
+                "or 1m30s (units ms, s, m, h).",
+                param,
+                ctx,
+            )
+        return sum(float(n) * self._UNITS[u] for n, u in parts)
+
+
+def lock_timeout_option(f: Any) -> Any:
+    return opt(
+        "lock-timeout",
+        type=Duration(),
+        default="0s",
+        metavar="DURATION",
+        help="Wait up to DURATION (10s, 2m) for a state lock another run holds; default 0s.",
+    )(f)
 
 
 @dataclass
@@ -341,6 +375,7 @@ class PlanArgs:
     refresh: bool = True
     refresh_only: bool = False
     destroy: bool = False
+    lock_timeout: float = 0.0
 
 
 # ------------------------------------------------------------------- loading
@@ -352,7 +387,12 @@ def registry_of(s: Session) -> Any:
     return registry
 
 
-def open_state(s: Session, *, create: bool = True) -> Any:
+def open_state(s: Session, *, create: bool = True, read_only: bool = False) -> Any:
+    """The state of the working directory, closed when the command ends.
+
+    ``read_only``: a copy in memory that writes nothing to the file (plan, drift, history);
+    with ``create`` and no state yet, an empty state bound to "no state yet".
+    """
     from state import StateStore
 
     if not create and not StateStore.exists(s.state_path):
@@ -360,10 +400,27 @@ def open_state(s: Session, *, create: bool = True) -> Any:
             f"No state found in {s.shown(s.state_path)}",
             "Run `bcdr init` and `bcdr apply` in this directory first, or use -chdir DIR.",
         )
-    store = StateStore.open(s.state_path, create=create)  # keys from BCDR_STATE_KEY & co
+    # keys from BCDR_STATE_KEY & co
+    store = StateStore.open(s.state_path, create=create, read_only=read_only)
     s.stack.callback(store.close)
     s.stack.callback(warn_plaintext, s, store)  # runs first: the stack unwinds in reverse
     return store
+
+
+def lock_state(s: Session, operation: str, timeout: float = 0.0) -> Any:
+    """Hold the state lock for the block (waiting up to ``timeout`` s for a live holder).
+
+    A lock whose holder is provably dead is cleared with a warning saying whose it was.
+    """
+    from state import cleared_message
+    from state import lock_state as holding
+
+    def note(holder: Any) -> None:
+        s.warnings.append(
+            diag_warning("Removed a stale state lock", cleared_message(str(s.state_path), holder))
+        )
+
+    return holding(s.state_path, operation, timeout=timeout, on_cleared=note)
 
 
 def load_config_checked(s: Session) -> Any:

@@ -2,8 +2,10 @@
 
 Always holds: the configuration, variable values and schema checks pass before the state
 is opened or locked, so bad input leaves the state file untouched; apply and destroy hold
-the state lock from planning to the last saved step; only the exact answer ``yes``
-approves; a run ends with its summary, its errors and an exit code (0 ok, 1 failed).
+the state lock from planning to the last saved step, and a successful one refreshes the
+state's backup; plan and drift write nothing (no state is created; an existing one is
+read as a copy in memory under the lock, whose file is gone when they end); only the exact
+answer ``yes`` approves; a run ends with its summary, its errors and an exit code (0 ok, 1 failed).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from engine.cli.app import (
     input_option,
     load,
     load_config_checked,
+    lock_state,
+    lock_timeout_option,
     main,
     make_plan_checked,
     no_color_option,
@@ -109,6 +113,8 @@ def _run_apply(
             "skipped": list(result.skipped),
         }
         store.record_history("destroy" if destroy else "apply", started, utc_now(), status, summary)
+        if result.ok:
+            store.backup()  # the state of the last successful run, kept beside it
         if result.warnings:
             ui.print(warnings_text(s, result.warnings), err=True)
         if failures:
@@ -158,7 +164,7 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
     loaded = load(s, args, registry)
     store = open_state(s)
     operation = "destroy" if args.destroy else "apply"
-    with store.lock(operation) as held:
+    with lock_state(s, operation, args.lock_timeout) as held:
         plan, config = make_plan_checked(s, args, store, registry, loaded)
         ui.print(render.plan_text(plan))
         flush_warnings(s)
@@ -168,6 +174,7 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
             not plan.has_changes and bool(plan.drift or plan.reconciled) and not args.destroy
         )
         if not plan.has_changes and not record_drift:
+            store.backup()  # nothing to change is a successful run too
             ui.print(render.apply_summary_text(_Zero(), destroy=args.destroy))
             outputs = store.outputs()
             if outputs and not args.destroy:
@@ -313,9 +320,11 @@ def plan(
     check_modes(args)
     registry = registry_of(s)
     loaded = load(s, args, registry)
-    store = open_state(s)
-    lock = store.lock("plan") if args.refresh else contextlib.nullcontext()
-    with lock:
+    # a plan writes nothing: no state is created, and an existing one is read as a copy in
+    # memory while the lock is held (the lock file is gone again when the plan ends)
+    exists = s.state_path.exists()
+    with lock_state(s, "plan", args.lock_timeout) if exists else contextlib.nullcontext():
+        store = open_state(s, read_only=True)
         the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
     if out:
         write_plan(s, the_plan, out, loaded[0])
@@ -371,9 +380,10 @@ def apply(
     saved = read_plan(s, planfile)
     registry = registry_of(s)
     config = load_config_checked(s)
+    state_is_new = not s.state_path.exists()
     store = open_state(s)
-    with store.lock("apply") as held:
-        diags = check_plan_applicable(saved, store, config)
+    with lock_state(s, "apply", args.lock_timeout) as held:
+        diags = check_plan_applicable(saved, store, config, state_is_new=state_is_new)
         if diags.has_errors:
             raise DiagnosticsError(diags)
         code = _run_apply(
@@ -413,6 +423,7 @@ def destroy(ctx: click.Context, no_color: bool, auto_approve: bool, **kw: Any) -
     help="How many objects are read at the same time.",
 )
 @opt("json", "as_json", is_flag=True, help="Print the drift as JSON.")
+@lock_timeout_option
 @click.pass_context
 def drift(
     ctx: click.Context,
@@ -421,16 +432,24 @@ def drift(
     var_file: tuple[str, ...],
     parallelism: int,
     as_json: bool,
+    lock_timeout: float,
 ) -> None:
     """Report what changed outside bcdr: exit 2 when something drifted, 0 when not."""
     s = session_of(ctx)
     s.json_errors = as_json
     ui = s.use_ui(no_color)
-    args = PlanArgs(var=var, var_file=var_file, parallelism=parallelism, refresh_only=True)
+    args = PlanArgs(
+        var=var,
+        var_file=var_file,
+        parallelism=parallelism,
+        refresh_only=True,
+        lock_timeout=lock_timeout,
+    )
     registry = registry_of(s)
     loaded = load(s, args, registry)
-    store = open_state(s)
-    with store.lock("drift"):
+    exists = s.state_path.exists()  # like plan, drift writes nothing
+    with lock_state(s, "drift", args.lock_timeout) if exists else contextlib.nullcontext():
+        store = open_state(s, read_only=True)
         the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
     if as_json:
         drifted = {"resource_drift": [c.to_json() for c in the_plan.drift]}

@@ -1,10 +1,11 @@
-"""The commands that read or edit the state directly: show, output, state list|show|rm|mv.
+"""The commands that read or edit the state directly: show, output, state list|show|rm|mv,
+state history, state restore-backup.
 
 Always holds: sensitive values are masked in text and in ``show -json`` (``<sensitive>`` in
 output lists, ``(sensitive value)`` elsewhere) and printed only by ``output -raw NAME`` and
 ``output -json``;
-edits of the state take the lock, change nothing when an address is missing, and are
-recorded in the state history.
+edits of the state take the lock, change nothing when an address is missing, are recorded
+in the state history and refresh the state's backup.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from engine.cli.app import (
     Session,
     check_address,
     flush_warnings,
+    lock_state,
+    lock_timeout_option,
     main,
     no_color_option,
     open_state,
@@ -214,7 +217,7 @@ def output(ctx: click.Context, no_color: bool, as_json: bool, raw: bool, name: s
 # ---------------------------------------------------------------- state verbs
 @main.group("state")
 def state_group() -> None:
-    """Inspect and edit the state: list, show, rm, mv."""
+    """Inspect and edit the state: list, show, rm, mv, history, restore-backup."""
 
 
 def _matching(records: list[Any], address: str) -> list[Any]:
@@ -261,9 +264,10 @@ def state_show(ctx: click.Context, no_color: bool, address: str) -> None:
 
 
 @state_group.command("rm")
+@lock_timeout_option
 @click.argument("addresses", nargs=-1, required=True)
 @click.pass_context
-def state_rm(ctx: click.Context, addresses: tuple[str, ...]) -> None:
+def state_rm(ctx: click.Context, addresses: tuple[str, ...], lock_timeout: float) -> None:
     """Forget instances (the real objects stay); bcdr no longer manages them."""
     from state import utc_now
 
@@ -273,7 +277,7 @@ def state_rm(ctx: click.Context, addresses: tuple[str, ...]) -> None:
         check_address(a)
     store = open_state(s, create=False)
     started = utc_now()
-    with store.lock("state-rm"):
+    with lock_state(s, "state-rm", lock_timeout):
         records = store.instances()
         targets = [r for a in addresses for r in _matching(records, a)]
         missing = [a for a in addresses if not _matching(records, a)]
@@ -286,6 +290,7 @@ def state_rm(ctx: click.Context, addresses: tuple[str, ...]) -> None:
             for r in targets:
                 store.remove(r.address)
         record_history(store, "state-rm", started, {"removed": [r.address for r in targets]})
+        store.backup()
     for r in targets:
         ui.print(f"Removed {r.address}")
     ui.print(f"Successfully removed {len(targets)} resource instance(s).")
@@ -293,10 +298,13 @@ def state_rm(ctx: click.Context, addresses: tuple[str, ...]) -> None:
 
 @state_group.command("mv")
 @opt("dry-run", is_flag=True, help="Only say what would move; change nothing.")
+@lock_timeout_option
 @click.argument("source")
 @click.argument("destination")
 @click.pass_context
-def state_mv(ctx: click.Context, dry_run: bool, source: str, destination: str) -> None:
+def state_mv(
+    ctx: click.Context, dry_run: bool, source: str, destination: str, lock_timeout: float
+) -> None:
     """Give an instance (or every instance of a resource) a new address in the state."""
     from engine.addrs import InstanceAddr
     from state import utc_now
@@ -307,7 +315,7 @@ def state_mv(ctx: click.Context, dry_run: bool, source: str, destination: str) -
     check_address(destination)
     store = open_state(s, create=False)
     started = utc_now()
-    with store.lock("state-mv"):
+    with lock_state(s, "state-mv", lock_timeout):
         records = _matching(store.instances(), source)
         if not records:
             raise CliError(
@@ -334,6 +342,90 @@ def state_mv(ctx: click.Context, dry_run: bool, source: str, destination: str) -
             for a, b in pairs:
                 store.move(a, b)
         record_history(store, "state-mv", started, {"moved": pairs})
+        store.backup()
     for a, b in pairs:
         ui.print(f'Move "{a}" to "{b}"')
     ui.print(f"Successfully moved {len(pairs)} object(s).")
+
+
+def _summary_text(summary: dict[str, Any]) -> str:
+    """``2 added, 0 changed``, ``removed a, b``, ``moved a → b``: counts, then what was named."""
+    parts = []
+    for key, value in summary.items():
+        if isinstance(value, bool) or not isinstance(value, int | list | str):
+            continue
+        if isinstance(value, int):
+            parts.append(f"{value} {key}")
+        elif isinstance(value, str):
+            parts.append(f"{key} {value}")
+        elif value:
+            items = [" → ".join(map(str, v)) if isinstance(v, list) else str(v) for v in value]
+            parts.append(f"{key} {', '.join(items)}")
+    return ", ".join(parts)
+
+
+@state_group.command("history")
+@opt("json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@opt(
+    "limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many of the latest runs to show.",
+)
+@click.pass_context
+def state_history(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """List the latest runs recorded in the state (apply, destroy, import, rm, mv), newest first."""
+    s = session_of(ctx)
+    ui = s.use_ui(True)
+    runs = (
+        open_state(s, create=False, read_only=True).history(limit) if s.state_path.exists() else []
+    )
+    if as_json:
+        print_json(ui, {"format_version": "1.0", "history": runs})
+        return
+    if not runs:
+        ui.print("No runs recorded: the state is new or there is no state yet.")
+        return
+    width = max(len(r["operation"]) for r in runs)
+    for r in runs:
+        ui.print(
+            f"{r['id']:>4}  {r['finished_at']}  {r['operation']:<{width}}  {r['status']:<11}  "
+            f"{_summary_text(r['summary'])}".rstrip()
+        )
+
+
+@state_group.command("restore-backup")
+@no_color_option
+@opt("force", is_flag=True, help="Do not ask for confirmation.")
+@lock_timeout_option
+@click.pass_context
+def state_restore_backup(
+    ctx: click.Context, no_color: bool, force: bool, lock_timeout: float
+) -> None:
+    """Put back the state of the last successful run (.bcdr/state.db.backup)."""
+    from state import backup_path, restore_backup
+
+    s = session_of(ctx)
+    ui = s.use_ui(no_color)
+    backup = backup_path(s.state_path)
+    if not backup.is_file():
+        raise CliError(
+            f"No backup of the state at {backup}",
+            "bcdr keeps one after each successful apply, destroy, import and state edit.",
+        )
+    if not force and not ui.ask(
+        "Do you really want to restore the state from its backup?",
+        f"bcdr will replace {s.state_path} with {backup}, the state of the last successful\n"
+        "run. The current file is kept beside it. Only 'yes' will be accepted to confirm.",
+    ):
+        raise CliError("restore-backup cancelled", "The state was left as it is.")
+    with lock_state(s, "state-restore-backup", lock_timeout):
+        lineage, serial, kept = restore_backup(s.state_path)
+    ui.print(f"Restored {s.state_path} from {backup} (lineage {lineage}, serial {serial}).")
+    if kept is not None:
+        ui.print(f"The previous file is kept as {kept}.")
+    ui.print(
+        "Objects made or changed after that run are not in it: run `bcdr plan` to see what "
+        "differs, and `bcdr import` for objects that exist but are not in the state."
+    )

@@ -23,6 +23,8 @@ from engine.cli.app import (
     input_option,
     load,
     load_config_checked,
+    lock_state,
+    lock_timeout_option,
     main,
     no_color_option,
     open_state,
@@ -42,6 +44,7 @@ from engine.diagnostics import error as diag_error
 @no_color_option
 @input_option
 @var_options
+@lock_timeout_option
 @click.argument("address")
 @click.argument("object_id", metavar="ID")
 @click.pass_context
@@ -50,6 +53,7 @@ def import_cmd(
     no_color: bool,
     var: tuple[str, ...],
     var_file: tuple[str, ...],
+    lock_timeout: float,
     address: str,
     object_id: str,
 ) -> None:
@@ -64,7 +68,7 @@ def import_cmd(
     config, values = load(s, PlanArgs(var=var, var_file=var_file), registry)
     store = open_state(s)
     started = utc_now()
-    with store.lock("import"):
+    with lock_state(s, "import", lock_timeout):
         ui.print(f'{address}: Importing from ID "{object_id}"...')
         diags = import_resource(
             config, store, registry, values, address, object_id, working_dir=s.workdir
@@ -73,6 +77,7 @@ def import_cmd(
         if diags.has_errors:
             raise DiagnosticsError(diags.errors())
         record_history(store, "import", started, {"imported": [address], "id": object_id})
+        store.backup()
     ui.print(f"{address}: Import prepared!")
     ui.print("")
     ui.print(render.Text("Import successful!", style="bold green"))
@@ -107,9 +112,10 @@ def graph(ctx: click.Context) -> None:
 @click.pass_context
 def force_unlock(ctx: click.Context, no_color: bool, force: bool, lock_id: str) -> None:
     """Remove the state lock LOCK_ID left by a bcdr process that is gone."""
+    from state import force_unlock as unlock
+
     s = session_of(ctx)
     ui = s.use_ui(no_color)
-    store = open_state(s, create=False)
     if not force and not ui.ask(
         "Do you really want to force-unlock?",
         "bcdr will remove the lock on the state.\n"
@@ -117,7 +123,7 @@ def force_unlock(ctx: click.Context, no_color: bool, force: bool, lock_id: str) 
         "may still be in use. Only 'yes' will be accepted to confirm.",
     ):
         raise CliError("force-unlock cancelled", "The lock was left in place.")
-    store.force_unlock(lock_id)
+    unlock(s.state_path, lock_id)  # the lock file only: works on a damaged state too
     ui.print(render.Text("bcdr state has been successfully unlocked!", style="bold green"))
     ui.print("")
     ui.print("The state has been unlocked, and bcdr commands should now be able to")

@@ -99,22 +99,37 @@ def test_second_apply_fails_at_once_naming_the_holder(bcdr, workdir):
         assert store.instances() == []
 
 
-def test_stale_lock_is_reported_and_force_unlocked(bcdr, workdir):
+def test_lock_of_a_dead_holder_is_cleared_with_a_note(bcdr, workdir):
     write(workdir, SPEC)
     bcdr("init")
     lock_id = dead_lock(workdir / ".bcdr" / "state.db")
-    blocked = bcdr("plan", "-no-color")
-    assert blocked.exit_code == 1
-    assert "stale" in blocked.output
-    assert f"bcdr force-unlock {lock_id}" in blocked.output
-    wrong = bcdr("force-unlock", "-force", "not-the-id")
-    assert wrong.exit_code == 1 and "Traceback" not in wrong.output
-    refused = bcdr("force-unlock", lock_id, input="no\n")
-    assert refused.exit_code == 1
-    unlocked = bcdr("force-unlock", "-force", lock_id)
-    assert unlocked.exit_code == 0, unlocked.output
-    assert "successfully unlocked" in unlocked.output
-    assert bcdr("plan").exit_code == 0
+    result = bcdr("plan", "-no-color")
+    assert result.exit_code == 0, result.output
+    assert "Removed a stale state lock" in result.output
+    assert lock_id in result.output and "no longer running" in result.output
+    assert not (workdir / ".bcdr" / "state.db.lock.info").exists()
+
+
+def test_force_unlock_removes_the_lock_of_a_holder_bcdr_cannot_prove_dead(bcdr, workdir):
+    write(workdir, SPEC)
+    bcdr("init")
+    proc, lock_id = hold_lock(workdir / ".bcdr" / "state.db", "apply")
+    try:
+        blocked = bcdr("plan", "-no-color")
+        assert blocked.exit_code == 1
+        assert f"bcdr force-unlock {lock_id}" in blocked.output
+        wrong = bcdr("force-unlock", "-force", "not-the-id")
+        assert wrong.exit_code == 1 and "Traceback" not in wrong.output
+        assert "does not match" in wrong.output
+        refused = bcdr("force-unlock", lock_id, input="no\n")
+        assert refused.exit_code == 1
+        unlocked = bcdr("force-unlock", "-force", lock_id)
+        assert unlocked.exit_code == 0, unlocked.output
+        assert "successfully unlocked" in unlocked.output
+        assert bcdr("plan").exit_code == 0
+    finally:
+        release(proc)
+    assert proc.returncode == 0  # releasing a lock that was force-unlocked is harmless
 
 
 BAD = """
