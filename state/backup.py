@@ -61,6 +61,20 @@ def damaged(path: Path, exc: sqlite3.DatabaseError) -> Exception:
     return StateError(f"The state file {path} is damaged ({text}). It was left untouched.\n{how}")
 
 
+def check_header(path: Path) -> None:
+    """``migrations.check_header``; its refusal names the backup when there is one."""
+    try:
+        migrations.check_header(path)
+    except StateError as exc:
+        backup = backup_path(path)
+        if not backup.is_file():
+            raise
+        raise StateError(
+            f"{exc}\nIf it is this folder's state, damaged, `{RESTORE_COMMAND}` puts back the "
+            f"state of the last successful run, kept in {backup}."
+        ) from None
+
+
 def _reader(path: Path) -> sqlite3.Connection:
     """A connection that reads ``path`` and writes nothing to it, not even a checkpoint.
 

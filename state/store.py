@@ -39,7 +39,7 @@ from sqlite_utils import Database
 
 from . import lock as locking
 from . import migrations
-from .backup import check_integrity, copy_into, damaged, write_backup
+from .backup import check_header, check_integrity, copy_into, damaged, write_backup
 from .crypto import Cipher, KeyConfig, adopt_keys, has_values_at, keys_from_env, output_value
 from .records import (
     STATUSES,
@@ -122,7 +122,7 @@ class StateStore:
                     "the path of an existing state."
                 )
             migrations.create(path)
-        migrations.check_header(path)
+        check_header(path)
         try:
             conn = migrations.connect(path)
         except sqlite3.DatabaseError as exc:
@@ -163,7 +163,7 @@ class StateStore:
         try:
             present = path.exists()
             if present:
-                migrations.check_header(path)
+                check_header(path)
                 copy_into(path, conn)
             db = Database(conn)
             if present:

@@ -251,3 +251,19 @@ def test_state_history_lists_the_runs_newest_first(bcdr, workdir):
     helped = bcdr("state", "history", "-help")
     assert "List the latest runs recorded in the state" in helped.output
     assert "-json" in helped.output and "-limit" in helped.output
+
+
+def test_backup_of_an_encrypted_state_holds_no_plaintext(bcdr, workdir, test_provider):
+    from tests.cli.test_state_encryption import KEY_A, SECRET, env, raw
+    from tests.cli.test_state_encryption import SPEC as SECRET_SPEC
+
+    write(workdir, SECRET_SPEC)
+    keyed = env(BCDR_STATE_KEY=KEY_A)
+    applied = bcdr("apply", "-auto-approve", env=keyed)
+    assert applied.exit_code == 0, applied.output
+    backup = raw(workdir, ".bcdr/state.db.backup")
+    assert backup and SECRET.encode() not in backup
+    assert b"$bcdr_sealed" in backup  # the same sealed values as the state
+    (workdir / ".bcdr" / "state.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+    assert bcdr("state", "restore-backup", "-force", env=keyed).exit_code == 0
+    assert bcdr("output", "-raw", "pw", env=keyed).output == SECRET

@@ -120,3 +120,14 @@ def test_damaged_state_without_backup_says_so(tmp_path):
         StateStore.open(path)
     with pytest.raises(StateError, match="There is no backup of the state"):
         restore_backup(path)
+
+
+def test_state_whose_header_is_overwritten_points_at_the_backup(tmp_path):
+    path = tmp_path / "state.db"
+    with StateStore.open(path) as store:
+        store.backup()
+    path.write_bytes(b"\x00" * 100 + path.read_bytes()[100:])
+    with pytest.raises(StateError) as caught:
+        StateStore.open(path)
+    assert "not a bcdr state" in str(caught.value)
+    assert "bcdr state restore-backup" in str(caught.value)
