@@ -362,7 +362,7 @@ def adopt_keys(conn: sqlite3.Connection, path: Path, keys: KeyConfig) -> Cipher 
     if verdict == "wrong":
         raise StateError(f"{path}: {WRONG_KEY}. The state was left untouched.")
     holder = locking.read(path)
-    if verdict != "primary" and (holder is None or holder.stale):
+    if verdict != "primary" and (holder is None or holder.stale or locking.ours(holder)):
         reseal(conn, cipher, kdf)
     return cipher
 

@@ -119,6 +119,17 @@ def provably_dead(holder: LockInfo) -> bool:
     return holder.start_time is not None and start is not None and start != holder.start_time
 
 
+def ours(holder: LockInfo) -> bool:
+    """Whether ``holder`` is this very process (it may write the state it locked)."""
+    return (
+        holder.pid == os.getpid()
+        and holder.host == socket.gethostname()
+        and holder.boot_id == boot_id()
+        and holder.pid_ns == pid_namespace()
+        and holder.start_time == process_start(holder.pid)[0]
+    )
+
+
 def _with_staleness(holder: LockInfo) -> LockInfo:
     from dataclasses import replace
 

@@ -1,9 +1,10 @@
 """The commands that plan and change things: init, validate, plan, apply, destroy, drift.
 
-Always holds: the configuration, variable values and schema checks pass before the state
-is opened or locked, so bad input leaves the state file untouched; apply and destroy hold
-the state lock from planning to the last saved step, and a successful one refreshes the
-state's backup; plan and drift write nothing (no state is created; an existing one is
+Always holds: the state lock is taken first, so a command refused by another run's lock
+is refused before it loads anything; the configuration, variable values and schema checks
+pass before the state is opened, so bad input leaves the state file untouched; apply and
+destroy hold the state lock from planning to the last saved step, and a successful one
+refreshes the state's backup; plan and drift write nothing (no state is created; an existing one is
 read as a copy in memory under the lock, whose file is gone when they end); only the exact
 answer ``yes`` approves; a run ends with its summary, its errors and an exit code (0 ok, 1 failed).
 """
@@ -160,11 +161,11 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
             "bcdr cannot ask for approval with -input=false. Apply a saved plan file "
             "(bcdr plan -out FILE, then bcdr apply FILE), or add -auto-approve.",
         )
-    registry = registry_of(s)
-    loaded = load(s, args, registry)
-    store = open_state(s)
     operation = "destroy" if args.destroy else "apply"
     with lock_state(s, operation, args.lock_timeout) as held:
+        registry = registry_of(s)
+        loaded = load(s, args, registry)
+        store = open_state(s)
         plan, config = make_plan_checked(s, args, store, registry, loaded)
         ui.print(render.plan_text(plan))
         flush_warnings(s)
@@ -318,12 +319,12 @@ def plan(
     ui = s.use_ui(no_color)
     args = PlanArgs(**kw)
     check_modes(args)
-    registry = registry_of(s)
-    loaded = load(s, args, registry)
     # a plan writes nothing: no state is created, and an existing one is read as a copy in
     # memory while the lock is held (the lock file is gone again when the plan ends)
     exists = s.state_path.exists()
     with lock_state(s, "plan", args.lock_timeout) if exists else contextlib.nullcontext():
+        registry = registry_of(s)
+        loaded = load(s, args, registry)
         store = open_state(s, read_only=True)
         the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
     if out:
@@ -378,11 +379,11 @@ def apply(
             "A saved plan already holds them. Make a new plan with these options instead.",
         )
     saved = read_plan(s, planfile)
-    registry = registry_of(s)
-    config = load_config_checked(s)
     state_is_new = not s.state_path.exists()
-    store = open_state(s)
     with lock_state(s, "apply", args.lock_timeout) as held:
+        registry = registry_of(s)
+        config = load_config_checked(s)
+        store = open_state(s)
         diags = check_plan_applicable(saved, store, config, state_is_new=state_is_new)
         if diags.has_errors:
             raise DiagnosticsError(diags)
@@ -445,10 +446,10 @@ def drift(
         refresh_only=True,
         lock_timeout=lock_timeout,
     )
-    registry = registry_of(s)
-    loaded = load(s, args, registry)
     exists = s.state_path.exists()  # like plan, drift writes nothing
     with lock_state(s, "drift", args.lock_timeout) if exists else contextlib.nullcontext():
+        registry = registry_of(s)
+        loaded = load(s, args, registry)
         store = open_state(s, read_only=True)
         the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
     if as_json:

@@ -64,11 +64,11 @@ def import_cmd(
     s = session_of(ctx)
     ui = s.use_ui(no_color)
     check_address(address)
-    registry = registry_of(s)
-    config, values = load(s, PlanArgs(var=var, var_file=var_file), registry)
-    store = open_state(s)
     started = utc_now()
     with lock_state(s, "import", lock_timeout):
+        registry = registry_of(s)
+        config, values = load(s, PlanArgs(var=var, var_file=var_file), registry)
+        store = open_state(s)
         ui.print(f'{address}: Importing from ID "{object_id}"...')
         diags = import_resource(
             config, store, registry, values, address, object_id, working_dir=s.workdir

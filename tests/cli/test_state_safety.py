@@ -267,3 +267,14 @@ def test_backup_of_an_encrypted_state_holds_no_plaintext(bcdr, workdir, test_pro
     (workdir / ".bcdr" / "state.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
     assert bcdr("state", "restore-backup", "-force", env=keyed).exit_code == 0
     assert bcdr("output", "-raw", "pw", env=keyed).output == SECRET
+
+
+def test_key_rotation_reseals_in_an_apply_that_holds_the_lock(bcdr, workdir, test_provider):
+    from tests.cli.test_state_encryption import KEY_A, KEY_B, SECRET, env
+    from tests.cli.test_state_encryption import SPEC as SECRET_SPEC
+
+    write(workdir, SECRET_SPEC)
+    assert bcdr("apply", "-auto-approve", env=env(BCDR_STATE_KEY=KEY_A)).exit_code == 0
+    rotating = env(BCDR_STATE_KEY=KEY_B, BCDR_STATE_KEY_FALLBACK=KEY_A)
+    assert bcdr("apply", "-auto-approve", env=rotating).exit_code == 0
+    assert bcdr("output", "-raw", "pw", env=env(BCDR_STATE_KEY=KEY_B)).output == SECRET

@@ -25,7 +25,7 @@ from state import (
     sensitive_paths,
 )
 from state.crypto import SEALED, WRONG_KEY
-from tests.state import rec
+from tests.state import python, rec
 
 SECRET = "s3cr3t-Ext4-VALUE"
 NESTED = "n3sted-Ext4-PASSWORD"
@@ -268,12 +268,25 @@ def test_sealed_document_opens_with_the_key_or_its_fallback_only():
 def test_ext4_rotation_waits_while_another_holder_has_the_lock(tmp_path):
     path = state_path(tmp_path)
     rotating = KeyConfig(KEY_B.primary, (KEY_A.primary,))
-    with StateStore.open(path, keys=KEY_A) as holder:
-        holder.put(secret_rec())
-        with holder.lock("apply"):
-            with StateStore.open(path, keys=rotating) as reader:
-                assert reader.get("bcdr_data.a").attributes["secret"] == SECRET
-            assert holder.get("bcdr_data.a").attributes["secret"] == SECRET  # A still reads
+    with StateStore.open(path, keys=KEY_A) as store:
+        store.put(secret_rec())
+    holder = python(  # another process holds the lock: it may know only key A
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from state import lock_state\n"
+        "with lock_state(Path(sys.argv[1]), 'apply'):\n"
+        "    print('held', flush=True)\n"
+        "    sys.stdin.readline()\n",
+        str(path),
+    )
+    assert holder.stdout.readline().strip() == "held", holder.stderr.read()
+    try:
+        with StateStore.open(path, keys=rotating) as reader:
+            assert reader.get("bcdr_data.a").attributes["secret"] == SECRET
+        with StateStore.open(path, keys=KEY_A) as store:
+            assert store.get("bcdr_data.a").attributes["secret"] == SECRET  # A still reads
+    finally:
+        holder.communicate(input="\n", timeout=30)
     with pytest.raises(StateError, match="does not match"):
         StateStore.open(path, keys=KEY_B)  # nothing was resealed yet
     with StateStore.open(path, keys=rotating):
