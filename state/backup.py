@@ -130,9 +130,18 @@ def _write_copy(src: sqlite3.Connection, target: Path) -> None:
 
 
 def write_backup(conn: sqlite3.Connection, state_path: Path) -> Path:
-    """Refresh the backup of the state open on ``conn``; the backup's path."""
+    """Refresh the backup of the state open on ``conn``; the backup's path.
+
+    StateError when it cannot be written (a full disk): the state itself is not affected.
+    """
     target = backup_path(state_path)
-    _write_copy(conn, target)
+    try:
+        _write_copy(conn, target)
+    except (OSError, sqlite3.Error) as exc:
+        raise StateError(
+            f"Could not write the backup {target} ({exc}). The state itself is saved; the "
+            "backup still holds an earlier run."
+        ) from None
     return target
 
 

@@ -423,6 +423,16 @@ def lock_state(s: Session, operation: str, timeout: float = 0.0) -> Any:
     return holding(s.state_path, operation, timeout=timeout, on_cleared=note)
 
 
+def keep_backup(s: Session, store: Any) -> None:
+    """Refresh the state's backup after a successful run; a failure is only a warning."""
+    from state import StateError
+
+    try:
+        store.backup()
+    except StateError as exc:
+        s.warnings.append(diag_warning("The state's backup was not refreshed", str(exc)))
+
+
 def load_config_checked(s: Session) -> Any:
     from engine.config import load_config
 

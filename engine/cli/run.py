@@ -28,6 +28,7 @@ from engine.cli.app import (
     Session,
     flush_warnings,
     input_option,
+    keep_backup,
     load,
     load_config_checked,
     lock_state,
@@ -115,7 +116,7 @@ def _run_apply(
         }
         store.record_history("destroy" if destroy else "apply", started, utc_now(), status, summary)
         if result.ok:
-            store.backup()  # the state of the last successful run, kept beside it
+            keep_backup(s, store)  # the state of the last successful run, kept beside it
         if result.warnings:
             ui.print(warnings_text(s, result.warnings), err=True)
         if failures:
@@ -128,6 +129,7 @@ def _run_apply(
             ui.print("\nOutputs:")
             ui.print("")
             ui.print(render.outputs_text(result.outputs))
+        flush_warnings(s)
     return 0 if result.ok else EXIT_ERROR
 
 
@@ -175,13 +177,14 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
             not plan.has_changes and bool(plan.drift or plan.reconciled) and not args.destroy
         )
         if not plan.has_changes and not record_drift:
-            store.backup()  # nothing to change is a successful run too
+            keep_backup(s, store)  # nothing to change is a successful run too
             ui.print(render.apply_summary_text(_Zero(), destroy=args.destroy))
             outputs = store.outputs()
             if outputs and not args.destroy:
                 ui.print("\nOutputs:")
                 ui.print("")
                 ui.print(render.outputs_text(outputs))
+            flush_warnings(s)
             return
         if not auto_approve and not record_drift:
             if args.destroy:

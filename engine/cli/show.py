@@ -21,6 +21,7 @@ from engine.cli.app import (
     Session,
     check_address,
     flush_warnings,
+    keep_backup,
     lock_state,
     lock_timeout_option,
     main,
@@ -290,10 +291,11 @@ def state_rm(ctx: click.Context, addresses: tuple[str, ...], lock_timeout: float
             for r in targets:
                 store.remove(r.address)
         record_history(store, "state-rm", started, {"removed": [r.address for r in targets]})
-        store.backup()
+        keep_backup(s, store)
     for r in targets:
         ui.print(f"Removed {r.address}")
     ui.print(f"Successfully removed {len(targets)} resource instance(s).")
+    flush_warnings(s)
 
 
 @state_group.command("mv")
@@ -342,10 +344,11 @@ def state_mv(
             for a, b in pairs:
                 store.move(a, b)
         record_history(store, "state-mv", started, {"moved": pairs})
-        store.backup()
+        keep_backup(s, store)
     for a, b in pairs:
         ui.print(f'Move "{a}" to "{b}"')
     ui.print(f"Successfully moved {len(pairs)} object(s).")
+    flush_warnings(s)
 
 
 def _summary_text(summary: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from engine.cli.app import (
     check_address,
     flush_warnings,
     input_option,
+    keep_backup,
     load,
     load_config_checked,
     lock_state,
@@ -77,7 +78,7 @@ def import_cmd(
         if diags.has_errors:
             raise DiagnosticsError(diags.errors())
         record_history(store, "import", started, {"imported": [address], "id": object_id})
-        store.backup()
+        keep_backup(s, store)
     ui.print(f"{address}: Import prepared!")
     ui.print("")
     ui.print(render.Text("Import successful!", style="bold green"))

@@ -278,3 +278,15 @@ def test_key_rotation_reseals_in_an_apply_that_holds_the_lock(bcdr, workdir, tes
     rotating = env(BCDR_STATE_KEY=KEY_B, BCDR_STATE_KEY_FALLBACK=KEY_A)
     assert bcdr("apply", "-auto-approve", env=rotating).exit_code == 0
     assert bcdr("output", "-raw", "pw", env=env(BCDR_STATE_KEY=KEY_B)).output == SECRET
+
+
+def test_a_backup_that_cannot_be_written_is_a_warning_not_a_failed_apply(bcdr, workdir):
+    write(workdir, SPEC)
+    (workdir / ".bcdr" / "state.db.backup").mkdir(parents=True)  # in the way
+    result = bcdr("apply", "-auto-approve", "-no-color")
+    assert result.exit_code == 0, result.output
+    assert "Apply complete! Resources: 2 added" in result.output
+    assert "The state's backup was not refreshed" in result.output
+    assert "The state itself is saved" in result.output
+    with StateStore.open(workdir / ".bcdr" / "state.db", read_only=True) as store:
+        assert len(store.instances()) == 2
