@@ -23,6 +23,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from .records import LockInfo, StateError, StateLocked, utc_now
@@ -131,8 +132,6 @@ def ours(holder: LockInfo) -> bool:
 
 
 def _with_staleness(holder: LockInfo) -> LockInfo:
-    from dataclasses import replace
-
     if provably_dead(holder):
         return replace(holder, stale=True)
     gone = holder.host == socket.gethostname() and not pid_alive(holder.pid)
@@ -201,6 +200,11 @@ def _store(path: Path, info: LockInfo) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise StateError(
+            f"Cannot write the state lock file {path}: {exc.strerror}. bcdr needs to write "
+            f"in {path.parent} to lock the state."
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -152,9 +152,9 @@ class StateStore:
     ) -> StateStore:
         """A copy in memory of the state at ``path``, taken in one read; the file is untouched.
 
-        For commands that only read (plan, drift, show): the copy is upgraded and its keys
-        adopted in memory, so nothing is ever written to ``path`` (no migration, reseal,
-        checkpoint nor new file). With no file at ``path``, an empty state whose
+        For commands that only read (plan, drift, state history): the copy is upgraded and
+        its keys adopted in memory, so nothing is ever written to ``path`` (no migration,
+        reseal, checkpoint nor new file). With no file at ``path``, an empty state whose
         ``lineage`` is None: a plan made from it is bound to "no state yet".
         """
         path = Path(path)
