@@ -290,3 +290,22 @@ def test_a_backup_that_cannot_be_written_is_a_warning_not_a_failed_apply(bcdr, w
     assert "The state itself is saved" in result.output
     with StateStore.open(workdir / ".bcdr" / "state.db", read_only=True) as store:
         assert len(store.instances()) == 2
+
+
+def test_apply_killed_with_sigkill_leaves_a_lock_the_next_command_clears(
+    workdir, tmp_path_factory, test_provider
+):
+    holder = _slow_apply(workdir, register_test_provider(tmp_path_factory.mktemp("ep")), 12)
+    assert holder.stdout is not None
+    for line in holder.stdout:
+        if "Creation complete" in line:
+            break
+    holder.kill()
+    holder.communicate(timeout=60)
+    lock_file = workdir / ".bcdr" / "state.db.lock.info"
+    assert json.loads(lock_file.read_text())["pid"] == holder.pid  # left behind
+    result = run_in(workdir, "apply", "-auto-approve", "-no-color")
+    assert result.exit_code == 0, result.output
+    assert "Removed a stale state lock" in result.output
+    assert f"process {holder.pid} of" in result.output
+    assert not lock_file.exists()
