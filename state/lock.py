@@ -72,13 +72,12 @@ def process_start(pid: int) -> tuple[int | None, bool]:
     """(start time in clock ticks since boot, running) of ``pid``, from /proc/PID/stat.
 
     (None, False) when the pid does not exist; a zombie counts as not running. Where
-    there is no /proc, (None, pid_alive(pid)).
+    /proc does not show the process (no /proc, or one mounted with ``hidepid``),
+    (None, pid_alive(pid)).
     """
-    if not os.path.isdir("/proc/self"):
-        return None, pid_alive(pid)
-    stat = _read_text(f"/proc/{pid}/stat")
+    stat = _read_text(f"/proc/{pid}/stat") if pid > 0 else ""
     if not stat:
-        return None, False
+        return None, pid_alive(pid)
     fields = stat.rpartition(")")[2].split()  # the command name may hold spaces and ')'
     try:
         state, start = fields[0], int(fields[19])

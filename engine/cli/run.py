@@ -4,9 +4,10 @@ Always holds: the state lock is taken first, so a command refused by another run
 is refused before it loads anything; the configuration, variable values and schema checks
 pass before the state is opened, so bad input leaves the state file untouched; apply and
 destroy hold the state lock from planning to the last saved step, and a successful one
-refreshes the state's backup; plan and drift write nothing (no state is created; an existing one is
-read as a copy in memory under the lock, whose file is gone when they end); only the exact
-answer ``yes`` approves; a run ends with its summary, its errors and an exit code (0 ok, 1 failed).
+refreshes the state's backup; plan and drift write nothing (no state is created, and an
+existing one is read as a copy in memory under the lock, whose file is gone when they
+end); only the exact answer ``yes`` approves; a run ends with its summary, its errors and
+an exit code (0 ok, 1 failed).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Other verbs: import, graph, force-unlock, fmt, version.
 
 Always holds: ``fmt -check`` rewrites nothing and exits 3 when a file is not formatted;
-``graph`` prints only DOT on stdout; ``force-unlock`` asks first unless ``-force``.
+``graph`` prints only DOT on stdout; ``force-unlock`` asks first unless ``-force`` and
+touches only the lock file, never the state.
 """
 
 from __future__ import annotations
