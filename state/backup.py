@@ -170,7 +170,7 @@ def restore_backup(state_path: Path) -> tuple[str, int, Path | None]:
     """Put the backup back in place of the state; (lineage, serial, where the old file went).
 
     The caller holds the state lock. The old state (and its WAL), damaged or not, is kept
-    as ``state.db.damaged-YYYYMMDDTHHMMSSZ``.
+    as ``state.db.replaced-YYYYMMDDTHHMMSSZ``.
     """
     state_path = Path(state_path)
     backup = backup_path(state_path)
@@ -178,7 +178,7 @@ def restore_backup(state_path: Path) -> tuple[str, int, Path | None]:
     kept: Path | None = None
     if state_path.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        kept = state_path.with_name(f"{state_path.name}.damaged-{stamp}")
+        kept = state_path.with_name(f"{state_path.name}.replaced-{stamp}")
         os.replace(state_path, kept)
         for side in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):

@@ -432,3 +432,4 @@ def state_restore_backup(
         "Objects made or changed after that run are not in it: run `bcdr plan` to see what "
         "differs, and `bcdr import` for objects that exist but are not in the state."
     )
+    flush_warnings(s)

@@ -202,9 +202,9 @@ def test_damaged_state_names_the_file_and_restore_backup_brings_the_last_run_bac
     assert refused.exit_code == 1 and state.read_bytes() == data[: len(data) // 2]
     restored = bcdr("state", "restore-backup", "-force")
     assert restored.exit_code == 0, restored.output
-    assert "Restored" in restored.output and "state.db.damaged-" in restored.output
+    assert "Restored" in restored.output and "state.db.replaced-" in restored.output
     assert bcdr("plan", "-detailed-exitcode").exit_code == 0  # as after the last apply
-    kept = [p for p in state.parent.iterdir() if p.name.startswith("state.db.damaged-")]
+    kept = [p for p in state.parent.iterdir() if p.name.startswith("state.db.replaced-")]
     main_file = [p for p in kept if not p.name.endswith(("-wal", "-shm"))]
     assert len(main_file) == 1 and main_file[0].read_bytes() == data[: len(data) // 2]
 
