@@ -67,7 +67,7 @@ class Intent:
 
 
 class StateLocked(StateError):
-    """The state is locked by someone else; raised at once, never after waiting."""
+    """The state is locked by someone else; raised at once, or when -lock-timeout ran out."""
 
     def __init__(self, path: str, holder: LockInfo) -> None:
         self.holder = holder
@@ -98,7 +98,8 @@ def locked_message(path: str, holder: LockInfo) -> str:
         lines += [
             "",
             f"The lock is stale: process {holder.pid} on this host ({holder.host}) is no "
-            "longer running.",
+            "longer running. It was taken in another boot or container of this host name, "
+            "so bcdr cannot prove its holder is gone and did not remove it itself.",
             "If no other bcdr process is using this state, clear the lock with:",
             f"  bcdr force-unlock {holder.lock_id}",
         ]
