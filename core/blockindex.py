@@ -67,8 +67,15 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def is_damage(exc: sqlite3.DatabaseError) -> bool:
+# What reading a damaged file can raise: SQLite's error, or -- when the damage is in the
+# schema text and SQLite quotes it in its message -- the failure to decode that message.
+DAMAGE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
+def is_damage(exc: Exception) -> bool:
     """Whether SQLite says the file is damaged or not a database (not busy, not a bug)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return True
     return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
 
 

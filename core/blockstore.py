@@ -31,7 +31,6 @@ What always holds:
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import struct
 import threading
 import uuid
@@ -45,7 +44,7 @@ import xxhash
 import zstandard
 
 from core.backend import Backend, Data, LocalBackend, check_object_name
-from core.blockindex import connect, flock, index_damaged, is_damage
+from core.blockindex import DAMAGE_ERRORS, connect, flock, index_damaged, is_damage
 from core.errors import CoreError, IntegrityError, NotFound
 from core.packs import (
     BLOCK_SIZE,
@@ -109,7 +108,7 @@ class BlockStore:
         self.index_path = Path(index_path)
         try:
             self.db = connect(self.index_path)
-        except sqlite3.DatabaseError as exc:
+        except DAMAGE_ERRORS as exc:
             raise (index_damaged(self.index_path, exc) if is_damage(exc) else exc) from None
         self._zero_ids: dict[int, bytes] = {}
         self._footers: OrderedDict[str, dict[bytes, tuple[int, int, int]]] = OrderedDict()
@@ -161,7 +160,7 @@ class BlockStore:
         with flock(self.lock_path, exclusive):
             try:
                 yield
-            except sqlite3.DatabaseError as exc:
+            except DAMAGE_ERRORS as exc:
                 if is_damage(exc):
                     raise index_damaged(self.index_path, exc) from None
                 raise

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import math
 import random
-import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.blockindex import RebuildReport, is_damage
+from core.blockindex import DAMAGE_ERRORS, RebuildReport, is_damage
 from core.blockstore import ID_BYTES, ZERO_ID, BlockStore
 from core.errors import CoreError, IntegrityError, NotFound
 from core.packs import footer_of, read_footer
@@ -106,8 +105,8 @@ def verify_store(
             users[d].append((drp_id, rp_id))
     try:
         rows, packs = _index(store)
-    except (sqlite3.DatabaseError, CoreError) as exc:
-        if isinstance(exc, sqlite3.DatabaseError) and not is_damage(exc):
+    except (*DAMAGE_ERRORS, CoreError) as exc:
+        if isinstance(exc, DAMAGE_ERRORS) and not is_damage(exc):
             raise  # busy, or a bug: not a damaged file
         report.problems.append(index_problem(store.index_path, str(exc), manifests))
         for pack in store.backend.list("packs/"):  # footers can still be checked
@@ -137,7 +136,7 @@ def _why(exc: Exception) -> str:
 
 
 def _index(store: BlockStore) -> tuple[list[tuple], dict[str, int]]:
-    """Every row of the index (``CoreError`` or ``sqlite3.DatabaseError`` if it is damaged)."""
+    """Every row of the index (``CoreError`` or one of ``DAMAGE_ERRORS`` if it is damaged)."""
     check = [r[0] for r in store.db.execute("PRAGMA quick_check").fetchall()]
     if check != ["ok"]:
         raise CoreError("; ".join(check[:3]))

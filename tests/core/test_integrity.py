@@ -329,3 +329,22 @@ def test_a_damaged_pack_row_is_named_and_gc_keeps_the_pack(fabric, rps, store) -
     rps.gc()
     assert (_store_dir(fabric) / "objects" / pack).exists()
     assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1") == data
+
+
+def test_a_schema_garbled_into_bytes_that_are_not_utf8_is_a_damaged_index(
+    fabric, rps, store
+) -> None:
+    """Issue 8.3: a flipped byte in the schema text of index.db makes SQLite's own error
+    message undecodable (Python raises UnicodeDecodeError, not sqlite3.DatabaseError); that
+    is still a damaged index, named with the way to rebuild it, never a crash."""
+    _, rp1, rp2 = store
+    index = _store_dir(fabric) / "index.db"
+    raw = index.read_bytes()
+    start = raw.index(b"CREATE TABLE packs")
+    at = raw.index(b"KEY", start) + 1
+    _flip(index, at, mask=0xD1)  # "KEY" becomes "K\x94Y": not UTF-8, and a syntax error
+    with pytest.raises(IndexDamaged, match="rebuild-index"):
+        restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1")
+    problems = rps.verify().problems
+    assert [(p.what, p.name) for p in problems] == [("index", str(index))]
+    assert problems[0].restore_point_ids == sorted([rp1.id, rp2.id])
