@@ -148,7 +148,9 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
                 "create main.hcl with your resources, or run bcdr in the spec directory",
             )
         )
-    where = cache_dir(directory) if cache else None
+    # the cache lives in .bcdr/, which init or an apply makes: a plan in a fresh folder
+    # writes nothing (only .bcdr/'s owners create it)
+    where = cache_dir(directory) if cache and (directory / ".bcdr").is_dir() else None
     used: set[str] = set()
     for path in specs:
         try:

@@ -63,7 +63,7 @@ def test_plan_in_a_fresh_folder_creates_no_state(bcdr, workdir):
     saved = bcdr("plan", "-out", "tfplan")
     assert saved.exit_code == 0, saved.output
     assert state_files(workdir) == []
-    assert files(workdir) == [".bcdr", "main.hcl", "tfplan"]  # the -out file
+    assert files(workdir) == ["main.hcl", "tfplan"]  # the -out file: no .bcdr/ (not a cache)
     applied = bcdr("apply", "-no-color", "tfplan")  # bound to "no state yet": still none
     assert applied.exit_code == 0, applied.output
     assert "Apply complete! Resources: 2 added" in applied.output

@@ -228,7 +228,21 @@ def _big(n: int) -> str:
     )
 
 
+def _initialised(tmp_path: Path) -> None:
+    """A spec folder bcdr has worked in: its .bcdr/ exists, so the parse cache is kept."""
+    (tmp_path / ".bcdr").mkdir()
+
+
+def test_a_fresh_folder_gets_no_cache(tmp_path):
+    """Issue 10.5: a plan in a fresh folder writes nothing, the parse cache included."""
+    _write(tmp_path, {"main.hcl": _big(3)})
+    cfg, diags = load_config(tmp_path)
+    assert not diags and len(cfg.resources) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["main.hcl"]
+
+
 def test_second_load_hits_the_cache_without_parsing(tmp_path, monkeypatch):
+    _initialised(tmp_path)
     _write(tmp_path, {"main.hcl": _big(50)})
     first, diags = load_config(tmp_path)
     assert not diags
@@ -248,6 +262,7 @@ def test_second_load_hits_the_cache_without_parsing(tmp_path, monkeypatch):
 
 
 def test_changed_file_is_parsed_again(tmp_path):
+    _initialised(tmp_path)
     _write(tmp_path, {"main.hcl": _big(2)})
     load_config(tmp_path)
     _write(tmp_path, {"main.hcl": _big(3)})
@@ -257,6 +272,7 @@ def test_changed_file_is_parsed_again(tmp_path):
 
 
 def test_corrupt_cache_entry_is_ignored_and_rewritten(tmp_path):
+    _initialised(tmp_path)
     _write(tmp_path, {"main.hcl": _big(3)})
     load_config(tmp_path)
     (entry,) = (tmp_path / ".bcdr" / "cache" / "hcl").glob("*.pickle")
@@ -282,6 +298,7 @@ def test_cache_false_writes_nothing(tmp_path):
 
 
 def test_cached_load_is_much_faster_than_parsing(tmp_path):
+    _initialised(tmp_path)
     _write(tmp_path, {"main.hcl": _big(400)})
     t0 = time.perf_counter()
     load_config(tmp_path)
@@ -294,6 +311,7 @@ def test_cached_load_is_much_faster_than_parsing(tmp_path):
 
 
 def test_old_cache_entries_are_pruned(tmp_path):
+    _initialised(tmp_path)
     _write(tmp_path, {"main.hcl": _big(2)})
     load_config(tmp_path)
     (old,) = (tmp_path / ".bcdr" / "cache" / "hcl").glob("*.pickle")
