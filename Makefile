@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BCDR   := $(VENV)/bin/bcdr
 
-.PHONY: demo test bench lint fmt clean
+.PHONY: demo test bench faults lint fmt clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ demo: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/snapshot.py
 	$(PY) bench/engine_scale.py
+
+faults: $(VENV)/.installed
+	$(PY) bench/faults.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

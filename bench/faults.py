@@ -35,8 +35,8 @@ Family = Callable[[int, int, Path], Outcome]
 # name -> (trial function, full-run trials, quick trials)
 FAMILIES: dict[str, tuple[Family, int, int]] = {
     "kill-apply": (apply_kills.run, 200, 3),
-    "kill-capture": (store.kill_capture, 200, 5),
-    "flip": (store.flips, 500, 20),
+    "kill-capture": (store.kill_capture, 200, 2),  # (tests/bench/test_faults_store.py runs
+    "flip": (store.flips, 500, 5),  # more of these two at small n)
     "concurrent": (concurrency.run, 100, 2),
     "sas": (sas.run, 1, 1),
     "names": (names.run, 10_000, 150),
