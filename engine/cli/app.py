@@ -544,8 +544,17 @@ def write_plan(s: Session, plan: Plan, name: str, config: Any = None) -> None:
     """Save a plan: sealed with the state key when one is configured (EXT-4)."""
     path = s.rel(name)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(plan_file_text(s, plan, name, config), encoding="utf-8")
-    os.replace(tmp, path)
+    text = plan_file_text(s, plan, name, config)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(
+            "Failed to write plan file",
+            f"Cannot write {name}: {exc.strerror}. Give -out a file in a folder that exists "
+            "and that you can write to.",
+        ) from None
 
 
 def print_json(ui: UI, data: Any) -> None:

@@ -65,6 +65,7 @@ def test_ext4_derived_values_are_sealed_and_never_printed(bcdr, workdir):
     write(workdir, SPEC)
     keyed = env(BCDR_STATE_KEY=KEY_A)
     var = ["-var", f"token={SECRET}"]
+    (workdir / ".bcdr").mkdir()  # the plan file is kept in .bcdr/, searched below
     planned = bcdr("plan", "-no-color", *var, "-out", ".bcdr/first.plan", env=keyed)
     assert planned.exit_code == 0, planned.output
     applied = bcdr("apply", "-no-color", ".bcdr/first.plan", env=keyed)

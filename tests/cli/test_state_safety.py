@@ -69,6 +69,16 @@ def test_plan_in_a_fresh_folder_creates_no_state(bcdr, workdir):
     assert "Apply complete! Resources: 2 added" in applied.output
 
 
+def test_plan_out_into_a_missing_folder_says_so_and_writes_nothing(bcdr, workdir):
+    write(workdir, SPEC)
+    result = bcdr("plan", "-no-color", "-out", "plans/tfplan")
+    assert result.exit_code == 1
+    assert "Failed to write plan file" in result.output
+    assert "Cannot write plans/tfplan: No such file or directory" in result.output
+    assert "internal error" not in result.output
+    assert files(workdir) == ["main.hcl"]
+
+
 def test_plan_made_before_any_state_is_refused_once_a_state_appeared(bcdr, workdir):
     write(workdir, SPEC)
     assert bcdr("plan", "-out", "tfplan").exit_code == 0
