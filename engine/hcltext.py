@@ -29,7 +29,15 @@ def unescape(text: str, rng: SourceRange) -> str:
 
     def repl(m: re.Match[str]) -> str:
         if m.group(1) or m.group(2):
-            return chr(int(m.group(1) or m.group(2), 16))
+            code = int(m.group(1) or m.group(2), 16)
+            if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+                raise SyntaxProblem(
+                    f"Invalid escape sequence {m.group(0)}",
+                    f"U+{code:04X} is not a Unicode character (a surrogate half or past "
+                    "U+10FFFF): write the character itself, or \\UNNNNNNNN for one past U+FFFF",
+                    rng,
+                )
+            return chr(code)
         ch = m.group(3)
         if ch in _SIMPLE_ESCAPES:
             return _SIMPLE_ESCAPES[ch]

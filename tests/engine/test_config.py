@@ -194,6 +194,8 @@ def test_syntax_errors_in_every_file_are_reported(tmp_path):
         ("locals {\n  a {\n  }\n}\n", "main.hcl:2", "A locals block holds only"),
         ('output "o" {\n  value = 1\n  sensitive = 1\n}\n', "main.hcl:3", "must be a bool"),
         ('x = "${a}\\q"\n', "main.hcl:1", "Invalid escape sequence"),
+        ('x = "\\udb55\\ude7a"\n', "main.hcl:1", "Invalid escape sequence \\udb55"),
+        ('x = "\\U00110000"\n', "main.hcl:1", "Invalid escape sequence \\U00110000"),
         ('provider "p" {}\nprovider "p" {}\n', "main.hcl:2", 'Duplicate provider "p"'),
     ],
 )
