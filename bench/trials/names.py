@@ -75,8 +75,9 @@ def _outside(folder: Path, source: str) -> bool:
 
 
 def _hcl(text: str) -> str:
-    """A string literal HCL reads back as ``text`` (JSON escapes; ``${``/``%{`` doubled)."""
-    return json.dumps(text).replace("${", "$${").replace("%{", "%%{")
+    """A string literal HCL reads back as ``text``: JSON's escapes for quotes, backslashes and
+    control characters, every other character as itself, ``${``/``%{`` doubled."""
+    return json.dumps(text, ensure_ascii=False).replace("${", "$${").replace("%{", "%%{")
 
 
 def _spec(group: str, disk: str, source: str) -> str:
@@ -167,7 +168,7 @@ def run(n: int, seed: int, tmp: Path) -> Outcome:
             out.fail("tracebacks", f"core {a!r} {b!r}: {type(exc).__name__}: {exc}")
         if counter["i"] % CLI_EVERY == 0 or counter["i"] <= 3:
             counter["cli"] += 1
-            (work.path / "main.hcl").write_text(_spec(a, b, c))
+            (work.path / "main.hcl").write_text(_spec(a, b, c), encoding="utf-8")
             for args in (("plan", "-no-color"), ("apply", "-auto-approve", "-no-color")):
                 ran = work.run(*args)
                 if ran.traceback:
