@@ -232,14 +232,20 @@ class RestorePointCollection(ResourceType):
         from core.errors import NotFound
 
         id = state["id"]
-        rps = live_restore_points(s, id)
+        # Inventory rows first (the collection's, its restore points', and any a run killed
+        # mid-delete left under its id), then the core: killed between the two, the core
+        # still holds the collection and the next run deletes it again.
+        under = id.lower() + "/"
+        rows = [
+            r["id"] for r in s.fabric.list_resources(RP_TYPE) if r["id"].lower().startswith(under)
+        ]
+        for rp_id in {*live_restore_points(s, id), *rows}:
+            s.fabric.delete_resource(rp_id)
+        s.fabric.delete_resource(id)
         try:
             s.points.delete_collection(id, progress)  # RP-13: its restore points go with it
         except NotFound:
             pass
-        for rp_id in rps:
-            s.fabric.delete_resource(rp_id)
-        s.fabric.delete_resource(id)
 
 
 TYPES: list[ResourceType] = [RestorePointCollection()]

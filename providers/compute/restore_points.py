@@ -216,11 +216,14 @@ class RestorePoint(ResourceType):
     def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
         from core.errors import NotFound
 
+        # The inventory row first: killed between the two, the restore point is still in the
+        # core, so the next run reads it and deletes it again (the other way round, a row
+        # would outlive the restore point with nothing to say it is gone).
+        s.fabric.delete_resource(state["id"])
         try:
             s.points.delete(state["id"], progress)  # RP-13: frees blocks only it used
         except NotFound:
             pass
-        s.fabric.delete_resource(state["id"])
 
 
 TYPES: list[ResourceType] = [RestorePoint()]
