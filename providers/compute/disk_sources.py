@@ -118,6 +118,8 @@ def image_size(s: Session, uri: str) -> tuple[str | None, int | None]:
     import os
     import stat
 
+    if "\0" in uri:
+        return f"image file {uri!r} has a NUL character in its name: no file can have one", None
     path = image_path(s, uri)
     roots = [s.working_dir.resolve(), *(Path(r).resolve() for r in s.import_roots)]
     if not any(path.is_relative_to(root) for root in roots):

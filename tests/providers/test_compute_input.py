@@ -82,6 +82,16 @@ def test_a_folder_is_not_an_image(ws: Workspace) -> None:
     assert "image file images is not a regular file: give a raw disk image" in out
 
 
+def test_a_nul_in_source_uri_is_refused_not_a_crash(ws: Workspace) -> None:
+    """Found by the fault harness: a NUL in the path raised ValueError (an internal error)."""
+    ws.write(_import("os\\u0000.raw"))
+    ws.ok("init")
+    for command in ("validate", "plan"):
+        out = _refused(ws, "os", command)
+        assert "has a NUL character in its name: no file can have one" in out
+        assert "internal error" not in out
+
+
 def test_import_roots_allow_a_folder_outside_the_specs(
     ws: Workspace, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
