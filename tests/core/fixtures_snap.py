@@ -121,3 +121,16 @@ def flip_byte_in_a_pack(fabric: Fabric, region: str = "eastus") -> Path:
         f.flush()
         os.fsync(f.fileno())
     return pack
+
+
+def two_restore_points(fabric: Fabric, disks: Disks, rps: RestorePoints, tmp: Path) -> tuple:
+    """rp1 (full) and rp2 (3 blocks rewritten) of one 4 MiB disk: (disk, data, rp1, rp2)."""
+    data = image_bytes(4 * MiB, 11)
+    d = import_disk(disks, fabric, tmp, "os", data)
+    cid = collection(rps, fabric)
+    rp1 = rps.create(cid, "rp1", vm(fabric, d))
+    nonzero = [i for i in range(5, 64) if data[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE].strip(b"\0")]
+    for i in nonzero[:3]:
+        disks.write(d.id, i * BLOCK_SIZE, os.urandom(BLOCK_SIZE))
+    rp2 = rps.create(cid, "rp2", vm(fabric, d))
+    return d, data, rp1, rp2

@@ -6,7 +6,6 @@ removes what interrupted writes left."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import struct
 from pathlib import Path
@@ -21,7 +20,7 @@ from core.fabric import Fabric
 from core.packs import _FOOTER_ENTRY, footer_of
 from core.snapshots import RestorePoints
 from tests.core import fixtures_snap
-from tests.core.fixtures_snap import MiB, collection, image_bytes, import_disk, restored_bytes, vm
+from tests.core.fixtures_snap import restored_bytes
 
 rps = fixtures_snap.rps  # the fixture
 
@@ -29,14 +28,7 @@ rps = fixtures_snap.rps  # the fixture
 @pytest.fixture
 def store(fabric, disks, rps, tmp_path):
     """rp1 (full) and rp2 (3 blocks rewritten) of one 4 MiB disk, with the original bytes."""
-    data = image_bytes(4 * MiB, 11)
-    d = import_disk(disks, fabric, tmp_path, "os", data)
-    cid = collection(rps, fabric)
-    rp1 = rps.create(cid, "rp1", vm(fabric, d))
-    nonzero = [i for i in range(5, 64) if data[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE].strip(b"\0")]
-    for i in nonzero[:3]:
-        disks.write(d.id, i * BLOCK_SIZE, os.urandom(BLOCK_SIZE))
-    rp2 = rps.create(cid, "rp2", vm(fabric, d))
+    _, data, rp1, rp2 = fixtures_snap.two_restore_points(fabric, disks, rps, tmp_path)
     rps.close()  # as a new process would find the store
     return data, rp1, rp2
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from core.disks import BLOCK_SIZE
 from core.errors import IntegrityError
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import (
-    MiB,
-    collection,
     flip_byte_in_a_pack,
-    image_bytes,
-    import_disk,
     restored_bytes,
     store_bytes,
-    vm,
 )
 
 rps = fixtures_snap.rps  # the fixture
@@ -26,15 +18,7 @@ rps = fixtures_snap.rps  # the fixture
 @pytest.fixture
 def two_rps(fabric, disks, rps, tmp_path):
     """rp1 (full) and rp2 (3 blocks rewritten) of one disk; returns (disk, data, rp1, rp2)."""
-    data = image_bytes(4 * MiB, 11)
-    d = import_disk(disks, fabric, tmp_path, "os", data)
-    cid = collection(rps, fabric)
-    rp1 = rps.create(cid, "rp1", vm(fabric, d))
-    nonzero = [i for i in range(5, 64) if data[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE].strip(b"\0")]
-    for i in nonzero[:3]:
-        disks.write(d.id, i * BLOCK_SIZE, os.urandom(BLOCK_SIZE))
-    rp2 = rps.create(cid, "rp2", vm(fabric, d))
-    return d, data, rp1, rp2
+    return fixtures_snap.two_restore_points(fabric, disks, rps, tmp_path)
 
 
 def test_verify_clean_store(rps, two_rps) -> None:
