@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine.addrs import ResourceAddr
-from engine.diagnostics import Diagnostics, SourceRange, error
+from engine.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 from engine.expr import Expr, references
 from engine.exprops import FunctionCall
 from engine.exprrefs import GetAttr, Index, Name, Splat, SplatItem
@@ -194,27 +194,13 @@ def check_values(
                 (p for v in items if isinstance(v, str) and (p := _not_allowed(spec, v))), None
             )
             if problem:
-                diags.append(
-                    error(
-                        f'Invalid value for "{name}"',
-                        f"{rng}: {address}.{name}: {problem}",
-                        rng,
-                        address=address,
-                    )
-                )
+                diags.append(_invalid_value(name, problem, rng, address))
                 continue
         if value is not None and value is not UNKNOWN and is_wholly_known(out[name]):
             for validator in spec.validators:
                 problem = validator(out[name])
                 if problem:
-                    diags.append(
-                        error(
-                            f'Invalid value for "{name}"',
-                            f"{rng}: {address}.{name}: {problem}",
-                            rng,
-                            address=address,
-                        )
-                    )
+                    diags.append(_invalid_value(name, problem, rng, address))
     return out, diags
 
 
@@ -449,3 +435,9 @@ def keep_ignored(lifecycle: Any, schema: Any, values: dict[str, Any], prior: Any
     )
     for name in names:
         values[name] = prior.get(name)
+
+
+def _invalid_value(name: str, problem: str, rng: SourceRange | None, address: str) -> Diagnostic:
+    return error(
+        f'Invalid value for "{name}"', f"{rng}: {address}.{name}: {problem}", rng, address=address
+    )
