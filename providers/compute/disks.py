@@ -452,11 +452,13 @@ class ManagedDisk(ResourceType):
     def delete(self, s: Session, state: dict[str, Any], progress: Progress | None) -> None:
         from core.errors import NotFound
 
+        # the inventory row first, as for restore points: killed between the two, the disk
+        # is still in the core, where the next run reads it and deletes it again
+        s.fabric.delete_resource(state["id"])
         try:
             s.disks.delete(state["id"])
         except NotFound:
             pass
-        s.fabric.delete_resource(state["id"])
 
 
 TYPES: list[ResourceType] = [ManagedDisk()]

@@ -346,11 +346,11 @@ class VmRestore(ResourceType):
         for id in [props.get("os_disk_id"), *(props.get("data_disk_ids") or [])]:
             if not isinstance(id, str):
                 continue
+            s.fabric.delete_resource(id)  # the row first: see ManagedDisk.delete
             try:
                 s.disks.delete(id)
             except NotFound:
                 pass
-            s.fabric.delete_resource(id)
         kv_id = props.get("restore_key_vault_id") or state.get("key_vault_id")
         if isinstance(kv_id, str):
             from providers.keyvault import keystore
