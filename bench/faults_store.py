@@ -49,7 +49,7 @@ _FOOTER_TRAILER = 20  # bytes of a format-2 pack trailer
 
 
 # -- a fabric to work on --------------------------------------------------------------------
-def _image(size: int, rng: random.Random) -> bytes:
+def image_bytes(size: int, rng: random.Random) -> bytes:
     """64 KiB blocks: random, text and zero mixed (compressible and not, some repeated)."""
     out = bytearray()
     for b in range(size // BLOCK_SIZE):
@@ -118,7 +118,7 @@ def _make_site(home: Path, rng: random.Random, points: int) -> tuple[dict[str, b
     try:
         for name, size in (("os", 3 * MiB), ("data", 2 * MiB)):
             src = home.parent / f"{name}.raw"
-            src.write_bytes(_image(size, rng))
+            src.write_bytes(image_bytes(size, rng))
             site.disks.import_image(
                 subscription=site.sub, resource_group="rg", region="eastus", name=name, source=src
             )

@@ -107,19 +107,11 @@ class Folder:
 
 
 def write_image(path: Path, size: int, seed: int) -> None:
-    """A raw image: random blocks, zero blocks and text, deterministic for ``seed``."""
-    rng = random.Random(seed)
+    """A raw image of random, text and zero blocks (the store trials' mix), for ``seed``."""
+    from faults_store import image_bytes
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    block = 64 * 1024
-    with path.open("wb") as f:
-        for i in range(size // block):
-            kind = rng.random()
-            if kind < 0.5:
-                f.write(rng.randbytes(block))
-            elif kind < 0.8:
-                f.write(bytes(block))
-            else:
-                f.write((f"block {i} of seed {seed}\n" * 4096).encode()[:block])
+    path.write_bytes(image_bytes(size, random.Random(seed)))
 
 
 def fresh_copy(template: Path, dest: Path) -> Path:
