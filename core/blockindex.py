@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.backend import LocalBackend
+from core.diskio import fsync_path
 from core.errors import CoreError, IntegrityError, NotFound
 from core.packs import read_footer
 
@@ -157,7 +158,7 @@ def rebuild_index(store_dir: Path) -> RebuildReport:
             report.blocks = db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0]
         finally:
             db.close()
-        _fsync_file(new)
+        fsync_path(new)
         if index.exists():
             kept = store_dir / "index.db.before-rebuild"
             for suffix in ("-wal", "-shm", ""):  # the WAL first: never a WAL beside a new file
@@ -168,13 +169,5 @@ def rebuild_index(store_dir: Path) -> RebuildReport:
         for suffix in ("-wal", "-shm"):
             (store_dir / f"index.db{suffix}").unlink(missing_ok=True)
         os.replace(new, index)
-        _fsync_file(store_dir)
+        fsync_path(store_dir)
     return report
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

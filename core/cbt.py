@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.diskio import BLOCK_SIZE, fsync_dir, pwrite_all
+from core.diskio import BLOCK_SIZE, fsync_path, pwrite_all
 
 __all__ = [
     "CbtFile",
@@ -103,7 +103,7 @@ class CbtFile:
         finally:
             os.close(fd)
         os.replace(tmp, self.path)
-        fsync_dir(self.path.parent)
+        fsync_path(self.path.parent)
 
 
 def forget(disk_path: Path) -> None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from core import cbt
 from core.cbt import ChangeSet
 from core.disk_records import SCHEMA, SKUS, Disk, DiskFile, disk_from_row, has_table, new_disk
-from core.diskio import BLOCK_SIZE, copy_sparse, fsync_dir, is_regular
+from core.diskio import BLOCK_SIZE, copy_sparse, fsync_path, is_regular
 from core.disklock import disk_lock
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric import Fabric
@@ -195,7 +195,7 @@ class Disks:
                         f"disk {disk.id} exists already: delete it or choose another name"
                     )
                 os.replace(tmp, disk.path)
-                fsync_dir(folder)
+                fsync_path(folder)
                 cbt.forget(disk.path)
                 conn.execute(
                     "INSERT INTO disks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -244,7 +244,7 @@ class Disks:
                     conn.execute("DELETE FROM envelope_keys WHERE disk_id = ?", (disk.id,))
             for path in (disk.path, Path(str(disk.path) + ".cbt")):
                 path.unlink(missing_ok=True)
-            fsync_dir(disk.path.parent)
+            fsync_path(disk.path.parent)
             lock.path.unlink(missing_ok=True)
         finally:
             lock.release()
