@@ -33,11 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.blockstore import BLOCK_SIZE, nonzero_ids
-from core.disks import Disks
+from core.blocks.store import BLOCK_SIZE, nonzero_ids
+from core.disks.managed import Disks
 from core.errors import IntegrityError
-from core.fabric import Fabric, ResourceId
-from core.snapshots import RestorePoints, VmSource
+from core.fabric.home import Fabric, ResourceId
+from core.restorepoints.service import RestorePoints, VmSource
 
 MiB = 1 << 20
 MUST_BE_ZERO = {

@@ -49,11 +49,11 @@ SUB_REGION, PAIR_REGION = "eastus", "westus"
 
 def worker(step: str, home: Path, params: dict) -> dict:
     """Run one step against the fabric at ``home``; the timed part is the API call only."""
-    from core.copy import copy_restore_point
-    from core.disks import Disks
+    from core.disks.managed import Disks
     from core.errors import NotFound
-    from core.fabric import Fabric, ResourceId
-    from core.snapshots import RestorePoints, VmSource
+    from core.fabric.home import Fabric, ResourceId
+    from core.restorepoints.copy import copy_restore_point
+    from core.restorepoints.service import RestorePoints, VmSource
 
     fabric = Fabric.open(home)
     try:
@@ -176,7 +176,11 @@ class Bench(PeerRuns):
         return r
 
     def measure_bcdr(self, rep: int) -> None:
-        start = [sys.executable, "-c", "import core.copy, core.disks, core.snapshots"]
+        start = [
+            sys.executable,
+            "-c",
+            "import core.restorepoints.copy, core.disks.managed, core.restorepoints.service",
+        ]
         run = run_measured(start)
         self.result("bcdr (process start + import)", "bcdr", "start").add(run.seconds, run.peak_rss)
         home = self.tmp / f"bcdr-{rep}"

@@ -30,16 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.addrs import InstanceAddr
-from engine.diagnostics import Diagnostic, Diagnostics, error
 from engine.evaluate import Evaluator, configure_providers
 from engine.plan import Action, Change, Plan, Reconciled
 from engine.planner import config_hash
 from engine.reconcile import adopted_record
 from engine.schemacheck import check_values, keep_ignored
 from engine.sensitivity import hide_values, secret_ranges
-from engine.values import is_wholly_known
-from providers.base import ApplyRequest, DeleteRequest, PlanRequest, ReadRequest
+from sdk import ApplyRequest, DeleteRequest, PlanRequest, ReadRequest
+from sdk.addrs import InstanceAddr
+from sdk.diagnostics import Diagnostic, Diagnostics, error
+from sdk.values import is_wholly_known
 from state import InstanceRecord, Intent, sensitive_paths
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from pathlib import Path
 from engine.configdecode import decode_file
 from engine.configmodel import (
     NOTSET,
-    Attribute,
     Block,
     Body,
+    BodyAttribute,
     Config,
     FileParts,
     Lifecycle,
@@ -28,14 +28,14 @@ from engine.configmodel import (
     Validation,
     Variable,
 )
-from engine.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 from engine.expr import Expr
 from engine.hcltree import parse_body
 from engine.parsecache import cache_dir, cache_key, prune_cache, read_cache, write_cache
+from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 
 __all__ = [
     "NOTSET",
-    "Attribute",
+    "BodyAttribute",
     "Block",
     "Body",
     "Config",
@@ -192,7 +192,7 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
     return config, diags
 
 
-def load_attribute_file(path: Path, filename: str) -> tuple[dict[str, Attribute], Diagnostics]:
+def load_attribute_file(path: Path, filename: str) -> tuple[dict[str, BodyAttribute], Diagnostics]:
     """Read a variable-value file (``*.auto.hcl``, ``-var-file``): NAME = VALUE lines only."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")

@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.addrs import ResourceAddr
 from engine.configmodel import (
     NOTSET,
-    Attribute,
     Block,
     Body,
+    BodyAttribute,
     FileParts,
     Lifecycle,
     Local,
@@ -27,7 +26,6 @@ from engine.configmodel import (
     Validation,
     Variable,
 )
-from engine.diagnostics import Diagnostic, SourceRange, error
 from engine.expr import (
     EvalError,
     Expr,
@@ -43,6 +41,8 @@ from engine.expr import (
 )
 from engine.hcltree import parse_body
 from engine.schemacheck import suggest
+from sdk.addrs import ResourceAddr
+from sdk.diagnostics import Diagnostic, SourceRange, error
 
 _LABELS = {"provider": 1, "variable": 1, "locals": 0, "resource": 2, "output": 1}
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -123,7 +123,7 @@ def decode_file(text: str, filename: str) -> FileParts:
     return parts
 
 
-def _static(attr: Attribute, d: list[Diagnostic], what: str) -> Any:
+def _static(attr: BodyAttribute, d: list[Diagnostic], what: str) -> Any:
     try:
         return static_value(attr.expr)
     except EvalError as err:
@@ -131,7 +131,9 @@ def _static(attr: Attribute, d: list[Diagnostic], what: str) -> Any:
         return NOTSET
 
 
-def _static_of(attr: Attribute, kind: type, d: list[Diagnostic], what: str, default: Any) -> Any:
+def _static_of(
+    attr: BodyAttribute, kind: type, d: list[Diagnostic], what: str, default: Any
+) -> Any:
     value = _static(attr, d, what)
     if value is NOTSET:
         return default
@@ -160,7 +162,7 @@ def _unexpected(body: Body, allowed: set[str], where: str, d: list[Diagnostic]) 
             )
 
 
-def _depends_on(attr: Attribute, d: list[Diagnostic]) -> list[tuple[ResourceAddr, Any]]:
+def _depends_on(attr: BodyAttribute, d: list[Diagnostic]) -> list[tuple[ResourceAddr, Any]]:
     out: list[tuple[ResourceAddr, SourceRange]] = []
     expr = attr.expr
     if not isinstance(expr, TupleExpr):

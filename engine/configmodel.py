@@ -2,7 +2,7 @@
 
 ``Config`` holds providers, variables, locals, resources and outputs by name (resources by
 address); ``FileParts`` is what one file declares, and what the parse cache stores.
-Built by ``engine/configdecode.py`` from the ``Body``/``Block``/``Attribute`` tree that
+Built by ``engine/configdecode.py`` from the ``Body``/``Block``/``BodyAttribute`` tree that
 ``engine/hcltree.py`` makes. Always holds: every block, attribute and expression carries
 its ``SourceRange`` (file:line); no parser type appears here; every class is picklable and
 ``NOTSET`` stays one object through pickling.
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.addrs import ResourceAddr
-from engine.diagnostics import Diagnostic, SourceRange
 from engine.expr import Expr
 from engine.typeconv import TypeConstraint
+from sdk.addrs import ResourceAddr
+from sdk.diagnostics import Diagnostic, SourceRange
 
 
 class _NotSet:
@@ -41,7 +41,7 @@ NOTSET = _NotSet()
 
 
 @dataclass
-class Attribute:
+class BodyAttribute:
     name: str
     expr: Expr
     range: SourceRange
@@ -49,7 +49,7 @@ class Attribute:
 
 @dataclass
 class Body:
-    attributes: dict[str, Attribute]
+    attributes: dict[str, BodyAttribute]
     blocks: list[Block]
     range: SourceRange
 

@@ -18,18 +18,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.addrs import InstanceKey, ResourceAddr
-from engine.diagnostics import Diagnostics, SourceRange, error
 from engine.expr import EvalContext, EvalError, Expr, evaluate, evaluate_marked
 from engine.graph import LocalIndex
 from engine.typeconv import convert, parse_type
-from engine.values import UNKNOWN, is_wholly_known, mark, mark_paths
-from providers.base import ProviderContext
+from sdk import ProviderContext
+from sdk.addrs import InstanceKey, ResourceAddr
+from sdk.diagnostics import Diagnostics, SourceRange, error
+from sdk.values import UNKNOWN, is_wholly_known, mark, mark_paths
 
 if TYPE_CHECKING:
     from engine.config import Body, Config
     from engine.registry import Registry
-    from providers.base import Schema
+    from sdk import Schema
 
 _BUSY = object()
 

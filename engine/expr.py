@@ -3,7 +3,7 @@
 ``engine/hcltree.py`` turns the parser's tree into the nodes (``exprnodes.py``,
 ``exprrefs.py``, ``exprops.py``, all re-exported here); nothing else builds them from
 text. Every node has a ``range`` (file:line). Evaluation yields plain Python values (see
-``engine/values.py``), with ``evaluate_marked`` saying whether the value is sensitive.
+``sdk/values.py``), with ``evaluate_marked`` saying whether the value is sensitive.
 Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN`` (never an exception), a user
 mistake is an ``EvalError`` carrying a ``SourceRange``, and nodes are plain picklable
 objects (the parse cache stores them).
@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.addrs import ResourceAddr
-from engine.diagnostics import SourceRange
 from engine.exprnodes import (
     EvalContext,
     EvalError,
-    Evaluator,
     Expr,
+    ExprEvaluator,
     Literal,
     ObjectExpr,
     Reference,
@@ -33,6 +31,8 @@ from engine.exprnodes import (
 from engine.exprops import Binary, Conditional, ForExpr, FunctionCall, Unary
 from engine.exprrefs import GetAttr, Index, Name, Splat, SplatItem
 from engine.typeconv import TypeConstraint, convert, parse_type, type_name
+from sdk.addrs import ResourceAddr
+from sdk.diagnostics import SourceRange
 
 __all__ = [
     "Binary",
@@ -84,7 +84,7 @@ def evaluate(expr: Expr, ctx: EvalContext) -> Any:
 
 def evaluate_marked(expr: Expr, ctx: EvalContext) -> tuple[Any, bool]:
     """The plain value and whether it is sensitive (computed from a marked value)."""
-    e = Evaluator(ctx, {})
+    e = ExprEvaluator(ctx, {})
     try:
         return expr._ev(e), e.marked
     except RecursionError:

@@ -1,10 +1,10 @@
 """The expression tree's base, its evaluation context, and the nodes that build values.
 
 Holds ``Expr`` (every node: a ``range`` and its own ``_ev``/``_refs``), ``EvalError``,
-``Reference``, ``EvalContext`` and the ``Evaluator`` a node is evaluated with, then the
-literal, template, tuple and object nodes. Marks (``engine/values.py``): ``_walk`` gives a
+``Reference``, ``EvalContext`` and the ``ExprEvaluator`` a node is evaluated with, then the
+literal, template, tuple and object nodes. Marks (``sdk/values.py``): ``_walk`` gives a
 value with its marks and only traversals call it; ``_ev`` gives a plain value, and a node
-that reads a marked value marks the whole expression (``Evaluator.marked``). Traversals
+that reads a marked value marks the whole expression (``ExprEvaluator.marked``). Traversals
 (names, attributes, indexes, splats) are in ``exprrefs.py``, operators and control nodes
 in ``exprops.py``; callers use ``engine/expr.py``. Always holds: an operation on
 ``UNKNOWN`` yields ``UNKNOWN`` (never an exception), a user mistake is an ``EvalError``
@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.addrs import ResourceAddr
-from engine.diagnostics import SourceRange
 from engine.typeconv import number_str, type_name
-from engine.values import UNKNOWN, unmark
+from sdk.addrs import ResourceAddr
+from sdk.diagnostics import SourceRange
+from sdk.values import UNKNOWN, unmark
 
 SPECIAL_ROOTS = {"var", "local", "count", "each", "path", "self"}
 
@@ -58,7 +58,7 @@ class EvalContext:
     path_cwd: str = "."
 
 
-class Evaluator:
+class ExprEvaluator:
     """What a node is evaluated with: the context, the names bound by for/splat, and
     whether the expression read a sensitive value (``marked``, shared by nested scopes)."""
 
@@ -73,9 +73,9 @@ class Evaluator:
     def marked(self) -> bool:
         return self.marks[0]
 
-    def inner(self, scope: dict[str, Any]) -> Evaluator:
+    def inner(self, scope: dict[str, Any]) -> ExprEvaluator:
         """An evaluator for a nested scope that reports marks to this one."""
-        return Evaluator(self.ctx, scope, self.marks)
+        return ExprEvaluator(self.ctx, scope, self.marks)
 
     def plain(self, value: Any) -> Any:
         """``value`` without marks; reading a marked value marks the expression."""
@@ -90,10 +90,10 @@ class Expr:
 
     range: SourceRange
 
-    def _ev(self, e: Evaluator) -> Any:  # pragma: no cover - abstract
+    def _ev(self, e: ExprEvaluator) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _walk(self, e: Evaluator) -> Any:
+    def _walk(self, e: ExprEvaluator) -> Any:
         """The value with its marks, for a traversal (``exprrefs.py``) to go into."""
         return self._ev(e)
 
@@ -114,7 +114,7 @@ class Literal(Expr):
         self.value = value
         self.range = range
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         return self.value
 
 
@@ -132,13 +132,13 @@ class Template(Expr):
     def children(self) -> list[Expr]:
         return self.parts
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         if len(self.parts) == 1 and not isinstance(self.parts[0], TemplateText | TemplateDirective):
             return self.parts[0]._ev(e)  # "${x}" keeps x's type, as in Terraform
         return join_parts(self.parts, e)
 
 
-def join_parts(parts: list[Expr], e: Evaluator) -> Any:
+def join_parts(parts: list[Expr], e: ExprEvaluator) -> Any:
     """A template's parts joined as one string; ``UNKNOWN`` if any part is unknown."""
     out: list[str] = []
     unknown = False
@@ -182,7 +182,7 @@ class TemplateIf(TemplateDirective):
     def children(self) -> list[Expr]:
         return [self.cond, *self.then, *self.otherwise]
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         cond = self.cond._ev(e)
         if cond is UNKNOWN:
             return UNKNOWN
@@ -208,7 +208,7 @@ class TemplateFor(TemplateDirective):
         for part in self.body:
             part._refs(out, inner)
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         coll = self.coll._ev(e)
         if coll is UNKNOWN:
             return UNKNOWN
@@ -234,7 +234,7 @@ class TupleExpr(Expr):
     def children(self) -> list[Expr]:
         return self.items
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         return [item._ev(e) for item in self.items]
 
 
@@ -245,7 +245,7 @@ class ObjectExpr(Expr):
     def children(self) -> list[Expr]:
         return [x for pair in self.items for x in pair]
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         out: dict[str, Any] = {}
         for key_expr, value_expr in self.items:
             key = key_expr._ev(e)

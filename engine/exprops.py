@@ -14,8 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from engine.diagnostics import SourceRange
-from engine.exprnodes import EvalError, Evaluator, Expr, Reference, iterate, key_string
+from engine.exprnodes import EvalError, Expr, ExprEvaluator, Reference, iterate, key_string
 from engine.functions import (
     FUNCTIONS,
     LAZY_FUNCTIONS,
@@ -26,7 +25,8 @@ from engine.functions import (
     call_problem,
 )
 from engine.typeconv import type_name
-from engine.values import UNKNOWN, is_wholly_known
+from sdk.diagnostics import SourceRange
+from sdk.values import UNKNOWN, is_wholly_known
 
 
 class FunctionCall(Expr):
@@ -36,7 +36,7 @@ class FunctionCall(Expr):
     def children(self) -> list[Expr]:
         return self.args
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         problem = call_problem(self.name, None if self.expand else len(self.args))
         if problem is not None:
             raise EvalError(*problem, self.range)
@@ -83,15 +83,15 @@ class FunctionCall(Expr):
                 ) from None
             raise
 
-    def _mark(self, e: Evaluator) -> Any:
+    def _mark(self, e: ExprEvaluator) -> Any:
         if len(self.args) != 1 or self.expand:
             raise EvalError(f"{self.name}() takes exactly one argument", "", self.range)
         if self.name == "sensitive":
             e.marks[0] = True
             return self.args[0]._ev(e)
-        return self.args[0]._ev(Evaluator(e.ctx, e.scope))  # its own marks, dropped
+        return self.args[0]._ev(ExprEvaluator(e.ctx, e.scope))  # its own marks, dropped
 
-    def _lazy(self, e: Evaluator) -> Any:
+    def _lazy(self, e: ExprEvaluator) -> Any:
         if not self.args:
             raise EvalError(f"{self.name}() needs at least one argument", "", self.range)
         if self.name == "can":
@@ -123,7 +123,7 @@ class Unary(Expr):
     def children(self) -> list[Expr]:
         return [self.operand]
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         v = self.operand._ev(e)
         if v is UNKNOWN:
             return UNKNOWN
@@ -146,7 +146,7 @@ class Binary(Expr):
     def children(self) -> list[Expr]:
         return [self.left, self.right]
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         a = self.left._ev(e)
         b = self.right._ev(e)
         op = self.op
@@ -222,7 +222,7 @@ class Conditional(Expr):
     def children(self) -> list[Expr]:
         return [self.cond, self.then, self.otherwise]
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         c = self.cond._ev(e)
         if c is UNKNOWN:
             self._branch_marks(e)
@@ -235,7 +235,7 @@ class Conditional(Expr):
             )
         return self.then._ev(e) if c else self.otherwise._ev(e)
 
-    def _branch_marks(self, e: Evaluator) -> None:
+    def _branch_marks(self, e: ExprEvaluator) -> None:
         """Either branch may be the value: the unknown result carries the marks of both."""
         for branch in (self.then, self.otherwise):
             try:
@@ -272,7 +272,7 @@ class ForExpr(Expr):
             if x is not None:
                 x._refs(out, inner)
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         coll = self.coll._ev(e)
         if coll is UNKNOWN:
             return UNKNOWN

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from engine.addrs import ResourceAddr
-from engine.diagnostics import SourceRange
-from engine.exprnodes import SPECIAL_ROOTS, EvalError, Evaluator, Expr, Reference, key_string
+from engine.exprnodes import SPECIAL_ROOTS, EvalError, Expr, ExprEvaluator, Reference, key_string
 from engine.typeconv import type_name
-from engine.values import UNKNOWN, Sensitive, mark
+from sdk.addrs import ResourceAddr
+from sdk.diagnostics import SourceRange
+from sdk.values import UNKNOWN, Sensitive, mark
 
 
 class Name(Expr):
@@ -29,7 +29,7 @@ class Name(Expr):
     def __init__(self, name: str, range: SourceRange):
         self.name, self.range = name, range
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         if self.name in e.scope:
             return e.scope[self.name]
         if self.name == "each" and e.ctx.has_each:
@@ -64,10 +64,10 @@ class GetAttr(Expr):
             return
         self.obj._refs(out, bound)
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         return e.plain(self._walk(e))
 
-    def _walk(self, e: Evaluator) -> Any:
+    def _walk(self, e: ExprEvaluator) -> Any:
         if isinstance(self.obj, Name) and self.obj.name not in e.scope:
             return _eval_root(self.obj.name, self.name, e, self.range)
         obj = self.obj._walk(e)
@@ -83,7 +83,7 @@ def _root_reference(root: str, attr: str, range: SourceRange) -> Reference | Non
     return Reference("resource", ResourceAddr(root, attr), range)
 
 
-def _eval_root(root: str, attr: str, e: Evaluator, range: SourceRange) -> Any:
+def _eval_root(root: str, attr: str, e: ExprEvaluator, range: SourceRange) -> Any:
     ctx = e.ctx
     if root == "var":
         if attr not in ctx.variables:
@@ -173,10 +173,10 @@ class Index(Expr):
     def children(self) -> list[Expr]:
         return [self.obj, self.key]
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         return e.plain(self._walk(e))
 
-    def _walk(self, e: Evaluator) -> Any:
+    def _walk(self, e: ExprEvaluator) -> Any:
         obj = self.obj._walk(e)
         before, e.marks[0] = e.marks[0], False
         key = self.key._ev(e)
@@ -251,10 +251,10 @@ class SplatItem(Expr):
     def __init__(self, range: SourceRange):
         self.range = range
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         return e.plain(self._walk(e))
 
-    def _walk(self, e: Evaluator) -> Any:
+    def _walk(self, e: ExprEvaluator) -> Any:
         return e.scope["\0splat"]
 
 
@@ -267,16 +267,16 @@ class Splat(Expr):
     def children(self) -> list[Expr]:
         return [self.source, self.each]
 
-    def _ev(self, e: Evaluator) -> Any:
+    def _ev(self, e: ExprEvaluator) -> Any:
         return e.plain(self._walk(e))
 
-    def _walk(self, e: Evaluator) -> Any:
+    def _walk(self, e: ExprEvaluator) -> Any:
         source = self.source._walk(e)
         if isinstance(source, Sensitive):
             return mark(self._each(source.value, e))
         return self._each(source, e)
 
-    def _each(self, source: Any, e: Evaluator) -> Any:
+    def _each(self, source: Any, e: ExprEvaluator) -> Any:
         if source is UNKNOWN:
             return UNKNOWN
         if source is None:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from engine.addrs import InstanceAddr, ResourceAddr
-from engine.diagnostics import Diagnostics, SourceRange, error
 from engine.expr import Expr, Reference, references
+from sdk.addrs import InstanceAddr, ResourceAddr
+from sdk.diagnostics import Diagnostics, SourceRange, error
 
 if TYPE_CHECKING:
     from engine.config import Body, Config

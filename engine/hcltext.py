@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from engine.diagnostics import SourceRange
+from sdk.diagnostics import SourceRange
 
 
 class SyntaxProblem(Exception):

@@ -1,7 +1,7 @@
 """The parser boundary: HCL text → ``Body`` with bcdr's own expression nodes.
 
 The only module that imports python-hcl2 (and lark). ``parse_body`` runs the parser and
-converts its tree into ``Body``/``Block``/``Attribute`` (``engine/configmodel.py``) and
+converts its tree into ``Body``/``Block``/``BodyAttribute`` (``engine/configmodel.py``) and
 expression nodes (``engine/expr.py``), with file:line on every block, attribute and
 expression. Always holds: no parser type leaves this module; a syntax error becomes a
 diagnostic with file:line and what to check, never an exception.
@@ -15,8 +15,7 @@ import hcl2
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from engine.configmodel import Attribute, Block, Body
-from engine.diagnostics import Diagnostic, Diagnostics, SourceRange, error
+from engine.configmodel import Block, Body, BodyAttribute
 from engine.expr import (
     Binary,
     Conditional,
@@ -38,10 +37,11 @@ from engine.expr import (
     Unary,
 )
 from engine.hcltext import SyntaxProblem, heredoc_as_string, unescape
+from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 
 
 class _Converter:
-    """Converts one file's lark tree into Body/Block/Attribute and expression nodes."""
+    """Converts one file's lark tree into Body/Block/BodyAttribute and expression nodes."""
 
     def __init__(self, filename: str, line_offset: int = 0):
         self.filename = filename
@@ -67,7 +67,7 @@ class _Converter:
     # ---------------------------------------------------------------- structure
 
     def body(self, tree: Tree, problems: list[Diagnostic]) -> Body:
-        attrs: dict[str, Attribute] = {}
+        attrs: dict[str, BodyAttribute] = {}
         blocks: list[Block] = []
         last_line = -1
         for child in tree.children:
@@ -100,10 +100,10 @@ class _Converter:
                 blocks.append(self.block(child, problems))
         return Body(attrs, blocks, self.rng(tree))
 
-    def attribute(self, tree: Tree) -> Attribute:
+    def attribute(self, tree: Tree) -> BodyAttribute:
         name_node = tree.children[0]
         name = self.name_of(name_node)
-        return Attribute(name, self.expr(tree.children[2]), self.rng(tree))
+        return BodyAttribute(name, self.expr(tree.children[2]), self.rng(tree))
 
     def name_of(self, node: Tree | Token) -> str:
         if isinstance(node, Token):

@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.addrs import InstanceAddr
-from engine.diagnostics import Diagnostics, error
 from engine.evaluate import configure_providers
 from engine.graph import build_graph
-from engine.values import is_wholly_known
-from providers.base import ImportRequest, ReadRequest
+from sdk import ImportRequest, ReadRequest
+from sdk.addrs import InstanceAddr
+from sdk.diagnostics import Diagnostics, error
+from sdk.values import is_wholly_known
 from state import InstanceRecord, sensitive_paths
 
 if TYPE_CHECKING:

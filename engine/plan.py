@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from engine.diagnostics import Diagnostic, Severity, SourceRange
-from engine.values import apply_mask, strip_unknown, unknown_mask
+from sdk.diagnostics import Diagnostic, Severity, SourceRange
+from sdk.values import apply_mask, strip_unknown, unknown_mask
 
 PLAN_FORMAT_VERSION = "1.0"
 """Terraform's string form, as in every JSON document bcdr prints (``show -json``...)."""

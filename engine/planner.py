@@ -24,16 +24,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.addrs import InstanceAddr, ResourceAddr
-from engine.diagnostics import Diagnostics, error, warning
 from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
 from engine.reconcile import reconcile
 from engine.schemacheck import check_values, keep_ignored, static_checks
 from engine.sensitivity import check_output_marks, hide_values, newly_sensitive, secret_ranges
-from engine.values import UNKNOWN
-from providers.base import PlanRequest, ReadRequest, ValidateRequest
+from sdk import PlanRequest, ReadRequest, ValidateRequest
+from sdk.addrs import InstanceAddr, ResourceAddr
+from sdk.diagnostics import Diagnostics, error, warning
+from sdk.values import UNKNOWN
 from state import sensitive_paths
 
 if TYPE_CHECKING:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.addrs import InstanceAddr
-from engine.diagnostics import Diagnostics, warning
 from engine.plan import Action, Reconciled
-from providers.base import ReadRequest
+from sdk import ReadRequest
+from sdk.addrs import InstanceAddr
+from sdk.diagnostics import Diagnostics, warning
 from state import InstanceRecord, Intent, sensitive_paths
 
 if TYPE_CHECKING:

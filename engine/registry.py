@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # the protocol's types only; no runtime import of providers
-    from providers.base import Provider, Schema
+    from sdk import Provider, Schema
 
 Progress = Callable[[str, int, int], None]
 
@@ -33,7 +33,7 @@ class Platform(Protocol):
         key: Path | None = None,
     ) -> None:
         """Serve granted disk restore points over HTTP (HTTPS with ``cert``) until interrupted;
-        access lines go to the ``core.sas_server`` logger."""
+        access lines go to the ``core.access.server`` logger."""
         ...
 
     def verify(

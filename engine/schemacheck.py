@@ -19,20 +19,20 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from engine.addrs import ResourceAddr
-from engine.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 from engine.expr import Expr, references
 from engine.exprops import FunctionCall
 from engine.exprrefs import GetAttr, Index, Name, Splat, SplatItem
 from engine.functions import call_problem
 from engine.graph import Graph, body_exprs, build_graph, resource_references
 from engine.typeconv import TypeConstraint, convert, parse_type
-from engine.values import UNKNOWN, is_wholly_known
+from sdk.addrs import ResourceAddr
+from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
+from sdk.values import UNKNOWN, is_wholly_known
 
 if TYPE_CHECKING:
     from engine.config import Body, Config
     from engine.registry import Registry
-    from providers.base import Schema
+    from sdk import Schema
 
 
 def suggest(name: str, choices: list[str]) -> str:

@@ -1,6 +1,6 @@
 """What the engine says about sensitive values, so that no diagnostic shows one (EXT-4).
 
-Marks themselves live in ``engine/values.py`` and are carried by the evaluator; here are
+Marks themselves live in ``sdk/values.py`` and are carried by the evaluator; here are
 the checks and wordings built on them: an output computed from a sensitive value must say
 ``sensitive = true``, an error about a sensitive argument never quotes its value, and an
 attribute the state holds unsealed but now sensitive is a change. Always holds: these
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from engine.diagnostics import Diagnostics, SourceRange, error
+from sdk.diagnostics import Diagnostics, SourceRange, error
 
 
 def secret_ranges(ranges: dict[str, SourceRange], names: list[str]) -> set[SourceRange]:

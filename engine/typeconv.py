@@ -2,7 +2,7 @@
 
 ``parse_type`` reads a constraint's text, ``convert`` makes a value fit one (a number
 from ``"3"``, a set from a list), ``type_name`` names a value's type for messages. Always
-holds: values are plain Python values (see ``engine/values.py``); ``None`` and
+holds: values are plain Python values (see ``sdk/values.py``); ``None`` and
 ``UNKNOWN`` pass through ``convert`` unchanged; a value that cannot fit is a
 ``ValueError`` saying where (``[0].name``) and why, never another exception. A
 ``TypeConstraint`` is a frozen, picklable value (the parse cache stores them).
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.values import UNKNOWN
+from sdk.values import UNKNOWN
 
 
 def type_name(value: Any) -> str:

@@ -21,10 +21,10 @@ from engine.config import (
     load_attribute_file,
     parse_expression,
 )
-from engine.diagnostics import Diagnostics, SourceRange, error, warning
 from engine.expr import EvalContext, EvalError, evaluate, evaluate_marked, static_value
 from engine.typeconv import convert
-from engine.values import UNKNOWN, mark
+from sdk.diagnostics import Diagnostics, SourceRange, error, warning
+from sdk.values import UNKNOWN, mark
 
 ENV_PREFIX = "BCDR_VAR_"
 

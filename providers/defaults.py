@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.values import UNKNOWN
-from providers.base import Attribute, PlanResponse, Schema
+from sdk import Attribute, PlanResponse, Schema
+from sdk.values import UNKNOWN
 
 
 def plan_from_schema(

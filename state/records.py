@@ -206,7 +206,7 @@ def encode_json(value: Any) -> str:
 
 def check_record(record: InstanceRecord) -> None:
     """Raise ValueError when a record is malformed: a bug in the caller, not a user error."""
-    from engine.addrs import InstanceAddr, ResourceAddr
+    from sdk.addrs import InstanceAddr, ResourceAddr
 
     key = record.index_key
     if isinstance(key, bool) or not (key is None or isinstance(key, int | str)):

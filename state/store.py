@@ -384,7 +384,7 @@ class StateStore:
 
     def move(self, src: str, dst: str) -> None:
         """Rename an instance (``state mv``); dependencies naming ``src`` follow it."""
-        from engine.addrs import InstanceAddr
+        from sdk.addrs import InstanceAddr
 
         try:
             target = InstanceAddr.parse(dst)

@@ -15,6 +15,6 @@ exits 141 (a failure keeps its code); the engine's modules are imported lazily, 
 """
 
 from engine.cli import platform, run, show, tools  # noqa: F401 - registers the commands
-from engine.cli.app import BcdrGroup, CliError, Session, main
+from engine.cli.app import BcdrGroup, CliContext, CliError, main
 
-__all__ = ["BcdrGroup", "CliError", "Session", "main"]
+__all__ = ["BcdrGroup", "CliError", "CliContext", "main"]

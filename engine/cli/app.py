@@ -24,11 +24,11 @@ import click
 from engine import render
 from engine.cli.dashes import DashGroup
 from engine.cli.sensitive import open_plan_data, plan_file_text, warn_plaintext
-from engine.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
-from engine.diagnostics import error as diag_error
-from engine.diagnostics import warning as diag_warning
 from engine.plan import Plan
 from engine.ui import UI
+from sdk.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
+from sdk.diagnostics import error as diag_error
+from sdk.diagnostics import warning as diag_warning
 
 STATE_FILE = Path(".bcdr") / "state.db"
 EXIT_ERROR, EXIT_CHANGES, EXIT_FMT = 1, 2, 3
@@ -47,7 +47,7 @@ class CliError(Exception):
 
 
 @dataclass
-class Session:
+class CliContext:
     """What every command shares: the working directory, the UI and things to close."""
 
     workdir: Path
@@ -155,8 +155,8 @@ def _state_error(exc: Exception) -> Diagnostic | None:
     return diag_error(first.rstrip(":. ") if rest else str(exc), rest.strip("\n"))
 
 
-def session_of(ctx: click.Context) -> Session:
-    return ctx.find_object(Session) or Session(Path("."))
+def session_of(ctx: click.Context) -> CliContext:
+    return ctx.find_object(CliContext) or CliContext(Path("."))
 
 
 def _report(ctx: click.Context, diagnostics: list[Diagnostic] | Diagnostics) -> None:
@@ -170,13 +170,13 @@ def _report(ctx: click.Context, diagnostics: list[Diagnostic] | Diagnostics) -> 
     s.warnings.clear()
 
 
-def flush_warnings(s: Session) -> None:
+def flush_warnings(s: CliContext) -> None:
     if s.warnings and s.ui is not None:
         s.ui.print(warnings_text(s, unique(s.warnings)), err=True)
     s.warnings.clear()
 
 
-def warnings_text(s: Session, warnings: list[Diagnostic]) -> Any:
+def warnings_text(s: CliContext, warnings: list[Diagnostic]) -> Any:
     """Warnings in full, or with -compact-warnings one line each (Terraform's layout)."""
     if not s.compact_warnings:
         return render.diagnostics_text(warnings, s.source_lines())
@@ -223,7 +223,7 @@ def main(ctx: click.Context, chdir: str) -> None:
     # like Terraform, which changes into the folder before running the command: every path
     # (the specs' own, .bcdr/, and paths given on the command line) is taken from there, so
     # the folder is made absolute before anything joins a relative path to it
-    session = Session(Path(os.path.abspath(chdir)))
+    session = CliContext(Path(os.path.abspath(chdir)))
     ctx.obj = session
     ctx.call_on_close(session.stack.close)
 
@@ -231,7 +231,7 @@ def main(ctx: click.Context, chdir: str) -> None:
 def _version_and_exit(ctx: click.Context) -> None:
     """``bcdr -version``: Terraform's alias of ``bcdr version``."""
     if ctx.obj is None:
-        ctx.obj = Session(Path(os.path.abspath(".")))
+        ctx.obj = CliContext(Path(os.path.abspath(".")))
         ctx.call_on_close(ctx.obj.stack.close)
     command = (
         ctx.command.get_command(ctx, "version") if isinstance(ctx.command, click.Group) else None
@@ -266,7 +266,7 @@ def var_options(f: Any) -> Any:
 
 
 def _session_flag(name: str, help: str, **kw: Any) -> Any:
-    """An option that sets ``Session.<name>`` (no parameter of its own in the command)."""
+    """An option that sets ``CliContext.<name>`` (no parameter of its own in the command)."""
 
     def store(ctx: click.Context, _: Any, value: Any) -> None:
         setattr(session_of(ctx), name, value)
@@ -379,7 +379,7 @@ class PlanArgs:
 
 
 # ------------------------------------------------------------------- loading
-def registry_of(s: Session) -> Any:
+def registry_of(s: CliContext) -> Any:
     from engine.registry import load_registry
 
     registry = load_registry()
@@ -387,7 +387,7 @@ def registry_of(s: Session) -> Any:
     return registry
 
 
-def open_state(s: Session, *, create: bool = True, read_only: bool = False) -> Any:
+def open_state(s: CliContext, *, create: bool = True, read_only: bool = False) -> Any:
     """The state of the working directory, closed when the command ends.
 
     ``read_only``: a copy in memory that writes nothing to the file (plan, drift, history);
@@ -407,7 +407,7 @@ def open_state(s: Session, *, create: bool = True, read_only: bool = False) -> A
     return store
 
 
-def lock_state(s: Session, operation: str, timeout: float = 0.0) -> Any:
+def lock_state(s: CliContext, operation: str, timeout: float = 0.0) -> Any:
     """Hold the state lock for the block (waiting up to ``timeout`` s for a live holder).
 
     A lock whose holder is provably dead is cleared with a warning saying whose it was.
@@ -423,7 +423,7 @@ def lock_state(s: Session, operation: str, timeout: float = 0.0) -> Any:
     return holding(s.state_path, operation, timeout=timeout, on_cleared=note)
 
 
-def keep_backup(s: Session, store: Any) -> None:
+def keep_backup(s: CliContext, store: Any) -> None:
     """Refresh the state's backup after a successful run; a failure is only a warning."""
     from state import StateError
 
@@ -433,7 +433,7 @@ def keep_backup(s: Session, store: Any) -> None:
         s.warnings.append(diag_warning("The state's backup was not refreshed", str(exc)))
 
 
-def load_config_checked(s: Session) -> Any:
+def load_config_checked(s: CliContext) -> Any:
     from engine.config import load_config
 
     if not s.workdir.is_dir():
@@ -451,14 +451,14 @@ def load_config_checked(s: Session) -> Any:
     return config
 
 
-def load(s: Session, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, Any]]:
+def load(s: CliContext, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, Any]]:
     """Config and variable values, checked against the schemas before any state is touched.
 
     All problems are reported together: config, variable values and schema checks.
     """
     from engine.planner import validate
-    from engine.values import UNKNOWN
     from engine.varvalues import collect_variable_values
+    from sdk.values import UNKNOWN
 
     config = load_config_checked(s)
     values, diags = collect_variable_values(
@@ -495,7 +495,7 @@ def unique(diags: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def make_plan_checked(
-    s: Session, args: PlanArgs, store: Any, registry: Any, loaded: tuple[Any, dict[str, Any]]
+    s: CliContext, args: PlanArgs, store: Any, registry: Any, loaded: tuple[Any, dict[str, Any]]
 ) -> tuple[Plan, Any]:
     from engine.planner import PlanOptions, make_plan
 
@@ -525,7 +525,7 @@ def make_plan_checked(
     return plan, config
 
 
-def read_plan(s: Session, name: str) -> Plan:
+def read_plan(s: CliContext, name: str) -> Plan:
     """A saved plan; one sealed with the state key is opened with the configured key."""
     path = s.rel(name)
     try:
@@ -540,7 +540,7 @@ def read_plan(s: Session, name: str) -> Plan:
         ) from None
 
 
-def write_plan(s: Session, plan: Plan, name: str, config: Any = None) -> None:
+def write_plan(s: CliContext, plan: Plan, name: str, config: Any = None) -> None:
     """Save a plan: sealed with the state key when one is configured (EXT-4)."""
     path = s.rel(name)
     tmp = path.with_name(path.name + ".tmp")
@@ -562,7 +562,7 @@ def print_json(ui: UI, data: Any) -> None:
 
 
 def check_address(address: str) -> None:
-    from engine.addrs import InstanceAddr
+    from sdk.addrs import InstanceAddr
 
     try:
         InstanceAddr.parse(address)

@@ -18,16 +18,16 @@ import click
 
 from engine import render
 from engine.cli.app import (
+    CliContext,
     CliError,
-    Session,
     main,
     no_color_option,
     opt,
     session_of,
 )
-from engine.diagnostics import DiagnosticsError
-from engine.diagnostics import error as diag_error
 from engine.ui import UI, ProgressBars
+from sdk.diagnostics import DiagnosticsError
+from sdk.diagnostics import error as diag_error
 
 
 # ------------------------------------------------------- the platform's verbs
@@ -41,7 +41,7 @@ def home_option(f: Any) -> Any:
     )(f)
 
 
-def _platform(s: Session, home: str | None) -> tuple[Any, Path]:
+def _platform(s: CliContext, home: str | None) -> tuple[Any, Path]:
     from engine.registry import load_platform
 
     try:
@@ -61,7 +61,7 @@ def _platform(s: Session, home: str | None) -> tuple[Any, Path]:
 
 def platform_of(
     ctx: click.Context, no_color: bool, home: str | None
-) -> tuple[Session, UI, Any, Path]:
+) -> tuple[CliContext, UI, Any, Path]:
     """A platform command's session, its UI, the loaded platform and the fabric home."""
     s = session_of(ctx)
     ui = s.use_ui(no_color)
@@ -69,7 +69,7 @@ def platform_of(
     return s, ui, platform, home_dir
 
 
-def fabric_home(s: Session, home: str | None) -> Path:
+def fabric_home(s: CliContext, home: str | None) -> Path:
     """Where the embedded platform lives: -home / BCDR_FABRIC_HOME (``home``), else the
     ``home`` of the specs' ``provider "platform"`` block (relative to the specs), else
     ``.bcdr/fabric`` in the working directory."""
@@ -82,13 +82,13 @@ def fabric_home(s: Session, home: str | None) -> Path:
     return path if path.is_absolute() else s.workdir / path
 
 
-def _home_from_specs(s: Session) -> str | None:
+def _home_from_specs(s: CliContext) -> str | None:
     if not any(s.workdir.glob("*.hcl")):
         return None
     from engine.config import load_config
     from engine.evaluate import Evaluator
-    from engine.values import UNKNOWN
     from engine.varvalues import collect_variable_values
+    from sdk.values import UNKNOWN
 
     config, diags = load_config(s.workdir)
     block = config.providers.get("platform")
@@ -153,7 +153,7 @@ def serve(
         ui.print(f"Serving disk restore points at {url}")
         ui.print("Press Ctrl-C to stop.")
 
-    server_log = logging.getLogger("core.sas_server")
+    server_log = logging.getLogger("core.access.server")
     lines, level = _AccessLines(ui), server_log.level
     server_log.addHandler(lines)
     server_log.setLevel(logging.INFO)

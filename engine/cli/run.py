@@ -24,9 +24,9 @@ from engine.cli.app import (
     EXIT_ERROR,
     RULE,
     STATE_FILE,
+    CliContext,
     CliError,
     PlanArgs,
-    Session,
     flush_warnings,
     input_option,
     keep_backup,
@@ -50,15 +50,15 @@ from engine.cli.app import (
     write_plan,
 )
 from engine.cli.sensitive import mask_plan_json, sensitive_variables
-from engine.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
-from engine.diagnostics import error as diag_error
 from engine.plan import Plan
 from engine.ui import UI, InterruptHandler, ProgressBars
+from sdk.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
+from sdk.diagnostics import error as diag_error
 
 
 # ------------------------------------------------------------------- applying
 def _run_apply(
-    s: Session,
+    s: CliContext,
     ui: UI,
     plan: Plan,
     config: Any,
@@ -269,7 +269,7 @@ def init(ctx: click.Context, no_color: bool) -> None:
 def validate(ctx: click.Context, no_color: bool, as_json: bool) -> None:
     """Check the configuration (syntax, types, attributes, references) without state."""
     from engine.planner import validate as validate_config
-    from engine.values import UNKNOWN
+    from sdk.values import UNKNOWN
 
     s = session_of(ctx)
     s.json_errors = as_json

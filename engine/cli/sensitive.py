@@ -14,8 +14,8 @@ import json
 from typing import Any
 
 from engine import render
-from engine.diagnostics import warning as diag_warning
 from engine.plan import Plan
+from sdk.diagnostics import warning as diag_warning
 
 
 def warn_plaintext(s: Any, store: Any) -> None:

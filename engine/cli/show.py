@@ -17,8 +17,8 @@ import click
 
 from engine import render
 from engine.cli.app import (
+    CliContext,
     CliError,
-    Session,
     check_address,
     flush_warnings,
     keep_backup,
@@ -35,11 +35,11 @@ from engine.cli.app import (
     session_of,
 )
 from engine.cli.sensitive import mask_plan_json, sensitive_variables
-from engine.diagnostics import Diagnostic, Severity
+from sdk.diagnostics import Diagnostic, Severity
 
 
 # -------------------------------------------------------------- reading state
-def _sensitive_by_type(s: Session, types: set[str]) -> dict[str, list[str]]:
+def _sensitive_by_type(s: CliContext, types: set[str]) -> dict[str, list[str]]:
     try:
         registry = registry_of(s)
     except Exception:  # noqa: BLE001 - without providers, hide nothing we cannot know
@@ -70,7 +70,7 @@ def _hidden_by_address(records: list[Any], by_type: dict[str, list[str]]) -> dic
     return {r.address: _hidden(r, by_type.get(r.type, [])) for r in records}
 
 
-def _plan_sensitive_vars(s: Session) -> set[str] | None:
+def _plan_sensitive_vars(s: CliContext) -> set[str] | None:
     """Sensitive variables of the working directory's specs; None when they cannot be read."""
     from engine.config import load_config
 
@@ -308,7 +308,7 @@ def state_mv(
     ctx: click.Context, dry_run: bool, source: str, destination: str, lock_timeout: float
 ) -> None:
     """Give an instance (or every instance of a resource) a new address in the state."""
-    from engine.addrs import InstanceAddr
+    from sdk.addrs import InstanceAddr
     from state import utc_now
 
     s = session_of(ctx)

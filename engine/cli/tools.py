@@ -37,8 +37,8 @@ from engine.cli.app import (
     session_of,
     var_options,
 )
-from engine.diagnostics import DiagnosticsError
-from engine.diagnostics import error as diag_error
+from sdk.diagnostics import DiagnosticsError
+from sdk.diagnostics import error as diag_error
 
 
 # ------------------------------------------------------------ other verbs
@@ -159,8 +159,8 @@ def fmt(
     paths: tuple[str, ...],
 ) -> None:
     """Rewrite *.hcl files (in the working directory, or PATHS) in the canonical layout."""
-    from engine.diagnostics import SourceRange
     from engine.fmt import format_source
+    from sdk.diagnostics import SourceRange
 
     s = session_of(ctx)
     ui = s.use_ui(no_color)

@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.functions.args import FunctionError, as_number, as_string, need
 from engine.typeconv import as_set, type_name
-from engine.values import UNKNOWN, is_wholly_known
+from sdk.values import UNKNOWN, is_wholly_known
 
 
 def f_length(value: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 from rich.text import Text
 
 from engine.plan import Action
-from engine.values import UNKNOWN
+from sdk.values import UNKNOWN
 
 KNOWN_AFTER = "(known after apply)"
 SENSITIVE = "(sensitive value)"

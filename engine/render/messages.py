@@ -12,8 +12,6 @@ from typing import Any
 
 from rich.text import Text
 
-from engine.addrs import InstanceAddr
-from engine.diagnostics import Diagnostic
 from engine.plan import Action
 from engine.render.common import (
     PRODUCT,
@@ -23,6 +21,8 @@ from engine.render.common import (
     human_bytes,
     line,
 )
+from sdk.addrs import InstanceAddr
+from sdk.diagnostics import Diagnostic
 
 
 # ------------------------------------------------------------------ diagnostics

@@ -14,7 +14,6 @@ from typing import Any
 
 from rich.text import Text
 
-from engine.addrs import InstanceAddr
 from engine.plan import Action, Change, OutputChange, Plan
 from engine.render.common import (
     KNOWN_AFTER,
@@ -27,7 +26,8 @@ from engine.render.common import (
     format_value,
     line,
 )
-from engine.values import UNKNOWN
+from sdk.addrs import InstanceAddr
+from sdk.values import UNKNOWN
 
 
 # -------------------------------------------------------------------- resources

@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from engine import render
 from engine.applier import ApplyEvent, ApplyResult, CancelToken
 from engine.cli import BcdrGroup, main
-from engine.diagnostics import Diagnostics, SourceRange, error, warning
 from engine.plan import Action, Change, OutputChange, Plan
 from engine.ui import InterruptHandler, _console
-from engine.values import UNKNOWN
+from sdk.diagnostics import Diagnostics, SourceRange, error, warning
+from sdk.values import UNKNOWN
 
 
 def change(action: Action, before=None, after=None, **kw) -> Change:

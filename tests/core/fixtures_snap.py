@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.disks import BLOCK_SIZE, Disk, Disks
-from core.fabric import Fabric, ResourceId
-from core.snapshots import HookSpec, RestorePoints, VmSource
+from core.disks.managed import BLOCK_SIZE, Disk, Disks
+from core.fabric.home import Fabric, ResourceId
+from core.restorepoints.service import HookSpec, RestorePoints, VmSource
 
 MiB = 1024 * 1024
 

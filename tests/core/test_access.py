@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from core.access import Access, blob_path
+from core.access.grants import Access, blob_path
+from core.access.server import SasServer, make_server
 from core.errors import CoreError, Forbidden, NotFound
-from core.fabric import Fabric
-from core.sas_server import SasServer, make_server
+from core.fabric.home import Fabric
 
 RP = (
     "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute"
@@ -336,7 +336,7 @@ def test_http_rejects_other_methods(served, access: Access) -> None:
 
 @pytest.fixture
 def real(fabric: Fabric, disks, tmp_path) -> Iterator[tuple]:
-    from core.snapshots import RestorePoints, VmSource
+    from core.restorepoints.service import RestorePoints, VmSource
 
     sub = fabric.default_subscription
     mib = 1 << 20
@@ -417,8 +417,8 @@ def test_rp12_unusable_encryption_key_is_the_403_of_a_forged_token_logged_by_key
     """Issue 4 and RP-12: a valid token for a disk restore point whose disk encryption set's
     key is disabled or deleted gets the same 403 as any refusal; the log names the key
     id and why (never the token, never "damaged"); once the key is usable it serves again."""
-    from core.crypto import KeyStore
-    from core.snapshots import RestorePoints
+    from core.keystore.store import KeyStore
+    from core.restorepoints.service import RestorePoints
     from tests.core.fixtures_snap import collection, import_disk, vm
 
     caplog.set_level(logging.DEBUG)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from core.blockstore import BLOCK_SIZE, BlockStore, parse_pack_footer
+from core.blocks.store import BLOCK_SIZE, BlockStore, parse_pack_footer
 from core.errors import IntegrityError
 
 

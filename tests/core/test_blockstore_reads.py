@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from core.blockstore import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, nonzero_ids
+from core.blocks.store import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, nonzero_ids
 from core.errors import IntegrityError
 
 

@@ -6,10 +6,10 @@ import os
 import random
 from pathlib import Path
 
-from core.blockstore import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore
-from core.capture import CHUNK, capture_disk
-from core.disks import Disk
+from core.blocks.store import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore
+from core.disks.managed import Disk
 from core.progress import no_progress
+from core.restorepoints.capture import CHUNK, capture_disk
 
 
 def disk_at(path: Path, size: int) -> Disk:

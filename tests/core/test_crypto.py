@@ -1,4 +1,4 @@
-"""The key store (core/crypto.py) on a real fabric: wrapped key material, access policies,
+"""The key store (core/keystore/store.py) on a real fabric: wrapped key material, access policies,
 soft delete and purge protection, encryption sets, and the wrap/unwrap calls block
 encryption builds on."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from core.crypto import DAY, KeyStore, des_principal, encryption_of
 from core.errors import AlreadyExists, CoreError, Forbidden, NotFound
-from core.fabric import Fabric
+from core.fabric.home import Fabric
+from core.keystore.store import DAY, KeyStore, des_principal, encryption_of
 
 SUB = "00000000-0000-0000-0000-00000000000a"
 VAULT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1"

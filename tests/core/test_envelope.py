@@ -1,4 +1,4 @@
-"""Envelope encryption of blocks (core/envelope.py, issue 4 "Disk encryption sets"): keyed
+"""Envelope encryption of blocks (core/keystore/envelope.py, issue 4 "Disk encryption sets"): keyed
 block ids, sealed payloads, data keys wrapped by a real key vault key as the DES's identity,
 and a disabled or deleted key refused by name."""
 
@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from core.blockstore import BLOCK_SIZE, BlockStore
-from core.copy import copy_restore_point
-from core.crypto import KeyStore, des_principal
-from core.disks import Disks
-from core.envelope import BlockKey, Envelopes, KeyUnavailable, keyed_digest
+from core.blocks.store import BLOCK_SIZE, BlockStore
+from core.disks.managed import Disks
 from core.errors import CoreError, IntegrityError
-from core.fabric import Fabric
+from core.fabric.home import Fabric
+from core.keystore.envelope import BlockKey, Envelopes, KeyUnavailable, keyed_digest
+from core.keystore.store import KeyStore, des_principal
+from core.restorepoints.copy import copy_restore_point
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import collection, import_disk, restored_bytes, vm
 
@@ -205,7 +205,7 @@ def test_key_unavailable_is_an_integrity_error_without_key_material(
     assert wk.wrapped.hex() not in str(err.value)
 
 
-# -- restore points of encrypted disks (core/snapshots.py, core/copy.py, core/verify.py) ---------
+# -- restore points of encrypted disks (service, copy, verify) ---
 
 rps = fixtures_snap.rps  # the fixture
 DATA_SEED = 20261122
@@ -408,7 +408,7 @@ def test_estimate_says_full_capture_when_the_disks_key_changes(
     """Issue 4: after a disk gains, changes or loses a disk encryption set its next capture is
     full, and the plan's estimate says so with the allocated bytes (not the small figure of
     changed-block tracking); a rotation of the set's key keeps tracking."""
-    from core.estimate import CBT, REKEYED, snapshot_estimate
+    from core.restorepoints.estimate import CBT, REKEYED, snapshot_estimate
 
     disk = import_disk(disks, fabric, tmp_path, "d", _pattern_image(8))
     cid = collection(rps, fabric)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import CoreError, NotFound
-from core.fabric import REGIONS, Fabric, ResourceId, check_name, paired_region
+from core.fabric.home import REGIONS, Fabric, ResourceId, check_name, paired_region
 
 
 def test_pairs_follow_azure() -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from core.blockindex import IndexDamaged
-from core.blockstore import BLOCK_SIZE, ID_BYTES, nonzero_ids
+from core.blocks.index import IndexDamaged
+from core.blocks.packs import _FOOTER_ENTRY, footer_of
+from core.blocks.store import BLOCK_SIZE, ID_BYTES, nonzero_ids
 from core.errors import IntegrityError
-from core.fabric import Fabric
-from core.packs import _FOOTER_ENTRY, footer_of
-from core.snapshots import RestorePoints
+from core.fabric.home import Fabric
+from core.restorepoints.service import RestorePoints
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import restored_bytes
 

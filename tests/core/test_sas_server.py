@@ -21,11 +21,11 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobClient
 
-from core.access import Access
-from core.disks import Disks
-from core.fabric import Fabric
-from core.sas_server import SasServer, make_server, tls_context
-from core.snapshots import RestorePoints
+from core.access.grants import Access
+from core.access.server import SasServer, make_server, tls_context
+from core.disks.managed import Disks
+from core.fabric.home import Fabric
+from core.restorepoints.service import RestorePoints
 from tests.core.fixtures_snap import collection, image_bytes, import_disk, vm
 
 MiB = 1 << 20
@@ -81,7 +81,7 @@ def test_rp12_sdk_downloads_a_disk_restore_point_in_one_call(access, drp_id, ima
 
 
 def test_rp12_sdk_downloads_in_ranged_chunks_concurrently(access, drp_id, image, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="core.sas_server")
+    caplog.set_level(logging.INFO, logger="core.access.server")
     url = access.grant(drp_id, 3600).url
     client = _client(url, max_single_get_size=256 * 1024, max_chunk_get_size=256 * 1024)
     data = client.download_blob(max_concurrency=4).readall()
@@ -244,7 +244,7 @@ def test_access_lines_name_method_path_status_bytes_and_never_the_token(
     deadline = time.monotonic() + 10  # a line is logged just after its answer is sent, by
     while time.monotonic() < deadline and not all(e in caplog.text for e in expected):
         time.sleep(0.01)  # the request's own thread: wait for all three
-    lines = [r.getMessage() for r in caplog.records if r.name == "core.sas_server"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.access.server"]
     assert f"127.0.0.1 GET /{path} 206 100" in lines
     assert f"127.0.0.1 GET /{path} 403 " in "\n".join(lines)
     assert any(line == f"127.0.0.1 GET /{path} 206 {MiB}" for line in lines)
@@ -268,7 +268,7 @@ def test_sdk_skips_the_zero_blocks_that_get_page_ranges_leaves_out(
 ) -> None:
     """Get Page Ranges answers the ranges holding data, so the SDK reads only those and
     fills the rest with zeros: a sparse disk downloads byte-identical in fewer requests."""
-    caplog.set_level(logging.INFO, logger="core.sas_server")
+    caplog.set_level(logging.INFO, logger="core.access.server")
     data = os.urandom(MiB) + bytes(2 * MiB) + os.urandom(65536 + 512)
     disk = import_disk(disks, fabric, tmp_path, "sparse", data)
     rp = points.create(collection(points, fabric), "rp1", vm(fabric, disk))

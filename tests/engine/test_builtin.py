@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from engine.importer import import_resource
 from engine.plan import Action
-from engine.values import UNKNOWN
-from providers.builtin import BCDR_DATA, provider
+from providers.builtin.data import BCDR_DATA, provider
 from providers.defaults import plan_from_schema
+from sdk.values import UNKNOWN
 
 SPEC = """
 resource "bcdr_data" "a" {

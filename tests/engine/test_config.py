@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine import hcltree as config_mod  # the parser boundary: the only hcl2 import
-from engine.addrs import ResourceAddr
 from engine.config import NOTSET, Config, load_config
 from engine.expr import EvalContext, Expr, evaluate, references
+from sdk.addrs import ResourceAddr
 
 FIXTURES = Path(__file__).parent / "fixtures_config"
 

@@ -6,7 +6,6 @@ import pickle
 
 import pytest
 
-from engine.addrs import ResourceAddr
 from engine.config import parse_expression
 from engine.expr import (
     EvalContext,
@@ -17,7 +16,8 @@ from engine.expr import (
     literal,
     references,
 )
-from engine.values import UNKNOWN, mark, mark_paths, unmark
+from sdk.addrs import ResourceAddr
+from sdk.values import UNKNOWN, mark, mark_paths, unmark
 
 RESOURCES = {
     ResourceAddr("bcdr_data", "one"): {"id": "d-1", "output": {"x": 1}},
@@ -289,7 +289,7 @@ def test_for_local_shadows_resource_type_name():
 
 
 def test_literal_and_pickle_round_trip():
-    from engine.diagnostics import SourceRange
+    from sdk.diagnostics import SourceRange
 
     lit = literal({"a": [1]}, SourceRange("x.hcl", 3))
     assert evaluate(lit, ctx()) == {"a": [1]}

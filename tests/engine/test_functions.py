@@ -7,7 +7,7 @@ import pytest
 from engine.config import parse_expression
 from engine.expr import EvalContext, EvalError, evaluate
 from engine.functions import FUNCTIONS, TypeConstraint, convert, parse_type
-from engine.values import UNKNOWN
+from sdk.values import UNKNOWN
 
 
 def _no_resources(addr):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine.addrs import ResourceAddr
-from engine.config import Attribute, Body, Config, Lifecycle, Resource, load_config
-from engine.diagnostics import SourceRange
+from engine.config import Body, BodyAttribute, Config, Lifecycle, Resource, load_config
 from engine.expr import GetAttr, Name
 from engine.graph import build_graph
+from sdk.addrs import ResourceAddr
+from sdk.diagnostics import SourceRange
 from state import InstanceRecord
 
 
@@ -110,7 +110,7 @@ def _chain_config(tmp_path: Path, n: int) -> Config:
         attrs = {}
         if i:
             ref = GetAttr(GetAttr(Name("bcdr_data", rng), f"r{i // 2}", rng), "id", rng)
-            attrs["input"] = Attribute("input", ref, rng)
+            attrs["input"] = BodyAttribute("input", ref, rng)
         addr = ResourceAddr("bcdr_data", f"r{i}")
         resources[addr] = Resource(addr, Body(attrs, [], rng), None, None, [], Lifecycle(), rng)
     return Config(tmp_path, ["main.hcl"], {}, {}, {}, resources, {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.plan import Action, Plan
 from engine.planner import validate
-from engine.values import UNKNOWN
+from sdk.values import UNKNOWN
 
 TWO = """
 resource "test_thing" "a" {

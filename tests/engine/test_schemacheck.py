@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.addrs import ResourceAddr
 from engine.config import load_config
-from engine.diagnostics import SourceRange
 from engine.schemacheck import check_body, check_values, suggest
-from engine.values import UNKNOWN
-from providers.base import Attribute, Schema
+from sdk import Attribute, Schema
+from sdk.addrs import ResourceAddr
+from sdk.diagnostics import SourceRange
+from sdk.values import UNKNOWN
 from tests.engine.testprovider import THING
 
 WHERE = SourceRange("main.hcl", 1)

@@ -24,13 +24,13 @@ from typing import Any
 
 from engine.applier import ApplyResult, CancelToken, apply_plan
 from engine.config import load_config
-from engine.diagnostics import Diagnostics, error
 from engine.plan import Plan
 from engine.planner import PlanOptions, make_plan
 from engine.registry import Registry
-from engine.values import UNKNOWN
 from engine.varvalues import collect_variable_values
-from providers.base import (
+from providers.builtin.data import provider as builtin_provider
+from providers.defaults import plan_from_schema
+from sdk import (
     ApplyRequest,
     ApplyResponse,
     Attribute,
@@ -47,8 +47,8 @@ from providers.base import (
     ValidateRequest,
     ValidateResponse,
 )
-from providers.builtin import provider as builtin_provider
-from providers.defaults import plan_from_schema
+from sdk.diagnostics import Diagnostics, error
+from sdk.values import UNKNOWN
 from state import StateStore
 
 NETWORK = Schema(

@@ -63,8 +63,8 @@ def _setup(ws: Workspace, spec: str | None = None) -> None:
 
 
 def test_vm_plan_apply_no_changes_and_vm_source(ws: Workspace) -> None:
-    from providers.compute.vms import vm_source
-    from providers.resource import Session
+    from providers.platform.compute.vms import vm_source
+    from providers.platform.frame import PlatformSession
 
     _setup(ws)
     plan = ws.ok("plan", "-no-color")
@@ -79,7 +79,7 @@ def test_vm_plan_apply_no_changes_and_vm_source(ws: Workspace) -> None:
         assert row["type"] == "Microsoft.Compute/virtualMachines"
         assert row["properties"]["vm_guid"] == state["vm_guid"]
         assert row["properties"]["network"]["public_ip"] is True
-    s = Session(ws.dir / ".bcdr" / "fabric")
+    s = PlatformSession(ws.dir / ".bcdr" / "fabric")
     try:
         src = vm_source(s, state["id"])
     finally:
@@ -186,7 +186,7 @@ def test_disk_attached_to_two_vms_unless_shared(ws: Workspace) -> None:
 
 
 def test_ephemeral_os_disk_is_recorded_on_the_disk(ws: Workspace) -> None:
-    from core.disks import Disks
+    from core.disks.managed import Disks
 
     _setup(ws, _spec().replace('os_type        = "linux"', "ephemeral_os_disk = true"))
     ws.apply()

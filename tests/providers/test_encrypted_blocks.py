@@ -180,7 +180,7 @@ def store_hits(ws: Workspace, found: list[bytes]) -> int:
 
 
 def disk_sha(ws: Workspace, address: str) -> str:
-    from core.disks import Disks
+    from core.disks.managed import Disks
 
     with ws.fabric() as fab:
         path = Disks(fab).get(ws.state(address)["id"]).path
@@ -211,8 +211,8 @@ def test_des_data_unreadable_in_store_restore_identical_and_no_cross_key_dedup(
     ws.apply()
     sha = hashlib.sha256(data).hexdigest()
     assert disk_sha(ws, "managed_disk.back") == disk_sha(ws, "managed_disk.back2") == sha
-    from core.disks import Disks
-    from core.snapshots import RestorePoints
+    from core.disks.managed import Disks
+    from core.restorepoints.service import RestorePoints
 
     with ws.fabric() as fab:
         points = RestorePoints(fab, Disks(fab))
@@ -272,7 +272,7 @@ def test_disabled_and_deleted_key_refuse_restore_by_name_until_usable(ws: Worksp
     assert disk_sha(ws, "managed_disk.back") == hashlib.sha256(data).hexdigest()
     ws.ok("verify", "-no-color")
 
-    from core.crypto import KeyStore
+    from core.keystore.store import KeyStore
 
     with ws.fabric() as fab:  # deleted outside bcdr, as a vault admin would
         KeyStore(fab).delete_item(kek)
@@ -319,7 +319,7 @@ def test_disk_restored_under_a_des_is_encrypted_in_its_next_restore_points(
     ws.write(SPEC + restored("moved", 0, extra) + SECOND)
     ws.apply()
     assert disk_sha(ws, "managed_disk.moved") == hashlib.sha256(data).hexdigest()
-    from core.envelope import Envelopes
+    from core.keystore.envelope import Envelopes
 
     drp = ws.state("restore_point.next")["disk_restore_points"][0]
     with ws.fabric() as fab:
@@ -351,7 +351,7 @@ def test_sas_serves_an_encrypted_disk_with_the_key_and_403_without(
     assert http_get(url) == (200, data)
     kek = ws.state("key_vault_key.kek")["id"]
     ws.ok("platform", "key", "disable", kek)
-    caplog.set_level(logging.ERROR, logger="core.sas_server")
+    caplog.set_level(logging.ERROR, logger="core.access.server")
     status, body = http_get(url)
     assert status == 403 and b"<Error><Code>AuthenticationFailed</Code>" in body
     assert len(body) == len(http_get(url + "x")[1])  # the answer of a forged token
@@ -407,7 +407,7 @@ def test_cross_region_copy_moves_ciphertext_and_the_key_record(ws: Workspace) ->
     ws.apply()
     assert store_hits(ws, needles(data)) == 0
     assert disk_sha(ws, "managed_disk.dr_back") == hashlib.sha256(data).hexdigest()
-    from core.envelope import Envelopes
+    from core.keystore.envelope import Envelopes
 
     src = ws.state("restore_point.rp1")["disk_restore_points"]
     dst = ws.state("restore_point.rp1_dr")["disk_restore_points"]
@@ -447,8 +447,8 @@ def test_des1_vm_restore_with_a_des_seals_the_next_restore_points(ws: Workspace)
     data = go(ws, SPEC)
     ws.write(SPEC + VM_RESTORE)
     ws.apply()
-    from core.disks import Disks
-    from core.envelope import Envelopes
+    from core.disks.managed import Disks
+    from core.keystore.envelope import Envelopes
 
     state = ws.state("vm_restore.back")
     with ws.fabric() as fab:

@@ -76,7 +76,7 @@ def _id(ws: Workspace, address: str) -> str:
 
 
 def test_vault_key_secret_and_des_apply_then_plan_is_clean(ws: Workspace) -> None:
-    from core.crypto import KeyStore, des_principal
+    from core.keystore.store import KeyStore, des_principal
 
     ws.write(spec(extra=DES))
     ws.ok("init")
@@ -99,7 +99,7 @@ def test_vault_key_secret_and_des_apply_then_plan_is_clean(ws: Workspace) -> Non
 def test_secret_value_and_key_material_are_not_plaintext_in_fabric_db(ws: Workspace) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from core.crypto import KeyStore
+    from core.keystore.store import KeyStore
 
     ws.write(spec())
     ws.ok("init")
@@ -156,7 +156,7 @@ def test_des_on_a_vault_without_purge_protection_is_a_plan_error(ws: Workspace) 
 
 
 def test_access_policy_without_set_refuses_the_secret(ws: Workspace) -> None:
-    from core.crypto import KeyStore
+    from core.keystore.store import KeyStore
 
     ws.write(spec(perms='"get"'))
     ws.ok("init")
@@ -203,7 +203,7 @@ def test_key_disabled_or_deleted_outside_bcdr_is_drift_that_apply_puts_back(
 
 
 def test_whoami_prints_the_current_user_object_id(ws: Workspace) -> None:
-    from core.crypto import KeyStore
+    from core.keystore.store import KeyStore
 
     ws.write(spec())
     ws.ok("init")
@@ -215,7 +215,7 @@ def test_whoami_prints_the_current_user_object_id(ws: Workspace) -> None:
 
 def test_encrypted_vm_example_validates_plans_and_applies(tmp_path: Path) -> None:
     """KV-2 in the example: the restore into westus makes a vault there with 1 key, 1 secret."""
-    from core.crypto import KeyStore
+    from core.keystore.store import KeyStore
 
     ws = Workspace(tmp_path / "encrypted-vm")
     shutil.copytree(EXAMPLE, ws.dir)
@@ -237,8 +237,8 @@ def test_encrypted_vm_example_validates_plans_and_applies(tmp_path: Path) -> Non
 def test_deleting_a_vault_through_the_provider_warns_that_it_is_only_soft_deleted(
     ws: Workspace,
 ) -> None:
-    from providers.base import DeleteRequest, ProviderContext
-    from providers.embedded import EmbeddedProvider
+    from providers.platform.provider import EmbeddedProvider
+    from sdk import DeleteRequest, ProviderContext
 
     ws.write(spec(purge="true"))
     ws.ok("init")

@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from core.access import Access
-from core.disks import Disks
-from core.fabric import Fabric, ResourceId
-from core.snapshots import RestorePoints, VmSource
-from engine.diagnostics import DiagnosticsError
+from core.access.grants import Access
+from core.disks.managed import Disks
+from core.fabric.home import Fabric, ResourceId
+from core.restorepoints.service import RestorePoints, VmSource
 from engine.registry import load_platform
-from providers.platform import EmbeddedPlatform, platform
+from providers.platform.verbs import EmbeddedPlatform, platform
+from sdk.diagnostics import DiagnosticsError
 
 BLOCK = 64 * 1024
 

@@ -239,7 +239,7 @@ def test_keys_from_env_accepts_hex_and_base64_and_refuses_the_rest():
 
 
 def test_sensitive_paths_follow_nested_blocks():
-    from providers.base import Attribute, Schema
+    from sdk import Attribute, Schema
 
     inner = Schema({"password": Attribute(sensitive=True), "user": Attribute()})
     schema = Schema(

@@ -1,0 +1,1 @@
+"""The content-addressed block store: packs, index, backends, verify and gc."""

@@ -1,0 +1,1 @@
+"""The fabric: tenant, subscriptions, regions and pairs, resource ids and the fabric.db file."""

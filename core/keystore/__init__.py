@@ -1,0 +1,1 @@
+"""Key vaults, keys, secrets, disk encryption sets and envelope encryption of blocks."""

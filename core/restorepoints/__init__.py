@@ -1,0 +1,1 @@
+"""Restore points: capture across disks, incremental manifests, restore, copy and estimates."""

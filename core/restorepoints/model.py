@@ -1,0 +1,319 @@
+"""Restore point records: the types the snapshot API returns, their rows in fabric.db, and
+which of a VM's disks a restore point may capture (rules RP-5, RP-6: ``disk_problems``, a
+pure function of disk descriptors that plans call too).
+
+What always holds: the types are plain data (no I/O) except ``DiskImageReader``, which reads
+a disk restore point's blocks through a block store and verifies every one it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from core.blocks.store import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, Opener
+from core.disks.managed import Disk, Disks
+from core.errors import CoreError, IntegrityError
+
+MODES = ("ApplicationConsistent", "CrashConsistent")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rp_collections (
+    id TEXT PRIMARY KEY COLLATE NOCASE, name TEXT NOT NULL, region TEXT NOT NULL,
+    subscription TEXT NOT NULL, source_vm_id TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS restore_points (
+    id TEXT PRIMARY KEY COLLATE NOCASE, collection_id TEXT NOT NULL, name TEXT NOT NULL,
+    region TEXT NOT NULL, subscription TEXT NOT NULL, created_at REAL NOT NULL,
+    consistency_mode TEXT NOT NULL, consistency_achieved TEXT NOT NULL, warnings TEXT NOT NULL,
+    source_metadata TEXT NOT NULL, copied_from TEXT);
+CREATE TABLE IF NOT EXISTS disk_restore_points (
+    id TEXT PRIMARY KEY COLLATE NOCASE, restore_point_id TEXT NOT NULL, disk_id TEXT NOT NULL,
+    disk_name TEXT NOT NULL, size_bytes INTEGER NOT NULL, manifest TEXT NOT NULL,
+    bytes_stored INTEGER NOT NULL, bytes_changed INTEGER NOT NULL,
+    blocks_total INTEGER NOT NULL, blocks_new INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS drp_by_rp ON disk_restore_points(restore_point_id);
+CREATE INDEX IF NOT EXISTS drp_by_disk ON disk_restore_points(disk_id);
+CREATE TABLE IF NOT EXISTS cbt_bases (
+    disk_id TEXT PRIMARY KEY COLLATE NOCASE, disk_restore_point_id TEXT NOT NULL);
+"""
+
+
+@dataclass
+class HookSpec:
+    """Shell commands run on this machine as the guest's pre/post snapshot hooks."""
+
+    pre: str | None
+    post: str | None
+    timeout_seconds: float = 60.0
+
+
+@dataclass
+class VmSource:
+    vm_id: str
+    name: str
+    region: str
+    subscription: str
+    size: str
+    os_type: str
+    power_state: str
+    os_disk_id: str
+    data_disk_ids: list[str]
+    hooks: HookSpec | None = None
+    network: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class DiskRestorePoint:
+    id: str
+    restore_point_id: str
+    disk_id: str
+    disk_name: str
+    size_bytes: int
+    bytes_stored: int  # new bytes this one added to the store (compressed)
+    bytes_changed: int  # logical bytes that differ from the previous restore point of the disk
+    blocks_total: int  # non-zero blocks in the image
+    blocks_new: int  # blocks this one added to the store
+    manifest: str = ""
+
+
+@dataclass
+class RestorePoint:
+    id: str
+    name: str
+    collection_id: str
+    region: str
+    subscription: str
+    created_at: float
+    consistency_mode: str
+    consistency_achieved: str
+    warnings: list[str]
+    source_metadata: dict
+    disk_restore_points: list[DiskRestorePoint]
+    copied_from: str | None = None
+
+
+@contextmanager
+def naming(drp_id: str) -> Iterator[None]:
+    """Prefix an ``IntegrityError`` with the disk restore point it affects."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise IntegrityError(f"disk restore point {drp_id}: {exc}") from None
+
+
+class DiskImageReader:
+    """Random access to a disk restore point's bytes: ``read(offset, length)``; ``opener``
+    opens the sealed blocks of an encrypted disk (``core/keystore/envelope.py``)."""
+
+    def __init__(
+        self,
+        store: BlockStore,
+        size_bytes: int,
+        ids: bytes,
+        name: str,
+        opener: Opener | None = None,
+    ) -> None:
+        self.store, self.size_bytes, self.ids, self.name = store, size_bytes, ids, name
+        self.opener = opener
+
+    def read(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0 or offset > self.size_bytes:
+            raise CoreError(f"{self.name}: range {offset}+{length} is outside the disk")
+        end = min(offset + length, self.size_bytes)
+        out = bytearray()
+        for b in range(offset // BLOCK_SIZE, -(-end // BLOCK_SIZE)):
+            d = self.ids[b * ID_BYTES : (b + 1) * ID_BYTES]
+            start = b * BLOCK_SIZE
+            blen = min(BLOCK_SIZE, self.size_bytes - start)
+            if d == ZERO_ID:
+                data = bytes(blen)
+            else:
+                with naming(self.name):
+                    data = self.store.get_block(d, self.opener)
+            out += data[max(offset - start, 0) : end - start]
+        return bytes(out)
+
+    def written_ranges(self, first: int, last: int) -> list[tuple[int, int]]:
+        """The (first, last) byte ranges within ``first..last`` that are not all zero blocks:
+        what Get Page Ranges reports of a page blob (zero blocks read as never written)."""
+        out: list[tuple[int, int]] = []
+        for b in range(first // BLOCK_SIZE, last // BLOCK_SIZE + 1):
+            if self.ids[b * ID_BYTES : (b + 1) * ID_BYTES] == ZERO_ID:
+                continue
+            start = max(first, b * BLOCK_SIZE)
+            end = min(last, (b + 1) * BLOCK_SIZE - 1, self.size_bytes - 1)
+            if out and out[-1][1] + 1 == start:
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((start, end))
+        return out
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> DiskImageReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class DiskFacts:
+    """What the RP-5/RP-6 checks need of a disk: plain values, so a plan can pass planned ones."""
+
+    id: str
+    name: str
+    sku: str = "Standard_LRS"
+    shared: bool = False
+    ephemeral: bool = False
+
+
+@dataclass(frozen=True)
+class DiskProblem:
+    """One reason a restore point cannot capture a VM's disks: rule id, disk, what, the fix."""
+
+    rule: str
+    disk_id: str
+    summary: str  # what is wrong, short: "disk scratch is an ultra disk"
+    fix: str  # why, and what to do
+
+    def message(self, vm_name: str) -> str:
+        return f"VM {vm_name}: {self.summary}; {self.fix}"
+
+
+_UNSUPPORTED = {
+    "ultra": ("an ultra disk", "ultra disks"),
+    "ephemeral": ("an ephemeral OS disk", "ephemeral OS disks"),
+    "shared": ("a shared disk", "shared disks"),
+}
+
+
+def disk_problems(
+    os_disk_id: str,
+    data_disk_ids: list[str],
+    exclude: tuple[str, ...] | list[str],
+    facts: dict[str, DiskFacts],
+) -> list[DiskProblem]:
+    """Every RP-5/RP-6 problem of capturing a VM's disks minus ``exclude`` (pure: no I/O).
+
+    ``facts`` maps a lower-cased disk id to its descriptor; a disk missing from it is not
+    checked for RP-6 (the caller reports it as missing).
+    """
+    out: list[DiskProblem] = []
+    attached = {d.lower() for d in [os_disk_id, *data_disk_ids]}
+    excluded = {e.lower() for e in exclude}  # rule RP-5
+    for e in exclude:
+        if e.lower() not in attached:
+            out.append(
+                DiskProblem(
+                    "RP-5",
+                    e,
+                    f"exclude_disk_ids names {e}, which is not a disk of the VM",
+                    "list only the VM's data disks in exclude_disk_ids",
+                )
+            )
+    if os_disk_id.lower() in excluded:
+        out.append(
+            DiskProblem(
+                "RP-5",
+                os_disk_id,
+                f"the OS disk {os_disk_id} cannot be excluded from a restore point",
+                "remove it from exclude_disk_ids",
+            )
+        )
+    ids = [os_disk_id] + [d for d in data_disk_ids if d.lower() not in excluded]
+    for disk_id in ids:  # rule RP-6
+        disk = facts.get(disk_id.lower())
+        if disk is None:
+            continue
+        kind = (
+            "ultra"
+            if disk.sku == "UltraSSD_LRS"
+            else "ephemeral"
+            if disk.ephemeral
+            else "shared"
+            if disk.shared
+            else None
+        )
+        if kind:
+            why, plural = _UNSUPPORTED[kind]
+            fix = (
+                "the OS disk cannot be excluded, so this VM cannot have restore points"
+                if disk_id.lower() == os_disk_id.lower()
+                else "add it to exclude_disk_ids"
+            )
+            out.append(
+                DiskProblem(
+                    "RP-6",
+                    disk.id,
+                    f"disk {disk.name} is {why}",
+                    f"restore points do not support {plural} (disk {disk.id}): {fix}",
+                )
+            )
+    return out
+
+
+def included_disks(disks: Disks, vm: VmSource, exclude: tuple[str, ...] | list[str]) -> list[Disk]:
+    """The VM's disks a restore point captures: OS disk first, exclusions and RP-5/RP-6 applied."""
+    excluded = {e.lower() for e in exclude}
+    if vm.os_disk_id.lower() in excluded:
+        problem = disk_problems(vm.os_disk_id, [], [vm.os_disk_id], {})[0]
+        raise CoreError(problem.message(vm.name))
+    ids = [vm.os_disk_id] + [d for d in vm.data_disk_ids if d.lower() not in excluded]
+    found = [disks.get(i) for i in ids]
+    seen: set[str] = set()
+    for disk in found:
+        if disk.id.lower() in seen:
+            raise CoreError(f"VM {vm.name}: disk {disk.id} is attached twice; list it once")
+        seen.add(disk.id.lower())
+    facts = {d.id.lower(): DiskFacts(d.id, d.name, d.sku, d.shared, d.ephemeral) for d in found}
+    problems = disk_problems(vm.os_disk_id, vm.data_disk_ids, exclude, facts)
+    if problems:
+        raise CoreError(problems[0].message(vm.name))
+    return found
+
+
+def drp_from_row(row) -> DiskRestorePoint:
+    return DiskRestorePoint(
+        id=row["id"],
+        restore_point_id=row["restore_point_id"],
+        disk_id=row["disk_id"],
+        disk_name=row["disk_name"],
+        size_bytes=row["size_bytes"],
+        bytes_stored=row["bytes_stored"],
+        bytes_changed=row["bytes_changed"],
+        blocks_total=row["blocks_total"],
+        blocks_new=row["blocks_new"],
+        manifest=row["manifest"],
+    )
+
+
+def source_metadata(vm: VmSource, disks: list[Disk]) -> dict:
+    """What a VM restore needs to rebuild the VM."""
+    # rule RP-2: a restore point stores the VM's configuration (size, OS, disks, network)
+    return {
+        "vm_id": vm.vm_id,
+        "name": vm.name,
+        "region": vm.region,
+        "size": vm.size,
+        "os_type": vm.os_type,
+        "power_state": vm.power_state,
+        "os_disk": {"id": vm.os_disk_id},
+        "disks": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "size_bytes": d.size_bytes,
+                "sku": d.sku,
+                "os_disk": d.id.lower() == vm.os_disk_id.lower(),
+                # the disk's encryption set, when it has one (KV/DES rules of restores)
+                **({"disk_encryption_set_id": d.encryption_set_id} if d.encryption_set_id else {}),
+            }
+            for d in disks
+        ],
+        "network": vm.network,
+        **({"metadata": vm.metadata} if vm.metadata else {}),
+    }

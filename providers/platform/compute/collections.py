@@ -1,0 +1,251 @@
+"""restore_point_collection: the container of one VM's restore points, in one location (RP-1).
+
+A collection lives in the core (``RestorePoints.create_collection``) and has an inventory row
+(``Microsoft.Compute/restorePointCollections``) holding its arguments. Always holds: the id is
+``.../providers/Microsoft.Compute/restorePointCollections/{name}``, known at plan time for a
+new collection and left unknown for a replaced one (so its restore points are replaced with
+it); only ``tags`` update in place, anything else replaces the collection and the plan says how
+many restore points that destroys; deleting it deletes its restore points (RP-13, in the
+core). Its location may differ from its VM's: restore points are then created directly in the
+collection's region (RP-11). ``restore_point_ids`` lists, from the platform, the restore
+points that no ``restore_point`` resource declares (their inventory row is that resource's):
+so a restore point bcdr itself creates or deletes is not drift of its collection, while one
+taken outside bcdr is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.platform.compute.groups import (
+    ID,
+    SUBSCRIPTION,
+    TAGS,
+    VM_TYPE,
+    arguments,
+    known,
+    location_attribute,
+    name_attribute,
+    plan_in_group,
+    state_from,
+)
+from providers.platform.frame import PlatformSession, ResourceType, where
+from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
+from sdk.diagnostics import error
+
+COLLECTION_TYPE = "Microsoft.Compute/restorePointCollections"
+RP_TYPE = "Microsoft.Compute/restorePointCollections/restorePoints"
+
+
+def collection_id(subscription: str, resource_group: str, name: str) -> str:
+    from core.fabric.home import ResourceId
+
+    return str(
+        ResourceId(
+            subscription, resource_group, "Microsoft.Compute", "restorePointCollections", name
+        )
+    )
+
+
+def vm_facts(s: PlatformSession, vm_id: str) -> dict[str, Any] | None:
+    """A VM's attributes: planned in this run, else its inventory row; None when neither."""
+    planned = s.lookup(vm_id)
+    if planned is not None and "/providers/microsoft.compute/virtualmachines/" in vm_id.lower():
+        return planned
+    row = s.fabric.get_resource(vm_id)
+    if row is None or row["type"] != VM_TYPE:
+        return None
+    return dict(row["properties"], id=row["id"], location=row["properties"].get("location"))
+
+
+def collection_facts(s: PlatformSession, coll_id: str) -> dict[str, Any] | None:
+    """location, subscription, source_vm_id of a collection: planned, else on the platform."""
+    from core.errors import NotFound
+
+    planned = s.lookup(coll_id)
+    if planned is not None and "/restorepointcollections/" in coll_id.lower():
+        return planned
+    try:
+        coll = s.points.get_collection(coll_id)
+    except NotFound:
+        return None
+    return {
+        "id": coll["id"],
+        "name": coll["name"],
+        "location": coll["region"],
+        "subscription": coll["subscription"],
+        "source_vm_id": coll["source_vm_id"],
+        "restore_point_ids": coll["restore_point_ids"],
+    }
+
+
+def live_restore_points(s: PlatformSession, coll_id: str) -> list[str]:
+    from core.errors import NotFound
+
+    try:
+        return list(s.points.get_collection(coll_id)["restore_point_ids"])
+    except NotFound:
+        return []
+
+
+class RestorePointCollection(ResourceType):
+    type_name = "restore_point_collection"
+    id_type = COLLECTION_TYPE
+    schema = Schema(
+        attributes={
+            "name": name_attribute("restore point collection"),
+            "resource_group": Attribute(
+                required=True, force_new=True, description="the resource group's name"
+            ),
+            "location": location_attribute(
+                "the region (may differ from the VM's: restore points are then created "
+                "directly there, RP-11)"
+            ),
+            "subscription": SUBSCRIPTION,
+            "source_vm_id": Attribute(required=True, force_new=True, description="the VM's id"),
+            "tags": TAGS,
+            "id": ID,
+            "restore_point_ids": Attribute(
+                type="list(string)",
+                computed=True,
+                description="its restore points that no restore_point resource declares (taken "
+                "by a schedule or outside bcdr); `bcdr platform show ID` lists them all",
+            ),
+        },
+        description="A restore point collection: one VM's restore points in one location.",
+    )
+
+    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+        planned = resp.planned_state
+        assert planned is not None
+        replaced = self.replaced_prior(s, req)
+        if not plan_in_group(s, req, resp):
+            return
+        sub, rg, name = planned["subscription"], planned.get("resource_group"), planned.get("name")
+        if all(known(x) for x in (sub, rg, name)) and replaced is None:
+            planned["id"] = collection_id(sub, rg, name)
+        if req.prior_state is None:
+            planned["restore_point_ids"] = []
+            self._check_vm(s, req, resp)
+
+    def destroys(self, s: PlatformSession, prior: dict[str, Any]) -> str | None:
+        # rule RP-1: a replace destroys the restore points (RP-13); say how many
+        n = len(live_restore_points(s, prior.get("id") or ""))
+        return f"its {n} restore point{'s' * (n != 1)}"
+
+    def _check_vm(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+        planned = resp.planned_state
+        assert planned is not None
+        vm_id = planned.get("source_vm_id")
+        if not known(vm_id):
+            return
+        vm = vm_facts(s, vm_id)
+        if vm is None:
+            resp.diagnostics.append(
+                error(
+                    f"VM {vm_id} does not exist",
+                    f"{req.address}: source_vm_id names no VM planned in this run or on the "
+                    "platform; check the id, or declare the VM (virtual_machine) and refer to "
+                    "its id",
+                    where(req, "source_vm_id"),
+                    address=req.address,
+                )
+            )
+            return
+        vsub, sub = vm.get("subscription"), planned.get("subscription")
+        if known(vsub) and known(sub) and vsub.lower() != sub.lower():
+            resp.diagnostics.append(
+                error(
+                    "The collection is in another subscription than its VM",
+                    f"{req.address}: VM {vm_id} is in subscription {vsub}, the collection in "
+                    f"{sub}; a collection belongs to its VM's subscription: set subscription = "
+                    f'"{vsub}" or leave it out',
+                    where(req, "subscription"),
+                    address=req.address,
+                )
+            )
+
+    def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
+        from core.errors import NotFound
+
+        p = dict(req.planned_state)
+        row = s.fabric.get_resource(p["source_vm_id"])
+        if row is None or row["type"] != VM_TYPE:
+            raise NotFound(
+                f"VM {p['source_vm_id']} does not exist: create the VM first or fix source_vm_id"
+            )
+        coll = s.points.create_collection(
+            p["id"], region=p["location"], source_vm_id=p["source_vm_id"]
+        )
+        s.fabric.put_resource(
+            coll["id"], COLLECTION_TYPE, coll["region"], arguments(self.schema, p)
+        )
+        return self._read_or_fail(s, coll["id"])
+
+    def update(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
+        p = dict(req.planned_state)
+        coll = s.points.get_collection(p["id"])
+        s.fabric.put_resource(
+            coll["id"], COLLECTION_TYPE, coll["region"], arguments(self.schema, p)
+        )
+        return self._read_or_fail(s, coll["id"])
+
+    def _read_or_fail(self, s: PlatformSession, id: str) -> dict[str, Any]:
+        from core.errors import NotFound
+
+        state = self.read(s, {"id": id})
+        if state is None:
+            raise NotFound(
+                f"restore point collection {id} vanished while it was written: apply again"
+            )
+        return state
+
+    def read(self, s: PlatformSession, state: dict[str, Any]) -> dict[str, Any] | None:
+        from core.errors import CoreError, NotFound
+
+        id = state.get("id")
+        if not isinstance(id, str):
+            return None
+        try:
+            coll = s.points.get_collection(id)
+        except (NotFound, CoreError):
+            return None
+        row = s.fabric.get_resource(coll["id"])
+        if row is not None and row["type"] == COLLECTION_TYPE:
+            props = row["properties"]
+        else:  # made outside bcdr: what the core knows of it
+            from core.fabric.home import ResourceId
+
+            rid = ResourceId.parse(coll["id"])
+            props = {
+                "name": coll["name"],
+                "resource_group": rid.resource_group,
+                "location": coll["region"],
+                "subscription": coll["subscription"],
+                "source_vm_id": coll["source_vm_id"],
+            }
+        declared = {r["id"].lower() for r in s.fabric.list_resources(RP_TYPE)}
+        undeclared = [i for i in coll["restore_point_ids"] if i.lower() not in declared]
+        return state_from(self.schema, props, id=coll["id"], restore_point_ids=undeclared)
+
+    def delete(self, s: PlatformSession, state: dict[str, Any], progress: Progress | None) -> None:
+        from core.errors import NotFound
+
+        id = state["id"]
+        # Inventory rows first (the collection's, its restore points', and any a run killed
+        # mid-delete left under its id), then the core: killed between the two, the core
+        # still holds the collection and the next run deletes it again.
+        under = id.lower() + "/"
+        rows = [
+            r["id"] for r in s.fabric.list_resources(RP_TYPE) if r["id"].lower().startswith(under)
+        ]
+        for rp_id in {*live_restore_points(s, id), *rows}:
+            s.fabric.delete_resource(rp_id)
+        s.fabric.delete_resource(id)
+        try:
+            s.points.delete_collection(id, progress)  # RP-13: its restore points go with it
+        except NotFound:
+            pass
+
+
+TYPES: list[ResourceType] = [RestorePointCollection()]

@@ -1,0 +1,469 @@
+"""managed_disk: raw-image disks created empty, imported from an image, restored or copied.
+
+``create_option`` says where the bytes come from: ``Empty`` (zeros, ``size_gb``),
+``Import`` (the raw image file ``source_uri``, relative to the specs), ``Restore`` (a disk
+restore point, ``source_resource_id``, rule RP-8) or ``Copy`` (another disk). Always holds:
+the id is ``.../providers/Microsoft.Compute/disks/{name}``, known at plan time; a disk lives
+in the core (``core.disks.managed.Disks``) and has an inventory row (``Microsoft.Compute/disks``)
+holding its arguments; everything but ``tags`` and a growing ``size_gb`` forces a new disk,
+and a plan that replaces a disk says how many bytes of data it destroys; a smaller ``size_gb``
+is a plan error (Azure refuses to shrink a disk, and a replace would lose its data); a size is
+at most 32,767 GiB and rounded up to a whole MiB; ``modified_at`` is the disk file's mtime, so
+a guest write made outside bcdr shows as drift.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.render.common import human_bytes
+from providers.defaults import planned_values
+from providers.platform.compute.disk_sources import (
+    copy_source,
+    image_path,
+    image_size,
+    restore_source,
+)
+from providers.platform.compute.groups import (
+    DISK_TYPE,
+    ID,
+    SUBSCRIPTION,
+    TAGS,
+    arguments,
+    known,
+    location_attribute,
+    name_attribute,
+    plan_in_group,
+    state_from,
+    subscription_of,
+)
+from providers.platform.frame import PlatformSession, ResourceType, where
+from sdk import (
+    ApplyRequest,
+    Attribute,
+    PlanRequest,
+    PlanResponse,
+    Progress,
+    Schema,
+    ValidateRequest,
+)
+from sdk.diagnostics import Diagnostics, error
+from sdk.values import UNKNOWN
+
+SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
+OPTIONS = ("Empty", "Import", "Restore", "Copy")
+GiB = 1 << 30
+MiB = 1 << 20
+# Arguments that say where the bytes came from: adopted as configured (not a replacement)
+# when the state does not know them, as after `bcdr import` of a disk made outside bcdr.
+_PROVENANCE = ("create_option", "source_uri", "source_resource_id")
+
+# Azure's largest managed disk; the embedded platform allows disks below Azure's 1 GiB
+# minimum (down to 1 MiB, its size unit) so that examples and tests stay small
+MAX_GB = 32_767
+
+
+def _size(value: Any) -> str | None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        return "give a size above 0"
+    if value > MAX_GB:
+        return (
+            f"{value:g} GiB ({human_bytes(value * GiB)}) is larger than Azure's largest managed "
+            f"disk, {MAX_GB:,} GiB ({human_bytes(MAX_GB * GiB)}): give at most {MAX_GB}"
+        )
+    return None
+
+
+def size_bytes_of(size_gb: Any) -> int | None:
+    """The disk's size in bytes: ``size_gb`` GiB rounded up to a whole MiB (the size unit)."""
+    if not known(size_gb):
+        return None
+    return -(-int(round(size_gb * GiB)) // MiB) * MiB
+
+
+def stamp(modified_ns: int) -> str:
+    """A file mtime as RFC 3339 UTC with nanoseconds."""
+    secs, ns = divmod(modified_ns, 1_000_000_000)
+    return f"{datetime.fromtimestamp(secs, UTC):%Y-%m-%dT%H:%M:%S}.{ns:09d}Z"
+
+
+def disk_id(subscription: str, resource_group: str, name: str) -> str:
+    from core.fabric.home import ResourceId
+
+    return str(ResourceId(subscription, resource_group, "Microsoft.Compute", "disks", name))
+
+
+class ManagedDisk(ResourceType):
+    type_name = "managed_disk"
+    id_type = DISK_TYPE
+    schema = Schema(
+        attributes={
+            "name": name_attribute("disk"),
+            "resource_group": Attribute(
+                required=True, force_new=True, description="the resource group's name"
+            ),
+            "location": location_attribute(),
+            "subscription": SUBSCRIPTION,
+            "size_gb": Attribute(
+                type="number",
+                optional=True,
+                validators=(_size,),
+                description="size in GiB, at most 32,767, rounded up to a whole MiB (an imported "
+                "or restored disk: at least its source's); grows in place, never shrinks",
+            ),
+            "sku": Attribute(optional=True, force_new=True, default="Standard_LRS", allowed=SKUS),
+            "create_option": Attribute(
+                optional=True, force_new=True, default="Empty", allowed=OPTIONS
+            ),
+            "source_uri": Attribute(
+                optional=True, force_new=True, description="Import: a raw image file"
+            ),
+            "source_resource_id": Attribute(
+                optional=True,
+                force_new=True,
+                description="Restore: a disk restore point id; Copy: a disk id",
+            ),
+            "disk_encryption_set_id": Attribute(optional=True, force_new=True),
+            "shared": Attribute(type="bool", optional=True, force_new=True, default=False),
+            "tags": TAGS,
+            "id": ID,
+            "size_bytes": Attribute(type="number", computed=True),
+            "modified_at": Attribute(computed=True, description="when the disk was last written"),
+        },
+        description="A managed disk: a raw image file of the embedded platform.",
+    )
+
+    # -------------------------------------------------------------------- plan
+    def check(self, s: PlatformSession, req: ValidateRequest) -> Diagnostics:
+        diags = Diagnostics()
+        cfg = req.config
+        option = "Empty" if cfg.get("create_option") is None else cfg["create_option"]
+        if option is UNKNOWN:
+            return diags
+        needs = {
+            "Import": "source_uri",
+            "Restore": "source_resource_id",
+            "Copy": "source_resource_id",
+        }
+        for arg in ("source_uri", "source_resource_id"):
+            if cfg.get(arg) is not None and needs.get(option) != arg:
+                diags.append(
+                    error(
+                        f'"{arg}" does not go with create_option "{option}"',
+                        f"{req.address}: {arg} is for create_option = "
+                        + " or ".join(f'"{o}"' for o, a in needs.items() if a == arg)
+                        + "; remove it or change create_option",
+                        where(req, arg),
+                        address=req.address,
+                    )
+                )
+        want = needs.get(option) or ("size_gb" if option == "Empty" else None)
+        if want and cfg.get(want) is None:
+            diags.append(
+                error(
+                    f'create_option "{option}" needs "{want}"',
+                    f"{req.address}: set {want}",
+                    where(req, "create_option"),
+                    address=req.address,
+                )
+            )
+        uri = cfg.get("source_uri")
+        if option == "Import" and known(uri) and not self._exists(s, cfg):
+            problem, _ = image_size(s, uri)  # known before any plan; needed only to create
+            if problem:
+                diags.append(
+                    error(
+                        f"Invalid source_uri for {req.address}",
+                        problem,
+                        where(req, "source_uri"),
+                        address=req.address,
+                    )
+                )
+        return diags
+
+    @staticmethod
+    def _exists(s: PlatformSession, cfg: dict[str, Any]) -> bool:
+        """Whether the disk the configuration names is on the platform already (its image is
+        then needed only if the plan replaces it). A platform not made yet is not opened."""
+        from core.errors import CoreError
+
+        rg, name, sub = cfg.get("resource_group"), cfg.get("name"), cfg.get("subscription")
+        if not (known(rg) and known(name) and s.home.exists()):
+            return False
+        try:
+            s.disks.get(disk_id(sub if known(sub) else s.subscription, rg, name))
+        except CoreError:
+            return False
+        return True
+
+    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+        prior = req.prior_state
+        planned = resp.planned_state
+        assert planned is not None
+        if prior is not None:
+            replace = [
+                r
+                for r in resp.requires_replace
+                if not (r in _PROVENANCE and prior.get("create_option") is None)
+            ]
+            new_size = size_bytes_of(planned.get("size_gb"))
+            if not replace and new_size is not None and known(prior.get("size_bytes")):
+                if new_size < prior["size_bytes"]:
+                    resp.diagnostics.append(self._shrink_error(req, planned, prior))
+                    return
+            if replace != resp.requires_replace:
+                resp.requires_replace = sorted(set(replace))
+                planned = planned_values(
+                    self.schema, None if replace else prior, req.proposed or {}
+                )
+                resp.planned_state = planned
+        if not plan_in_group(s, req, resp):
+            return
+        sub, rg, name = planned["subscription"], planned.get("resource_group"), planned.get("name")
+        if known(sub) and known(rg) and known(name):
+            planned["id"] = disk_id(sub, rg, name)
+        new = prior is None or bool(resp.requires_replace)
+        want = size_bytes_of(planned.get("size_gb"))
+        if want is not None and want != round(planned["size_gb"] * GiB):
+            resp.notes.append(
+                f"size_gb = {planned['size_gb']:g} ({human_bytes(planned['size_gb'] * GiB)}) "
+                f"rounds up to {human_bytes(want)}: a disk's size is a whole number of MiB"
+            )
+        if not new:
+            if want is not None and want > (prior.get("size_bytes") or 0):
+                planned["size_bytes"] = want
+                planned["modified_at"] = UNKNOWN
+                resp.notes.append(f"the disk grows to {human_bytes(want)} in place")
+                self._check_space(s, req, resp, want - (prior.get("size_bytes") or 0))
+            return
+        planned["modified_at"] = UNKNOWN
+        source = self._plan_source(s, req, resp)
+        if source is UNKNOWN:  # the source's size shows only at apply
+            planned["size_bytes"] = UNKNOWN
+        elif source is not None and want is not None and want < source:
+            resp.diagnostics.append(
+                error(
+                    "The disk is smaller than its source",
+                    f"{req.address}: size_gb = {planned['size_gb']:g} is {human_bytes(want)}, "
+                    f"but the source holds {human_bytes(source)}; give at least "
+                    f"{source / GiB:.6g} GiB or leave size_gb out",
+                    where(req, "size_gb"),
+                    address=req.address,
+                )
+            )
+        else:
+            sizes = [x for x in (want, source) if x is not None]
+            planned["size_bytes"] = max(sizes) if sizes else UNKNOWN
+            if sizes:
+                self._check_space(s, req, resp, max(sizes))
+
+    @staticmethod
+    def _check_space(s: PlatformSession, req: PlanRequest, resp: PlanResponse, needed: int) -> None:
+        """The embedded platform makes no disk (or growth) larger than the free space where
+        it keeps disks, sparse as the file is: say so at plan, in human units."""
+        import shutil
+
+        home = s.home
+        while not home.exists() and home != home.parent:  # a platform not made yet
+            home = home.parent
+        free = shutil.disk_usage(home).free
+        if needed > free:
+            resp.diagnostics.append(
+                error(
+                    "Not enough free space for the disk",
+                    f"{req.address}: the disk needs {human_bytes(needed)} but only "
+                    f"{human_bytes(free)} are free where the platform keeps its disks "
+                    f"({s.home}); give a smaller size_gb, or free some space",
+                    where(req, "size_gb"),
+                    address=req.address,
+                )
+            )
+
+    @staticmethod
+    def _shrink_error(req: PlanRequest, planned: dict[str, Any], prior: dict[str, Any]) -> Any:
+        """Azure refuses to shrink a managed disk; replacing it would lose what it holds."""
+        have, want = prior["size_bytes"], size_bytes_of(planned["size_gb"])
+        return error(
+            "A managed disk cannot shrink",
+            f"{req.address}: size_gb = {planned['size_gb']:g} ({human_bytes(want)}) is "
+            f"smaller than the disk's {human_bytes(have)}; Azure refuses to shrink a disk (it "
+            "only grows in place), and a new disk would not hold this one's data. Keep "
+            f"size_gb at {have / GiB:.6g} or more; to use a smaller disk, declare a new "
+            "managed_disk of that size, copy the data into it (from the guest), move the VM "
+            "to it, then remove this one",
+            where(req, "size_gb"),
+            address=req.address,
+        )
+
+    def destroys(self, s: PlatformSession, prior: dict[str, Any]) -> str | None:
+        from core.errors import CoreError
+
+        try:
+            held = s.disks.file_info(prior.get("id") or "").allocated_bytes
+        except CoreError:
+            return None
+        if held == 0:
+            return None
+        option = prior.get("create_option") or "Empty"
+        start = "empty" if option == "Empty" else f"from its source ({option})"
+        name = prior.get("name")
+        return f"the {human_bytes(held)} of data disk {name} holds (the new disk starts {start})"
+
+    def _plan_source(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> Any:
+        """The source's size in bytes (None: no source; UNKNOWN: not known at plan time)."""
+        planned = resp.planned_state
+        assert planned is not None
+        option = planned.get("create_option")
+        problem, size = None, None
+        if option == "Import":
+            uri = planned.get("source_uri")
+            if not known(uri):
+                return UNKNOWN
+            problem, size = image_size(s, uri)
+            attr = "source_uri"
+        elif option in ("Restore", "Copy"):
+            src = planned.get("source_resource_id")
+            if not (known(src) and known(planned["location"]) and known(planned["subscription"])):
+                return UNKNOWN
+            attr = "source_resource_id"
+            if option == "Restore":
+                problem, size = restore_source(
+                    s, src, planned["subscription"], planned["location"], True
+                )
+            else:
+                problem, size = copy_source(s, src, planned["location"], True)
+        else:
+            return None
+        if problem:
+            resp.diagnostics.append(
+                error(
+                    f"Invalid {attr} for {req.address}",
+                    problem,
+                    where(req, attr),
+                    address=req.address,
+                )
+            )
+            return None
+        return UNKNOWN if size is None else size
+
+    # -------------------------------------------------------------------- apply
+    def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
+        from core.errors import CoreError
+
+        p = dict(req.planned_state)
+        option = p.get("create_option") or "Empty"
+        size = size_bytes_of(p.get("size_gb"))
+        where_ = {
+            "subscription": p["subscription"],
+            "resource_group": p["resource_group"],
+            "region": p["location"],
+            "name": p["name"],
+        }
+        flags = {
+            "sku": p.get("sku") or "Standard_LRS",
+            "shared": bool(p.get("shared")),
+            "encryption_set_id": p.get("disk_encryption_set_id"),
+        }
+        if option == "Import":
+            problem, _ = image_size(s, p["source_uri"])
+            if problem:
+                raise CoreError(problem)
+            disk = s.disks.import_image(
+                **where_,
+                source=image_path(s, p["source_uri"]),
+                size_bytes=size,
+                progress=req.progress,
+                **flags,
+            )
+        elif option == "Restore":
+            src = p["source_resource_id"]
+            problem, _ = restore_source(s, src, p["subscription"], p["location"], False)
+            if problem:
+                raise CoreError(problem)
+            disk = s.points.restore_disk(src, **where_, progress=req.progress)
+            disk = s.disks.set_flags(disk.id, **flags)
+        elif option == "Copy":
+            problem, _ = copy_source(s, p["source_resource_id"], p["location"], False)
+            if problem:
+                raise CoreError(problem)
+            src = s.disks.get(p["source_resource_id"])
+            with s.disks.hold_writes([src.id]):
+                disk = s.disks.import_image(
+                    **where_,
+                    source=src.path,
+                    size_bytes=max(size or 0, src.size_bytes),
+                    progress=req.progress,
+                    **flags,
+                )
+        else:
+            if size is None:
+                raise CoreError(f"disk {p['name']}: create_option Empty needs size_gb")
+            disk = s.disks.create_empty(**where_, size_bytes=size, **flags)
+        if size is not None and size > disk.size_bytes:
+            disk = s.disks.grow(disk.id, size)
+        s.fabric.put_resource(disk.id, DISK_TYPE, disk.region, arguments(self.schema, p))
+        return self._read_or_fail(s, disk.id)
+
+    def update(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
+        p = dict(req.planned_state)
+        disk = s.disks.get(p["id"])
+        size = size_bytes_of(p.get("size_gb"))
+        if size is not None and size > disk.size_bytes:
+            s.disks.grow(disk.id, size)
+        s.fabric.put_resource(disk.id, DISK_TYPE, disk.region, arguments(self.schema, p))
+        return self._read_or_fail(s, disk.id)
+
+    def _read_or_fail(self, s: PlatformSession, id: str) -> dict[str, Any]:
+        from core.errors import NotFound
+
+        state = self.read(s, {"id": id})
+        if state is None:
+            raise NotFound(f"disk {id} vanished while it was being created: apply again")
+        return state
+
+    def read(self, s: PlatformSession, state: dict[str, Any]) -> dict[str, Any] | None:
+        from core.errors import NotFound
+
+        id = state.get("id")
+        if not isinstance(id, str) or subscription_of(id) is None:
+            return None
+        try:
+            disk = s.disks.get(id)
+            info = s.disks.file_info(id)
+        except NotFound:
+            return None
+        row = s.fabric.get_resource(id)
+        if row is not None and row["type"] == DISK_TYPE:
+            props = row["properties"]
+        else:  # a disk made outside bcdr: what the core knows of it
+            props = {
+                "name": disk.name,
+                "resource_group": disk.resource_group,
+                "location": disk.region,
+                "subscription": disk.subscription,
+                "disk_encryption_set_id": disk.encryption_set_id,
+            }
+        return state_from(
+            self.schema,
+            props,
+            id=disk.id,
+            sku=disk.sku,
+            shared=disk.shared,
+            size_bytes=disk.size_bytes,
+            modified_at=stamp(info.modified_ns),
+        )
+
+    def delete(self, s: PlatformSession, state: dict[str, Any], progress: Progress | None) -> None:
+        from core.errors import NotFound
+
+        # the inventory row first, as for restore points: killed between the two, the disk
+        # is still in the core, where the next run reads it and deletes it again
+        s.fabric.delete_resource(state["id"])
+        try:
+            s.disks.delete(state["id"])
+        except NotFound:
+            pass
+
+
+TYPES: list[ResourceType] = [ManagedDisk()]

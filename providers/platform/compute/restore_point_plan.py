@@ -1,0 +1,293 @@
+"""What a restore point's plan checks and says, before anything is captured or copied.
+
+A copy (``source_restore_point_id`` set) must go into a collection in another region of the
+same subscription (rule RP-10) and says how many bytes it will move
+(``core.restorepoints.estimate``); a
+snapshot checks the source VM's disks with the core's own RP-5/RP-6 function, on existing or
+planned descriptors, notes RP-11 (created in the collection's region) and a stopped VM
+(crash-consistent), and says how many bytes it will store; ``check_snapshot_config`` runs the
+same RP-5/RP-6 function at validate on what the configuration alone shows. Always holds:
+planning writes nothing; every problem is a diagnostic on the restore point's address, never
+an exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.render.common import human_bytes
+from providers.platform.compute.collections import collection_facts, vm_facts
+from providers.platform.compute.groups import known
+from providers.platform.frame import PlatformSession, rule_error, where
+from sdk import PlanRequest, PlanResponse, ValidateRequest
+from sdk.diagnostics import Diagnostics, error
+from sdk.values import UNKNOWN, is_wholly_known
+
+
+def restore_point_facts(s: PlatformSession, rp_id: str) -> dict[str, Any] | None:
+    """location and subscription of a restore point: on the platform, else planned; None."""
+    from core.errors import NotFound
+
+    try:
+        rp = s.points.get(rp_id)
+    except NotFound:
+        planned = s.lookup(rp_id)
+        if planned is None or "/restorepoints/" not in rp_id.lower():
+            return None
+        coll = (
+            collection_facts(s, planned.get("collection_id"))
+            if known(planned.get("collection_id"))
+            else None
+        )
+        return {
+            "exists": False,
+            "location": (coll or {}).get("location", UNKNOWN),
+            "subscription": (coll or {}).get("subscription", UNKNOWN),
+            "planned": planned,
+        }
+    return {"exists": True, "location": rp.region, "subscription": rp.subscription, "rp": rp}
+
+
+def _disk_facts(s: PlatformSession, disk_id: str, vm: dict[str, Any]) -> dict[str, Any] | None:
+    """A VM disk's descriptors: on the platform, else planned in this run."""
+    from core.errors import NotFound
+
+    is_os = disk_id.lower() == str(vm.get("os_disk_id") or "").lower()
+    eph = bool(vm.get("ephemeral_os_disk")) and is_os
+    try:
+        d = s.disks.get(disk_id)
+    except NotFound:
+        p = s.lookup(disk_id)
+        if p is None:
+            return None
+        return {
+            "id": disk_id,
+            "name": p.get("name") if known(p.get("name")) else disk_id.rsplit("/", 1)[-1],
+            "sku": p.get("sku") if known(p.get("sku")) else "Standard_LRS",
+            "shared": p.get("shared") is True,
+            "ephemeral": eph,
+            "exists": False,
+            "size_bytes": p.get("size_bytes") if known(p.get("size_bytes")) else None,
+        }
+    return {
+        "id": d.id,
+        "name": d.name,
+        "sku": d.sku,
+        "shared": d.shared,
+        "ephemeral": d.ephemeral or eph,
+        "exists": True,
+        "size_bytes": d.size_bytes,
+    }
+
+
+def plan_copy(
+    s: PlatformSession, req: PlanRequest, resp: PlanResponse, coll: dict[str, Any]
+) -> None:
+    """Plan a copy of ``source_restore_point_id`` into the collection ``coll`` (RP-10), and
+    say how many bytes it will move."""
+    from core.restorepoints.estimate import copy_estimate
+
+    planned = resp.planned_state
+    assert planned is not None
+    src_id = planned["source_restore_point_id"]
+    src = restore_point_facts(s, src_id)
+    at = where(req, "source_restore_point_id")
+    if src is None:
+        resp.diagnostics.append(
+            error(
+                f"Restore point {src_id} does not exist",
+                f"{req.address}: source_restore_point_id names no restore point planned in "
+                "this run or on the platform; check the id",
+                at,
+                address=req.address,
+            )
+        )
+        return
+    region, target = src["location"], coll.get("location")
+    if known(region) and known(target):
+        # rule RP-10: a copy goes into a collection in another region
+        if s.fabric.check_region(region) == s.fabric.check_region(target):
+            resp.diagnostics.append(
+                rule_error(
+                    "RP-10",
+                    f"restore point {src_id} is in {region} already",
+                    f"{req.address}: a copy goes into a collection in another region; "
+                    f"collection {coll.get('id') or planned['collection_id']} is in {target}: "
+                    "use a collection in the target region (for example the paired region)",
+                    at,
+                    req.address,
+                )
+            )
+            return
+    ssub, tsub = src["subscription"], coll.get("subscription")
+    if known(ssub) and known(tsub) and ssub.lower() != tsub.lower():
+        resp.diagnostics.append(
+            error(
+                "The copy's collection is in another subscription",
+                f"{req.address}: restore point {src_id} is in subscription {ssub}, the "
+                f"collection in {tsub}: copy within one subscription",
+                at,
+                address=req.address,
+            )
+        )
+        return
+    if src["exists"] and known(target):
+        n = copy_estimate(s.points, src_id, target, ssub)
+        resp.cost["bytes_to_copy"] = n
+        resp.notes.append(
+            f"expects to copy {human_bytes(n)} to {target} (the blocks its store lacks)"
+        )
+    else:
+        resp.notes.append("the bytes to copy are known once the source restore point exists")
+
+
+def _disk_rule_errors(req: ValidateRequest | PlanRequest, problems: list[Any]) -> Diagnostics:
+    return Diagnostics(
+        rule_error(
+            p.rule,
+            p.summary,
+            f"{req.address}: {p.fix}",
+            where(req, "exclude_disk_ids"),
+            req.address,
+        )
+        for p in problems
+    )
+
+
+def check_snapshot_config(s: PlatformSession, req: ValidateRequest) -> Diagnostics:
+    """RP-5/RP-6 where the configuration alone shows them (validate, before any plan): the
+    collection, its VM and the VM's disks declared in the specs, as ``PlatformSession.configured``
+    has them; what the configuration does not show is left to the plan."""
+    from core.restorepoints.model import DiskFacts, disk_problems
+
+    cfg = req.config
+    coll = s.configured(cfg.get("collection_id"))
+    vm = s.configured((coll or {}).get("source_vm_id"))
+    if vm is None or cfg.get("source_restore_point_id") is not None:
+        return Diagnostics()
+    os_id, data = vm.get("os_disk_id"), vm.get("data_disk_ids") or []
+    exclude = cfg.get("exclude_disk_ids") or []
+    if not (known(os_id) and is_wholly_known(data) and is_wholly_known(exclude)):
+        return Diagnostics()
+    facts = {}
+    for disk_id in [os_id, *data]:
+        disk = s.configured(disk_id)
+        if disk is None or not all(is_wholly_known(disk.get(a)) for a in ("name", "sku", "shared")):
+            continue  # not declared here, or not known yet: the plan checks it
+        ephemeral = disk_id.lower() == os_id.lower() and vm.get("ephemeral_os_disk") is True
+        facts[disk_id.lower()] = DiskFacts(
+            disk["address"],  # the id may hold a placeholder subscription: name the block
+            disk["name"],
+            disk.get("sku") or "Standard_LRS",
+            disk.get("shared") is True,
+            ephemeral,
+        )
+    problems = disk_problems(os_id, data, exclude, facts)
+    if problems and _taken(s, coll, cfg.get("name")):
+        return Diagnostics()  # taken already: the plan captures nothing unless it replaces it
+    return _disk_rule_errors(req, problems)
+
+
+def _taken(s: PlatformSession, coll: dict[str, Any], name: Any) -> bool:
+    """Whether the restore point ``name`` of the configured collection ``coll`` is on the
+    platform already. A platform not made yet is not opened."""
+    from core.fabric.home import ResourceId
+
+    if not (known(name) and s.home.exists()):
+        return False
+    sub = coll.get("subscription")
+    rid = ResourceId.parse(coll["id"])
+    real = ResourceId(
+        sub if known(sub) else s.subscription, rid.resource_group, rid.provider, rid.type, rid.name
+    )
+    row = s.fabric.get_resource(f"{real}/restorePoints/{name}")
+    return row is not None
+
+
+def plan_snapshot(
+    s: PlatformSession, req: PlanRequest, resp: PlanResponse, coll: dict[str, Any]
+) -> None:
+    """Plan a snapshot of the collection's source VM: its disks checked with the core's RP-5/RP-6
+    function, the RP-11 and crash-consistency notes, and the bytes it will store."""
+    from core.restorepoints.model import DiskFacts, disk_problems
+
+    planned = resp.planned_state
+    assert planned is not None
+    vm_id = coll.get("source_vm_id")
+    if not known(vm_id):
+        return
+    vm = vm_facts(s, vm_id)
+    if vm is None:
+        resp.diagnostics.append(
+            error(
+                f"VM {vm_id} does not exist",
+                f"{req.address}: the collection's source VM is neither planned nor on the "
+                "platform; create the VM first",
+                where(req, "collection_id"),
+                address=req.address,
+            )
+        )
+        return
+    os_id, data = vm.get("os_disk_id"), vm.get("data_disk_ids") or []
+    exclude = planned.get("exclude_disk_ids") or []
+    if not known(os_id) or not known(data) or not known(exclude):
+        return
+    data = [d for d in data if known(d)]
+    exclude = [e for e in exclude if known(e)]
+    facts = {d: _disk_facts(s, d, vm) for d in [os_id, *data]}
+    descriptors = {
+        k.lower(): DiskFacts(f["id"], f["name"], f["sku"], f["shared"], f["ephemeral"])
+        for k, f in facts.items()
+        if f is not None
+    }
+    problems = disk_problems(os_id, data, exclude, descriptors)
+    resp.diagnostics.extend(_disk_rule_errors(req, problems))
+    if problems:
+        return
+    region, vm_region = coll.get("location"), vm.get("location")
+    if not known(region):
+        return
+    if known(vm_region) and s.fabric.check_region(vm_region) != s.fabric.check_region(region):
+        # RP-11 (the core creates it in the collection's region): say so in the plan
+        resp.notes.append(
+            f"RP-11: created directly in {region} from VM {vm.get('name')} in {vm_region}"
+        )
+    power = vm.get("power_state")
+    if planned.get("consistency_mode") == "ApplicationConsistent" and power == "stopped":
+        resp.notes.append(
+            f"VM {vm.get('name')} is stopped: the restore point will be crash-consistent"
+        )
+    excluded = {e.lower() for e in exclude}
+    included = [facts[d] for d in [os_id, *data] if d.lower() not in excluded]
+    _cost(s, resp, included, region, coll.get("subscription"))
+
+
+def _cost(
+    s: PlatformSession,
+    resp: PlanResponse,
+    disks: list[dict[str, Any] | None],
+    region: str,
+    subscription: Any,
+) -> None:
+    from core.restorepoints.estimate import new_disk_estimate, snapshot_estimate
+
+    if not known(subscription) or any(d is None for d in disks):
+        return
+    parts, total = [], 0
+    for d in disks:
+        assert d is not None
+        if d["exists"]:
+            est = snapshot_estimate(s.points, d["id"], region, subscription)
+        elif d["size_bytes"] is not None:
+            est = new_disk_estimate(d["size_bytes"])
+        else:
+            return
+        total += est.bytes
+        parts.append((d["name"], est))
+    resp.cost["bytes_to_snapshot"] = total
+    hows = {e.how for _, e in parts}
+    if len(hows) == 1:
+        resp.notes.append(f"expects to snapshot {human_bytes(total)} ({hows.pop()})")
+    else:
+        each = "; ".join(f"{n}: {human_bytes(e.bytes)} ({e.how})" for n, e in parts)
+        resp.notes.append(f"expects to snapshot {human_bytes(total)} — {each}")

@@ -1,0 +1,240 @@
+"""virtual_machine: a VM of the embedded platform, its disks, power state and guest hooks.
+
+A VM is an inventory row (``Microsoft.Compute/virtualMachines``) whose properties hold every
+argument plus ``vm_guid`` (a uuid made at create); its disks are managed disks. Always holds:
+the id is ``.../providers/Microsoft.Compute/virtualMachines/{name}``, known at plan time; every
+disk a VM names exists (planned in this run or on the platform) in the VM's location and
+subscription, and is attached to no other VM unless it is shared; ``power_state`` and tags
+update in place, so ``bcdr platform vm power`` or a tag set outside bcdr is drift that the
+next apply undoes. ``vm_source`` is how restore points see a VM. The disk and encryption
+checks live in ``providers.platform.compute.vm_checks``.
+
+Encryption: ``encryption { key_vault_id, key_id }`` (disk encryption with a key vault in the
+VM's region: at create the VM's volume key is wrapped by ``key_id`` and set as the secret
+``bek-{vm_guid}`` in the vault, as the current user, and the restore point's source metadata
+names vault, key and secret), ``encryption.disk_encryption_set_id`` (every disk of the VM is
+under that set) and ``bitlocker_enabled`` (Windows only) are checked at plan time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from providers.platform.compute.groups import (
+    ID,
+    SUBSCRIPTION,
+    TAGS,
+    VM_TYPE,
+    arguments,
+    known,
+    location_attribute,
+    name_attribute,
+    plan_in_group,
+    state_from,
+)
+from providers.platform.compute.vm_checks import (
+    disk_encryption_secret,
+    disk_problems,
+    encryption_problems,
+)
+from providers.platform.frame import PlatformSession, ResourceType, where
+from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
+from sdk.diagnostics import error
+
+if TYPE_CHECKING:
+    from core.restorepoints.model import VmSource
+
+
+def vm_id(subscription: str, resource_group: str, name: str) -> str:
+    from core.fabric.home import ResourceId
+
+    return str(
+        ResourceId(subscription, resource_group, "Microsoft.Compute", "virtualMachines", name)
+    )
+
+
+NETWORK = Schema(
+    attributes={
+        "subnet_id": Attribute(optional=True),
+        "private_ip_address": Attribute(optional=True),
+        "public_ip": Attribute(type="bool", optional=True, default=False),
+        "hostname": Attribute(optional=True),
+    }
+)
+HOOKS = Schema(
+    attributes={
+        "pre_snapshot": Attribute(optional=True, description="shell command that quiesces"),
+        "post_snapshot": Attribute(optional=True, description="shell command that resumes"),
+        "timeout_seconds": Attribute(type="number", optional=True, default=60),
+    }
+)
+ENCRYPTION = Schema(
+    attributes={
+        "key_vault_id": Attribute(optional=True),
+        "key_id": Attribute(optional=True),
+        "disk_encryption_set_id": Attribute(optional=True),
+    }
+)
+
+
+class VirtualMachine(ResourceType):
+    type_name = "virtual_machine"
+    id_type = VM_TYPE
+    schema = Schema(
+        attributes={
+            "name": name_attribute("VM"),
+            "resource_group": Attribute(
+                required=True, force_new=True, description="the resource group's name"
+            ),
+            "location": location_attribute(),
+            "subscription": SUBSCRIPTION,
+            "size": Attribute(optional=True, default="Standard_D2s_v5"),
+            "os_type": Attribute(
+                optional=True,
+                force_new=True,
+                default="linux",
+                allowed=("linux", "windows"),
+            ),
+            "os_distro": Attribute(optional=True, description="e.g. ubuntu-22.04, rhel-9"),
+            "power_state": Attribute(
+                optional=True, default="running", allowed=("running", "stopped")
+            ),
+            "os_disk_id": Attribute(required=True, force_new=True),
+            "ephemeral_os_disk": Attribute(
+                type="bool", optional=True, force_new=True, default=False
+            ),
+            "data_disk_ids": Attribute(type="list(string)", optional=True),
+            "network": Attribute(block=NETWORK, nesting="single", optional=True),
+            "guest_hooks": Attribute(block=HOOKS, nesting="single", optional=True),
+            "boot_image_modules": Attribute(type="list(string)", optional=True),
+            "bitlocker_enabled": Attribute(type="bool", optional=True, default=False),
+            "encryption": Attribute(
+                block=ENCRYPTION, nesting="single", optional=True, force_new=True
+            ),
+            "tags": TAGS,
+            "id": ID,
+            "vm_guid": Attribute(computed=True, description="a uuid made at create"),
+        },
+        description="A virtual machine of the embedded platform.",
+    )
+
+    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+        planned = resp.planned_state
+        assert planned is not None
+        if not plan_in_group(s, req, resp):
+            return
+        names = (planned["subscription"], planned.get("resource_group"), planned.get("name"))
+        if all(known(x) for x in names):
+            planned["id"] = vm_id(
+                planned["subscription"], planned["resource_group"], planned["name"]
+            )
+        for attr, summary, detail in disk_problems(s, planned, planned_only=True):
+            resp.diagnostics.append(
+                error(summary, f"{req.address}: {detail}", where(req, attr), address=req.address)
+            )
+        for attr, summary, detail in encryption_problems(s, planned):
+            resp.diagnostics.append(
+                error(summary, f"{req.address}: {detail}", where(req, attr), address=req.address)
+            )
+
+    def _put(
+        self, s: PlatformSession, state: dict[str, Any], secret: str | None = None
+    ) -> dict[str, Any]:
+        from core.errors import CoreError
+
+        problems = disk_problems(s, state, planned_only=False)
+        if problems:
+            raise CoreError(f"VM {state['name']}: {problems[0][2]}")
+        region = s.fabric.check_region(state["location"])
+        props = arguments(self.schema, state)
+        props["vm_guid"] = state["vm_guid"]
+        row = s.fabric.get_resource(state["id"])
+        secret = secret or (row["properties"].get("encryption_secret_id") if row else None)
+        if secret:
+            props["encryption_secret_id"] = secret
+        s.fabric.put_resource(state["id"], VM_TYPE, region, props)
+        if state.get("ephemeral_os_disk"):
+            s.disks.set_flags(state["os_disk_id"], ephemeral=True)
+        return state_from(self.schema, props, id=state["id"])
+
+    def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
+        state = dict(req.planned_state)
+        state["vm_guid"] = str(uuid.uuid4())
+        secret = disk_encryption_secret(s, state)
+        return self._put(s, state, secret)
+
+    def update(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
+        state = dict(req.planned_state)
+        state["vm_guid"] = (req.prior_state or {}).get("vm_guid") or str(uuid.uuid4())
+        return self._put(s, state)
+
+    def read(self, s: PlatformSession, state: dict[str, Any]) -> dict[str, Any] | None:
+        row = s.fabric.get_resource(state.get("id") or "")
+        if row is None or row["type"] != VM_TYPE:
+            return None
+        return state_from(self.schema, row["properties"], id=row["id"])
+
+    def delete(self, s: PlatformSession, state: dict[str, Any], progress: Progress | None) -> None:
+        from core.errors import NotFound
+
+        if state.get("ephemeral_os_disk") and state.get("os_disk_id"):
+            try:
+                s.disks.set_flags(state["os_disk_id"], ephemeral=False)
+            except NotFound:
+                pass
+        s.fabric.delete_resource(state["id"])
+
+
+def vm_source(s: PlatformSession, vm_id: str) -> VmSource:
+    """The core's view of a VM (``core.restorepoints.model.VmSource``) from its inventory row.
+
+    Raises ``NotFound`` naming the VM when it does not exist.
+    """
+    from core.errors import NotFound
+    from core.restorepoints.model import HookSpec, VmSource
+
+    row = s.fabric.get_resource(vm_id)
+    if row is None or row["type"] != VM_TYPE:
+        raise NotFound(f"VM {vm_id} does not exist: check the id or create the VM first")
+    p = row["properties"]
+    hooks = p.get("guest_hooks") or None
+    spec = None
+    if hooks and (hooks.get("pre_snapshot") or hooks.get("post_snapshot")):
+        timeout = hooks.get("timeout_seconds")
+        spec = HookSpec(
+            hooks.get("pre_snapshot"),
+            hooks.get("post_snapshot"),
+            float(60 if timeout is None else timeout),
+        )
+    return VmSource(
+        vm_id=row["id"],
+        name=p["name"],
+        region=row["region"],
+        subscription=p["subscription"],
+        size=p.get("size") or "Standard_D2s_v5",
+        os_type=p.get("os_type") or "linux",
+        power_state=p.get("power_state") or "running",
+        os_disk_id=p["os_disk_id"],
+        data_disk_ids=list(p.get("data_disk_ids") or []),
+        hooks=spec,
+        network=dict(p.get("network") or {}),
+        metadata={
+            k: p.get(k)
+            for k in (
+                "vm_guid",
+                "os_distro",
+                "resource_group",
+                "ephemeral_os_disk",
+                "boot_image_modules",
+                "bitlocker_enabled",
+                "encryption",
+                "encryption_secret_id",
+                "tags",
+            )
+            if p.get(k) is not None
+        },
+    )
+
+
+TYPES: list[ResourceType] = [VirtualMachine()]

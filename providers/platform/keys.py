@@ -1,0 +1,92 @@
+"""``bcdr platform whoami``, ``subscription create|list`` and the key vault verbs: enable or
+disable a key; soft-delete, recover or purge a key vault, key or secret, acting on the core's
+key store directly.
+
+Always holds: subscriptions are made only through ``Fabric.create_subscription`` (a uuid
+id, never a duplicate); the verbs act as the fabric's current user, through
+``core.keystore.store.KeyStore``
+(whose rules on retention, purge protection and access policies apply unchanged); an id that
+is not a key vault, key or secret, an unknown action, or enable/disable of anything but a key
+is a user mistake (``fail``), never a traceback; no key material or secret value is returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.fabric.home import Fabric
+from providers.platform.inventory import fail, iso
+
+KEY_VAULT_TYPES = (
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.KeyVault/vaults/keys",
+    "Microsoft.KeyVault/vaults/secrets",
+)
+KEY_VAULT_ACTIONS = ("enable", "disable", "delete", "recover", "purge")
+
+
+def _subscription(sub: Any) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "name": sub.name or ("default" if sub.is_default else None),
+        "created_at": iso(sub.created_at),
+        "is_default": sub.is_default,
+    }
+
+
+def whoami(fabric: Fabric) -> dict[str, Any]:
+    """The tenant with its subscriptions, the current user's object id, the default
+    subscription and the restore service's principal."""
+    from core.keystore.store import KeyStore
+
+    ks = KeyStore(fabric)
+    return {
+        "tenant_id": fabric.tenant_id,
+        "object_id": ks.user_principal(),
+        "subscription": fabric.default_subscription,
+        "subscriptions": [_subscription(s) for s in fabric.list_subscriptions()],
+        "restore_service_principal": ks.service_principal(),
+    }
+
+
+def subscription_create(fabric: Fabric, id: str | None, name: str | None) -> dict[str, Any]:
+    """A new subscription of the tenant (a uuid made up when ``id`` is None)."""
+    return _subscription(fabric.create_subscription(id, name)) | {"tenant_id": fabric.tenant_id}
+
+
+def subscription_list(fabric: Fabric) -> list[dict[str, Any]]:
+    """The tenant's subscriptions, the default one first."""
+    return [_subscription(s) for s in fabric.list_subscriptions()]
+
+
+def key_vault_action(fabric: Fabric, action: str, id: str) -> dict[str, Any]:
+    """Enable or disable a key; delete (soft), recover or purge a vault, key or secret."""
+    from core.keystore.store import KeyStore
+
+    if action not in KEY_VAULT_ACTIONS:
+        raise fail(f"unknown action {action!r}", "Give one of: " + ", ".join(KEY_VAULT_ACTIONS))
+    ks = KeyStore(fabric)
+    is_vault = "/keys/" not in id.lower() and "/secrets/" not in id.lower()
+    if is_vault and "/microsoft.keyvault/vaults/" not in id.lower():
+        raise fail(
+            f"{id} is not a key vault, key or secret",
+            "Give an id from `bcdr platform list --type key_vault` or a key's "
+            "id (<vault id>/keys/<name>).",
+        )
+    if action in ("enable", "disable"):
+        if "/keys/" not in id.lower():
+            raise fail(f"{id} is not a key", "Only keys are enabled or disabled.")
+        info = ks.set_key_enabled(id, action == "enable")
+        return {"id": info.id, "action": action, "enabled": info.enabled}
+    out: dict[str, Any] = {"id": id, "action": action}
+    if is_vault:
+        vault = {"delete": ks.delete_vault, "recover": ks.recover_vault}.get(action)
+        if vault is not None:
+            v = vault(id)
+            out["retention_days"] = v.retention_days
+            out["purge_protection"] = v.purge_protection
+        else:
+            ks.purge_vault(id)
+    else:
+        {"delete": ks.delete_item, "recover": ks.recover_item, "purge": ks.purge_item}[action](id)
+    return out

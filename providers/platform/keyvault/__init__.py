@@ -1,0 +1,57 @@
+"""key_vault, key_vault_key, key_vault_secret, disk_encryption_set: the key store as resources.
+
+Each type keeps an inventory row (its arguments and tags, never a secret value) beside the
+key store's own records (``core.keystore.store.KeyStore``: wrapped key material, versions, access
+policies, soft delete). Always holds: ids are derived from the configuration, so they are
+known at plan time (a key is ``{vault id}/keys/{name}``, a secret ``{vault id}/secrets/{name}``,
+a disk encryption set's ``principal_id`` is fixed by its id); the provider acts as the
+fabric's current user (``bcdr platform whoami``), so a secret is set only when the vault's
+access policy lets that user ``set``; destroying a vault, key or secret soft-deletes it
+(recoverable for the vault's retention, and applying the same resource again recovers it);
+``purge_protection`` cannot go from true to false (a plan error); a disk encryption set needs
+a key in a vault with purge protection, in its own region (a plan error otherwise). A key
+disabled or deleted outside bcdr, or a vault deleted, is drift that the next apply puts back.
+
+The types live one family a module: ``vaults`` (key_vault), ``items`` (key_vault_key,
+key_vault_secret), ``des`` (disk_encryption_set), and what they share in ``common``. This
+package gathers their ``TYPES`` for ``providers.platform.provider`` and re-exports the names the
+compute types import (``keystore``, ``vault_facts``, ``vault_id``, ``des_facts``, the ARM types).
+"""
+
+from __future__ import annotations
+
+from providers.platform.frame import ResourceType
+from providers.platform.keyvault.common import (
+    DES_KINDS,
+    DES_TYPE,
+    KEY_TYPE,
+    SECRET_TYPE,
+    VAULT_TYPE,
+    des_facts,
+    keystore,
+    vault_facts,
+    vault_id,
+)
+from providers.platform.keyvault.des import DiskEncryptionSet
+from providers.platform.keyvault.items import KeyVaultKey, KeyVaultSecret
+from providers.platform.keyvault.vaults import POLICY, KeyVault
+
+__all__ = [
+    "DES_KINDS",
+    "DES_TYPE",
+    "KEY_TYPE",
+    "POLICY",
+    "SECRET_TYPE",
+    "TYPES",
+    "VAULT_TYPE",
+    "DiskEncryptionSet",
+    "KeyVault",
+    "KeyVaultKey",
+    "KeyVaultSecret",
+    "des_facts",
+    "keystore",
+    "vault_facts",
+    "vault_id",
+]
+
+TYPES: list[ResourceType] = [KeyVault(), KeyVaultKey(), KeyVaultSecret(), DiskEncryptionSet()]

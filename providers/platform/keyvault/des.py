@@ -1,0 +1,130 @@
+"""disk_encryption_set: encrypts managed disks with a customer-managed key from a key vault.
+
+Always holds: the id is ``.../providers/Microsoft.Compute/diskEncryptionSets/{name}`` and its
+``principal_id`` is fixed by that id, both known at plan time; the key must be in a vault with
+purge protection, in the set's own region (plan errors otherwise); the key store keeps which
+key the set uses, the inventory row its arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.platform.compute.groups import (
+    ID,
+    SUBSCRIPTION,
+    TAGS,
+    arguments,
+    known,
+    location_attribute,
+    name_attribute,
+    plan_in_group,
+    state_from,
+)
+from providers.platform.frame import PlatformSession, ResourceType, where
+from providers.platform.keyvault.common import DES_KINDS, DES_TYPE, keystore, missing, vault_facts
+from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
+from sdk.diagnostics import error
+
+
+class DiskEncryptionSet(ResourceType):
+    type_name = "disk_encryption_set"
+    schema = Schema(
+        attributes={
+            "name": name_attribute("disk encryption set"),
+            "resource_group": Attribute(required=True, force_new=True),
+            "location": location_attribute(),
+            "subscription": SUBSCRIPTION,
+            "key_vault_key_id": Attribute(required=True, description="a key_vault_key's id"),
+            "encryption_type": Attribute(
+                optional=True,
+                force_new=True,
+                default="EncryptionAtRestWithCustomerKey",
+                allowed=DES_KINDS,
+            ),
+            "tags": TAGS,
+            "id": ID,
+            "principal_id": Attribute(computed=True, description="its managed identity"),
+        },
+        description="Encrypts managed disks with a customer-managed key from a key vault.",
+    )
+
+    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+        from core.fabric.home import ResourceId
+        from core.keystore.store import des_principal, vault_of
+
+        planned = resp.planned_state
+        assert planned is not None
+        if not plan_in_group(s, req, resp):
+            return
+        name, sub, rg = planned.get("name"), planned["subscription"], planned.get("resource_group")
+        if all(known(x) for x in (name, sub, rg)):
+            planned["id"] = str(
+                ResourceId(sub, rg, "Microsoft.Compute", "diskEncryptionSets", name)
+            )
+            planned["principal_id"] = des_principal(planned["id"])
+        key = planned.get("key_vault_key_id")
+        if not known(key):
+            return
+        if "/keys/" not in key.lower():
+            missing(req, resp, "key_vault_key_id", "Key", key)
+            return
+        vid = vault_of(key)
+        vault = vault_facts(s, vid)
+        key_known = s.lookup(key) is not None or keystore(s).item_state(key) in ("live", "disabled")
+        if vault is None or not key_known:
+            missing(req, resp, "key_vault_key_id", "Key", key)
+            return
+        if vault.get("purge_protection") is False:
+            resp.diagnostics.append(
+                error(
+                    f"Key vault {vault.get('name')} has no purge protection",
+                    f"{req.address}: a disk encryption set needs a key in a vault with soft "
+                    f"delete and purge protection, and vault {vid} has purge_protection = "
+                    "false; set purge_protection = true on that key_vault",
+                    where(req, "key_vault_key_id"),
+                    address=req.address,
+                )
+            )
+        loc, vloc = planned.get("location"), vault.get("location")
+        if known(loc) and known(vloc) and s.fabric.check_region(loc) != s.fabric.check_region(vloc):
+            resp.diagnostics.append(
+                error(
+                    f"Key vault {vault.get('name')} is in {vloc}, not {loc}",
+                    f"{req.address}: a disk encryption set uses a key vault of its own region; "
+                    f"use a key from a vault in {loc}",
+                    where(req, "key_vault_key_id"),
+                    address=req.address,
+                )
+            )
+
+    def _put(self, s: PlatformSession, p: dict[str, Any]) -> dict[str, Any]:
+        region = s.fabric.check_region(p["location"])
+        p["principal_id"] = keystore(s).create_des(p["id"], p["key_vault_key_id"], region)
+        s.fabric.put_resource(p["id"], DES_TYPE, region, arguments(self.schema, p))
+        return p
+
+    def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
+        return self._put(s, dict(req.planned_state))
+
+    def update(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
+        return self._put(s, dict(req.planned_state))
+
+    def read(self, s: PlatformSession, state: dict[str, Any]) -> dict[str, Any] | None:
+        from core.keystore.store import des_principal
+
+        row = s.fabric.get_resource(state.get("id") or "")
+        des = keystore(s).get_des(state.get("id") or "")
+        if row is None or row["type"] != DES_TYPE or des is None:
+            return None
+        return state_from(
+            self.schema,
+            row["properties"],
+            id=row["id"],
+            key_vault_key_id=des["key_id"],
+            principal_id=des_principal(row["id"]),
+        )
+
+    def delete(self, s: PlatformSession, state: dict[str, Any], progress: Progress | None) -> None:
+        keystore(s).delete_des(state["id"])
+        s.fabric.delete_resource(state["id"])
