@@ -66,8 +66,9 @@ class Change:
 
     ``before`` is the refreshed prior state (None for a create); ``after`` the planned
     state (None for a delete), where ``UNKNOWN`` marks values known only after apply.
-    ``cost`` says what the change costs the platform (``bytes_to_snapshot``,
-    ``bytes_to_copy``, ``blocks_to_restore``...); ``notes`` are lines for the reviewer.
+    ``cost`` says what the change costs the platform, by the provider's keys, and
+    ``cost_words`` how each key reads (the provider's phrase); ``notes`` are lines for the
+    reviewer.
     """
 
     address: str
@@ -84,6 +85,7 @@ class Change:
     dependencies: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cost: dict[str, int] = field(default_factory=dict)
+    cost_words: dict[str, str] = field(default_factory=dict)
     private: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -106,6 +108,7 @@ class Change:
             "dependencies": self.dependencies,
             "notes": self.notes,
             "cost": self.cost,
+            "cost_words": self.cost_words,
             "private": self.private,
         }
 
@@ -132,6 +135,7 @@ class Change:
             dependencies=list(data.get("dependencies", [])),
             notes=list(data.get("notes", [])),
             cost=dict(data.get("cost", {})),
+            cost_words=dict(data.get("cost_words", {})),
             private=dict(data.get("private", {})),
         )
 

@@ -505,6 +505,7 @@ class PlanWalk:
             reason=reason,
             notes=[*resp.notes, *changed_marks],
             cost=dict(resp.cost),
+            cost_words=dict(resp.cost_words),
             private=dict(resp.private),
         )
 

@@ -32,7 +32,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from engine.render.common import human_bytes
+from sdk.units import human_bytes
 
 
 def _stream(name: str) -> TextIO:

@@ -81,6 +81,10 @@ class PlanResponse:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     notes: list[str] = field(default_factory=list)
     cost: dict[str, int] = field(default_factory=dict)
+    """What the change costs the platform, by the provider's own keys."""
+    cost_words: dict[str, str] = field(default_factory=dict)
+    """How each cost key reads: a phrase with ``{bytes}`` or ``{count}`` for the amount
+    (``{"bytes_to_snapshot": "{bytes} to snapshot"}``); the engine renders only these."""
     private: dict[str, Any] = field(default_factory=dict)
 
 

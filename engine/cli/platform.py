@@ -28,6 +28,7 @@ from engine.cli.app import (
 from engine.ui import UI, ProgressBars
 from sdk.diagnostics import DiagnosticsError
 from sdk.diagnostics import error as diag_error
+from sdk.units import human_bytes
 
 
 # ------------------------------------------------------- the platform's verbs
@@ -235,8 +236,7 @@ def verify(
     packs, manifests = result.get("packs_checked", 0), result.get("manifests_checked", 0)
     problems = list(result.get("problems", []))
     ui.print(
-        f"Checked {blocks} blocks ({render.human_bytes(size)}), {packs} packs and "
-        f"{manifests} manifests."
+        f"Checked {blocks} blocks ({human_bytes(size)}), {packs} packs and {manifests} manifests."
     )
     if result.get("legacy_objects"):
         ui.print(
@@ -264,7 +264,7 @@ def gc(ctx: click.Context, no_color: bool, home: str | None) -> None:
     _, ui, platform, home_dir = platform_of(ctx, no_color, home)
     with ProgressBars(ui) as bars:
         result = platform.gc(home_dir, bars.report)
-    size = render.human_bytes
+    size = human_bytes
     deleted = result.get("blocks_deleted", 0)
     ui.print(
         f"Deleted {deleted} unreferenced blocks, freed {size(result.get('block_bytes_freed', 0))}."

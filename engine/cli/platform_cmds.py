@@ -18,10 +18,10 @@ from typing import Any
 
 import click
 
-from engine import render
 from engine.cli.app import CliError, main, no_color_option, opt, print_json, session_of
 from engine.cli.platform import _platform, home_option, platform_of
 from engine.ui import ProgressBars
+from sdk.units import human_bytes
 
 _SIZE = re.compile(r"^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -133,7 +133,7 @@ def disk_export(
         raise CliError(f"{output} exists already", "Remove it or give another --output.")
     with ProgressBars(ui) as bars:
         done = platform.disk_export(home_dir, disk_id, path, bars.report)
-    ui.print(f"Exported {render.human_bytes(done['bytes'])} of {done['id']} to {output}.")
+    ui.print(f"Exported {human_bytes(done['bytes'])} of {done['id']} to {output}.")
     ui.print(f"sha256 {done['sha256']}")
 
 
@@ -207,7 +207,7 @@ def delete(ctx: click.Context, no_color: bool, home: str | None, id: str) -> Non
         else:
             ui.print(f"Deleted {gone}")
     if done.get("bytes_freed"):
-        ui.print(f"Freed {render.human_bytes(done['bytes_freed'])} of stored blocks.")
+        ui.print(f"Freed {human_bytes(done['bytes_freed'])} of stored blocks.")
 
 
 # -- key vaults and file-level recovery ---------------------------------------------------------
@@ -356,6 +356,6 @@ def recover_files(
     with ProgressBars(ui) as bars:
         done = platform.recover_files(home_dir, restore_point_id, s.rel(output), bars.report)
     for f in done["files"]:
-        ui.print(f"{f['path']}  {render.human_bytes(f['bytes'])}  sha256 {f['sha256']}")
+        ui.print(f"{f['path']}  {human_bytes(f['bytes'])}  sha256 {f['sha256']}")
     n = len(done["files"])
     ui.print(f"Recovered {n} disk image{'s' if n != 1 else ''} of {done['id']} into {output}.")

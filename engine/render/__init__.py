@@ -18,7 +18,6 @@ from engine.render.common import (
     cost_phrase,
     format_elapsed,
     format_value,
-    human_bytes,
 )
 from engine.render.messages import (
     apply_summary_text,
@@ -56,7 +55,6 @@ __all__ = [
     "event_text",
     "format_elapsed",
     "format_value",
-    "human_bytes",
     "outputs_changes_text",
     "outputs_text",
     "plan_json",

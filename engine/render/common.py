@@ -14,6 +14,7 @@ from typing import Any
 from rich.text import Text
 
 from engine.plan import Action
+from sdk.units import cost_words
 from sdk.values import UNKNOWN
 
 KNOWN_AFTER = "(known after apply)"
@@ -64,39 +65,20 @@ def format_value(value: Any, indent: int = 0) -> str:
     return json.dumps(str(value))
 
 
-def human_bytes(n: int | float) -> str:
-    """1536 → ``1.5 KiB``; exact below 1 KiB."""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
 def format_elapsed(seconds: float) -> str:
     """Terraform's ``0s``, ``12s``, ``1m5s``."""
     s = int(seconds)
     return f"{s // 60}m{s % 60}s" if s >= 60 else f"{s}s"
 
 
-def cost_phrase(cost: Mapping[str, int | float]) -> str:
-    """``{"bytes_to_snapshot": 2048}`` → ``2.0 KiB to snapshot``; zero items left out."""
-    parts = []
-    for key, n in cost.items():
-        if not n:
-            continue
-        if key == "bytes_to_snapshot":
-            parts.append(f"{human_bytes(n)} to snapshot")
-        elif key == "bytes_to_copy":
-            parts.append(f"{human_bytes(n)} to copy across regions")
-        elif key == "blocks_to_restore":
-            parts.append(f"{n} blocks to restore")
-        elif key.startswith("bytes_"):
-            parts.append(f"{human_bytes(n)} {key[6:].replace('_', ' ')}")
-        else:
-            parts.append(f"{key.replace('_', ' ')}: {n}")
-    return ", ".join(parts)
+def cost_phrase(cost: Mapping[str, int | float], words: Mapping[str, str]) -> str:
+    """Each non-zero cost item in its provider's words (``2.0 KiB to snapshot``); a key the
+    provider gave no words for reads ``key: amount``."""
+    return ", ".join(
+        cost_words(words[key], n) if key in words else f"{key.replace('_', ' ')}: {n}"
+        for key, n in cost.items()
+        if n
+    )
 
 
 def line(text: Text, s: str, style: str | None = None) -> None:

@@ -18,11 +18,11 @@ from engine.render.common import (
     SENSITIVE,
     format_elapsed,
     format_value,
-    human_bytes,
     line,
 )
 from sdk.addrs import InstanceAddr
 from sdk.diagnostics import Diagnostic
+from sdk.units import human_bytes
 
 
 # ------------------------------------------------------------------ diagnostics

@@ -136,8 +136,9 @@ def _body(text: Text, change: Change, drift: bool) -> None:
     if not drift:
         for note in change.notes:
             line(text, f"        # note: {note}", "dim")
-        if cost_phrase(change.cost):
-            line(text, f"        # cost: {cost_phrase(change.cost)}", "dim")
+        phrase = cost_phrase(change.cost, change.cost_words)
+        if phrase:
+            line(text, f"        # cost: {phrase}", "dim")
 
 
 def change_text(change: Change, *, drift: bool = False) -> Text:
@@ -236,12 +237,15 @@ def reconciled_text(plan: Plan) -> Text:
     return text
 
 
-def plan_totals(plan: Plan) -> dict[str, int]:
+def plan_totals(plan: Plan) -> tuple[dict[str, int], dict[str, str]]:
+    """The plan's cost, summed by key, and the providers' words for each key."""
     totals: dict[str, int] = {}
+    words: dict[str, str] = {}
     for change in plan.changes:
         for key, n in change.cost.items():
             totals[key] = totals.get(key, 0) + n
-    return totals
+        words.update(change.cost_words)
+    return totals, words
 
 
 def plan_text(plan: Plan) -> Text:
@@ -310,7 +314,7 @@ def plan_text(plan: Plan) -> Text:
         line(text, "")
         add, chg, destroy = plan.counts()
         line(text, f"Plan: {add} to add, {chg} to change, {destroy} to destroy.", "bold")
-        phrase = cost_phrase(plan_totals(plan))
+        phrase = cost_phrase(*plan_totals(plan))
         if phrase:
             line(text, f"Cost: {phrase}.", "bold")
     if outputs.plain:

@@ -20,9 +20,9 @@ from typing import Any
 from core.disks.managed import Disks
 from core.errors import NotFound
 from core.fabric.home import Fabric
-from engine.render.common import human_bytes
 from sdk.diagnostics import DiagnosticsError, error
 from sdk.progress import Progress
+from sdk.units import human_bytes
 
 
 def fail(summary: str, detail: str = "") -> DiagnosticsError:

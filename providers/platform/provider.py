@@ -43,6 +43,13 @@ _ARGS = {
     "(a list; relative to the specs)",
 }
 
+# how each cost key of a plan reads (the engine renders these words, it knows no key)
+COST_WORDS = {
+    "bytes_to_snapshot": "{bytes} to snapshot",
+    "bytes_to_copy": "{bytes} to copy across regions",
+    "blocks_to_restore": "{count} blocks to restore",
+}
+
 
 def all_types() -> list[ResourceType]:
     from providers.platform.compute import TYPES as compute_types
@@ -148,6 +155,7 @@ class EmbeddedProvider:
         resp.diagnostics.extend(diags)
         if resp.planned_state is not None:
             self.session.remember(resp.planned_state.get("id"), resp.planned_state)
+        resp.cost_words = {k: COST_WORDS[k] for k in resp.cost if k in COST_WORDS}
         return resp
 
     def apply(self, req: ApplyRequest) -> ApplyResponse:

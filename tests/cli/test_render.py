@@ -21,6 +21,13 @@ def change(action: Action, before=None, after=None, **kw) -> Change:
     return Change(address, t, n, None, "test", action, before, after, **kw)
 
 
+WORDS = {  # a provider's words for its cost keys: the renderer knows none of them
+    "bytes_to_snapshot": "{bytes} to snapshot",
+    "bytes_to_copy": "{bytes} to copy across regions",
+    "blocks_to_restore": "{count} blocks to restore",
+}
+
+
 def test_notes_and_cost_per_resource_and_totalled():
     plan = Plan("L", 1)
     plan.changes = [
@@ -29,12 +36,14 @@ def test_notes_and_cost_per_resource_and_totalled():
             after={"id": UNKNOWN, "size_gb": 4},
             notes=["first snapshot is a full copy"],
             cost={"bytes_to_snapshot": 3 * 1024 * 1024, "bytes_to_copy": 0},
+            cost_words=WORDS,
         ),
         change(
             Action.CREATE,
             address="disk.b",
             after={"id": UNKNOWN},
             cost={"bytes_to_snapshot": 1024 * 1024, "blocks_to_restore": 12},
+            cost_words=WORDS,
         ),
     ]
     text = render.plan_text(plan).plain
@@ -44,6 +53,12 @@ def test_notes_and_cost_per_resource_and_totalled():
     assert "Cost: 4.0 MiB to snapshot, 12 blocks to restore." in text
     assert "to copy across regions" not in text
     assert "Plan: 2 to add, 0 to change, 0 to destroy." in text
+
+
+def test_cost_without_words_reads_key_and_amount():
+    plan = Plan("L", 1)
+    plan.changes = [change(Action.CREATE, after={"id": UNKNOWN}, cost={"widgets_moved": 7})]
+    assert "# cost: widgets moved: 7" in render.plan_text(plan).plain
 
 
 def test_drift_lists_each_changed_attribute():

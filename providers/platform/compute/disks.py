@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.render.common import human_bytes
 from providers.defaults import planned_values
 from providers.platform.compute.disk_sources import (
     copy_source,
@@ -49,6 +48,7 @@ from sdk import (
     ValidateRequest,
 )
 from sdk.diagnostics import Diagnostics, error
+from sdk.units import human_bytes
 from sdk.values import UNKNOWN
 
 SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")

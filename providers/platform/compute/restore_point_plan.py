@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.render.common import human_bytes
 from providers.platform.compute.collections import collection_facts, vm_facts
 from providers.platform.compute.groups import known
 from providers.platform.frame import PlatformSession, rule_error, where
 from sdk import PlanRequest, PlanResponse, ValidateRequest
 from sdk.diagnostics import Diagnostics, error
+from sdk.units import human_bytes
 from sdk.values import UNKNOWN, is_wholly_known
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from engine.render.common import human_bytes
 from providers.platform.compute.disks import DISK_TYPE, disk_id
 from providers.platform.compute.encrypted_restore import (
     check_kv1,
@@ -42,6 +41,7 @@ from providers.platform.compute.vms import VM_TYPE, vm_id
 from providers.platform.frame import PlatformSession, ResourceType, rule_error, where
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error
+from sdk.units import human_bytes
 from sdk.values import UNKNOWN
 
 KINDS = ("snapshot", "streaming")
