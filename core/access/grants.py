@@ -40,14 +40,6 @@ _FIELDS = ("sv", "sr", "sp", "st", "se", "si", "sig")
 _HARMLESS = {"timeout": re.compile(r"\d{1,6}"), "comp": re.compile(r"pagelist")}
 _REFUSED = "access refused: the SAS token is missing, invalid, expired or revoked"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sas_grants (
-    id TEXT PRIMARY KEY, disk_restore_point_id TEXT NOT NULL, starts_at INTEGER NOT NULL,
-    signed_expiry INTEGER NOT NULL, expires_at REAL NOT NULL, revoked_at REAL,
-    created_at REAL NOT NULL)
-"""
-_INDEX = "CREATE INDEX IF NOT EXISTS sas_grants_drp ON sas_grants(disk_restore_point_id)"
-
 
 class DiskImageReader(Protocol):
     size_bytes: int
@@ -104,9 +96,6 @@ class Access:
         self.fabric = fabric
         self.restore_points = restore_points
         self.base_url = base_url.rstrip("/")
-        with fabric.transaction() as conn:
-            conn.execute(_SCHEMA)
-            conn.execute(_INDEX)
 
     # -- signing -------------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from core.disks import cbt
 from core.disks.cbt import ChangeSet
 from core.disks.fileio import BLOCK_SIZE, copy_sparse, fsync_path, is_regular
 from core.disks.lock import disk_lock
-from core.disks.records import SCHEMA, SKUS, Disk, DiskFile, disk_from_row, has_table, new_disk
+from core.disks.records import SKUS, Disk, DiskFile, disk_from_row, new_disk
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric.home import Fabric
 from core.progress import Progress, no_progress
@@ -48,8 +48,6 @@ class Disks:
 
     def __init__(self, fabric: Fabric) -> None:
         self.fabric = fabric
-        with fabric.transaction() as conn:
-            conn.execute(SCHEMA)
 
     # -- creating ----------------------------------------------------------------------------
 
@@ -240,8 +238,7 @@ class Disks:
         try:
             with self.fabric.transaction() as conn:
                 conn.execute("DELETE FROM disks WHERE id = ?", (disk.id,))
-                if has_table(conn, "envelope_keys"):  # made by core/keystore/envelope.py when used
-                    conn.execute("DELETE FROM envelope_keys WHERE disk_id = ?", (disk.id,))
+                conn.execute("DELETE FROM envelope_keys WHERE disk_id = ?", (disk.id,))
             for path in (disk.path, Path(str(disk.path) + ".cbt")):
                 path.unlink(missing_ok=True)
             fsync_path(disk.path.parent)

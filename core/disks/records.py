@@ -18,14 +18,6 @@ from core.fabric.home import Fabric, ResourceId, check_name
 
 SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS disks (
-    id TEXT PRIMARY KEY COLLATE NOCASE, name TEXT NOT NULL, region TEXT NOT NULL,
-    subscription TEXT NOT NULL, resource_group TEXT NOT NULL, path TEXT NOT NULL,
-    size_bytes INTEGER NOT NULL, sku TEXT NOT NULL, shared INTEGER NOT NULL,
-    ephemeral INTEGER NOT NULL, encryption_set_id TEXT, created_at REAL NOT NULL)
-"""
-
 
 @dataclass
 class Disk:
@@ -92,8 +84,3 @@ def disk_from_row(row: sqlite3.Row, home: Path) -> Disk:
         ephemeral=bool(row["ephemeral"]),
         encryption_set_id=row["encryption_set_id"],
     )
-
-
-def has_table(conn: sqlite3.Connection, name: str) -> bool:
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-    return found.fetchone() is not None

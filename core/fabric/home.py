@@ -6,7 +6,8 @@ the tenant id and default subscription are fixed when the home is created; every
 to the metadata goes through one transaction (``BEGIN IMMEDIATE``); ``fabric.db`` and its
 WAL are readable by the owner only (mode 0600), because they hold the fabric's secrets
 (the SAS signing key and each subscription's block-id seed), which are never printed,
-logged or put in a message. Other core modules add their own tables to ``fabric.db``.
+logged or put in a message. Every table of ``fabric.db`` is declared, versioned, in
+``core/fabric/schema.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import AlreadyExists, CoreError, NotFound
+from core.fabric import schema
 from core.fabric.regions import REGIONS, Region, paired_region
 
 __all__ = [
@@ -108,18 +110,6 @@ class ResourceId:
         return cls(parts[2], parts[4], parts[6], parts[7], parts[8], children)
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS subscriptions (
-    id TEXT PRIMARY KEY, seed TEXT NOT NULL, created_at REAL NOT NULL, name TEXT);
-CREATE TABLE IF NOT EXISTS resources (
-    id TEXT PRIMARY KEY COLLATE NOCASE, type TEXT NOT NULL, region TEXT NOT NULL,
-    properties TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS resources_type ON resources(type);
-"""
-
-
 class Fabric:
     """One embedded platform on this machine, rooted at ``home``."""
 
@@ -143,6 +133,7 @@ class Fabric:
             home.mkdir(parents=True, exist_ok=True, mode=0o700)
             (home / "regions").mkdir(exist_ok=True)
             db_path = home / "fabric.db"
+            schema.check(db_path)  # a newer or foreign file is refused before it is touched
             # Created owner-only before SQLite touches it; SQLite gives -wal/-shm the same mode.
             fd = os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600)
             os.close(fd)
@@ -159,13 +150,8 @@ class Fabric:
         return fabric
 
     def _init(self) -> None:
+        schema.migrate(self.db())
         with self.transaction() as conn:
-            for statement in _SCHEMA.strip().split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(subscriptions)")}
-            if "name" not in columns:  # a fabric made before subscriptions had names
-                conn.execute("ALTER TABLE subscriptions ADD COLUMN name TEXT")
             now = time.time()
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('tenant_id', ?)", (str(uuid.uuid4()),))
             sub = str(uuid.uuid4())

@@ -54,16 +54,6 @@ TAG = 16
 ID_INFO = b"bcdr envelope v1 block-id"
 SEAL_INFO = b"bcdr envelope v1 block-seal"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS envelope_keys (
-    disk_id TEXT PRIMARY KEY COLLATE NOCASE, des_id TEXT NOT NULL, key_id TEXT NOT NULL,
-    key_version TEXT NOT NULL, wrapped BLOB NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS drp_envelopes (
-    disk_restore_point_id TEXT PRIMARY KEY COLLATE NOCASE, disk_id TEXT NOT NULL,
-    des_id TEXT NOT NULL, key_id TEXT NOT NULL, key_version TEXT NOT NULL,
-    wrapped BLOB NOT NULL);
-"""
-
 
 class KeyUnavailable(IntegrityError):
     """The vault key that wraps a disk's data key cannot be used (disabled, deleted, its
@@ -176,8 +166,6 @@ class Envelopes:
     def __init__(self, fabric: Fabric, keystore: KeyStore | None = None) -> None:
         self.fabric = fabric
         self._keystore = keystore
-        with fabric.transaction() as conn:
-            create_tables(conn)
 
     @property
     def keystore(self) -> KeyStore:
@@ -291,12 +279,6 @@ class Envelopes:
         if wk is None:
             return None
         return self.unwrap(wk, f"disk restore point {disk_restore_point_id} cannot be read")
-
-
-def create_tables(conn: sqlite3.Connection) -> None:
-    for statement in SCHEMA.strip().split(";"):
-        if statement.strip():
-            conn.execute(statement)
 
 
 def save_records(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, WrappedKey]]) -> None:

@@ -27,29 +27,6 @@ SERVICE = "bcdr restore service"
 DAY = 86400.0
 _NS = uuid.UUID("5d0f6c1e-8a4e-4f0b-9a57-3f2b1c0e7d11")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS kv_principals (
-    object_id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS kv_vaults (
-    id TEXT PRIMARY KEY COLLATE NOCASE, name TEXT NOT NULL COLLATE NOCASE, region TEXT NOT NULL,
-    subscription TEXT NOT NULL, retention_days INTEGER NOT NULL, purge_protection INTEGER NOT NULL,
-    policies TEXT NOT NULL, deleted_at REAL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS kv_items (
-    id TEXT PRIMARY KEY COLLATE NOCASE, vault_id TEXT NOT NULL COLLATE NOCASE,
-    kind TEXT NOT NULL, name TEXT NOT NULL, enabled INTEGER NOT NULL, deleted_at REAL,
-    created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS kv_versions (
-    item_id TEXT NOT NULL COLLATE NOCASE, version TEXT NOT NULL, key_type TEXT,
-    key_size INTEGER, wrapped BLOB NOT NULL, created_at REAL NOT NULL,
-    PRIMARY KEY (item_id, version));
-CREATE TABLE IF NOT EXISTS kv_grants (
-    source TEXT NOT NULL COLLATE NOCASE, object_id TEXT NOT NULL, item_id TEXT NOT NULL
-    COLLATE NOCASE, permissions TEXT NOT NULL, PRIMARY KEY (source, object_id, item_id));
-CREATE TABLE IF NOT EXISTS kv_des (
-    id TEXT PRIMARY KEY COLLATE NOCASE, key_id TEXT NOT NULL, principal_id TEXT NOT NULL,
-    region TEXT NOT NULL, created_at REAL NOT NULL);
-"""
-
 
 @dataclass(frozen=True)
 class Vault:

@@ -41,7 +41,6 @@ from core.keystore.model import (
     DAY,
     KEY_PERMISSIONS,
     KEY_SIZES,
-    SCHEMA,
     SECRET_PERMISSIONS,
     SERVICE,
     USER,
@@ -62,7 +61,6 @@ __all__ = [
     "DAY",
     "KEY_PERMISSIONS",
     "KEY_SIZES",
-    "SCHEMA",
     "SECRET_PERMISSIONS",
     "SERVICE",
     "USER",
@@ -86,9 +84,6 @@ class KeyStore(VaultPart, AccessPart, ItemPart, KeyPart):
         self.fabric = fabric
         self.clock = clock
         with fabric.transaction() as conn:
-            for statement in SCHEMA.strip().split(";"):
-                if statement.strip():
-                    conn.execute(statement)
             conn.execute(
                 "INSERT OR IGNORE INTO secrets VALUES ('kv_master_key', ?)",
                 (secrets.token_hex(32),),

@@ -18,26 +18,6 @@ from core.errors import CoreError, IntegrityError
 
 MODES = ("ApplicationConsistent", "CrashConsistent")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rp_collections (
-    id TEXT PRIMARY KEY COLLATE NOCASE, name TEXT NOT NULL, region TEXT NOT NULL,
-    subscription TEXT NOT NULL, source_vm_id TEXT NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS restore_points (
-    id TEXT PRIMARY KEY COLLATE NOCASE, collection_id TEXT NOT NULL, name TEXT NOT NULL,
-    region TEXT NOT NULL, subscription TEXT NOT NULL, created_at REAL NOT NULL,
-    consistency_mode TEXT NOT NULL, consistency_achieved TEXT NOT NULL, warnings TEXT NOT NULL,
-    source_metadata TEXT NOT NULL, copied_from TEXT);
-CREATE TABLE IF NOT EXISTS disk_restore_points (
-    id TEXT PRIMARY KEY COLLATE NOCASE, restore_point_id TEXT NOT NULL, disk_id TEXT NOT NULL,
-    disk_name TEXT NOT NULL, size_bytes INTEGER NOT NULL, manifest TEXT NOT NULL,
-    bytes_stored INTEGER NOT NULL, bytes_changed INTEGER NOT NULL,
-    blocks_total INTEGER NOT NULL, blocks_new INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS drp_by_rp ON disk_restore_points(restore_point_id);
-CREATE INDEX IF NOT EXISTS drp_by_disk ON disk_restore_points(disk_id);
-CREATE TABLE IF NOT EXISTS cbt_bases (
-    disk_id TEXT PRIMARY KEY COLLATE NOCASE, disk_restore_point_id TEXT NOT NULL);
-"""
-
 
 @dataclass
 class HookSpec:

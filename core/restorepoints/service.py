@@ -58,7 +58,6 @@ from core.restorepoints.hooks import run_hook
 from core.restorepoints.maintenance import MaintenanceMixin, store_lock
 from core.restorepoints.model import (
     MODES,
-    SCHEMA,
     DiskImageReader,
     DiskRestorePoint,
     HookSpec,
@@ -94,10 +93,6 @@ class RestorePoints(CollectionsMixin, MaintenanceMixin):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[BlockStore] = []
-        with fabric.transaction() as conn:
-            for stmt in SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
         # disks under a disk encryption set: data keys and per-restore-point key records
         self.envelopes = Envelopes(fabric)
 

@@ -238,6 +238,7 @@ def test_a_fabric_from_before_subscription_names_opens_and_lists(tmp_path) -> No
     with Fabric.open(tmp_path / "f") as fabric:
         with fabric.transaction() as conn:
             conn.execute("ALTER TABLE subscriptions DROP COLUMN name")
+            conn.execute("PRAGMA user_version = 0")  # such a fabric had no schema version
         default = fabric.default_subscription
     with Fabric.open(tmp_path / "f") as fabric:
         [sub] = fabric.list_subscriptions()

@@ -149,6 +149,7 @@ class TestProvider:
             if renamed and not resp.requires_replace:
                 resp.planned_state["fingerprint"] = UNKNOWN
         resp.cost = {"bytes_to_snapshot": 7}
+        resp.cost_words = {"bytes_to_snapshot": "{bytes} to snapshot"}
         resp.notes = ["a test note"]
         return resp
 
