@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING
 import xxhash
 import zstandard
 
+from core.disks.fileio import BLOCK_SIZE
 from core.errors import CoreError
 
 if TYPE_CHECKING:
     from core.blocks.backends import Backend
     from core.blocks.store import BlockStore
 
-BLOCK_SIZE = 64 * 1024
 ID_BYTES = 16
 _PACK_WRITERS = 2  # packs being written (and fsynced) at once
 _COMMIT_ROWS = 8192  # index rows of written packs committed together (bounds what waits)

@@ -19,6 +19,8 @@ from pathlib import Path
 from core.errors import CoreError
 from core.progress import Progress
 
+# The one block size of the core: the unit of changed-block tracking, of the block store's
+# manifests and dedup, and of envelope sealing (core.blocks and core.keystore import it).
 BLOCK_SIZE = 64 * 1024
 CHUNK = 1 << 20
 _ZERO = bytes(BLOCK_SIZE)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import zstandard
 
 from core.blocks.packs import _compress, _decompress
+from core.disks.fileio import BLOCK_SIZE
 from core.errors import CoreError, IntegrityError
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
     from core.fabric.home import Fabric
     from core.keystore.store import KeyStore
 
-BLOCK_SIZE = 64 * 1024  # core.blocks.store.BLOCK_SIZE (not imported: no cycle, no cost)
 NONCE = 12
 TAG = 16
 ID_INFO = b"bcdr envelope v1 block-id"
