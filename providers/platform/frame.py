@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from providers.defaults import plan_from_schema
 from sdk import (
@@ -25,6 +25,12 @@ from sdk import (
     ValidateRequest,
 )
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error, warning
+
+if TYPE_CHECKING:  # the core is imported on first use (below), not at module load
+    from core.access.grants import Access
+    from core.disks.managed import Disks
+    from core.fabric.home import Fabric
+    from core.restorepoints.service import RestorePoints
 
 DEFAULT_SERVE_URL = "http://127.0.0.1:8443"
 # the subscription in an id made at validate when the configuration names none (the
@@ -57,10 +63,10 @@ class PlatformSession:
         self.serve_url = serve_url.rstrip("/")
         self._subscription = subscription
         self._lock = threading.RLock()
-        self._fabric: Any = None
-        self._disks: Any = None
-        self._points: Any = None
-        self._access: Any = None
+        self._fabric: Fabric | None = None
+        self._disks: Disks | None = None
+        self._points: RestorePoints | None = None
+        self._access: Access | None = None
         self.planned: dict[str, dict[str, Any]] = {}
         # lower-cased id -> configured values (with the id and the address), of every
         # resource validated in this run whose id is made of names: what validate knows of
@@ -74,7 +80,7 @@ class PlatformSession:
 
     # the core, opened on first use (the core is imported here only, not at module load)
     @property
-    def fabric(self) -> Any:
+    def fabric(self) -> Fabric:
         with self._lock:
             if self._fabric is None:
                 from core.fabric.home import Fabric
@@ -83,7 +89,7 @@ class PlatformSession:
             return self._fabric
 
     @property
-    def disks(self) -> Any:
+    def disks(self) -> Disks:
         with self._lock:
             if self._disks is None:
                 from core.disks.managed import Disks
@@ -92,7 +98,7 @@ class PlatformSession:
             return self._disks
 
     @property
-    def points(self) -> Any:
+    def points(self) -> RestorePoints:
         with self._lock:
             if self._points is None:
                 from core.restorepoints.service import RestorePoints
@@ -101,7 +107,7 @@ class PlatformSession:
             return self._points
 
     @property
-    def access(self) -> Any:
+    def access(self) -> Access:
         with self._lock:
             if self._access is None:
                 from core.access.grants import Access
