@@ -2,11 +2,12 @@
 changed directly, plus the helpers every ``providers.platform.verbs*`` module shares.
 
 Always holds: an object is found by its resource id, in the inventory (``fabric.db`` rows)
-first, then among the core's disks, restore point collections, restore points and disk
-restore points; what is returned is plain JSON-ready data with secrets redacted; a change
-is made the way the compute resource types keep the platform (core object plus inventory
-row), so ``bcdr drift`` sees it; a user mistake becomes a ``DiagnosticsError`` (see
-``fail``) naming the object and what to do.
+first, then by the declaration of its id's ARM type (``providers.platform.registry``: what
+each type lists, shows and deletes is said there, never branched on here); what is
+returned is plain JSON-ready data with secrets redacted; a change is made the way the
+compute resource types keep the platform (core object plus inventory row), so ``bcdr
+drift`` sees it; a user mistake becomes a ``DiagnosticsError`` (see ``fail``) naming the
+object and what to do.
 """
 
 from __future__ import annotations
