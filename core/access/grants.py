@@ -27,8 +27,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+from core.access.rules import GrantFacts, grant_problems
 from core.errors import CoreError, Forbidden, NotFound
 from core.fabric.home import Fabric
+from core.problems import enforce
 
 SV = "2024-01-01"
 PREFIX = "/disks/"
@@ -144,16 +146,14 @@ class Access:
         self, disk_restore_point_id: str, duration_seconds: int, now: float | None = None
     ) -> Grant:
         """Grant read access for ``duration_seconds``; an active grant is extended, same URL."""
-        if isinstance(duration_seconds, bool) or not isinstance(duration_seconds, int):
-            raise CoreError(f"duration_seconds {duration_seconds!r} must be a whole number")
-        if duration_seconds <= 0:
-            raise CoreError(f"duration_seconds {duration_seconds} must be positive")
+        enforce(grant_problems(GrantFacts(duration_seconds)))
+        duration_seconds = int(duration_seconds)
         now = time.time() if now is None else now
         self._check_exists(disk_restore_point_id)
         with self.fabric.transaction() as conn:
             row = self._active_row(conn, disk_restore_point_id, now)
             expires = now + duration_seconds
-            if row is not None:  # rule RP-12: extend the active grant, keep its URL
+            if row is not None:  # RP-12: extend the active grant, keep its URL
                 if expires > row["expires_at"]:
                     conn.execute(
                         "UPDATE sas_grants SET expires_at = ? WHERE id = ?", (expires, row["id"])

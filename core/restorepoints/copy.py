@@ -16,9 +16,11 @@ import uuid
 from dataclasses import dataclass, replace
 
 from core.blocks.store import BLOCK_SIZE
-from core.errors import AlreadyExists, CoreError
+from core.errors import AlreadyExists
 from core.fabric.home import Fabric, check_name
+from core.problems import enforce
 from core.progress import Progress, no_progress
+from core.restorepoints.rules import CopyFacts, copy_problems
 from core.restorepoints.service import RestorePoint, RestorePoints
 
 
@@ -46,16 +48,10 @@ def copy_restore_point(
     rp_id = f"{coll['id']}/restorePoints/{name}"
     if fabric.db().execute("SELECT 1 FROM restore_points WHERE id=?", (rp_id,)).fetchone():
         raise AlreadyExists(f"restore point {rp_id} exists already: choose another name")
-    if coll["region"] == src.region:
-        raise CoreError(
-            f"restore point {src.id} is in region {src.region} already: copy it into a "
-            "collection in another region"
-        )
-    if coll["subscription"].lower() != src.subscription.lower():
-        raise CoreError(
-            f"collection {coll['id']} is in another subscription than restore point {src.id}: "
-            "copy within one subscription"
-        )
+    facts = CopyFacts(
+        src.id, src.region, src.subscription, coll["id"], coll["region"], coll["subscription"]
+    )
+    enforce(copy_problems(facts))  # RP-10, the function plans call too
     sent = skipped = 0
     drps = []
     # encrypted disks: their wrapped keys (copied as they are) and openers (checked first)

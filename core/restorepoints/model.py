@@ -1,6 +1,6 @@
 """Restore point records: the types the snapshot API returns, their rows in fabric.db, and
-which of a VM's disks a restore point may capture (rules RP-5, RP-6: ``disk_problems``, a
-pure function of disk descriptors that plans call too).
+which of a VM's disks a restore point may capture (rules RP-5, RP-6: ``disk_problems`` in
+``core.restorepoints.rules``, a pure function of disk descriptors that plans call too).
 
 What always holds: the types are plain data (no I/O) except ``DiskImageReader``, which reads
 a disk restore point's blocks through a block store and verifies every one it returns.
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from core.blocks.store import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, Opener
 from core.disks.managed import Disk, Disks
 from core.errors import CoreError, IntegrityError
+from core.problems import enforce
+from core.restorepoints.rules import DiskFacts, disk_problems
 
 MODES = ("ApplicationConsistent", "CrashConsistent")
 
@@ -140,108 +142,11 @@ class DiskImageReader:
         self.close()
 
 
-@dataclass(frozen=True)
-class DiskFacts:
-    """What the RP-5/RP-6 checks need of a disk: plain values, so a plan can pass planned ones."""
-
-    id: str
-    name: str
-    sku: str = "Standard_LRS"
-    shared: bool = False
-    ephemeral: bool = False
-
-
-@dataclass(frozen=True)
-class DiskProblem:
-    """One reason a restore point cannot capture a VM's disks: rule id, disk, what, the fix."""
-
-    rule: str
-    disk_id: str
-    summary: str  # what is wrong, short: "disk scratch is an ultra disk"
-    fix: str  # why, and what to do
-
-    def message(self, vm_name: str) -> str:
-        return f"VM {vm_name}: {self.summary}; {self.fix}"
-
-
-_UNSUPPORTED = {
-    "ultra": ("an ultra disk", "ultra disks"),
-    "ephemeral": ("an ephemeral OS disk", "ephemeral OS disks"),
-    "shared": ("a shared disk", "shared disks"),
-}
-
-
-def disk_problems(
-    os_disk_id: str,
-    data_disk_ids: list[str],
-    exclude: tuple[str, ...] | list[str],
-    facts: dict[str, DiskFacts],
-) -> list[DiskProblem]:
-    """Every RP-5/RP-6 problem of capturing a VM's disks minus ``exclude`` (pure: no I/O).
-
-    ``facts`` maps a lower-cased disk id to its descriptor; a disk missing from it is not
-    checked for RP-6 (the caller reports it as missing).
-    """
-    out: list[DiskProblem] = []
-    attached = {d.lower() for d in [os_disk_id, *data_disk_ids]}
-    excluded = {e.lower() for e in exclude}  # rule RP-5
-    for e in exclude:
-        if e.lower() not in attached:
-            out.append(
-                DiskProblem(
-                    "RP-5",
-                    e,
-                    f"exclude_disk_ids names {e}, which is not a disk of the VM",
-                    "list only the VM's data disks in exclude_disk_ids",
-                )
-            )
-    if os_disk_id.lower() in excluded:
-        out.append(
-            DiskProblem(
-                "RP-5",
-                os_disk_id,
-                f"the OS disk {os_disk_id} cannot be excluded from a restore point",
-                "remove it from exclude_disk_ids",
-            )
-        )
-    ids = [os_disk_id] + [d for d in data_disk_ids if d.lower() not in excluded]
-    for disk_id in ids:  # rule RP-6
-        disk = facts.get(disk_id.lower())
-        if disk is None:
-            continue
-        kind = (
-            "ultra"
-            if disk.sku == "UltraSSD_LRS"
-            else "ephemeral"
-            if disk.ephemeral
-            else "shared"
-            if disk.shared
-            else None
-        )
-        if kind:
-            why, plural = _UNSUPPORTED[kind]
-            fix = (
-                "the OS disk cannot be excluded, so this VM cannot have restore points"
-                if disk_id.lower() == os_disk_id.lower()
-                else "add it to exclude_disk_ids"
-            )
-            out.append(
-                DiskProblem(
-                    "RP-6",
-                    disk.id,
-                    f"disk {disk.name} is {why}",
-                    f"restore points do not support {plural} (disk {disk.id}): {fix}",
-                )
-            )
-    return out
-
-
 def included_disks(disks: Disks, vm: VmSource, exclude: tuple[str, ...] | list[str]) -> list[Disk]:
     """The VM's disks a restore point captures: OS disk first, exclusions and RP-5/RP-6 applied."""
     excluded = {e.lower() for e in exclude}
     if vm.os_disk_id.lower() in excluded:
-        problem = disk_problems(vm.os_disk_id, [], [vm.os_disk_id], {})[0]
-        raise CoreError(problem.message(vm.name))
+        enforce(disk_problems(vm.os_disk_id, [], [vm.os_disk_id], {}), f"VM {vm.name}")
     ids = [vm.os_disk_id] + [d for d in vm.data_disk_ids if d.lower() not in excluded]
     found = [disks.get(i) for i in ids]
     seen: set[str] = set()
@@ -250,9 +155,7 @@ def included_disks(disks: Disks, vm: VmSource, exclude: tuple[str, ...] | list[s
             raise CoreError(f"VM {vm.name}: disk {disk.id} is attached twice; list it once")
         seen.add(disk.id.lower())
     facts = {d.id.lower(): DiskFacts(d.id, d.name, d.sku, d.shared, d.ephemeral) for d in found}
-    problems = disk_problems(vm.os_disk_id, vm.data_disk_ids, exclude, facts)
-    if problems:
-        raise CoreError(problems[0].message(vm.name))
+    enforce(disk_problems(vm.os_disk_id, vm.data_disk_ids, exclude, facts), f"VM {vm.name}")
     return found
 
 

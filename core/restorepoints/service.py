@@ -51,6 +51,7 @@ from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric.home import Fabric, check_name
 from core.keystore.envelope import BlockKey, Envelopes, WrappedKey
 from core.keystore.envelope import save_records as save_key_records
+from core.problems import enforce
 from core.progress import Progress, no_progress
 from core.restorepoints.capture import capture_disk, restore_into
 from core.restorepoints.collections import CollectionsMixin
@@ -68,6 +69,7 @@ from core.restorepoints.model import (
     naming,
     source_metadata,
 )
+from core.restorepoints.rules import RestoreRegionFacts, restore_region_problems
 
 _OPEN_LOCK = threading.Lock()
 
@@ -424,6 +426,8 @@ class RestorePoints(CollectionsMixin, MaintenanceMixin):
         drp = self.get_disk_restore_point(disk_restore_point_id)
         rp = self.get(drp.restore_point_id)
         check_name(name, "disk")
+        target = RestoreRegionFacts(rp.id, rp.region, self.fabric.check_region(region))
+        enforce(restore_region_problems(target))  # RP-9, the function plans call too
         key = self.envelopes.key_for(drp.id)  # KeyUnavailable (naming the key) if unusable
         opener = key.open_payload if key is not None else None
         with (

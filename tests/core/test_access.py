@@ -464,3 +464,12 @@ def test_rp12_unusable_encryption_key_is_the_403_of_a_forged_token_logged_by_key
         thread.join(5)
         server.access.restore_points.close()
         rps.close()
+
+
+def test_rp12_grant_over_the_maximum_is_refused_by_the_core(access: Access) -> None:
+    """The apply-time check is the plan's own function: a day and a second is refused."""
+    from core.access.rules import MAX_DURATION_SECONDS
+
+    with pytest.raises(CoreError, match="from 1 to 86400"):
+        access.grant(DRP, MAX_DURATION_SECONDS + 1)
+    assert access.active_grant(DRP) is None

@@ -331,3 +331,15 @@ def test_crash_before_the_row_leaves_no_restore_point_and_gc_reclaims(
     rp1 = rps.create(cid, "rp1", source)
     assert rp1.disk_restore_points[0].blocks_new == 1
     assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1") == d.path.read_bytes()
+
+
+def test_rp9_restore_outside_the_region_pair_is_refused_by_the_core(fabric, disks, rps, tmp_path):
+    """The apply-time check is the plan's own RP-9 function: the pair is allowed, another
+    region is refused before any disk is made."""
+    d = import_disk(disks, fabric, tmp_path, "os", image_bytes(MiB, 1))
+    rp = rps.create(collection(rps, fabric), "rp1", vm(fabric, d))
+    drp = rp.disk_restore_points[0].id
+    assert restored_bytes(rps, fabric, drp, "in-pair", "westus") == d.path.read_bytes()
+    with pytest.raises(CoreError, match="neither eastus nor its paired region"):
+        restored_bytes(rps, fabric, drp, "far", "northeurope")
+    assert sorted(x.name for x in disks.list()) == ["in-pair", "os"]

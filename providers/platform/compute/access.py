@@ -7,7 +7,8 @@ serve`` listens on by default); start ``bcdr serve`` and fetch the URL with any 
 or Azure Storage SDK (it is a blob URL: ``BlobClient.from_blob_url(url).download_blob()``).
 Always holds: the id is ``{disk restore point id}/access``, known at plan time; ``sas_url`` is
 sensitive (stored, printed only by ``bcdr output -raw``); a duration over
-``MAX_DURATION_SECONDS`` is a plan error; destroying the resource revokes access at once
+``core.access.rules.MAX_DURATION_SECONDS`` is a plan error (the core's RP-12 function, which
+``Access.grant`` enforces at apply); destroying the resource revokes access at once
 (every grant of that disk restore point stops working); a grant that expired or was revoked
 outside bcdr reads as gone, so the next plan grants again, and drift says which
 (``gone_reason``: expired or revoked, not deleted).
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.access.rules import MAX_DURATION_SECONDS, GrantFacts, grant_problems
 from providers.platform.compute.groups import known
 from providers.platform.compute.restore_points import iso
 from providers.platform.frame import PlatformSession, ResourceType, where
+from providers.platform.rules import problem_diagnostic
 from sdk import (
     ApplyRequest,
     Attribute,
@@ -32,9 +35,6 @@ from sdk import (
 from sdk.diagnostics import Diagnostics, error
 from sdk.values import UNKNOWN
 
-# The source document (seeds/000) shows a one-hour grant ("durationInSeconds": "3600") and
-# states no maximum; bcdr caps a grant at one day so a leaked URL cannot stay valid for long.
-MAX_DURATION_SECONDS = 24 * 3600
 DEFAULT_DURATION_SECONDS = 3600
 
 
@@ -73,17 +73,8 @@ class DiskAccess(ResourceType):
             return diags
         if isinstance(duration, bool) or not isinstance(duration, int | float):
             return diags
-        if duration != int(duration) or duration <= 0 or duration > MAX_DURATION_SECONDS:
-            diags.append(
-                error(
-                    f"duration_seconds = {duration} is not allowed",
-                    f"{req.address}: a SAS grant lasts a whole number of seconds from 1 to "
-                    f"{MAX_DURATION_SECONDS} (one day); give a shorter duration and extend it "
-                    "later by changing duration_seconds (the URL stays the same)",
-                    where(req, "duration_seconds"),
-                    address=req.address,
-                )
-            )
+        for p in grant_problems(GrantFacts(duration)):  # RP-12, the core's own function
+            diags.append(problem_diagnostic(req, p, "duration_seconds"))
         return diags
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
@@ -141,14 +132,10 @@ class DiskAccess(ResourceType):
         return self._grant(s, dict(req.planned_state))
 
     def _grant(self, s: PlatformSession, p: dict[str, Any]) -> dict[str, Any]:
-        from core.errors import CoreError
-
         duration = p.get("duration_seconds")
         if duration is None:
             duration = DEFAULT_DURATION_SECONDS
-        if float(duration) > MAX_DURATION_SECONDS:
-            raise CoreError(f"duration_seconds {duration} is over {MAX_DURATION_SECONDS}")
-        grant = s.access.grant(p["disk_restore_point_id"], int(duration))
+        grant = s.access.grant(p["disk_restore_point_id"], duration)  # enforces RP-12
         return self._state(p, grant)
 
     @staticmethod

@@ -17,7 +17,8 @@ from typing import Any
 
 from providers.platform.compute.collections import collection_facts, vm_facts
 from providers.platform.compute.groups import known
-from providers.platform.frame import PlatformSession, rule_error, where
+from providers.platform.frame import PlatformSession, where
+from providers.platform.rules import problem_diagnostic
 from sdk import PlanRequest, PlanResponse, ValidateRequest
 from sdk.diagnostics import Diagnostics, error
 from sdk.units import human_bytes
@@ -86,6 +87,7 @@ def plan_copy(
     """Plan a copy of ``source_restore_point_id`` into the collection ``coll`` (RP-10), and
     say how many bytes it will move."""
     from core.restorepoints.estimate import copy_estimate
+    from core.restorepoints.rules import CopyFacts, copy_problems
 
     planned = resp.planned_state
     assert planned is not None
@@ -104,31 +106,19 @@ def plan_copy(
         )
         return
     region, target = src["location"], coll.get("location")
-    if known(region) and known(target):
-        # rule RP-10: a copy goes into a collection in another region
-        if s.fabric.check_region(region) == s.fabric.check_region(target):
-            resp.diagnostics.append(
-                rule_error(
-                    "RP-10",
-                    f"restore point {src_id} is in {region} already",
-                    f"{req.address}: a copy goes into a collection in another region; "
-                    f"collection {coll.get('id') or planned['collection_id']} is in {target}: "
-                    "use a collection in the target region (for example the paired region)",
-                    at,
-                    req.address,
-                )
-            )
-            return
     ssub, tsub = src["subscription"], coll.get("subscription")
-    if known(ssub) and known(tsub) and ssub.lower() != tsub.lower():
-        resp.diagnostics.append(
-            error(
-                "The copy's collection is in another subscription",
-                f"{req.address}: restore point {src_id} is in subscription {ssub}, the "
-                f"collection in {tsub}: copy within one subscription",
-                at,
-                address=req.address,
-            )
+    facts = CopyFacts(  # RP-10, the core's own function
+        src_id,
+        region if known(region) else None,
+        ssub if known(ssub) else None,
+        coll.get("id") or planned["collection_id"],
+        target if known(target) else None,
+        tsub if known(tsub) else None,
+    )
+    problems = copy_problems(facts)
+    if problems:
+        resp.diagnostics.extend(
+            problem_diagnostic(req, p, "source_restore_point_id") for p in problems
         )
         return
     if src["exists"] and known(target):
@@ -142,23 +132,14 @@ def plan_copy(
 
 
 def _disk_rule_errors(req: ValidateRequest | PlanRequest, problems: list[Any]) -> Diagnostics:
-    return Diagnostics(
-        rule_error(
-            p.rule,
-            p.summary,
-            f"{req.address}: {p.fix}",
-            where(req, "exclude_disk_ids"),
-            req.address,
-        )
-        for p in problems
-    )
+    return Diagnostics(problem_diagnostic(req, p, "exclude_disk_ids") for p in problems)
 
 
 def check_snapshot_config(s: PlatformSession, req: ValidateRequest) -> Diagnostics:
     """RP-5/RP-6 where the configuration alone shows them (validate, before any plan): the
     collection, its VM and the VM's disks declared in the specs, as ``PlatformSession.configured``
     has them; what the configuration does not show is left to the plan."""
-    from core.restorepoints.model import DiskFacts, disk_problems
+    from core.restorepoints.rules import DiskFacts, disk_problems
 
     cfg = req.config
     coll = s.configured(cfg.get("collection_id"))
@@ -209,7 +190,7 @@ def plan_snapshot(
 ) -> None:
     """Plan a snapshot of the collection's source VM: its disks checked with the core's RP-5/RP-6
     function, the RP-11 and crash-consistency notes, and the bytes it will store."""
-    from core.restorepoints.model import DiskFacts, disk_problems
+    from core.restorepoints.rules import DiskFacts, disk_problems
 
     planned = resp.planned_state
     assert planned is not None

@@ -5,7 +5,8 @@ through the core's ``restore_disk``, in the target subscription, group and locat
 gets an inventory row (``Microsoft.Compute/virtualMachines``) rebuilt from the restore point's
 source metadata (RP-2: size, OS, network), so it can itself be protected. Always holds: every
 argument but ``tags`` forces a new VM; the target location is the restore point's region or
-its pair (``core.fabric.home.paired_region``); ids are known at plan time; a restore cut short
+its pair (rule RP-9: ``core.restorepoints.rules.restore_region_problems``, at plan and in
+the core's ``restore_disk``); ids are known at plan time; a restore cut short
 leaves no disk behind; a replace deletes the old VM first (its plan says how many bytes of
 its disks that destroys); deleting removes the VM row and its disks (and soft-deletes a key
 vault the restore made). An encrypted source VM follows rules KV-1, KV-2, KV-3 and DES-1
@@ -38,7 +39,8 @@ from providers.platform.compute.groups import (
 )
 from providers.platform.compute.restore_points import restore_point_facts
 from providers.platform.compute.vms import VM_TYPE, vm_id
-from providers.platform.frame import PlatformSession, ResourceType, rule_error, where
+from providers.platform.frame import PlatformSession, ResourceType, where
+from providers.platform.rules import problem_diagnostic
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error
 from sdk.units import human_bytes
@@ -94,7 +96,7 @@ class VmRestore(ResourceType):
     # -------------------------------------------------------------------- plan
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
         from core.errors import CoreError
-        from core.fabric.home import paired_region
+        from core.restorepoints.rules import RestoreRegionFacts, restore_region_problems
 
         planned = resp.planned_state
         assert planned is not None
@@ -125,26 +127,18 @@ class VmRestore(ResourceType):
             planned["target_location"] = region
         target = planned["target_location"]
         if known(target) and known(region):
-            # rule RP-9: a VM is restored in the restore point's region or in its pair
-            try:
-                t, r = s.fabric.check_region(target), s.fabric.check_region(region)
-            except CoreError as err:  # an unknown region name: say which
+            try:  # an unknown region name: say which
+                s.fabric.check_region(target)
+                r = s.fabric.check_region(region)
+            except CoreError as err:
                 resp.diagnostics.append(
                     error(str(err), req.address, where(req, "target_location"), address=req.address)
                 )
                 return
-            if t not in (r, paired_region(r)):
-                resp.diagnostics.append(
-                    rule_error(
-                        "RP-9",
-                        f"target_location {target} is neither {r} nor its paired region",
-                        f"{req.address}: restore point {rp_id} is in {r}; restore the VM in {r} "
-                        f"or {paired_region(r)}, or copy the restore point to a collection in "
-                        f"{target} (restore_point with source_restore_point_id) and restore "
-                        "from the copy",
-                        where(req, "target_location"),
-                        req.address,
-                    )
+            problems = restore_region_problems(RestoreRegionFacts(rp_id, r, target))  # RP-9
+            if problems:
+                resp.diagnostics.extend(
+                    problem_diagnostic(req, p, "target_location") for p in problems
                 )
                 return
         if (req.proposed or {}).get("target_subscription") is None:
