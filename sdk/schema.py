@@ -50,9 +50,20 @@ class Attribute:
 
 @dataclass(frozen=True)
 class Schema:
+    """A resource type's (or a nested block's) attributes, with what its reference page says.
+
+    ``version`` is the schema version recorded with each instance in state. ``rules`` lists
+    the ids of the platform rules the type enforces (``RP-5``, ``KV-1``; see the rule table),
+    and ``example`` is a complete, valid configuration that uses the type (its resource
+    blocks and whatever they refer to): both go into ``docs/resources/<type>.md``, and a
+    test runs ``bcdr validate`` on every example.
+    """
+
     attributes: dict[str, Attribute]
     version: int = 0
     description: str = ""
+    rules: tuple[str, ...] = ()
+    example: str = ""
 
     def sensitive_attributes(self, marked: Iterable[str] = ()) -> list[str]:
         """Top-level attributes that are sensitive: by the schema, those ``marked`` (set

@@ -3,7 +3,8 @@
 This package is the only place that prints or exits. ``app`` holds the group, the shared
 options and the loading of config, variables, state and plans; ``run`` the commands that
 plan and change things; ``show`` those that read or edit the state; ``tools`` import,
-graph, force-unlock, fmt and version; ``platform`` the embedded platform's verbs;
+graph, force-unlock, fmt and version; ``providers`` the installed providers and their
+schemas (``providers schema -json``); ``platform`` the embedded platform's verbs;
 ``sensitive`` what keeps sensitive values secret (EXT-4); ``dashes`` reads ``-opt``,
 ``-opt=value`` and ``--opt`` alike. Commands hand the engine's results to
 ``engine.render``. Always holds: a user mistake ends as ``Error: …`` lines (all of them,
@@ -14,7 +15,7 @@ exits 141 (a failure keeps its code); the engine's modules are imported lazily, 
 ``-help`` and ``version`` work whatever else is broken.
 """
 
-from engine.cli import platform, run, show, tools  # noqa: F401 - registers the commands
+from engine.cli import platform, providers, run, show, tools  # noqa: F401 - registers the commands
 from engine.cli.app import BcdrGroup, CliContext, CliError, main
 
 __all__ = ["BcdrGroup", "CliError", "CliContext", "main"]
