@@ -17,22 +17,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sdk.units import human_bytes
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+    from rich.text import Text
 
 
 def _stream(name: str) -> TextIO:
@@ -64,6 +56,8 @@ class UI:
     def print(self, text: Text | str = "", *, err: bool = False) -> None:
         console = self.err if err else self.out
         if isinstance(text, str):
+            from rich.text import Text
+
             text = Text(text)
         text.rstrip()
         console.print(text, soft_wrap=True)
@@ -95,6 +89,8 @@ class UI:
 
     def ask(self, question: str, explanation: str) -> bool:
         """Terraform's approval question: only ``yes`` approves; end of input refuses."""
+        from rich.text import Text
+
         self.print("")
         self.print(Text(question, style="bold"))
         for row in explanation.splitlines():
@@ -107,6 +103,8 @@ class UI:
 
 
 def _console(stream: TextIO, color: bool) -> Console:
+    from rich.console import Console
+
     return Console(
         file=stream,
         force_terminal=color,
@@ -117,13 +115,6 @@ def _console(stream: TextIO, color: bool) -> Console:
         emoji=False,
         soft_wrap=True,
     )
-
-
-class _Sizes(ProgressColumn):
-    """``12.0 MiB / 32.0 MiB``: what a task has done of its total, in human units."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{human_bytes(int(task.completed))} / {human_bytes(int(task.total or 0))}")
 
 
 class ProgressBars:
@@ -155,15 +146,7 @@ class ProgressBars:
         self._logged: dict[str, tuple[int, float, float]] = {}
         self._lock = threading.Lock()
         if self.enabled:
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                _Sizes(),
-                TimeElapsedColumn(),
-                console=ui.out,
-                transient=True,
-            )
+            self._progress = _bars(ui.out)
 
     def __enter__(self) -> ProgressBars:
         if self._progress is not None:
@@ -219,6 +202,38 @@ class ProgressBars:
         self._logged[description] = (quarter, now, began)
         pct = 100 * done // total
         self.ui.print(f"{description}: {human_bytes(done)} of {human_bytes(total)} ({pct}%)")
+
+
+def _bars(console: Console) -> Progress:
+    """rich's bars (imported here: only a run on a terminal draws them), one per task:
+    description, bar, percent, ``12.0 MiB / 32.0 MiB``, time elapsed."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text
+
+    class Sizes(ProgressColumn):
+        """What a task has done of its total, in human units."""
+
+        def render(self, task: Task) -> Text:
+            done, total = human_bytes(int(task.completed)), human_bytes(int(task.total or 0))
+            return Text(f"{done} / {total}")
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        Sizes(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 @dataclass

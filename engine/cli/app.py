@@ -17,19 +17,25 @@ import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from engine import render
 from engine.cli.dashes import DashGroup
-from engine.cli.sensitive import open_plan_data, plan_file_text, warn_plaintext
-from engine.plan import Plan
 from engine.ui import UI
 from sdk.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from sdk.diagnostics import error as diag_error
 from sdk.diagnostics import warning as diag_warning
 
+if TYPE_CHECKING:
+    from engine.plan import Plan
+
+# Start-up: ``bcdr --help`` and ``bcdr version`` import this module, click and what the
+# command modules import at their top, and nothing else (tests/cli/test_startup.py, the
+# start-up row of bench/startup.py). So the command modules import the engine, the state,
+# rich and the providers inside the functions that use them; a command group mounted
+# lazily from an entry point keeps to the same rule in its module.
 STATE_FILE = Path(".bcdr") / "state.db"
 EXIT_ERROR, EXIT_CHANGES, EXIT_FMT = 1, 2, 3
 #: stdout's reader went away (``bcdr state list | head -1``): 128 + SIGPIPE, the status a
@@ -401,6 +407,8 @@ def open_state(s: CliContext, *, create: bool = True, read_only: bool = False) -
             "Run `bcdr init` and `bcdr apply` in this directory first, or use -chdir DIR.",
         )
     # keys from BCDR_STATE_KEY & co
+    from engine.cli.sensitive import warn_plaintext
+
     store = StateStore.open(s.state_path, create=create, read_only=read_only)
     s.stack.callback(store.close)
     s.stack.callback(warn_plaintext, s, store)  # runs first: the stack unwinds in reverse
@@ -527,6 +535,9 @@ def make_plan_checked(
 
 def read_plan(s: CliContext, name: str) -> Plan:
     """A saved plan; one sealed with the state key is opened with the configured key."""
+    from engine.cli.sensitive import open_plan_data
+    from engine.plan import Plan
+
     path = s.rel(name)
     try:
         data = open_plan_data(json.loads(path.read_text(encoding="utf-8")), name)
@@ -542,6 +553,8 @@ def read_plan(s: CliContext, name: str) -> Plan:
 
 def write_plan(s: CliContext, plan: Plan, name: str, config: Any = None) -> None:
     """Save a plan: sealed with the state key when one is configured (EXT-4)."""
+    from engine.cli.sensitive import plan_file_text
+
     path = s.rel(name)
     tmp = path.with_name(path.name + ".tmp")
     text = plan_file_text(s, plan, name, config)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -50,10 +50,12 @@ from engine.cli.app import (
     write_plan,
 )
 from engine.cli.sensitive import mask_plan_json, sensitive_variables
-from engine.plan import Plan
 from engine.ui import UI, InterruptHandler, ProgressBars
 from sdk.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from sdk.diagnostics import error as diag_error
+
+if TYPE_CHECKING:
+    from engine.plan import Plan
 
 
 # ------------------------------------------------------------------- applying

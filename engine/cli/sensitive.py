@@ -11,11 +11,13 @@ sensitive; only ``output -raw NAME`` and ``output -json`` print a sensitive valu
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import render
-from engine.plan import Plan
 from sdk.diagnostics import warning as diag_warning
+
+if TYPE_CHECKING:
+    from engine.plan import Plan
 
 
 def warn_plaintext(s: Any, store: Any) -> None:

@@ -10,7 +10,6 @@ in the state history and refresh the state's backup.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import click
@@ -156,7 +155,7 @@ def _raw_text(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+        return str(int(value)) if value.is_integer() else _decimal_text(value)
     return str(value)
 
 
@@ -433,3 +432,10 @@ def state_restore_backup(
         "differs, and `bcdr import` for objects that exist but are not in the state."
     )
     flush_warnings(s)
+
+
+def _decimal_text(value: float) -> str:
+    """A float without exponent, as written (``1e-07`` → ``0.0000001``)."""
+    from decimal import Decimal
+
+    return format(Decimal(repr(value)), "f")
