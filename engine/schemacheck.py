@@ -254,7 +254,30 @@ def _check_block(
 def static_checks(
     config: Config, registry: Registry, records: list[Any]
 ) -> tuple[Graph, Diagnostics]:
-    """Types, attribute names, references, lifecycle, cycles: all without evaluation."""
+    """Types, attribute names, references, lifecycle, cycles: all without evaluation.
+
+    The checks of the configuration alone are made once per (config, registry) pair and
+    reused (``validate`` and then ``make_plan`` check the same configuration in one
+    command); the graph depends on the records too and is built each time."""
+    global _LAST_CONFIG_CHECKS
+    last = _LAST_CONFIG_CHECKS
+    if last is not None and last[0] is config and last[1] is registry:
+        diags = Diagnostics(last[2])
+    else:
+        diags = _config_checks(config, registry)
+        _LAST_CONFIG_CHECKS = (config, registry, list(diags))
+    graph, gdiags = build_graph(config, records)
+    diags.extend(gdiags)
+    return graph, diags
+
+
+#: the last configuration checked by ``static_checks``, its registry and what was found
+#: (Diagnostic is frozen: the findings are shared, the lists are not)
+_LAST_CONFIG_CHECKS: tuple[Config, Registry, list[Diagnostic]] | None = None
+
+
+def _config_checks(config: Config, registry: Registry) -> Diagnostics:
+    """What ``static_checks`` finds in the configuration alone, in the order it finds it."""
     diags = Diagnostics()
     known = registry.types()
     for addr, res in config.resources.items():
@@ -305,9 +328,7 @@ def static_checks(
         for dep, rng in out.depends_on:
             if dep not in config.resources:
                 diags.append(_undeclared_resource(dep, rng, f"output.{out.name}"))
-    graph, gdiags = build_graph(config, records)
-    diags.extend(gdiags)
-    return graph, diags
+    return diags
 
 
 def _nodes(expr: Expr) -> Iterable[Expr]:
