@@ -112,6 +112,13 @@ LATEST = MIGRATIONS[-1][0]
 _MARKERS = {"meta", "subscriptions"}
 
 
+def _newer(where: str, version: int) -> CoreError:
+    return CoreError(
+        f"{where} was written by a newer bcdr (fabric schema version {version}; this one "
+        f"knows up to {LATEST}); upgrade bcdr to use it. The file was not changed."
+    )
+
+
 def check(path: Path) -> int:
     """The schema version of the fabric at ``path`` (0: new or made before versions), read
     without writing; a newer or foreign file is refused with what to do."""
@@ -130,10 +137,7 @@ def check(path: Path) -> int:
             "folder or move the file away"
         ) from exc
     if version > LATEST:
-        raise CoreError(
-            f"{path} was written by a newer bcdr (fabric schema version {version}; this one "
-            f"knows up to {LATEST}); upgrade bcdr to use it. The file was not changed."
-        )
+        raise _newer(str(path), version)
     if tables and not _MARKERS <= tables:
         raise CoreError(
             f"{path} is not a bcdr fabric (it has other tables); point the provider's home "
@@ -148,10 +152,8 @@ def migrate(conn: sqlite3.Connection) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > LATEST:  # made newer between check() and now
-            raise CoreError(
-                f"fabric.db was written by a newer bcdr (schema version {version}); upgrade bcdr"
-            )
+        if version > LATEST:  # made newer between check() and now; rolled back below
+            raise _newer("fabric.db", version)
         for number, _name, step in MIGRATIONS:
             if number > version:
                 step(conn)
