@@ -2,20 +2,20 @@
 
 This package is the only place that prints or exits. ``app`` holds the group, the shared
 options and the loading of config, variables, state and plans; ``run`` the commands that
-plan and change things; ``show`` those that read or edit the state; ``tools`` import,
-graph, force-unlock, fmt and version; ``providers`` the installed providers and their
-schemas (``providers schema -json``); ``platform`` the embedded platform's verbs;
-``sensitive`` what keeps sensitive values secret (EXT-4); ``dashes`` reads ``-opt``,
-``-opt=value`` and ``--opt`` alike. Commands hand the engine's results to
-``engine.render``. Always holds: a user mistake ends as ``Error: …`` lines (all of them,
-with file:line) and exit 1, never as a traceback; an unexpected exception ends as
-``Error: internal error: …`` and exit 1 (with the traceback only when ``BCDR_DEBUG=1``);
-a stdout whose reader went away (``| head``) is no error: the command runs to its end and
-exits 141 (a failure keeps its code); the engine's modules are imported lazily, so
-``-help`` and ``version`` work whatever else is broken.
+plan and change things; ``show`` those that read or edit the state; ``tools`` import, graph,
+force-unlock, fmt and version; ``providers`` the installed providers and their schemas
+(``providers schema -json``); ``mounting`` the commands providers bring (the embedded
+platform's ``platform``, ``serve``, ``verify``, ``gc``), mounted lazily from entry points;
+``sensitive`` what keeps sensitive values secret (EXT-4). Commands hand the engine's results
+to ``engine.render``. Always holds: a user mistake ends as ``Error: …`` lines (all of them,
+with file:line) and exit 1, never as a traceback; an unexpected exception ends as ``Error:
+internal error: …`` and exit 1 (with the traceback only when ``BCDR_DEBUG=1``); a stdout
+whose reader went away (``| head``) is no error: the command runs to its end and exits 141
+(a failure keeps its code); the engine's modules are imported lazily, so ``-help`` and
+``version`` work whatever else is broken.
 """
 
-from engine.cli import platform, providers, run, show, tools  # noqa: F401 - registers the commands
+from engine.cli import providers, run, show, tools  # noqa: F401 - registers the commands
 from engine.cli.app import BcdrGroup, CliContext, CliError, main
 
 __all__ = ["BcdrGroup", "CliError", "CliContext", "main"]

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from engine import render
-from engine.cli.dashes import DashGroup
 from engine.ui import UI
+from sdk.cli import DashGroup, Output, Setting, opt
 from sdk.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from sdk.diagnostics import error as diag_error
 from sdk.diagnostics import warning as diag_warning
@@ -68,6 +68,17 @@ class CliContext:
         self.ui = UI.create(no_color)
         return self.ui
 
+    def output(self, no_color: bool) -> Output:
+        """``sdk.cli.CommandContext.output``: the UI, for a command a provider brings."""
+        from engine.cli.mounting import CommandOutput
+
+        return CommandOutput(self.use_ui(no_color))
+
+    def provider_setting(self, provider: str, attribute: str) -> Setting | None:
+        from engine.cli.mounting import provider_setting
+
+        return provider_setting(self.workdir, provider, attribute)
+
     @property
     def state_path(self) -> Path:
         return self.workdir / STATE_FILE
@@ -92,9 +103,23 @@ class CliContext:
 
 # ------------------------------------------------------------------- the group
 class BcdrGroup(DashGroup):
-    """Turns every failure into ``Error:`` output and an exit code."""
+    """Turns every failure into ``Error:`` output and an exit code; mounts the commands that
+    providers bring (``engine.cli.mounting``) beside the built-in ones."""
 
     group_class = DashGroup
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from engine.cli.mounting import mounted_names
+
+        return sorted({*self.commands, *mounted_names()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None:
+            from engine.cli.mounting import load_mounted
+
+            command = load_mounted(cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         # one command, one short-lived process holding tens of thousands of config and state
@@ -195,11 +220,6 @@ def warnings_text(s: CliContext, warnings: list[Diagnostic]) -> Any:
     return text
 
 
-def opt(flag: str, dest: str | None = None, **kw: Any) -> Any:
-    """An option spelt Terraform's way (``-flag``) that also accepts ``--flag``."""
-    return click.option(f"-{flag}", f"--{flag}", dest or flag.replace("-", "_"), **kw)
-
-
 CONTEXT = {"help_option_names": ["-h", "-help", "--help"], "max_content_width": 100}
 
 
@@ -248,14 +268,6 @@ def _version_and_exit(ctx: click.Context) -> None:
 
 
 # ------------------------------------------------------------ shared options
-def no_color_option(f: Any) -> Any:
-    return opt(
-        "no-color",
-        is_flag=True,
-        help="Print without colour (also the default when output is not a terminal).",
-    )(f)
-
-
 def var_options(f: Any) -> Any:
     f = opt(
         "var-file",

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import click
 
-from engine.cli.app import CliError, main, opt, print_json, registry_of, session_of
+from engine.cli.app import (
+    CliError,
+    main,
+    print_json,
+    registry_of,
+    session_of,
+)
+from sdk.cli import opt
 
 
 def _sources() -> dict[str, str]:

@@ -36,9 +36,7 @@ from engine.cli.app import (
     lock_timeout_option,
     main,
     make_plan_checked,
-    no_color_option,
     open_state,
-    opt,
     plan_options,
     print_json,
     read_plan,
@@ -51,6 +49,7 @@ from engine.cli.app import (
 )
 from engine.cli.sensitive import mask_plan_json, sensitive_variables
 from engine.ui import UI, InterruptHandler, ProgressBars
+from sdk.cli import no_color_option, opt
 from sdk.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from sdk.diagnostics import error as diag_error
 
@@ -241,8 +240,6 @@ def init(ctx: click.Context, no_color: bool) -> None:
     """Prepare the working directory: create .bcdr/ and an empty state, list providers."""
     s = session_of(ctx)
     ui = s.use_ui(no_color)
-    from engine.registry import load_platform
-
     existed = s.state_path.exists()
     open_state(s)
     registry = registry_of(s)
@@ -252,11 +249,10 @@ def init(ctx: click.Context, no_color: bool) -> None:
     for name, provider in sorted(registry.providers.items()):
         types = ", ".join(sorted(provider.schemas()))
         ui.print(f"- {name}: {types}")
-    try:
-        platform = load_platform()
-    except ImportError:
-        platform = None
-    ui.print(f"- embedded platform: {'installed' if platform else 'not installed'}")
+    from engine.cli.mounting import mounted_names
+
+    mounted = mounted_names()
+    ui.print(f"- commands they bring: {', '.join(mounted) if mounted else 'none'}")
     ui.print("")
     ui.print(render.Text("bcdr has been successfully initialized!", style="bold green"))
     ui.print("")

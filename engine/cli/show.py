@@ -24,9 +24,7 @@ from engine.cli.app import (
     lock_state,
     lock_timeout_option,
     main,
-    no_color_option,
     open_state,
-    opt,
     print_json,
     read_plan,
     record_history,
@@ -34,6 +32,7 @@ from engine.cli.app import (
     session_of,
 )
 from engine.cli.sensitive import mask_plan_json, sensitive_variables
+from sdk.cli import no_color_option, opt
 from sdk.diagnostics import Diagnostic, Severity
 
 

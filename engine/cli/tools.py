@@ -28,15 +28,14 @@ from engine.cli.app import (
     lock_state,
     lock_timeout_option,
     main,
-    no_color_option,
     open_state,
-    opt,
     print_json,
     record_history,
     registry_of,
     session_of,
     var_options,
 )
+from sdk.cli import no_color_option, opt
 from sdk.diagnostics import DiagnosticsError
 from sdk.diagnostics import error as diag_error
 

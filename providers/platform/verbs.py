@@ -3,8 +3,8 @@ and the ``bcdr platform`` commands (list, show, disk write/export, vm power, tag
 whoami, subscription create/list, key enable/disable, recover/purge of key vaults, keys and
 secrets, recover-files).
 
-The engine finds this through the entry point ``bcdr.platform: embedded`` and calls it
-through ``engine.registry.Platform``; it never imports the core itself. Always holds: every
+The platform's commands (``providers.platform.cli``) call it; the engine never does.
+Always holds: every
 call opens the fabric at ``home`` and closes it before returning; the core's reports come
 back as plain JSON-ready dicts; a user mistake (no fabric at ``home``, a port in use, a bad
 sample percentage, an unknown id) or any ``CoreError`` becomes a ``DiagnosticsError`` naming
@@ -32,9 +32,7 @@ from core.errors import CoreError
 from core.fabric.home import Fabric
 from providers.platform.images import disk_export, disk_write, recover_files
 from providers.platform.inventory import (
-    TYPE_NAMES,
     Progress,
-    arm_type,
     delete_object,
     fail,
     list_objects,
@@ -46,25 +44,12 @@ from providers.platform.inventory import (
     vm_power,
 )
 from providers.platform.keys import (
-    KEY_VAULT_ACTIONS,
     KEY_VAULT_TYPES,
     key_vault_action,
     subscription_create,
     subscription_list,
     whoami,
 )
-
-__all__ = [
-    "KEY_VAULT_ACTIONS",
-    "KEY_VAULT_TYPES",
-    "TYPE_NAMES",
-    "EmbeddedPlatform",
-    "Problem",
-    "arm_type",
-    "gc_report",
-    "platform",
-    "verify_report",
-]
 
 
 @contextmanager
@@ -293,8 +278,3 @@ class EmbeddedPlatform:
         (refused for an encrypted VM, rule REP-7)."""
         with _open(home) as fabric:
             return recover_files(fabric, restore_point_id, Path(output), progress)
-
-
-def platform() -> EmbeddedPlatform:
-    """The entry point ``bcdr.platform: embedded``."""
-    return EmbeddedPlatform()

@@ -32,9 +32,10 @@ output "greeting" {
 
 def _walk(command: click.Command, path: str = "bcdr"):
     yield path, command
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            yield from _walk(sub, f"{path} {name}")
+    if isinstance(command, click.Group):  # mounted commands too: walk as -help lists them
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _walk(command.get_command(ctx, name), f"{path} {name}")
 
 
 def test_every_command_and_option_has_help():

@@ -10,7 +10,7 @@ import click
 import pytest
 
 from engine.cli import main
-from engine.cli.dashes import terraform_args
+from sdk.cli import terraform_args
 from state import StateStore
 from tests.cli.conftest import write
 

@@ -16,8 +16,7 @@ from core.access.grants import Access
 from core.disks.managed import Disks
 from core.fabric.home import Fabric, ResourceId
 from core.restorepoints.service import RestorePoints, VmSource
-from engine.registry import load_platform
-from providers.platform.verbs import EmbeddedPlatform, platform
+from providers.platform.verbs import EmbeddedPlatform
 from sdk.diagnostics import DiagnosticsError
 
 BLOCK = 64 * 1024
@@ -90,16 +89,12 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "fabric"
 
 
-def test_entry_point_gives_the_embedded_platform() -> None:
-    assert isinstance(load_platform(), EmbeddedPlatform)
-
-
 def test_rp12_serve_streams_a_granted_disk_and_refuses_without_token(home: Path) -> None:
     """Rule RP-12: a real GET through ``serve`` in a thread; stopped cleanly at the end."""
     data = _image()
     drp_id = _restore_point(home, data)
     target = _grant(home, drp_id)
-    plat = platform()
+    plat = EmbeddedPlatform()
     ready = threading.Event()
     urls: list[str] = []
     errors: list[BaseException] = []
@@ -141,13 +136,13 @@ def test_serve_refuses_a_port_in_use(home: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         with pytest.raises(DiagnosticsError, match=f"port {port} on 127.0.0.1 is in use"):
-            platform().serve(home, "127.0.0.1", port, lambda url: None)
+            EmbeddedPlatform().serve(home, "127.0.0.1", port, lambda url: None)
 
 
 def test_verify_checks_every_block_of_a_clean_fabric(home: Path) -> None:
     _restore_point(home, _image())
     seen: list[tuple[str, int, int]] = []
-    report = platform().verify(
+    report = EmbeddedPlatform().verify(
         home, 100.0, lambda what, done, total: seen.append((what, done, total))
     )
     assert report["problems"] == [] and report["ok"] is True
@@ -164,7 +159,7 @@ def test_verify_names_the_restore_point_of_a_flipped_byte(home: Path) -> None:
         byte = f.read(1)
         f.seek(BLOCK)
         f.write(bytes([byte[0] ^ 0xFF]))
-    report = platform().verify(home, 100.0, None)
+    report = EmbeddedPlatform().verify(home, 100.0, None)
     assert not report["ok"]
     problem = report["problems"][0]
     assert problem["problem"] == "corrupted"
@@ -178,30 +173,30 @@ def test_verify_refuses_a_sample_out_of_range(home: Path) -> None:
     _restore_point(home, _image())
     for bad in (0, -5, 101):
         with pytest.raises(DiagnosticsError, match="out of range"):
-            platform().verify(home, bad, None)
+            EmbeddedPlatform().verify(home, bad, None)
 
 
 def test_rp13_gc_reclaims_blocks_of_a_crashed_capture(home: Path) -> None:
     """Rule RP-13: a capture that crashed before its manifest leaves blocks gc frees."""
     _restore_point(home, _image(), fault="manifests")
-    report = platform().gc(home, None)
+    report = EmbeddedPlatform().gc(home, None)
     assert report["blocks_deleted"] == 5 and report["bytes_freed"] > 3 * BLOCK
-    again = platform().gc(home, None)
+    again = EmbeddedPlatform().gc(home, None)
     assert again["blocks_deleted"] == 0 and again["bytes_freed"] == 0
 
 
 def test_gc_keeps_what_a_restore_point_uses(home: Path) -> None:
     _restore_point(home, _image())
-    assert platform().gc(home, None)["bytes_freed"] == 0
-    assert platform().verify(home, 100.0, None)["blocks_checked"] == 5
+    assert EmbeddedPlatform().gc(home, None)["bytes_freed"] == 0
+    assert EmbeddedPlatform().verify(home, 100.0, None)["blocks_checked"] == 5
 
 
 def test_verbs_refuse_a_missing_fabric(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     for call in (
-        lambda: platform().verify(missing, 100.0, None),
-        lambda: platform().gc(missing, None),
-        lambda: platform().serve(missing, "127.0.0.1", 0, lambda url: None),
+        lambda: EmbeddedPlatform().verify(missing, 100.0, None),
+        lambda: EmbeddedPlatform().gc(missing, None),
+        lambda: EmbeddedPlatform().serve(missing, "127.0.0.1", 0, lambda url: None),
     ):
         with pytest.raises(DiagnosticsError, match="no embedded platform at") as info:
             call()
@@ -219,6 +214,6 @@ def test_serve_closes_its_socket_on_ctrl_c(home: Path) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        platform().serve(home, "127.0.0.1", 0, interrupt)
+        EmbeddedPlatform().serve(home, "127.0.0.1", 0, interrupt)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", urlsplit(urls[0]).port), timeout=2).close()
