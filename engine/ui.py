@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -31,21 +32,43 @@ def _stream(name: str) -> TextIO:
     return sys.stdout if name == "stdout" else sys.stderr
 
 
+#: what rich would change in a plain line (control codes, tabs): such text goes through rich
+_NOT_PLAIN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
 @dataclass
 class UI:
-    """Two consoles (stdout for results, stderr for diagnostics) sharing one colour choice."""
+    """Two consoles (stdout for results, stderr for diagnostics) sharing one colour choice.
+
+    Without colour, a plain string is written as rich would write it (the line, right-
+    stripped, and a newline) without rich, so a command that prints only such lines (``bcdr
+    version``) never imports it; the consoles are made on first use.
+    """
 
     color: bool
-    out: Console = field(init=False)
-    err: Console = field(init=False)
     closed: set[str] = field(default_factory=set)  # "stdout" / "stderr" once a reader left
+    _consoles: dict[str, Console] = field(default_factory=dict, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.out = _console(_stream("stdout"), self.color)
-        self.err = _console(_stream("stderr"), self.color)
-        # rich's own answer to a closed pipe is SystemExit(1), in the middle of the command
-        self.out.on_broken_pipe = lambda: self.reader_gone("stdout")  # type: ignore[method-assign]
-        self.err.on_broken_pipe = lambda: self.reader_gone("stderr")  # type: ignore[method-assign]
+    @property
+    def out(self) -> Console:
+        return self._console("stdout")
+
+    @out.setter
+    def out(self, console: Console) -> None:  # a console of one's own (tests, a buffer)
+        self._consoles["stdout"] = console
+
+    @property
+    def err(self) -> Console:
+        return self._console("stderr")
+
+    def _console(self, name: str) -> Console:
+        console = self._consoles.get(name)
+        if console is None:
+            console = self._consoles[name] = _console(_stream(name), self.color)
+            # rich's own answer to a closed pipe is SystemExit(1), in the middle of a command
+            console.on_broken_pipe = lambda: self.reader_gone(name)  # type: ignore[method-assign]
+            console.quiet = name in self.closed
+        return console
 
     @classmethod
     def create(cls, no_color: bool) -> UI:
@@ -54,7 +77,11 @@ class UI:
         return cls(color=tty and not no_color and not os.environ.get("NO_COLOR"))
 
     def print(self, text: Text | str = "", *, err: bool = False) -> None:
-        console = self.err if err else self.out
+        name = "stderr" if err else "stdout"
+        if isinstance(text, str) and not self.color and not _NOT_PLAIN.search(text):
+            self._write(name, text.rstrip() + "\n")
+            return
+        console = self._console(name)
         if isinstance(text, str):
             from rich.text import Text
 
@@ -68,13 +95,17 @@ class UI:
 
     def _raw(self, raw: str) -> None:
         """Writes past rich (``write``, the question's prompt): a closed pipe as through it."""
-        if self.out.quiet:
+        self._write("stdout", raw)
+
+    def _write(self, name: str, raw: str) -> None:
+        if name in self.closed:
             return
+        stream = self._consoles[name].file if name in self._consoles else _stream(name)
         try:
-            self.out.file.write(raw)
-            self.out.file.flush()
+            stream.write(raw)
+            stream.flush()
         except BrokenPipeError:
-            self.reader_gone("stdout")
+            self.reader_gone(name)
 
     def reader_gone(self, name: str) -> None:
         """A write to a pipe nobody reads any more: remember it, send the rest to nowhere."""
@@ -85,7 +116,8 @@ class UI:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, stream.fileno())
             os.close(devnull)
-        (self.out if name == "stdout" else self.err).quiet = True
+        if name in self._consoles:
+            self._consoles[name].quiet = True
 
     def ask(self, question: str, explanation: str) -> bool:
         """Terraform's approval question: only ``yes`` approves; end of input refuses."""

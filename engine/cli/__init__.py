@@ -11,11 +11,11 @@ to ``engine.render``. Always holds: a user mistake ends as ``Error: …`` lines 
 with file:line) and exit 1, never as a traceback; an unexpected exception ends as ``Error:
 internal error: …`` and exit 1 (with the traceback only when ``BCDR_DEBUG=1``); a stdout
 whose reader went away (``| head``) is no error: the command runs to its end and exits 141
-(a failure keeps its code); the engine's modules are imported lazily, so ``-help`` and
-``version`` work whatever else is broken.
+(a failure keeps its code); each command's module is imported when it runs (``app.BUILTIN``), the
+engine's modules inside the commands, so ``-help`` and ``version`` work whatever else is
+broken.
 """
 
-from engine.cli import providers, run, show, tools  # noqa: F401 - registers the commands
 from engine.cli.app import BcdrGroup, CliContext, CliError, main
 
 __all__ = ["BcdrGroup", "CliError", "CliContext", "main"]

@@ -102,18 +102,44 @@ class CliContext:
 
 
 # ------------------------------------------------------------------- the group
+#: each built-in command and the module of ``engine.cli`` that defines it, imported when the
+#: command runs (or ``-help`` lists them all): ``bcdr version`` loads none of the others
+BUILTIN = {
+    "init": "run",
+    "validate": "run",
+    "plan": "run",
+    "apply": "run",
+    "destroy": "run",
+    "drift": "run",
+    "show": "show",
+    "output": "show",
+    "state": "show",
+    "import": "tools",
+    "graph": "tools",
+    "force-unlock": "tools",
+    "fmt": "tools",
+    "version": "tools",
+    "providers": "providers",
+}
+
+
 class BcdrGroup(DashGroup):
-    """Turns every failure into ``Error:`` output and an exit code; mounts the commands that
-    providers bring (``engine.cli.mounting``) beside the built-in ones."""
+    """Turns every failure into ``Error:`` output and an exit code; loads each built-in
+    command's module on first use and mounts the commands that providers bring
+    (``engine.cli.mounting``) beside them."""
 
     group_class = DashGroup
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         from engine.cli.mounting import mounted_names
 
-        return sorted({*self.commands, *mounted_names()})
+        return sorted({*self.commands, *BUILTIN, *mounted_names()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in BUILTIN:
+            import importlib
+
+            importlib.import_module(f"engine.cli.{BUILTIN[cmd_name]}")  # registers it
         command = self.commands.get(cmd_name)
         if command is None:
             from engine.cli.mounting import load_mounted

@@ -31,3 +31,19 @@ def test_help_imports_no_rendering_state_parser_or_provider_library() -> None:
     ).stdout
     assert "Usage: bcdr" in out
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    probe = (
+        "import sys\n"
+        "from engine.cli import main\n"
+        "try:\n"
+        "    main(['version'], prog_name='bcdr')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('engine.cli.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "['engine.cli.app', 'engine.cli.tools']"
