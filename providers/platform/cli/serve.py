@@ -6,27 +6,10 @@ token or a query string; Ctrl-C stops it cleanly; a port in use is an error nami
 
 from __future__ import annotations
 
-import logging
-import time
-
 import click
 
 from providers.platform.cli.common import fail, home_option, platform_of
-from sdk.cli import DashCommand, Output, no_color_option, opt
-
-
-class _AccessLines(logging.Handler):
-    """``bcdr serve``'s log on stderr: one access line per request, and what the server
-    refuses or cannot read (the server never logs a token or a query string)."""
-
-    def __init__(self, out: Output) -> None:
-        super().__init__(logging.INFO)
-        self.out = out
-
-    def emit(self, record: logging.LogRecord) -> None:
-        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
-        level = "" if record.levelno <= logging.INFO else f"{record.levelname.lower()}: "
-        self.out.print(f"{when} {level}{record.getMessage()}", err=True)
+from sdk.cli import DashCommand, no_color_option, opt
 
 
 @click.command(cls=DashCommand)
@@ -55,8 +38,12 @@ def serve(
         out.print(f"Serving disk restore points at {url}")
         out.print("Press Ctrl-C to stop.")
 
+    import logging  # here, not at the top: listing the commands must not pay for it
+
+    from providers.platform.cli.access_log import AccessLines
+
     server_log = logging.getLogger("core.access.server")
-    lines, level = _AccessLines(out), server_log.level
+    lines, level = AccessLines(out), server_log.level
     server_log.addHandler(lines)
     server_log.setLevel(logging.INFO)
     server_log.propagate = False
