@@ -37,7 +37,8 @@ from core.blocks.store import BLOCK_SIZE, nonzero_ids
 from core.disks.managed import Disks
 from core.errors import IntegrityError
 from core.fabric.home import Fabric, ResourceId
-from core.restorepoints.service import RestorePoints, VmSource
+from core.restorepoints.model import VmSource
+from core.restorepoints.service import RestorePoints
 
 MiB = 1 << 20
 MUST_BE_ZERO = {
@@ -123,7 +124,7 @@ def _make_site(home: Path, rng: random.Random, points: int) -> tuple[dict[str, b
                 subscription=site.sub, resource_group="rg", region="eastus", name=name, source=src
             )
             src.unlink()
-        site.rps.create_collection(site.coll, region="eastus", source_vm_id=site.vm_id)
+        site.rps.collections.create(site.coll, region="eastus", source_vm_id=site.vm_id)
         for i in range(points):
             if i:
                 _write_some(site, rng)
@@ -232,7 +233,7 @@ def _store_rel(home: Path) -> Path:
 def _flip_one(home: Path, expect: dict[str, bytes], rows: list | None, counts: dict) -> None:
     site = _Site(home)
     try:
-        report = site.rps.verify()
+        report = site.rps.maintenance.verify()
         named = {drp for p in report.problems for drp in p.disk_restore_point_ids}
         refused = False
         same = True
@@ -347,13 +348,13 @@ def _kill_one(home: Path, rng: random.Random, window: float, counts: dict) -> No
     proc.communicate()
     site = _Site(home)
     try:
-        report = site.rps.verify()
+        report = site.rps.maintenance.verify()
         counts["bad_blocks"] += sum(
             1 for p in report.problems if p.what in ("block", "pack") and p.reason != "missing"
         )
         visible = [rp for rp in site.rps.list() if rp.name == "killed"]
         counts["killed_after_commit" if visible else "killed_before_commit"] += 1
-        store = site.rps.store("eastus", site.sub)
+        store = site.rps.stores.get("eastus", site.sub)
         for rp in site.rps.list():
             for k, drp in enumerate(rp.disk_restore_points):
                 _, ids = store.get_manifest(drp.manifest, drp.size_bytes)
@@ -364,9 +365,9 @@ def _kill_one(home: Path, rng: random.Random, window: float, counts: dict) -> No
                     got = site.restore(drp.id, f"r{k}")
                     disk = site.disks.get(drp.disk_id).path.read_bytes()
                     counts["wrong_restores"] += got != disk
-                    store = site.rps.store("eastus", site.sub)
+                    store = site.rps.stores.get("eastus", site.sub)
         counts["leftovers_before_gc"] += _leftovers(site) > 0
-        site.rps.gc()
+        site.rps.maintenance.gc()
         counts["leftovers"] += _leftovers(site)
     finally:
         site.close()
@@ -376,7 +377,7 @@ def _leftovers(site: _Site) -> int:
     """Temp files, packs no index row names, manifests no disk restore point names, and
     indexed blocks no manifest uses."""
     objects = site.store_dir() / "objects"
-    store = site.rps.store("eastus", site.sub)
+    store = site.rps.stores.get("eastus", site.sub)
     temps = sum(1 for p in objects.rglob("*") if p.name.startswith(".tmp-"))
     indexed = {r[0] for r in store.db.execute("SELECT name FROM packs")}
     orphan_packs = sum(1 for name in store.backend.list("packs/") if name not in indexed)

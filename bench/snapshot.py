@@ -53,7 +53,8 @@ def worker(step: str, home: Path, params: dict) -> dict:
     from core.errors import NotFound
     from core.fabric.home import Fabric, ResourceId
     from core.restorepoints.copy import copy_restore_point
-    from core.restorepoints.service import RestorePoints, VmSource
+    from core.restorepoints.model import VmSource
+    from core.restorepoints.service import RestorePoints
 
     fabric = Fabric.open(home)
     try:
@@ -69,9 +70,9 @@ def worker(step: str, home: Path, params: dict) -> dict:
                 ResourceId(sub, "bench", "Microsoft.Compute", "restorePointCollections", name)
             )
             try:
-                rps.get_collection(cid)
+                rps.collections.get(cid)
             except NotFound:
-                rps.create_collection(cid, region=region, source_vm_id=vm_id)
+                rps.collections.create(cid, region=region, source_vm_id=vm_id)
             return cid
 
         def store_dir(region: str = SUB_REGION) -> str:

@@ -120,7 +120,7 @@ class _Core:
             lambda: self.disks.create_empty(
                 subscription=sub, resource_group=a, region="eastus", name=b, size_bytes=65536
             ),
-            lambda: self.rps.create_collection(
+            lambda: self.rps.collections.create(
                 f"/subscriptions/{sub}/resourceGroups/{a}/providers/Microsoft.Compute/"
                 f"restorePointCollections/{b}",
                 region="eastus",

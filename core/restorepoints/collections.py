@@ -1,4 +1,4 @@
-"""Restore point collections: create, get and delete (a mixin of ``RestorePoints``).
+"""Restore point collections: create, get and delete.
 
 What always holds:
 - A collection id is a ``Microsoft.Compute/restorePointCollections`` resource id of a known
@@ -11,23 +11,24 @@ What always holds:
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from core.errors import AlreadyExists, CoreError, NotFound
-from core.fabric.home import ResourceId, check_name
+from core.fabric.home import Fabric, ResourceId, check_name
 from core.progress import Progress
+from core.restorepoints.catalog import Catalog
+from core.restorepoints.maintenance import Maintenance
+from core.restorepoints.model import Collection
 
-if TYPE_CHECKING:
-    from core.fabric.home import Fabric
 
+class Collections:
+    """The restore point collections of one fabric."""
 
-class CollectionsMixin:
-    """The collection methods of ``RestorePoints`` (``core/restorepoints/service.py``)."""
+    def __init__(self, fabric: Fabric, catalog: Catalog, maintenance: Maintenance) -> None:
+        self.fabric = fabric
+        self.catalog = catalog
+        self.maintenance = maintenance
 
-    fabric: Fabric
-
-    # -- collections ----------------------------------------------------------------------
-    def create_collection(self, collection_id: str, *, region: str, source_vm_id: str) -> dict:
+    def create(self, collection_id: str, *, region: str, source_vm_id: str) -> Collection:
         rid = ResourceId.parse(collection_id)
         if rid.type.lower() != "restorepointcollections" or rid.children:
             raise CoreError(
@@ -45,9 +46,9 @@ class CollectionsMixin:
                 "INSERT INTO rp_collections VALUES (?, ?, ?, ?, ?, ?)",
                 (collection_id, rid.name, region, sub, source_vm_id, time.time()),
             )
-        return self.get_collection(collection_id)
+        return self.get(collection_id)
 
-    def get_collection(self, collection_id: str) -> dict:
+    def get(self, collection_id: str) -> Collection:
         row = (
             self.fabric.db()
             .execute("SELECT * FROM rp_collections WHERE id=?", (collection_id,))
@@ -57,14 +58,20 @@ class CollectionsMixin:
             raise NotFound(
                 f"restore point collection {collection_id} does not exist: create it first"
             )
-        out = dict(row)
-        out["restore_point_ids"] = [rp.id for rp in self.list(row["id"])]
-        return out
+        return Collection(
+            id=row["id"],
+            name=row["name"],
+            region=row["region"],
+            subscription=row["subscription"],
+            source_vm_id=row["source_vm_id"],
+            created_at=row["created_at"],
+            restore_point_ids=self.catalog.ids_in(row["id"]),
+        )
 
-    def delete_collection(self, collection_id: str, progress: Progress | None = None) -> int:
+    def delete(self, collection_id: str, progress: Progress | None = None) -> int:
         """Delete a collection and its restore points (rule RP-13); returns bytes freed."""
-        coll = self.get_collection(collection_id)
-        freed = self._delete_rows(coll["restore_point_ids"])
+        coll = self.get(collection_id)
+        self.catalog.delete_rows(coll.restore_point_ids)
         with self.fabric.transaction() as conn:
-            conn.execute("DELETE FROM rp_collections WHERE id=?", (coll["id"],))
-        return freed + self._gc_store(coll["region"], coll["subscription"], progress).bytes_freed
+            conn.execute("DELETE FROM rp_collections WHERE id=?", (coll.id,))
+        return self.maintenance.gc_store(coll.region, coll.subscription, progress).bytes_freed

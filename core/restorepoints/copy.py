@@ -15,13 +15,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
-from core.blocks.store import BLOCK_SIZE
+from core.disks.fileio import BLOCK_SIZE
 from core.errors import AlreadyExists
 from core.fabric.home import Fabric, check_name
 from core.problems import enforce
 from core.progress import Progress, no_progress
+from core.restorepoints.model import RestorePoint
 from core.restorepoints.rules import CopyFacts, copy_problems
-from core.restorepoints.service import RestorePoint, RestorePoints
+from core.restorepoints.service import RestorePoints
 
 
 @dataclass
@@ -43,14 +44,12 @@ def copy_restore_point(
     """Copy a restore point into ``target_collection_id`` (another region) as ``name``."""
     progress = progress or no_progress
     src = restore_points.get(source_restore_point_id)
-    coll = restore_points.get_collection(target_collection_id)
+    coll = restore_points.collections.get(target_collection_id)
     check_name(name, "restore point")
-    rp_id = f"{coll['id']}/restorePoints/{name}"
-    if fabric.db().execute("SELECT 1 FROM restore_points WHERE id=?", (rp_id,)).fetchone():
+    rp_id = f"{coll.id}/restorePoints/{name}"
+    if restore_points.catalog.exists(rp_id):
         raise AlreadyExists(f"restore point {rp_id} exists already: choose another name")
-    facts = CopyFacts(
-        src.id, src.region, src.subscription, coll["id"], coll["region"], coll["subscription"]
-    )
+    facts = CopyFacts(src.id, src.region, src.subscription, coll.id, coll.region, coll.subscription)
     enforce(copy_problems(facts))  # RP-10, the function plans call too
     sent = skipped = 0
     drps = []
@@ -62,8 +61,8 @@ def copy_restore_point(
         ).open_payload
         for drp_id, wk in wrapped.items()
     }
-    source = restore_points.store(src.region, src.subscription)
-    target = restore_points.store(coll["region"], coll["subscription"])
+    source = restore_points.stores.get(src.region, src.subscription)
+    target = restore_points.stores.get(coll.region, coll.subscription)
     with source.lock(exclusive=False), target.lock(exclusive=False):
         manifests = [source.get_manifest(d.manifest, d.size_bytes) for d in src.disk_restore_points]
         with target.writer() as writer:
@@ -98,8 +97,8 @@ def copy_restore_point(
                     bytes_stored=after[1] - before[1],
                 )
             )
-        restore_points._fault("manifests")
-        restore_points._commit(
+        restore_points.fault("manifests")
+        restore_points.catalog.commit(
             rp_id,
             coll,
             name,

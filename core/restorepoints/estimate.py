@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.blocks.store import BLOCK_SIZE, ID_BYTES, ZERO_ID
+from core.blocks.store import ID_BYTES, ZERO_ID
+from core.disks.fileio import BLOCK_SIZE
 from core.disks.managed import Disk
 from core.errors import CoreError
+from core.restorepoints.model import DiskRestorePoint
 from core.restorepoints.service import RestorePoints
 
 CBT = "changed-block tracking"
@@ -43,19 +45,19 @@ def snapshot_estimate(
     """Bytes a restore point in (region, subscription) will snapshot of this existing disk."""
     disks = points.disks
     disk = disks.get(disk_id)
-    base, cbt_covers = points._base(disk, region, subscription)
+    base, cbt_covers = points.catalog.base(disk, region, subscription)
     if base is None or _rekeyed(points, disk, base):
         info = disks.file_info(disk.id)
         how = FIRST if base is None else REKEYED
         return Estimate(min(info.allocated_bytes, disk.size_bytes), how)
-    if cbt_covers and base["size_bytes"] == disk.size_bytes:
+    if cbt_covers and base.size_bytes == disk.size_bytes:
         changed = disks.changed_blocks(disk.id)
         if changed is not None:
             return Estimate(changed.bytes, CBT)
     return Estimate(disk.size_bytes, REHASH)
 
 
-def _rekeyed(points: RestorePoints, disk: Disk, base: dict) -> bool:
+def _rekeyed(points: RestorePoints, disk: Disk, base: DiskRestorePoint) -> bool:
     """Whether the next capture of ``disk`` seals under another data key than ``base`` (its
     previous disk restore point) used, so that it drops the base and is full.
 
@@ -64,7 +66,7 @@ def _rekeyed(points: RestorePoints, disk: Disk, base: dict) -> bool:
     only: no data key is made or unwrapped.
     """
     env = points.envelopes
-    had = env.of(base["id"])
+    had = env.of(base.id)
     des_id = disk.encryption_set_id
     if not des_id:
         return had is not None
@@ -98,7 +100,7 @@ def copy_estimate(
     """Bytes of the blocks of the restore point that the target store does not hold yet."""
     fabric = points.fabric
     src = points.get(source_restore_point_id)
-    source = points.store(src.region, src.subscription)
+    source = points.stores.get(src.region, src.subscription)
     wanted: set[bytes] = set()
     for drp in src.disk_restore_points:
         _size, ids = source.get_manifest(drp.manifest)
@@ -108,5 +110,5 @@ def copy_estimate(
     index = fabric.region_dir(target_region) / sub / "store" / "index.db"
     if not wanted or not index.exists():  # no store there yet: every block is missing
         return len(wanted) * BLOCK_SIZE
-    target = points.store(fabric.check_region(target_region), sub)
+    target = points.stores.get(fabric.check_region(target_region), sub)
     return len(wanted - target.present(wanted)) * BLOCK_SIZE

@@ -1,91 +1,58 @@
-"""Deleting restore points, gc and verify across stores (a mixin of ``RestorePoints``).
+"""Garbage collection and verification across the stores restore points live in.
 
 What always holds:
-- A delete removes the rows first (restore point, disk restore points, CBT bases, key
-  records) in one transaction, then collects the garbage of that store under its exclusive
-  lock, so a block still used by another restore point is never freed (rule RP-13).
+- ``gc_store`` collects the garbage of one store under its exclusive lock, keeping every
+  block a restore point row still names, so a block still used by another restore point is
+  never freed (rule RP-13); deletes remove the rows first (``Catalog.delete_rows``), then
+  call it.
 - ``gc`` and ``verify`` visit every store that has an index or a restore point row; verify
   reads under the shared lock and re-hashes every block it reads, unwrapping each encrypted
   disk restore point's key anew (an unusable key is reported, not raised). Asked to rebuild
-  the index first, it closes this object's store handles and rebuilds each store's index
-  from its packs under that store's exclusive lock (``core.blocks.store.rebuild_index``).
+  the index first, it closes the shared store handles and rebuilds each store's index from
+  its packs under that store's exclusive lock (``core.blocks.index.rebuild_index``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from core.blocks.gc import GcReport, collect_garbage
 from core.blocks.index import IndexDamaged, RebuildReport, rebuild_index
-from core.blocks.store import BlockStore
 from core.blocks.verify import VerifyReport, index_problem, verify_store
 from core.errors import CoreError
-from core.keystore.envelope import KeyUnavailable, WrappedKey, forget_records
+from core.fabric.home import Fabric
+from core.keystore.envelope import Envelopes, KeyUnavailable, WrappedKey
 from core.progress import Progress, no_progress
-
-if TYPE_CHECKING:
-    from core.fabric.home import Fabric
-    from core.keystore.envelope import Envelopes
+from core.restorepoints.catalog import Catalog
+from core.restorepoints.stores import Stores, store_lock
 
 
-class MaintenanceMixin:
-    """Delete, gc and verify of ``RestorePoints`` (``core/restorepoints/service.py``)."""
+class Maintenance:
+    """gc, verify and index rebuilds of the stores of one fabric's restore points."""
 
-    fabric: Fabric
-    envelopes: Envelopes
+    def __init__(
+        self, fabric: Fabric, catalog: Catalog, stores: Stores, envelopes: Envelopes
+    ) -> None:
+        self.fabric = fabric
+        self.catalog = catalog
+        self.stores = stores
+        self.envelopes = envelopes
 
-    # -- deleting, verify, gc ------------------------------------------------------------------
-    def delete(self, restore_point_id: str, progress: Progress | None = None) -> int:
-        """Delete a restore point and free the blocks no other uses."""
-        # rule RP-13: the row goes first, then gc frees what no other restore point uses
-        rp = self.get(restore_point_id)
-        self._delete_rows([rp.id])
-        return self._gc_store(rp.region, rp.subscription, progress).bytes_freed
+    def in_use(self) -> list[tuple[str, str]]:
+        """(region, subscription) of every store with an index or a restore point row."""
+        return sorted(self.stores.with_index() | self.catalog.regions())
 
-    def _delete_rows(self, rp_ids: list[str]) -> int:
-        with self.fabric.transaction() as conn:
-            for rp_id in rp_ids:
-                conn.execute(
-                    "DELETE FROM cbt_bases WHERE disk_restore_point_id IN "
-                    "(SELECT id FROM disk_restore_points WHERE restore_point_id=?)",
-                    (rp_id,),
-                )
-                forget_records(conn, rp_id)
-                conn.execute("DELETE FROM disk_restore_points WHERE restore_point_id=?", (rp_id,))
-                conn.execute("DELETE FROM restore_points WHERE id=?", (rp_id,))
-        return 0
-
-    def _manifests(self, region: str, sub: str) -> list[tuple[str, str, str, int]]:
-        """(manifest, disk restore point id, restore point id, size) of every row in one store."""
-        rows = self.fabric.db().execute(
-            "SELECT d.manifest, d.id, d.restore_point_id, d.size_bytes FROM disk_restore_points d "
-            "JOIN restore_points r ON r.id = d.restore_point_id "
-            "WHERE r.region=? AND r.subscription=?",
-            (region, sub),
-        )
-        return [tuple(r) for r in rows.fetchall()]
-
-    def _stores(self) -> list[tuple[str, str]]:
-        found = set()
-        for index in sorted((self.fabric.home / "regions").glob("*/*/store/index.db")):
-            found.add((index.parent.parent.parent.name, index.parent.parent.name))
-        for r in self.fabric.db().execute(
-            "SELECT DISTINCT region, subscription FROM restore_points"
-        ):
-            found.add((r[0], r[1]))
-        return sorted(found)
-
-    def _gc_store(self, region: str, sub: str, progress: Progress | None) -> GcReport:
-        with store_lock(self.store(region, sub), exclusive=True) as store:
-            return collect_garbage(store, self._manifests(region, sub), progress or no_progress)
+    def gc_store(self, region: str, sub: str, progress: Progress | None = None) -> GcReport:
+        """Delete the blocks and manifests of one store that no restore point row uses."""
+        with store_lock(self.stores.get(region, sub), exclusive=True) as store:
+            manifests = self.catalog.manifests(region, sub)
+            return collect_garbage(store, manifests, progress or no_progress)
 
     def gc(self, progress: Progress | None = None) -> GcReport:
         """Mark and sweep every store: delete blocks and manifests no restore point uses."""
         total = GcReport()
-        for region, sub in self._stores():
-            total.add(self._gc_store(region, sub, progress))
+        for region, sub in self.in_use():
+            total.add(self.gc_store(region, sub, progress))
         return total
 
     def verify(
@@ -102,13 +69,13 @@ class MaintenanceMixin:
             raise CoreError(f"sample percent {sample_percent} must be in (0, 100]")
         total = VerifyReport()
         if rebuild:
-            self.close()  # the handles this object holds would keep the old index open
-            for region, sub in self._stores():
+            self.stores.close()  # the handles held would keep the old index open
+            for region, sub in self.in_use():
                 total.rebuilt.append(self.rebuild_index(region, sub))
-        for region, sub in self._stores():
-            manifests = self._manifests(region, sub)
+        for region, sub in self.in_use():
+            manifests = self.catalog.manifests(region, sub)
             try:
-                handle = self.store(region, sub)
+                handle = self.stores.get(region, sub)
             except IndexDamaged as exc:
                 total.problems.append(index_problem(exc.path, exc.detail, manifests))
                 continue
@@ -140,10 +107,3 @@ class MaintenanceMixin:
                     opened[wk] = exc
             out[drp_id] = opened[wk]
         return out
-
-
-@contextmanager
-def store_lock(store: BlockStore, exclusive: bool) -> Iterator[BlockStore]:
-    """Hold ``store``'s lock (shared for writers, exclusive for gc) and yield the store."""
-    with store.lock(exclusive):
-        yield store

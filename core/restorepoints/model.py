@@ -76,6 +76,19 @@ class RestorePoint:
     copied_from: str | None = None
 
 
+@dataclass(frozen=True)
+class Collection:
+    """A restore point collection: one source VM, one region (rule RP-1)."""
+
+    id: str
+    name: str
+    region: str
+    subscription: str
+    source_vm_id: str
+    created_at: float
+    restore_point_ids: list[str] = field(default_factory=list)  # oldest first
+
+
 @contextmanager
 def naming(drp_id: str) -> Iterator[None]:
     """Prefix an ``IntegrityError`` with the disk restore point it affects."""

@@ -160,12 +160,12 @@ register(
 
 # ------------------------------------------------------------------ restore_point_collection
 def _show_collection(c: Core, id: str) -> dict[str, Any]:
-    coll = c.points.get_collection(id)
+    coll = c.points.collections.get(id)
     return {
         "collection": {
-            "region": coll["region"],
-            "source_vm_id": coll["source_vm_id"],
-            "restore_point_ids": coll["restore_point_ids"],
+            "region": coll.region,
+            "source_vm_id": coll.source_vm_id,
+            "restore_point_ids": coll.restore_point_ids,
         }
     }
 
@@ -175,7 +175,7 @@ def _delete_collection(c: Core, id: str, row: dict | None, progress: Progress | 
     inside = [r for r in rows if r.lower().startswith(id.lower() + "/")]
     freed = 0
     with suppress(NotFound):
-        freed = c.points.delete_collection(id, progress)
+        freed = c.points.collections.delete(id, progress)
     return inside, freed
 
 
@@ -189,7 +189,7 @@ register(
         "restore_point_collection",
         COLLECTION,
         ("collection",),
-        find=lambda c, id: c.points.get_collection(id)["id"],
+        find=lambda c, id: c.points.collections.get(id).id,
         listed=_collections,
         show=_show_collection,
         delete=_delete_collection,

@@ -193,14 +193,16 @@ class EmbeddedPlatform:
                 "Give --sample a percentage greater than 0 and at most 100.",
             )
         with _open(home) as fabric:
-            report = restore_points(fabric).verify(sample_percent, progress, rebuild=rebuild_index)
+            report = restore_points(fabric).maintenance.verify(
+                sample_percent, progress, rebuild=rebuild_index
+            )
             return verify_report(report) | {"sample_percent": sample_percent}
 
     def gc(self, home: Path, progress: Progress | None) -> dict[str, Any]:
         """Delete blocks and manifests that no restore point references, and the leftovers of
         interrupted writes; report what was freed, by kind."""
         with _open(home) as fabric:
-            return gc_report(restore_points(fabric).gc(progress))
+            return gc_report(restore_points(fabric).maintenance.gc(progress))
 
     # -- ``bcdr platform``: acting on the platform directly, like ``az`` -------------------
     def list_resources(self, home: Path, type: str | None = None) -> list[dict[str, Any]]:

@@ -16,7 +16,8 @@ import pytest
 
 from core.disks.managed import Disks
 from core.fabric.home import Fabric, ResourceId
-from core.restorepoints.service import RestorePoints, VmSource
+from core.restorepoints.model import VmSource
+from core.restorepoints.service import RestorePoints
 from tests.cli.conftest import write
 
 MiB = 1 << 20
@@ -88,7 +89,7 @@ def build(home: Path) -> World:
         )
         points = RestorePoints(fabric, disks)
         try:
-            points.create_collection(coll, region="eastus", source_vm_id=vm)
+            points.collections.create(coll, region="eastus", source_vm_id=vm)
             fabric.put_resource(coll, COLL, "eastus", {"name": "c", "tags": None})
             points.create(coll, "rp1", _vm_source(w))
             fabric.put_resource(w.rp, RP, "eastus", {"name": "rp1", "tags": None})

@@ -11,7 +11,8 @@ import pytest
 
 from core.disks.managed import BLOCK_SIZE, Disk, Disks
 from core.fabric.home import Fabric, ResourceId
-from core.restorepoints.service import HookSpec, RestorePoints, VmSource
+from core.restorepoints.model import HookSpec, VmSource
+from core.restorepoints.service import RestorePoints
 
 MiB = 1024 * 1024
 
@@ -59,7 +60,7 @@ def collection(
             fabric.default_subscription, "rg", "Microsoft.Compute", "restorePointCollections", name
         )
     )
-    rps.create_collection(cid, region=region, source_vm_id=vm_id(fabric))
+    rps.collections.create(cid, region=region, source_vm_id=vm_id(fabric))
     return cid
 
 

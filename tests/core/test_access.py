@@ -336,7 +336,8 @@ def test_http_rejects_other_methods(served, access: Access) -> None:
 
 @pytest.fixture
 def real(fabric: Fabric, disks, tmp_path) -> Iterator[tuple]:
-    from core.restorepoints.service import RestorePoints, VmSource
+    from core.restorepoints.model import VmSource
+    from core.restorepoints.service import RestorePoints
 
     sub = fabric.default_subscription
     mib = 1 << 20
@@ -364,7 +365,7 @@ def real(fabric: Fabric, disks, tmp_path) -> Iterator[tuple]:
         f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute"
         "/restorePointCollections/c1"
     )
-    rps.create_collection(coll, region="eastus", source_vm_id=vm.vm_id)
+    rps.collections.create(coll, region="eastus", source_vm_id=vm.vm_id)
     rp = rps.create(coll, "rp1", vm, consistency_mode="CrashConsistent")
     by_disk = {d.disk_id: d.id for d in rp.disk_restore_points}
     server = make_server(fabric, "127.0.0.1", 0)

@@ -87,6 +87,6 @@ def test_rp10_copy_cut_short_is_invisible_and_gc_reclaims(fabric, rps, source) -
     rps.fault_hook = None
     assert rps.list(target) == []
     assert store_bytes(fabric, "westus") > 0
-    assert rps.gc().bytes_freed > 0
+    assert rps.maintenance.gc().bytes_freed > 0
     assert store_bytes(fabric, "westus") == 0
-    assert rps.verify().ok
+    assert rps.maintenance.verify().ok

@@ -242,7 +242,7 @@ def _hits(fabric: Fabric, needles: list[bytes], region: str = "eastus") -> int:
 
 def _ids(rps, drp) -> set[bytes]:
     rp = rps.get(drp.restore_point_id)
-    _, ids = rps.store(rp.region, rp.subscription).get_manifest(drp.manifest)
+    _, ids = rps.stores.get(rp.region, rp.subscription).get_manifest(drp.manifest)
     return {ids[i : i + 16] for i in range(0, len(ids), 16)} - {bytes(16)}
 
 
@@ -316,7 +316,7 @@ def test_unusable_key_refuses_restore_read_copy_and_verify_by_name(
         with pytest.raises(KeyUnavailable, match="key kek"):
             copy_restore_point(fabric, rps, rp.id, target, "copy")
         assert restored_bytes(rps, fabric, rp.disk_restore_points[1].id, f"p{id(off)}") == data
-        report = rps.verify()
+        report = rps.maintenance.verify()
         assert [p.what for p in report.problems] == ["key"]
         text = str(report.problems[0])
         assert text.startswith("cannot verify 5 blocks: key kek") and drp.id in text
@@ -324,7 +324,7 @@ def test_unusable_key_refuses_restore_read_copy_and_verify_by_name(
         assert report.affected_restore_points() == [rp.id]
         on()
         assert restored_bytes(rps, fabric, drp.id, f"back{id(off)}") == data
-        assert rps.verify().ok
+        assert rps.maintenance.verify().ok
     copied = copy_restore_point(fabric, rps, rp.id, target, "copy").restore_point
     assert _hits(fabric, _needles(data), "westus") == len(_needles(data))  # the plain disk's
     env = rps.envelopes
@@ -366,9 +366,9 @@ def test_verify_calls_a_damaged_sealed_block_corrupt_and_names_its_restore_point
     data = _pattern_image(4)
     enc = import_disk(disks, fabric, tmp_path, "enc", data, encryption_set_id=DES)
     rp = rps.create(collection(rps, fabric), "rp", vm(fabric, enc))
-    assert rps.verify().blocks_checked == 3
+    assert rps.maintenance.verify().blocks_checked == 3
     fixtures_snap.flip_byte_in_a_pack(fabric)
-    report = rps.verify()
+    report = rps.maintenance.verify()
     assert [(p.what, p.reason) for p in report.problems] == [("block", "corrupted")]
     assert report.affected_restore_points() == [rp.id]
     with pytest.raises(IntegrityError, match="corrupted"):
@@ -390,7 +390,7 @@ def test_restore_points_survive_a_rotation_of_the_des_key(
     assert wk.key_version == old
     assert ks.rotate_key(KEY).version != old
     assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "after") == data
-    assert rps.verify().ok
+    assert rps.maintenance.verify().ok
     disks.write(disk.id, 0, b"new" * 10)
     rp2 = rps.create(cid, "rp2", vm(fabric, disks.get(disk.id)))
     assert rp2.disk_restore_points[0].blocks_new == 1

@@ -54,7 +54,7 @@ def _manifest(fabric: Fabric, rp) -> Path:
 
 
 def _first_block(rps: RestorePoints, rp) -> bytes:
-    store = rps.store(rp.region, rp.subscription)
+    store = rps.stores.get(rp.region, rp.subscription)
     _, ids = store.get_manifest(rp.disk_restore_points[0].manifest)
     return bytes(next(nonzero_ids(ids))[1])
 
@@ -138,7 +138,7 @@ def test_a_flip_is_named_by_verify_and_refused_by_restore(fabric, rps, store, da
     data, rp1, rp2 = store
     what = damage(fabric, rps, rp1)
     rps.close()
-    report = rps.verify()
+    report = rps.maintenance.verify()
     assert what in {p.what for p in report.problems}, report.problems
     assert rp1.id in report.affected_restore_points()
     drp = rp1.disk_restore_points[0].id
@@ -155,12 +155,12 @@ def test_manifest_size_other_than_the_disk_restore_points_is_refused(fabric, rps
     well-formed one, for a disk one block larger) restores nothing."""
     data, rp1, _ = store
     drp = rp1.disk_restore_points[0]
-    s = rps.store(rp1.region, rp1.subscription)
+    s = rps.stores.get(rp1.region, rp1.subscription)
     _, ids = s.get_manifest(drp.manifest)
     s.put_manifest(drp.manifest, drp.size_bytes + BLOCK_SIZE, bytes(ids) + bytes(ID_BYTES))
     with pytest.raises(IntegrityError, match=f"{drp.size_bytes + BLOCK_SIZE} bytes where"):
         restored_bytes(rps, fabric, drp.id, "r1")
-    (problem,) = rps.verify().problems
+    (problem,) = rps.maintenance.verify().problems
     assert (problem.what, problem.restore_point_ids) == ("manifest", [rp1.id])
 
 
@@ -184,7 +184,7 @@ def test_format_1_objects_are_read_and_counted(fabric, rps, store) -> None:
         pack.stat().st_size,
         f"packs/{pack.name}",
     )
-    report = rps.verify()
+    report = rps.maintenance.verify()
     assert report.ok, report.problems
     assert report.legacy_objects == 2
     assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1") == data
@@ -216,7 +216,7 @@ def test_index_rebuilt_from_the_packs_restores_byte_identical(fabric, rps, store
     data, rp1, rp2 = store
     before = _rows(fabric)
     damage(fabric)
-    report = rps.verify(rebuild=True)
+    report = rps.maintenance.verify(rebuild=True)
     assert report.ok, report.problems
     (rebuilt,) = report.rebuilt
     assert rebuilt.packs == len(list((_store_dir(fabric) / "objects" / "packs").iterdir()))
@@ -238,10 +238,10 @@ def test_damaged_index_is_named_and_restore_refused(fabric, rps, store) -> None:
     with pytest.raises(IndexDamaged, match="rebuild-index") as refused:
         restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1")
     assert str(index) in str(refused.value)
-    (problem,) = rps.verify().problems
+    (problem,) = rps.maintenance.verify().problems
     assert (problem.what, problem.name) == ("index", str(index))
     assert problem.restore_point_ids == sorted([rp1.id, rp2.id])
-    assert rps.verify(rebuild=True).rebuilt[0].kept_as == "index.db.before-rebuild"
+    assert rps.maintenance.verify(rebuild=True).rebuilt[0].kept_as == "index.db.before-rebuild"
     assert (_store_dir(fabric) / "index.db.before-rebuild").read_bytes()[:100] == b"\xff" * 100
 
 
@@ -250,7 +250,7 @@ def test_rebuild_leaves_out_a_pack_whose_footer_is_damaged(fabric, rps, store) -
     pack = _big_pack(fabric)
     _flip(pack, pack.stat().st_size - 12)
     _lose_index(fabric)
-    report = rps.verify(rebuild=True)
+    report = rps.maintenance.verify(rebuild=True)
     ((name, why),) = report.rebuilt[0].damaged_packs
     assert name == f"packs/{pack.name}" and "checksum" in why
     assert rp1.id in report.affected_restore_points()
@@ -262,10 +262,10 @@ def test_gc_with_a_lost_index_deletes_nothing(fabric, rps, store) -> None:
     packs = sorted((_store_dir(fabric) / "objects" / "packs").iterdir())
     _lose_index(fabric)
     with pytest.raises(IntegrityError, match="rebuild-index"):
-        rps.gc()
+        rps.maintenance.gc()
     assert sorted((_store_dir(fabric) / "objects" / "packs").iterdir()) == packs
     rps.close()
-    rps.verify(rebuild=True)
+    rps.maintenance.verify(rebuild=True)
     assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1") == data
 
 
@@ -278,13 +278,13 @@ def test_gc_removes_leftovers_of_interrupted_writes_and_counts_them(fabric, rps,
     (objects / "manifests" / ".tmp-4567").write_bytes(b"y" * 24)
     orphan = objects / "packs" / f"{'0' * 32}.pack"
     orphan.write_bytes(b"z" * 100)
-    report = rps.gc()
+    report = rps.maintenance.gc()
     assert (report.temp_files_deleted, report.temp_bytes_freed) == (2, 1024)
     assert (report.objects_deleted, report.object_bytes_freed) == (1, 100)
     assert (report.blocks_freed, report.block_bytes_freed) == (0, 0)
     assert report.bytes_freed == 1124
     assert not [p for p in objects.rglob(".tmp-*")] and not orphan.exists()
-    assert rps.verify().ok
+    assert rps.maintenance.verify().ok
     assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1") == data
 
 
@@ -311,14 +311,14 @@ def test_a_damaged_pack_row_is_named_and_gc_keeps_the_pack(fabric, rps, store) -
     data, rp1, _ = store
     pack = f"packs/{_big_pack(fabric).name}"
     _index_sql(fabric, "UPDATE packs SET name = 'packs/x' || substr(name, 8) WHERE name = ?", pack)
-    report = rps.verify()
+    report = rps.maintenance.verify()
     assert {p.what for p in report.problems} == {"index"}
     assert any(
         f"rows of blocks in pack {pack} but no row for the pack" in p.reason
         for p in report.problems
     )
     assert rp1.id in report.affected_restore_points()
-    rps.gc()
+    rps.maintenance.gc()
     assert (_store_dir(fabric) / "objects" / pack).exists()
     assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1") == data
 
@@ -337,6 +337,6 @@ def test_a_schema_garbled_into_bytes_that_are_not_utf8_is_a_damaged_index(
     _flip(index, at, mask=0xD1)  # "KEY" becomes "K\x94Y": not UTF-8, and a syntax error
     with pytest.raises(IndexDamaged, match="rebuild-index"):
         restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "r1")
-    problems = rps.verify().problems
+    problems = rps.maintenance.verify().problems
     assert [(p.what, p.name) for p in problems] == [("index", str(index))]
     assert problems[0].restore_point_ids == sorted([rp1.id, rp2.id])

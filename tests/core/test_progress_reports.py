@@ -51,13 +51,13 @@ def test_capture_copy_gc_and_verify_report_bytes_and_end_at_their_total(
     assert _ends_at_total(copied.seen["copy os"]) == result.blocks_sent * BLOCK_SIZE
 
     checked = Recorder()
-    rps.verify(progress=checked)
+    rps.maintenance.verify(progress=checked)
     done, total = checked.seen["verify"][-1]  # one task per store: the last store's end
     assert done == total > BLOCK_SIZE  # stored bytes, not blocks
 
     rps.delete(result.restore_point.id)
     swept = Recorder()
-    rps.gc(progress=swept)
+    rps.maintenance.gc(progress=swept)
     events = swept.seen["gc"]  # one sweep per store, each ending at its total
     ends = [i for i, (done, total) in enumerate(events) if done == total]
     assert ends[-1] == len(events) - 1

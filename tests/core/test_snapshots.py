@@ -13,7 +13,7 @@ import pytest
 
 from core.disks.managed import BLOCK_SIZE
 from core.errors import AlreadyExists, CoreError, NotFound
-from core.restorepoints.service import HookSpec
+from core.restorepoints.model import HookSpec
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import (
     MiB,
@@ -297,7 +297,8 @@ CRASHER = """
 import json, os, sys
 from core.disks.managed import Disks
 from core.fabric.home import Fabric
-from core.restorepoints.service import RestorePoints, VmSource
+from core.restorepoints.model import VmSource
+from core.restorepoints.service import RestorePoints
 fabric = Fabric.open(sys.argv[1])
 rps = RestorePoints(fabric, Disks(fabric))
 def die(step):
@@ -324,7 +325,7 @@ def test_crash_before_the_row_leaves_no_restore_point_and_gc_reclaims(
     assert [rp.id for rp in rps.list()] == [rp0.id]
     leftovers = store_bytes(fabric) - clean
     assert leftovers >= BLOCK_SIZE
-    assert rps.gc().bytes_freed == leftovers
+    assert rps.maintenance.gc().bytes_freed == leftovers
     assert store_bytes(fabric) == clean
     # The change tracking still covers rp0, so the next restore point holds the write.
     assert disks.changed_blocks(d.id).blocks == [4]

@@ -22,19 +22,19 @@ def two_rps(fabric, disks, rps, tmp_path):
 
 
 def test_verify_clean_store(rps, two_rps) -> None:
-    report = rps.verify()
+    report = rps.maintenance.verify()
     assert report.ok, report.problems
     assert report.blocks_checked == sum(
         d.blocks_new for rp in two_rps[2:] for d in rp.disk_restore_points
     )
-    sample = rps.verify(sample_percent=10)
+    sample = rps.maintenance.verify(sample_percent=10)
     assert sample.ok and 0 < sample.blocks_checked < report.blocks_checked
 
 
 def test_flipped_byte_found_by_verify_and_refused_by_restore(fabric, rps, two_rps) -> None:
     _, _, rp1, rp2 = two_rps
     pack = flip_byte_in_a_pack(fabric)
-    report = rps.verify()
+    report = rps.maintenance.verify()
     assert not report.ok
     (problem,) = report.problems
     assert problem.reason == "corrupted" and problem.pack == f"packs/{pack.name}"
@@ -55,20 +55,20 @@ def test_missing_pack_and_manifest_are_named(fabric, rps, two_rps) -> None:
     objects = fabric.store_dir("eastus", fabric.default_subscription) / "objects"
     (objects / rp1.disk_restore_points[0].manifest).unlink()
     next((objects / "packs").iterdir()).unlink()
-    report = rps.verify()
+    report = rps.maintenance.verify()
     kinds = {(p.what, p.reason) for p in report.problems}
     assert ("manifest", "missing") in kinds and ("block", "missing") in kinds
     assert rp1.id in report.affected_restore_points()
     with pytest.raises(IntegrityError, match="missing"):
-        rps.gc()  # gc refuses to sweep with a manifest it cannot read
+        rps.maintenance.gc()  # gc refuses to sweep with a manifest it cannot read
 
 
 def test_rp13_delete_frees_only_unshared_blocks(fabric, rps, two_rps) -> None:
     d, data, rp1, rp2 = two_rps
     before = store_bytes(fabric)
-    assert rps.gc().bytes_freed == 0
+    assert rps.maintenance.gc().bytes_freed == 0
     # rp1 alone uses the old versions of the blocks rp2 rewrote, and its manifest.
-    with rps.open_store("eastus", fabric.default_subscription) as store:
+    with rps.stores.open("eastus", fabric.default_subscription) as store:
         ids = [store.get_manifest(r.disk_restore_points[0].manifest)[1] for r in (rp1, rp2)]
         only1 = {ids[0][i : i + 16] for i in range(0, len(ids[0]), 16)}
         only1 -= {ids[1][i : i + 16] for i in range(0, len(ids[1]), 16)} | {bytes(16)}
@@ -82,7 +82,7 @@ def test_rp13_delete_frees_only_unshared_blocks(fabric, rps, two_rps) -> None:
     assert [rp.id for rp in rps.list()] == [rp2.id]
     with open(d.path, "rb") as f:
         assert restored_bytes(rps, fabric, rp2.disk_restore_points[0].id, "r2") == f.read()
-    assert rps.verify().ok
+    assert rps.maintenance.verify().ok
     freed2 = rps.delete(rp2.id)
     assert freed2 == before - freed
     assert store_bytes(fabric) == 0
@@ -90,6 +90,6 @@ def test_rp13_delete_frees_only_unshared_blocks(fabric, rps, two_rps) -> None:
 
 def test_rp13_delete_collection_deletes_its_restore_points(fabric, rps, two_rps) -> None:
     _, _, rp1, _ = two_rps
-    freed = rps.delete_collection(rp1.collection_id)
+    freed = rps.collections.delete(rp1.collection_id)
     assert rps.list() == [] and freed > 0
     assert store_bytes(fabric) == 0

@@ -125,7 +125,8 @@ def _restore_point(ws: Workspace, disk_id: str) -> tuple[str, str]:
     """A restore point of the disk made with the core API: (rp id, disk restore point id)."""
     from core.disks.managed import Disks
     from core.fabric.home import ResourceId
-    from core.restorepoints.service import RestorePoints, VmSource
+    from core.restorepoints.model import VmSource
+    from core.restorepoints.service import RestorePoints
 
     with ws.fabric() as fab:
         sub = fab.default_subscription
@@ -133,7 +134,7 @@ def _restore_point(ws: Workspace, disk_id: str) -> tuple[str, str]:
         try:
             vm = str(ResourceId(sub, "prod", "Microsoft.Compute", "virtualMachines", "web"))
             coll = str(ResourceId(sub, "prod", "Microsoft.Compute", "restorePointCollections", "c"))
-            rps.create_collection(coll, region="eastus", source_vm_id=vm)
+            rps.collections.create(coll, region="eastus", source_vm_id=vm)
             source = VmSource(
                 vm_id=vm, name="web", region="eastus", subscription=sub, size="Standard_D2s_v5",
                 os_type="linux", power_state="stopped", os_disk_id=disk_id, data_disk_ids=[],
@@ -199,7 +200,7 @@ def test_rp8_other_region_needs_a_copied_restore_point(ws: Workspace) -> None:
         rps = RestorePoints(fab, Disks(fab))
         try:
             dr = str(ResourceId(sub, "prod", "Microsoft.Compute", "restorePointCollections", "dr"))
-            rps.create_collection(dr, region="westus", source_vm_id="vm")
+            rps.collections.create(dr, region="westus", source_vm_id="vm")
             copied = copy_restore_point(fab, rps, rp_id, dr, "rp1").restore_point
         finally:
             rps.close()

@@ -240,7 +240,7 @@ def test_destroy_removes_restore_points_collection_and_their_blocks(ws: Workspac
         try:
             assert rps.list() == []
             assert fab.list_resources() == []
-            store = rps.store("eastus", fab.default_subscription)
+            store = rps.stores.get("eastus", fab.default_subscription)
             assert store.block_count() == 0  # RP-13: the blocks went with them
         finally:
             rps.close()
@@ -297,7 +297,7 @@ def _two_at_once(tmp_path, trial: int) -> list[BaseException]:
         rps = RestorePoints(fab, disks)
         base = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute"
         coll = f"{base}/restorePointCollections/c"
-        rps.create_collection(coll, region="eastus", source_vm_id=f"{base}/virtualMachines/v")
+        rps.collections.create(coll, region="eastus", source_vm_id=f"{base}/virtualMachines/v")
         vm = VmSource(
             f"{base}/virtualMachines/v", "v", "eastus", sub, "s", "linux", "running", disk.id, []
         )

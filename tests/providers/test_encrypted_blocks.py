@@ -218,7 +218,7 @@ def test_des_data_unreadable_in_store_restore_identical_and_no_cross_key_dedup(
         points = RestorePoints(fab, Disks(fab))
         try:
             rp = points.get(rp1["id"])
-            store = points.store(rp.region, rp.subscription)
+            store = points.stores.get(rp.region, rp.subscription)
             a, b = (store.get_manifest(d.manifest)[1] for d in rp.disk_restore_points)
             ids_a = {a[i : i + 16] for i in range(0, len(a), 16)} - {bytes(16)}
             ids_b = {b[i : i + 16] for i in range(0, len(b), 16)} - {bytes(16)}

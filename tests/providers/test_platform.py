@@ -15,7 +15,8 @@ import pytest
 from core.access.grants import Access
 from core.disks.managed import Disks
 from core.fabric.home import Fabric, ResourceId
-from core.restorepoints.service import RestorePoints, VmSource
+from core.restorepoints.model import VmSource
+from core.restorepoints.service import RestorePoints
 from providers.platform.verbs import EmbeddedPlatform
 from sdk.diagnostics import DiagnosticsError
 
@@ -42,7 +43,7 @@ def _restore_point(home: Path, data: bytes, fault: str | None = None) -> str:
         )
         vm_id = str(ResourceId(sub, "rg", "Microsoft.Compute", "virtualMachines", "web"))
         cid = str(ResourceId(sub, "rg", "Microsoft.Compute", "restorePointCollections", "daily"))
-        rps.create_collection(cid, region="eastus", source_vm_id=vm_id)
+        rps.collections.create(cid, region="eastus", source_vm_id=vm_id)
         vm = VmSource(
             vm_id=vm_id, name="web", region="eastus", subscription=sub, size="Standard_D2s_v5",
             os_type="linux", power_state="stopped", os_disk_id=disk.id, data_disk_ids=[],

@@ -66,16 +66,16 @@ def collection_facts(s: PlatformSession, coll_id: str) -> dict[str, Any] | None:
     if planned is not None and "/restorepointcollections/" in coll_id.lower():
         return planned
     try:
-        coll = s.points.get_collection(coll_id)
+        coll = s.points.collections.get(coll_id)
     except NotFound:
         return None
     return {
-        "id": coll["id"],
-        "name": coll["name"],
-        "location": coll["region"],
-        "subscription": coll["subscription"],
-        "source_vm_id": coll["source_vm_id"],
-        "restore_point_ids": coll["restore_point_ids"],
+        "id": coll.id,
+        "name": coll.name,
+        "location": coll.region,
+        "subscription": coll.subscription,
+        "source_vm_id": coll.source_vm_id,
+        "restore_point_ids": coll.restore_point_ids,
     }
 
 
@@ -83,7 +83,7 @@ def live_restore_points(s: PlatformSession, coll_id: str) -> list[str]:
     from core.errors import NotFound
 
     try:
-        return list(s.points.get_collection(coll_id)["restore_point_ids"])
+        return list(s.points.collections.get(coll_id).restore_point_ids)
     except NotFound:
         return []
 
@@ -174,21 +174,17 @@ class RestorePointCollection(ResourceType):
             raise NotFound(
                 f"VM {p['source_vm_id']} does not exist: create the VM first or fix source_vm_id"
             )
-        coll = s.points.create_collection(
+        coll = s.points.collections.create(
             p["id"], region=p["location"], source_vm_id=p["source_vm_id"]
         )
-        s.fabric.put_resource(
-            coll["id"], COLLECTION_TYPE, coll["region"], arguments(self.schema, p)
-        )
-        return self._read_or_fail(s, coll["id"])
+        s.fabric.put_resource(coll.id, COLLECTION_TYPE, coll.region, arguments(self.schema, p))
+        return self._read_or_fail(s, coll.id)
 
     def update(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
         p = dict(req.planned_state)
-        coll = s.points.get_collection(p["id"])
-        s.fabric.put_resource(
-            coll["id"], COLLECTION_TYPE, coll["region"], arguments(self.schema, p)
-        )
-        return self._read_or_fail(s, coll["id"])
+        coll = s.points.collections.get(p["id"])
+        s.fabric.put_resource(coll.id, COLLECTION_TYPE, coll.region, arguments(self.schema, p))
+        return self._read_or_fail(s, coll.id)
 
     def _read_or_fail(self, s: PlatformSession, id: str) -> dict[str, Any]:
         from core.errors import NotFound
@@ -207,26 +203,26 @@ class RestorePointCollection(ResourceType):
         if not isinstance(id, str):
             return None
         try:
-            coll = s.points.get_collection(id)
+            coll = s.points.collections.get(id)
         except (NotFound, CoreError):
             return None
-        row = s.fabric.get_resource(coll["id"])
+        row = s.fabric.get_resource(coll.id)
         if row is not None and row["type"] == COLLECTION_TYPE:
             props = row["properties"]
         else:  # made outside bcdr: what the core knows of it
             from core.fabric.home import ResourceId
 
-            rid = ResourceId.parse(coll["id"])
+            rid = ResourceId.parse(coll.id)
             props = {
-                "name": coll["name"],
+                "name": coll.name,
                 "resource_group": rid.resource_group,
-                "location": coll["region"],
-                "subscription": coll["subscription"],
-                "source_vm_id": coll["source_vm_id"],
+                "location": coll.region,
+                "subscription": coll.subscription,
+                "source_vm_id": coll.source_vm_id,
             }
         declared = {r["id"].lower() for r in s.fabric.list_resources(RP_TYPE)}
-        undeclared = [i for i in coll["restore_point_ids"] if i.lower() not in declared]
-        return state_from(self.schema, props, id=coll["id"], restore_point_ids=undeclared)
+        undeclared = [i for i in coll.restore_point_ids if i.lower() not in declared]
+        return state_from(self.schema, props, id=coll.id, restore_point_ids=undeclared)
 
     def delete(self, s: PlatformSession, state: dict[str, Any], progress: Progress | None) -> None:
         from core.errors import NotFound
@@ -243,7 +239,7 @@ class RestorePointCollection(ResourceType):
             s.fabric.delete_resource(rp_id)
         s.fabric.delete_resource(id)
         try:
-            s.points.delete_collection(id, progress)  # RP-13: its restore points go with it
+            s.points.collections.delete(id, progress)  # RP-13: its restore points go with it
         except NotFound:
             pass
 

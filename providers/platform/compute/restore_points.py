@@ -137,7 +137,7 @@ class RestorePointResource(ResourceType):
         from providers.platform.compute.vms import vm_source
 
         p = dict(req.planned_state)
-        coll = s.points.get_collection(p["collection_id"])
+        coll = s.points.collections.get(p["collection_id"])
         if p.get("source_restore_point_id"):
             from core.restorepoints.copy import copy_restore_point
 
@@ -145,14 +145,14 @@ class RestorePointResource(ResourceType):
                 s.fabric,
                 s.points,
                 p["source_restore_point_id"],
-                coll["id"],
+                coll.id,
                 p["name"],
                 progress=req.progress,
             ).restore_point
         else:
-            vm = vm_source(s, coll["source_vm_id"])
+            vm = vm_source(s, coll.source_vm_id)
             rp = s.points.create(
-                coll["id"],
+                coll.id,
                 p["name"],
                 vm,
                 consistency_mode=p.get("consistency_mode") or "ApplicationConsistent",
