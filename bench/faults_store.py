@@ -33,7 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.blocks.store import BLOCK_SIZE, nonzero_ids
+from core.blocks.packs import nonzero_ids
+from core.disks.fileio import BLOCK_SIZE
 from core.disks.managed import Disks
 from core.errors import IntegrityError
 from core.fabric.home import Fabric, ResourceId

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.blocks.store import ID_BYTES, ZERO_ID, BlockStore
+from core.blocks.packs import ID_BYTES, ZERO_ID
+from core.blocks.store import BlockStore
 from core.errors import CoreError, IntegrityError
 from core.progress import Progress
 

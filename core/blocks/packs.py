@@ -56,7 +56,9 @@ Compressor = Callable[[list[tuple[bytes, memoryview]]], list[tuple[bytes, bytes,
 _tls = threading.local()
 
 
-def _compress(items: list[tuple[bytes, memoryview]]) -> list[tuple[bytes, bytes, int]]:
+def compress_blocks(items: list[tuple[bytes, memoryview]]) -> list[tuple[bytes, bytes, int]]:
+    """(id, payload, raw) of each (id, data): zstd-compressed, or the data itself with
+    raw = 1 when compressing would not make it smaller (the default ``Compressor``)."""
     cctx = getattr(_tls, "cctx", None)
     if cctx is None:
         cctx = _tls.cctx = zstandard.ZstdCompressor(level=1)
@@ -67,7 +69,8 @@ def _compress(items: list[tuple[bytes, memoryview]]) -> list[tuple[bytes, bytes,
     return out
 
 
-def _decompress(payload: bytes | memoryview, raw: int) -> bytes:
+def decompress_block(payload: bytes | memoryview, raw: int) -> bytes:
+    """The block a payload of ``compress_blocks`` holds (at most ``BLOCK_SIZE`` bytes)."""
     if raw:
         return bytes(payload)
     dctx = getattr(_tls, "dctx", None)
@@ -135,7 +138,7 @@ class PackWriter:
         return [d for d in cand if d not in have]
 
     def add_many(
-        self, items: list[tuple[bytes, memoryview]], compress: Compressor = _compress
+        self, items: list[tuple[bytes, memoryview]], compress: Compressor = compress_blocks
     ) -> None:
         """Queue blocks known to be new (see ``new_among``) for compression and packing
         (``compress``: the sealing compressor of an encrypted disk, ``core/keystore/envelope``)."""

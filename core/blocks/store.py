@@ -22,7 +22,7 @@ What always holds:
   ids is used; a damaged one raises ``IntegrityError`` naming it.
 - A damaged index file raises ``IntegrityError`` naming the file and the way to rebuild it
   (never a bare ``sqlite3`` error), from the constructor and from inside ``lock``.
-- Objects live in a ``Backend`` (``core/blocks/backends.py``; re-exported here).
+- Objects live in a ``Backend`` (``core/blocks/backends.py``).
 - Blocks of a disk under a disk encryption set have keyed ids and sealed payloads
   (``core/keystore/envelope.py``): callers pass that key's opener and compressor; the store is the
   same, the index simply holds both kinds of ids.
@@ -43,35 +43,17 @@ from pathlib import Path
 import xxhash
 import zstandard
 
-from core.blocks.backends import Backend, Data, LocalBackend, check_object_name
+from core.blocks.backends import Backend, LocalBackend, check_object_name
 from core.blocks.index import DAMAGE_ERRORS, connect, flock, index_damaged, is_damage
 from core.blocks.packs import (
-    BLOCK_SIZE,
     ID_BYTES,
-    ZERO_ID,
-    Compressor,
     PackWriter,
-    _decompress,
+    decompress_block,
     nonzero_ids,
-    parse_pack_footer,
     read_footer,
 )
+from core.disks.fileio import BLOCK_SIZE
 from core.errors import CoreError, IntegrityError, NotFound
-
-__all__ = [
-    "BLOCK_SIZE",
-    "ID_BYTES",
-    "ZERO_ID",
-    "Backend",
-    "BlockStore",
-    "Compressor",
-    "Data",
-    "LocalBackend",
-    "PackWriter",
-    "check_object_name",
-    "nonzero_ids",
-    "parse_pack_footer",
-]
 
 PACK_SIZE = 8 * 1024 * 1024
 _MANIFEST = struct.Struct("<8sQQ")  # magic, disk size, block count
@@ -84,7 +66,7 @@ _FOOTERS_KEPT = 256  # checked pack footers a store handle remembers
 Location = tuple[str, int, int, int]  # pack, offset, length, raw
 # An encrypted disk's blocks (core/keystore/envelope.py) are read with its key's
 # ``open_payload`` and
-# written with its ``seal_many`` in place of ``BlockStore.open_payload`` and ``_compress``.
+# written with its ``seal_many`` in place of ``BlockStore.open_payload`` and ``compress_blocks``.
 Opener = Callable[[bytes, "bytes | memoryview", int, str], bytes]  # (id, payload, raw, pack)
 
 
@@ -320,7 +302,7 @@ class BlockStore:
     ) -> bytes:
         """Decompress a stored payload and check it against its id (``IntegrityError``)."""
         try:
-            data = _decompress(payload, raw)
+            data = decompress_block(payload, raw)
         except zstandard.ZstdError:
             data = None
         if data is None or self.digest(data) != digest:

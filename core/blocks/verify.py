@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.blocks.index import DAMAGE_ERRORS, RebuildReport, is_damage
-from core.blocks.packs import footer_of, read_footer
-from core.blocks.store import ID_BYTES, ZERO_ID, BlockStore
+from core.blocks.packs import ID_BYTES, ZERO_ID, footer_of, read_footer
+from core.blocks.store import BlockStore
 from core.errors import CoreError, IntegrityError, NotFound
 from core.progress import Progress
 

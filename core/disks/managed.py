@@ -33,14 +33,12 @@ from pathlib import Path
 
 from core.disks import cbt
 from core.disks.cbt import ChangeSet
-from core.disks.fileio import BLOCK_SIZE, copy_sparse, fsync_path, is_regular
+from core.disks.fileio import copy_sparse, fsync_path, is_regular
 from core.disks.lock import disk_lock
 from core.disks.records import SKUS, Disk, DiskFile, disk_from_row, new_disk
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric.home import Fabric
 from core.progress import Progress, no_progress
-
-__all__ = ["BLOCK_SIZE", "SKUS", "ChangeSet", "Disk", "DiskFile", "Disks"]
 
 
 class Disks:

@@ -27,17 +27,7 @@ from pathlib import Path
 
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric import schema
-from core.fabric.regions import REGIONS, Region, paired_region
-
-__all__ = [
-    "REGIONS",
-    "Fabric",
-    "Region",
-    "ResourceId",
-    "Subscription",
-    "check_name",
-    "paired_region",
-]
+from core.fabric.regions import REGIONS
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 MAX_NAME = 80

@@ -38,14 +38,14 @@ from typing import TYPE_CHECKING
 
 import zstandard
 
-from core.blocks.packs import _compress, _decompress
+from core.blocks.packs import compress_blocks, decompress_block
 from core.disks.fileio import BLOCK_SIZE
 from core.errors import CoreError, IntegrityError
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from core.disks.managed import Disk
+    from core.disks.records import Disk
     from core.fabric.home import Fabric
     from core.keystore.store import KeyStore
 
@@ -136,7 +136,7 @@ class BlockKey:
     def seal_many(self, items: list[tuple[bytes, memoryview]]) -> list[tuple[bytes, bytes, int]]:
         """Compress (zstd level 1, raw when that does not shrink) and seal each block:
         (id, payload, raw flag), as the pack writer stores them."""
-        return [(d, self.seal(d, payload), raw) for d, payload, raw in _compress(items)]
+        return [(d, self.seal(d, payload), raw) for d, payload, raw in compress_blocks(items)]
 
     def open_payload(
         self, digest: bytes, payload: bytes | memoryview, raw: int, pack: str
@@ -149,7 +149,7 @@ class BlockKey:
         if len(payload) >= NONCE + TAG:
             try:
                 inner = self._aead.decrypt(payload[:NONCE], payload[NONCE:], bytes(digest))
-                data = _decompress(inner, raw)
+                data = decompress_block(inner, raw)
             except (InvalidTag, zstandard.ZstdError):
                 data = None
         if data is None or self.digest(data) != digest:
@@ -186,7 +186,7 @@ class Envelopes:
         des_id = disk.encryption_set_id
         if not des_id:
             return None
-        from core.keystore.store import des_principal
+        from core.keystore.model import des_principal
 
         ks = self.keystore
         key_id = self._des_key(disk, des_id)
@@ -197,8 +197,8 @@ class Envelopes:
             return wk, self.unwrap(wk, what)
         data_key = os.urandom(32)
         try:
-            version = ks.key_info(key_id).version
-            wrapped = ks.wrap_key(key_id, data_key, des_principal(des_id), version)
+            version = ks.keys.info(key_id).version
+            wrapped = ks.keys.wrap(key_id, data_key, des_principal(des_id), version)
         except CoreError as err:
             raise _unavailable(what, des_id, key_id, err) from None
         with self.fabric.transaction() as conn:
@@ -223,7 +223,7 @@ class Envelopes:
         from core.errors import NotFound
 
         try:
-            return self.keystore.des_key(des_id)
+            return self.keystore.encryption_sets.key_of(des_id)
         except NotFound:
             raise CoreError(
                 f"disk {disk.id} is under disk encryption set {des_id}, which does not exist: "
@@ -263,10 +263,10 @@ class Envelopes:
     def unwrap(self, wk: WrappedKey, what: str) -> BlockKey:
         """The data key of ``wk``, unwrapped as its DES's identity; ``KeyUnavailable``
         (naming the key and ``what`` it protects) when the vault key cannot be used."""
-        from core.keystore.store import des_principal
+        from core.keystore.model import des_principal
 
         try:
-            data_key = self.keystore.unwrap_key(
+            data_key = self.keystore.keys.unwrap(
                 wk.key_id, wk.wrapped, des_principal(wk.des_id), wk.key_version
             )
         except CoreError as err:

@@ -1,6 +1,6 @@
 """The key store's plain data: its tables, the vault and key records, ids and key specs.
 
-Used by ``core/keystore/store.py`` (``KeyStore``) and the parts it is made of.
+Used by ``core/keystore/store.py`` (``KeyStore``) and the collaborators it is made of.
 Always holds: nothing here touches ``fabric.db`` or key material at rest; ids are derived
 from their parts only (a key's id from its vault id and name, a disk encryption set's
 principal from its id), so the same inputs always give the same ids.
@@ -56,6 +56,17 @@ class KeyInfo:
     version: str
     enabled: bool
     public_pem: str = ""
+
+
+@dataclass(frozen=True)
+class EncryptionSet:
+    """A disk encryption set: the key it wraps data keys with and its managed identity."""
+
+    id: str
+    key_id: str
+    principal_id: str
+    region: str
+    created_at: float
 
 
 def vault_uri(name: str) -> str:

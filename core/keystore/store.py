@@ -10,17 +10,19 @@ principal and is checked against the vault's access policies and the grants made
 encryption sets, and a principal without the permission gets ``Forbidden`` naming the
 vault, the principal and the permission; a deleted vault, key or secret is soft-deleted and
 recoverable for the vault's retention (7-90 days); purge protection, once on, stays on and
-refuses purges before the retention ends. A key has versions (``create_key`` on an
-existing key or ``rotate_key`` adds one): wraps use the latest unless told a version, and an
+refuses purges before the retention ends. A key has versions (``keys.create`` on an
+existing key or ``keys.rotate`` adds one): wraps use the latest unless told a version, and an
 unwrap given the version that wrapped keeps working after rotations, for as long as the key
 is enabled and not deleted. Management calls (create, rotate, delete, recover, enable) are
 the platform's own and take no principal, like the Azure control plane.
 
-The store is assembled here from its parts: ``core/keystore/vaults.py`` (principals, sealing,
-vault lifecycle and purge), ``core/keystore/access.py`` (policy checks, grants, disk
-encryption sets), ``core/keystore/items.py`` (key and secret records, versions, secrets) and
-``core/keystore/keys.py`` (key operations); the data types, tables and id helpers are in
-``core/keystore/model.py`` and are re-exported from here.
+``KeyStore`` holds explicit collaborators, each a plain class over one shared context (the
+fabric, the clock and the master-key ``Sealer``), called through it: ``principals``,
+``vaults`` (``core/keystore/vaults.py``: lifecycle and purge), ``access`` and
+``encryption_sets`` (``core/keystore/access.py``: policy checks, grants, disk encryption
+sets), ``items`` and ``secrets`` (``core/keystore/items.py``: key and secret records,
+versions, secret values) and ``keys`` (``core/keystore/keys.py``: key lifecycle and
+operations). The data types, tables and id helpers are in ``core/keystore/model.py``.
 """
 
 from __future__ import annotations
@@ -30,54 +32,15 @@ import time
 import uuid
 from collections.abc import Callable
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from core.fabric.home import Fabric
-from core.keystore.access import AccessPart
-from core.keystore.items import ItemPart
-from core.keystore.keys import KeyPart
-from core.keystore.model import (
-    CURVES,
-    DAY,
-    KEY_PERMISSIONS,
-    KEY_SIZES,
-    SECRET_PERMISSIONS,
-    SERVICE,
-    USER,
-    KeyInfo,
-    Vault,
-    check_key_spec,
-    check_retention,
-    des_principal,
-    encryption_of,
-    item_id,
-    vault_of,
-    vault_uri,
-)
-from core.keystore.vaults import VaultPart
-
-__all__ = [
-    "CURVES",
-    "DAY",
-    "KEY_PERMISSIONS",
-    "KEY_SIZES",
-    "SECRET_PERMISSIONS",
-    "SERVICE",
-    "USER",
-    "KeyInfo",
-    "KeyStore",
-    "Vault",
-    "check_key_spec",
-    "check_retention",
-    "des_principal",
-    "encryption_of",
-    "item_id",
-    "vault_of",
-    "vault_uri",
-]
+from core.keystore.access import Access, EncryptionSets
+from core.keystore.items import Items, Secrets
+from core.keystore.keys import Keys
+from core.keystore.model import SERVICE, USER
+from core.keystore.vaults import Principals, Sealer, Vaults
 
 
-class KeyStore(VaultPart, AccessPart, ItemPart, KeyPart):
+class KeyStore:
     """The key vaults of one fabric. ``clock`` gives the time (seconds) for soft delete."""
 
     def __init__(self, fabric: Fabric, clock: Callable[[], float] = time.time) -> None:
@@ -94,4 +57,11 @@ class KeyStore(VaultPart, AccessPart, ItemPart, KeyPart):
                     (str(uuid.uuid4()), kind, name),
                 )
             row = conn.execute("SELECT value FROM secrets WHERE key = 'kv_master_key'").fetchone()
-        self._master = AESGCM(bytes.fromhex(row[0]))
+        sealer = Sealer(bytes.fromhex(row[0]))
+        self.principals = Principals(fabric)
+        self.vaults = Vaults(fabric, clock)
+        self.access = Access(fabric, self.vaults, self.principals)
+        self.items = Items(fabric, clock, self.vaults, sealer)
+        self.secrets = Secrets(self.vaults, self.items, self.access, sealer)
+        self.keys = Keys(fabric, self.vaults, self.items, self.access, sealer)
+        self.encryption_sets = EncryptionSets(fabric, clock, self.vaults, self.access, self.keys)

@@ -1,10 +1,10 @@
-"""The key store's vaults, principals and master-key sealing (a part of ``KeyStore``).
+"""The key store's principals, master-key sealing and vaults.
 
 Always holds: key material and secret values reach ``kv_versions`` only sealed by the
-fabric's master key (AES-256-GCM, the row's id and version bound as associated data); a
-deleted vault is soft-deleted and recoverable for its retention (7-90 days), and what was
-deleted longer ago than that is purged on the next look-up; purge protection, once on,
-stays on and refuses purges before the retention ends.
+fabric's master key (``Sealer``: AES-256-GCM, the row's id and version bound as associated
+data); a deleted vault is soft-deleted and recoverable for its retention (7-90 days), and
+what was deleted longer ago than that is purged on the next look-up; purge protection, once
+on, stays on and refuses purges before the retention ends.
 """
 
 from __future__ import annotations
@@ -21,81 +21,104 @@ from core.fabric.home import Fabric
 from core.keystore.model import DAY, SERVICE, USER, Vault, check_retention, recoverable_until
 
 
-class VaultPart:
-    """Principals, sealing and the vault lifecycle of ``KeyStore`` (``core/keystore/store.py``)."""
+class Sealer:
+    """Seals and opens key material and secret values with the fabric's master key."""
 
-    fabric: Fabric
-    clock: Callable[[], float]
-    _master: AESGCM
+    def __init__(self, master_key: bytes) -> None:
+        self._master = AESGCM(master_key)
 
-    # -- principals ------------------------------------------------------------------------
-    def principal(self, name: str) -> str:
-        row = self._db.execute("SELECT object_id FROM kv_principals WHERE name = ?", (name,))
+    def seal(self, item: str, version: str, plain: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._master.encrypt(nonce, plain, f"{item.lower()}|{version}".encode())
+
+    def open(self, item: str, version: str, sealed: bytes) -> bytes:
+        aad = f"{item.lower()}|{version}".encode()
+        return self._master.decrypt(sealed[:12], sealed[12:], aad)
+
+
+class Principals:
+    """The fabric's principals: its user, the restore service and managed identities."""
+
+    def __init__(self, fabric: Fabric) -> None:
+        self.fabric = fabric
+
+    def object_id(self, name: str) -> str:
+        """The object id of the principal named ``name``."""
+        row = self.fabric.db().execute(
+            "SELECT object_id FROM kv_principals WHERE name = ?", (name,)
+        )
         found = row.fetchone()
         if found is None:
             raise NotFound(f"no principal named {name!r}")
         return found[0]
 
-    def user_principal(self) -> str:
+    def user(self) -> str:
         """The object id of the fabric's current user (the subscription user)."""
-        return self.principal(USER)
+        return self.object_id(USER)
 
-    def service_principal(self) -> str:
+    def service(self) -> str:
         """The object id of the backup/restore service's principal."""
-        return self.principal(SERVICE)
+        return self.object_id(SERVICE)
 
-    def principal_name(self, object_id: str) -> str:
-        row = self._db.execute(
+    def name_of(self, object_id: str) -> str:
+        db = self.fabric.db()
+        row = db.execute(
             "SELECT name FROM kv_principals WHERE object_id = ?", (object_id,)
         ).fetchone()
         if row is not None:
             return row[0]
-        des = self._db.execute("SELECT id FROM kv_des WHERE principal_id = ?", (object_id,))
+        des = db.execute("SELECT id FROM kv_des WHERE principal_id = ?", (object_id,))
         hit = des.fetchone()
         return f"managed identity of {hit[0]}" if hit else "unknown principal"
 
     def resolve(self, object_id: str) -> str:
         """An access policy's object id: ``current-user`` stands for the fabric's user."""
         if isinstance(object_id, str) and object_id.lower() in ("current-user", "current_user"):
-            return self.user_principal()
+            return self.user()
         return object_id
 
-    @property
-    def _db(self) -> sqlite3.Connection:
-        return self.fabric.db()
 
-    # -- master-key wrapping -----------------------------------------------------------------
-    def _seal(self, item: str, version: str, plain: bytes) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._master.encrypt(nonce, plain, f"{item.lower()}|{version}".encode())
+def drop_item(conn: sqlite3.Connection, item: str) -> None:
+    """Delete a key or secret for good: its versions, grants and row (in ``conn``'s
+    transaction)."""
+    conn.execute("DELETE FROM kv_versions WHERE item_id = ?", (item,))
+    conn.execute("DELETE FROM kv_grants WHERE item_id = ?", (item,))
+    conn.execute("DELETE FROM kv_items WHERE id = ?", (item,))
 
-    def _open(self, item: str, version: str, sealed: bytes) -> bytes:
-        aad = f"{item.lower()}|{version}".encode()
-        return self._master.decrypt(sealed[:12], sealed[12:], aad)
 
-    # -- vaults ------------------------------------------------------------------------------
-    def _purge_expired(self) -> None:
+class Vaults:
+    """The key vaults of one fabric: lifecycle, soft delete and purge."""
+
+    def __init__(self, fabric: Fabric, clock: Callable[[], float]) -> None:
+        self.fabric = fabric
+        self.clock = clock
+
+    def purge_expired(self) -> None:
         """Purge what was deleted longer ago than its vault's retention."""
         now = self.clock()
-        pending = self._db.execute(
-            "SELECT 1 FROM kv_vaults WHERE deleted_at IS NOT NULL UNION ALL "
-            "SELECT 1 FROM kv_items WHERE deleted_at IS NOT NULL LIMIT 1"
-        ).fetchone()
+        pending = (
+            self.fabric.db()
+            .execute(
+                "SELECT 1 FROM kv_vaults WHERE deleted_at IS NOT NULL UNION ALL "
+                "SELECT 1 FROM kv_items WHERE deleted_at IS NOT NULL LIMIT 1"
+            )
+            .fetchone()
+        )
         if pending is None:
             return
         with self.fabric.transaction() as conn:
             for v in conn.execute("SELECT * FROM kv_vaults WHERE deleted_at IS NOT NULL"):
                 if v["deleted_at"] + v["retention_days"] * DAY <= now:
-                    self._drop_vault(conn, v["id"])
+                    self._drop(conn, v["id"])
             rows = conn.execute(
                 "SELECT i.id, i.deleted_at, v.retention_days FROM kv_items i JOIN kv_vaults v "
                 "ON v.id = i.vault_id WHERE i.deleted_at IS NOT NULL"
             ).fetchall()
             for r in rows:
                 if r["deleted_at"] + r["retention_days"] * DAY <= now:
-                    self._drop_item(conn, r["id"])
+                    drop_item(conn, r["id"])
 
-    def create_vault(
+    def create(
         self,
         vault_id: str,
         *,
@@ -107,7 +130,7 @@ class VaultPart:
         policies: list[dict] | None = None,
     ) -> Vault:
         check_retention(retention_days)
-        self._purge_expired()
+        self.purge_expired()
         with self.fabric.transaction() as conn:
             old = conn.execute("SELECT * FROM kv_vaults WHERE id = ?", (vault_id,)).fetchone()
             if old is not None:
@@ -137,13 +160,13 @@ class VaultPart:
                     self.clock(),
                 ),
             )
-        return self.get_vault(vault_id)
+        return self.get(vault_id)
 
-    def update_vault(
+    def update(
         self, vault_id: str, *, retention_days: int, purge_protection: bool, policies: list[dict]
     ) -> Vault:
         check_retention(retention_days)
-        v = self.get_vault(vault_id)
+        v = self.get(vault_id)
         if v.purge_protection and not purge_protection:
             raise CoreError(
                 f"key vault {v.name}: purge protection cannot be turned off once on; keep "
@@ -155,12 +178,13 @@ class VaultPart:
                 "WHERE id = ?",
                 (int(retention_days), int(bool(purge_protection)), json.dumps(policies), v.id),
             )
-        return self.get_vault(vault_id)
+        return self.get(vault_id)
 
-    def find_vault(self, vault_id: str) -> Vault | None:
+    def find(self, vault_id: str) -> Vault | None:
         """The vault, deleted or not; None when there is none (or it was purged)."""
-        self._purge_expired()
-        row = self._db.execute("SELECT * FROM kv_vaults WHERE id = ?", (vault_id,)).fetchone()
+        self.purge_expired()
+        db = self.fabric.db()
+        row = db.execute("SELECT * FROM kv_vaults WHERE id = ?", (vault_id,)).fetchone()
         if row is None:
             return None
         return Vault(
@@ -174,15 +198,16 @@ class VaultPart:
             row["deleted_at"],
         )
 
-    def vault_named(self, name: str) -> Vault | None:
+    def named(self, name: str) -> Vault | None:
         """The vault (deleted or not) that holds ``name``: vault names are unique."""
-        self._purge_expired()
-        row = self._db.execute("SELECT id FROM kv_vaults WHERE name = ?", (name,)).fetchone()
-        return self.find_vault(row[0]) if row else None
+        self.purge_expired()
+        db = self.fabric.db()
+        row = db.execute("SELECT id FROM kv_vaults WHERE name = ?", (name,)).fetchone()
+        return self.find(row[0]) if row else None
 
-    def get_vault(self, vault_id: str) -> Vault:
+    def get(self, vault_id: str) -> Vault:
         """A live vault; NotFound (saying it can be recovered) when it is soft-deleted."""
-        v = self.find_vault(vault_id)
+        v = self.find(vault_id)
         if v is None:
             raise NotFound(f"key vault {vault_id} does not exist")
         if v.deleted_at is not None:
@@ -193,39 +218,42 @@ class VaultPart:
             )
         return v
 
-    def list_vaults(self, deleted: bool = False) -> list[Vault]:
-        self._purge_expired()
+    def list(self, deleted: bool = False) -> list[Vault]:
+        self.purge_expired()
         cond = "IS NOT NULL" if deleted else "IS NULL"
-        rows = self._db.execute(f"SELECT id FROM kv_vaults WHERE deleted_at {cond} ORDER BY id")
-        return [v for r in rows.fetchall() if (v := self.find_vault(r[0])) is not None]
+        rows = self.fabric.db().execute(
+            f"SELECT id FROM kv_vaults WHERE deleted_at {cond} ORDER BY id"
+        )
+        return [v for r in rows.fetchall() if (v := self.find(r[0])) is not None]
 
-    def delete_vault(self, vault_id: str) -> Vault:
+    def delete(self, vault_id: str) -> Vault:
         """Soft-delete: recoverable for the vault's retention days."""
-        v = self.get_vault(vault_id)
+        v = self.get(vault_id)
         with self.fabric.transaction() as conn:
             conn.execute("UPDATE kv_vaults SET deleted_at = ? WHERE id = ?", (self.clock(), v.id))
-        return self.find_vault(vault_id) or v
+        return self.find(vault_id) or v
 
-    def recover_vault(self, vault_id: str) -> Vault:
-        v = self.find_vault(vault_id)
+    def recover(self, vault_id: str) -> Vault:
+        v = self.find(vault_id)
         if v is None:
             raise NotFound(f"key vault {vault_id} does not exist and cannot be recovered")
         with self.fabric.transaction() as conn:
             conn.execute("UPDATE kv_vaults SET deleted_at = NULL WHERE id = ?", (v.id,))
-        return self.get_vault(vault_id)
+        return self.get(vault_id)
 
-    def purge_vault(self, vault_id: str) -> None:
+    def purge(self, vault_id: str) -> None:
         """Delete a soft-deleted vault for good; refused while purge protection holds it."""
-        v = self.find_vault(vault_id)
+        v = self.find(vault_id)
         if v is None:
             raise NotFound(f"key vault {vault_id} does not exist")
         if v.deleted_at is None:
             raise CoreError(f"key vault {v.name} is not deleted: delete it before purging it")
-        self._check_purge(v, v.deleted_at, f"key vault {v.name}")
+        self.check_purge(v, v.deleted_at, f"key vault {v.name}")
         with self.fabric.transaction() as conn:
-            self._drop_vault(conn, v.id)
+            self._drop(conn, v.id)
 
-    def _check_purge(self, v: Vault, deleted_at: float, what: str) -> None:
+    def check_purge(self, v: Vault, deleted_at: float, what: str) -> None:
+        """Refuse to purge ``what`` (of vault ``v``) while purge protection holds it."""
         if v.purge_protection and self.clock() < deleted_at + v.retention_days * DAY:
             until = recoverable_until(v, deleted_at)
             raise CoreError(
@@ -233,13 +261,8 @@ class VaultPart:
                 "it is purged then by itself; until then it can only be recovered"
             )
 
-    def _drop_vault(self, conn: sqlite3.Connection, vault_id: str) -> None:
+    def _drop(self, conn: sqlite3.Connection, vault_id: str) -> None:
         for r in conn.execute("SELECT id FROM kv_items WHERE vault_id = ?", (vault_id,)).fetchall():
-            self._drop_item(conn, r[0])
+            drop_item(conn, r[0])
         conn.execute("DELETE FROM kv_grants WHERE item_id = ?", (vault_id,))
         conn.execute("DELETE FROM kv_vaults WHERE id = ?", (vault_id,))
-
-    def _drop_item(self, conn: sqlite3.Connection, item: str) -> None:
-        conn.execute("DELETE FROM kv_versions WHERE item_id = ?", (item,))
-        conn.execute("DELETE FROM kv_grants WHERE item_id = ?", (item,))
-        conn.execute("DELETE FROM kv_items WHERE id = ?", (item,))

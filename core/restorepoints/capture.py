@@ -25,16 +25,11 @@ from functools import partial
 
 import xxhash
 
-from core.blocks.store import (
-    BLOCK_SIZE,
-    ID_BYTES,
-    ZERO_ID,
-    BlockStore,
-    Opener,
-    PackWriter,
-    nonzero_ids,
-)
-from core.disks.managed import ChangeSet, Disk
+from core.blocks.packs import ID_BYTES, ZERO_ID, PackWriter, nonzero_ids
+from core.blocks.store import BlockStore, Opener
+from core.disks.cbt import ChangeSet
+from core.disks.fileio import BLOCK_SIZE
+from core.disks.records import Disk
 from core.errors import CoreError
 from core.keystore.envelope import BlockKey, keyed_digest
 from core.progress import Progress

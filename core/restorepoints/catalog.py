@@ -14,7 +14,7 @@ import json
 import sqlite3
 import time
 
-from core.disks.managed import Disk
+from core.disks.records import Disk
 from core.errors import NotFound
 from core.fabric.home import Fabric
 from core.keystore.envelope import WrappedKey, forget_records

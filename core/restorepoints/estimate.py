@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.blocks.store import ID_BYTES, ZERO_ID
+from core.blocks.packs import ID_BYTES, ZERO_ID
 from core.disks.fileio import BLOCK_SIZE
-from core.disks.managed import Disk
+from core.disks.records import Disk
 from core.errors import CoreError
 from core.restorepoints.model import DiskRestorePoint
 from core.restorepoints.service import RestorePoints
@@ -73,7 +73,7 @@ def _rekeyed(points: RestorePoints, disk: Disk, base: DiskRestorePoint) -> bool:
     if had is None:
         return True
     try:
-        key_id = env.keystore.des_key(des_id)
+        key_id = env.keystore.encryption_sets.key_of(des_id)
     except CoreError:  # no such set: the capture itself refuses, naming it
         return True
     row = (

@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from core.blocks.store import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, Opener
-from core.disks.managed import Disk, Disks
+from core.blocks.packs import ID_BYTES, ZERO_ID
+from core.blocks.store import BlockStore, Opener
+from core.disks.fileio import BLOCK_SIZE
+from core.disks.managed import Disks
+from core.disks.records import Disk
 from core.errors import CoreError, IntegrityError
 from core.problems import enforce
 from core.restorepoints.rules import DiskFacts, disk_problems

@@ -42,7 +42,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from core.disks.managed import Disk, Disks
+from core.disks.managed import Disks
+from core.disks.records import Disk
 from core.errors import AlreadyExists, CoreError
 from core.fabric.home import Fabric, check_name
 from core.keystore.envelope import BlockKey, Envelopes, WrappedKey

@@ -289,7 +289,7 @@ def vault(c: Core, id: str) -> Any:
     """The core's key vault ``id``, soft-deleted or not; NotFound when there is none."""
     from core.keystore.store import KeyStore  # noqa: PLC0415 - only key vaults need the key store
 
-    found = KeyStore(c.fabric).find_vault(id)
+    found = KeyStore(c.fabric).vaults.find(id)
     if found is None:
         raise NotFound(f"key vault {id} does not exist")
     return found
@@ -299,8 +299,8 @@ def _vaults(c: Core) -> list[Listed]:
     from core.keystore.store import KeyStore  # noqa: PLC0415 - only listing needs the key store
 
     ks = KeyStore(c.fabric)
-    found = [(v, {}) for v in ks.list_vaults()]
-    found += [(v, {"deleted_at": v.deleted_at}) for v in ks.list_vaults(deleted=True)]
+    found = [(v, {}) for v in ks.vaults.list()]
+    found += [(v, {"deleted_at": v.deleted_at}) for v in ks.vaults.list(deleted=True)]
     return [(v.id, v.region, facts) for v, facts in found]
 
 

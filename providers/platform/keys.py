@@ -42,10 +42,10 @@ def whoami(fabric: Fabric) -> dict[str, Any]:
     ks = KeyStore(fabric)
     return {
         "tenant_id": fabric.tenant_id,
-        "object_id": ks.user_principal(),
+        "object_id": ks.principals.user(),
         "subscription": fabric.default_subscription,
         "subscriptions": [_subscription(s) for s in fabric.list_subscriptions()],
-        "restore_service_principal": ks.service_principal(),
+        "restore_service_principal": ks.principals.service(),
     }
 
 
@@ -76,17 +76,19 @@ def key_vault_action(fabric: Fabric, action: str, id: str) -> dict[str, Any]:
     if action in ("enable", "disable"):
         if "/keys/" not in id.lower():
             raise fail(f"{id} is not a key", "Only keys are enabled or disabled.")
-        info = ks.set_key_enabled(id, action == "enable")
+        info = ks.keys.set_enabled(id, action == "enable")
         return {"id": info.id, "action": action, "enabled": info.enabled}
     out: dict[str, Any] = {"id": id, "action": action}
     if is_vault:
-        vault = {"delete": ks.delete_vault, "recover": ks.recover_vault}.get(action)
+        vault = {"delete": ks.vaults.delete, "recover": ks.vaults.recover}.get(action)
         if vault is not None:
             v = vault(id)
             out["retention_days"] = v.retention_days
             out["purge_protection"] = v.purge_protection
         else:
-            ks.purge_vault(id)
+            ks.vaults.purge(id)
     else:
-        {"delete": ks.delete_item, "recover": ks.recover_item, "purge": ks.purge_item}[action](id)
+        {"delete": ks.items.delete, "recover": ks.items.recover, "purge": ks.items.purge}[action](
+            id
+        )
     return out

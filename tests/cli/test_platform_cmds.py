@@ -308,8 +308,8 @@ def test_list_speaks_bcdr_type_names_human_sizes_and_restore_point_facts(bcdr, w
     with Fabric.open(world.home) as fabric:
         vault = str(ResourceId(world.sub, "demo", "Microsoft.KeyVault", "vaults", "kvdemo"))
         ks = KeyStore(fabric)
-        ks.create_vault(vault, name="kvdemo", region="eastus", subscription=world.sub)
-        ks.delete_vault(vault)  # what a destroy does: the vault soft-deleted, no inventory row
+        ks.vaults.create(vault, name="kvdemo", region="eastus", subscription=world.sub)
+        ks.vaults.delete(vault)  # what a destroy does: the vault soft-deleted, no inventory row
     assert "soft-deleted" in ok(bcdr, "platform", "list", "--type", "key_vault")
     ok(bcdr, "platform", "recover", vault)
     out = ok(bcdr, "platform", "list")

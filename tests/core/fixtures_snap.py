@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.disks.managed import BLOCK_SIZE, Disk, Disks
+from core.disks.fileio import BLOCK_SIZE
+from core.disks.managed import Disks
+from core.disks.records import Disk
 from core.fabric.home import Fabric, ResourceId
 from core.restorepoints.model import HookSpec, VmSource
 from core.restorepoints.service import RestorePoints

@@ -428,9 +428,9 @@ def test_rp12_unusable_encryption_key_is_the_403_of_a_forged_token_logged_by_key
     key = vault + "/keys/kek"
     des = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/d"
     ks = KeyStore(fabric)
-    ks.create_vault(vault, name="kvsas", region="eastus", subscription=sub, purge_protection=True)
-    ks.create_key(key, "oct", 256)
-    ks.create_des(des, key, "eastus")
+    ks.vaults.create(vault, name="kvsas", region="eastus", subscription=sub, purge_protection=True)
+    ks.keys.create(key, "oct", 256)
+    ks.encryption_sets.create(des, key, "eastus")
     data = os.urandom(3 * 65536)
     disk = import_disk(disks, fabric, tmp_path, "enc", data, encryption_set_id=des)
     rps = RestorePoints(fabric, disks)
@@ -444,8 +444,12 @@ def test_rp12_unusable_encryption_key_is_the_403_of_a_forged_token_logged_by_key
         assert _get(grant.url)[::2] == (200, data)
         forged = _get(grant.url[: -len(sig)] + "A" + sig[1:])
         for off, on, state in (
-            (lambda: ks.set_key_enabled(key, False), lambda: ks.set_key_enabled(key, True), "dis"),
-            (lambda: ks.delete_item(key), lambda: ks.recover_item(key), "deleted"),
+            (
+                lambda: ks.keys.set_enabled(key, False),
+                lambda: ks.keys.set_enabled(key, True),
+                "dis",
+            ),
+            (lambda: ks.items.delete(key), lambda: ks.items.recover(key), "deleted"),
         ):
             off()
             caplog.clear()

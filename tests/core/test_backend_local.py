@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from core.blocks.store import LocalBackend
+from core.blocks.backends import LocalBackend
 from tests.core.backend_conformance import BackendConformance
 
 

@@ -6,7 +6,9 @@ import os
 
 import pytest
 
-from core.blocks.store import BLOCK_SIZE, ID_BYTES, ZERO_ID, BlockStore, nonzero_ids
+from core.blocks.packs import ID_BYTES, ZERO_ID, nonzero_ids
+from core.blocks.store import BlockStore
+from core.disks.fileio import BLOCK_SIZE
 from core.errors import IntegrityError
 
 

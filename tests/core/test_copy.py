@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from core.disks.managed import BLOCK_SIZE
+from core.disks.fileio import BLOCK_SIZE
 from core.errors import AlreadyExists, CoreError
 from core.restorepoints.copy import copy_restore_point
 from tests.core import fixtures_snap

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from core.disks.managed import BLOCK_SIZE, SKUS, Disk, Disks
+from core.disks.fileio import BLOCK_SIZE
+from core.disks.managed import Disks
+from core.disks.records import SKUS, Disk
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric.home import Fabric
 
@@ -386,9 +388,9 @@ def test_delete_drops_the_disks_data_key_row(disks: Disks) -> None:
     vault = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kvd"
     des = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/s"
     ks = KeyStore(fabric)
-    ks.create_vault(vault, name="kvd", region="eastus", subscription=sub, purge_protection=True)
-    ks.create_key(vault + "/keys/k", "oct", 256)
-    ks.create_des(des, vault + "/keys/k", "eastus")
+    ks.vaults.create(vault, name="kvd", region="eastus", subscription=sub, purge_protection=True)
+    ks.keys.create(vault + "/keys/k", "oct", 256)
+    ks.encryption_sets.create(des, vault + "/keys/k", "eastus")
     env = Envelopes(fabric, ks)
     a, b = _new(disks, "a", encryption_set_id=des), _new(disks, "b", encryption_set_id=des)
     old, _ = env.for_disk(a)

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from core.blocks.store import BLOCK_SIZE, BlockStore
+from core.blocks.store import BlockStore
+from core.disks.fileio import BLOCK_SIZE
 from core.disks.managed import Disks
 from core.errors import CoreError, IntegrityError
 from core.fabric.home import Fabric
 from core.keystore.envelope import BlockKey, Envelopes, KeyUnavailable, keyed_digest
-from core.keystore.store import KeyStore, des_principal
+from core.keystore.model import des_principal
+from core.keystore.store import KeyStore
 from core.restorepoints.copy import copy_restore_point
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import collection, import_disk, restored_bytes, vm
@@ -38,11 +40,11 @@ def _blocks(n: int, seed: int = 3) -> list[bytes]:
 def ks(fabric: Fabric) -> KeyStore:
     ks = KeyStore(fabric)
     fabric.add_subscription(SUB)
-    ks.create_vault(VAULT, name="kvenv", region="eastus", subscription=SUB, purge_protection=True)
-    ks.create_key(KEY, "RSA", 2048)
-    ks.create_key(KEY2, "oct", 256)  # AES key wrap; KEY is RSA-OAEP
-    ks.create_des(DES, KEY, "eastus")
-    ks.create_des(DES2, KEY2, "eastus")
+    ks.vaults.create(VAULT, name="kvenv", region="eastus", subscription=SUB, purge_protection=True)
+    ks.keys.create(KEY, "RSA", 2048)
+    ks.keys.create(KEY2, "oct", 256)  # AES key wrap; KEY is RSA-OAEP
+    ks.encryption_sets.create(DES, KEY, "eastus")
+    ks.encryption_sets.create(DES2, KEY2, "eastus")
     return ks
 
 
@@ -122,8 +124,8 @@ def test_a_disk_key_is_made_once_wrapped_and_never_stored_plain(
     wk, key = env.for_disk(disk)
     wk2, key2 = env.for_disk(disk)
     assert wk == wk2 and key.id_key == key2.id_key  # the disk's next captures dedupe
-    assert (wk.des_id, wk.key_id, wk.key_version) == (DES, KEY, ks.key_info(KEY).version)
-    data_key = ks.unwrap_key(KEY, wk.wrapped, des_principal(DES))
+    assert (wk.des_id, wk.key_id, wk.key_version) == (DES, KEY, ks.keys.info(KEY).version)
+    data_key = ks.keys.unwrap(KEY, wk.wrapped, des_principal(DES))
     assert len(data_key) == 32
     fabric.close()  # checkpoint: the bytes below are all there is
     files = list(Path(fabric.home).glob("fabric.db*"))
@@ -167,13 +169,13 @@ def test_disabled_then_enabled_key(fabric: Fabric, disks: Disks, ks: KeyStore) -
     env = Envelopes(fabric, ks)
     disk = _disk(disks, "d", DES)
     wk, key = env.for_disk(disk)
-    ks.set_key_enabled(KEY, False)
+    ks.keys.set_enabled(KEY, False)
     with pytest.raises(KeyUnavailable, match=r"key kek .*disabled") as err:
         env.unwrap(wk, "disk restore point X")
     assert "disk restore point X" in str(err.value) and KEY in str(err.value)
     with pytest.raises(KeyUnavailable, match="kek"):
         env.for_disk(disk)
-    ks.set_key_enabled(KEY, True)
+    ks.keys.set_enabled(KEY, True)
     assert env.unwrap(wk, "x").id_key == key.id_key
 
 
@@ -181,15 +183,15 @@ def test_deleted_then_recovered_key_and_vault(fabric: Fabric, disks: Disks, ks: 
     """Issue 4: a deleted key (or a key of a deleted vault) is named; recovered, it works."""
     env = Envelopes(fabric, ks)
     wk, key = env.for_disk(_disk(disks, "d", DES))
-    ks.delete_item(KEY)
+    ks.items.delete(KEY)
     with pytest.raises(KeyUnavailable, match=r"key kek .*deleted"):
         env.unwrap(wk, "x")
-    ks.recover_item(KEY)
+    ks.items.recover(KEY)
     assert env.unwrap(wk, "x").id_key == key.id_key
-    ks.delete_vault(VAULT)
+    ks.vaults.delete(VAULT)
     with pytest.raises(KeyUnavailable, match="kek"):
         env.unwrap(wk, "x")
-    ks.recover_vault(VAULT)
+    ks.vaults.recover(VAULT)
     assert env.unwrap(wk, "x").id_key == key.id_key
 
 
@@ -198,7 +200,7 @@ def test_key_unavailable_is_an_integrity_error_without_key_material(
 ) -> None:
     env = Envelopes(fabric, ks)
     wk, key = env.for_disk(_disk(disks, "d", DES))
-    ks.set_key_enabled(KEY, False)
+    ks.keys.set_enabled(KEY, False)
     with pytest.raises(IntegrityError) as err:  # KeyUnavailable is an IntegrityError
         env.unwrap(wk, "x")
     assert key.id_key.hex() not in str(err.value)
@@ -305,8 +307,8 @@ def test_unusable_key_refuses_restore_read_copy_and_verify_by_name(
     drp = rp.disk_restore_points[0]
     target = collection(rps, fabric, "dr", region="westus")
     for off, on in (
-        (lambda: ks.set_key_enabled(KEY, False), lambda: ks.set_key_enabled(KEY, True)),
-        (lambda: ks.delete_item(KEY), lambda: ks.recover_item(KEY)),
+        (lambda: ks.keys.set_enabled(KEY, False), lambda: ks.keys.set_enabled(KEY, True)),
+        (lambda: ks.items.delete(KEY), lambda: ks.items.recover(KEY)),
     ):
         off()
         with pytest.raises(KeyUnavailable, match=rf"key kek .*\({KEY}\)"):
@@ -332,7 +334,7 @@ def test_unusable_key_refuses_restore_read_copy_and_verify_by_name(
     assert env.of(copied.disk_restore_points[1].id) is None
     got = restored_bytes(rps, fabric, copied.disk_restore_points[0].id, "w", region="westus")
     assert got == data
-    ks.set_key_enabled(KEY, False)
+    ks.keys.set_enabled(KEY, False)
     with pytest.raises(KeyUnavailable, match="key kek"):
         restored_bytes(rps, fabric, copied.disk_restore_points[0].id, "w2", region="westus")
 
@@ -386,9 +388,9 @@ def test_restore_points_survive_a_rotation_of_the_des_key(
     cid = collection(rps, fabric)
     rp1 = rps.create(cid, "rp1", vm(fabric, disk))
     wk = rps.envelopes.of(rp1.disk_restore_points[0].id)
-    old = ks.key_info(KEY).version
+    old = ks.keys.info(KEY).version
     assert wk.key_version == old
-    assert ks.rotate_key(KEY).version != old
+    assert ks.keys.rotate(KEY).version != old
     assert restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "after") == data
     assert rps.maintenance.verify().ok
     disks.write(disk.id, 0, b"new" * 10)
@@ -396,8 +398,8 @@ def test_restore_points_survive_a_rotation_of_the_des_key(
     assert rp2.disk_restore_points[0].blocks_new == 1
     assert rps.envelopes.of(rp2.disk_restore_points[0].id) == wk
     fresh, _ = rps.envelopes.for_disk(_disk(disks, "fresh", DES))  # new keys: the new version
-    assert fresh.key_version == ks.key_info(KEY).version != old
-    ks.set_key_enabled(KEY, False)  # the older version is usable only while the key is
+    assert fresh.key_version == ks.keys.info(KEY).version != old
+    ks.keys.set_enabled(KEY, False)  # the older version is usable only while the key is
     with pytest.raises(KeyUnavailable, match=rf"key kek \(version {old}\)"):
         restored_bytes(rps, fabric, rp1.disk_restore_points[0].id, "off")
 
@@ -432,7 +434,7 @@ def test_estimate_says_full_capture_when_the_disks_key_changes(
         assert rp.disk_restore_points[0].bytes_changed == 6 * BLOCK_SIZE  # full indeed
     disks.set_flags(disk.id, encryption_set_id=DES)
     rps.create(cid, "rp4", vm(fabric, disks.get(disk.id)))
-    ks.rotate_key(KEY)
+    ks.keys.rotate(KEY)
     disks.write(disk.id, 0, b"after a rotation")
     assert (estimate().bytes, estimate().how) == (BLOCK_SIZE, CBT)
     rp5 = rps.create(cid, "rp5", vm(fabric, disks.get(disk.id)))

@@ -14,8 +14,8 @@ import pytest
 import zstandard
 
 from core.blocks.index import IndexDamaged
-from core.blocks.packs import _FOOTER_ENTRY, footer_of
-from core.blocks.store import BLOCK_SIZE, ID_BYTES, nonzero_ids
+from core.blocks.packs import _FOOTER_ENTRY, ID_BYTES, footer_of, nonzero_ids
+from core.disks.fileio import BLOCK_SIZE
 from core.errors import IntegrityError
 from core.fabric.home import Fabric
 from core.restorepoints.service import RestorePoints

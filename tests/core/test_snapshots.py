@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from core.disks.managed import BLOCK_SIZE
+from core.disks.fileio import BLOCK_SIZE
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.restorepoints.model import HookSpec
 from tests.core import fixtures_snap

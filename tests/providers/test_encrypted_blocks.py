@@ -275,7 +275,7 @@ def test_disabled_and_deleted_key_refuse_restore_by_name_until_usable(ws: Worksp
     from core.keystore.store import KeyStore
 
     with ws.fabric() as fab:  # deleted outside bcdr, as a vault admin would
-        KeyStore(fab).delete_item(kek)
+        KeyStore(fab).items.delete(kek)
     ws.write(SPEC + restored("back") + restored("back3"))
     result = ws.run("apply", "-auto-approve", "-no-color", "-refresh=false")
     assert result.exit_code == 1, result.output

@@ -175,14 +175,14 @@ def test_kv2_restore_in_the_paired_region_creates_a_vault_with_the_keys(ws: Work
     source_key = ws.state("key_vault_key.kek")["id"]
     with ws.fabric() as fab:
         ks = KeyStore(fab)
-        vault = ks.get_vault(kv)
+        vault = ks.vaults.get(kv)
         assert vault.region == "westus" and vault.purge_protection
-        keys, secrets = ks.list_items(kv, "key"), ks.list_items(kv, "secret")
+        keys, secrets = ks.items.list(kv, "key"), ks.items.list(kv, "secret")
         assert len(keys) == 1 and len(secrets) == 1
         # the same key material: what the source key wrapped, the copy unwraps
-        svc, me = ks.service_principal(), ks.user_principal()
-        wrapped = ks.wrap_key(source_key, b"v" * 32, me)
-        assert ks.unwrap_key(keys[0], wrapped, svc) == b"v" * 32
+        svc, me = ks.principals.service(), ks.principals.user()
+        wrapped = ks.keys.wrap(source_key, b"v" * 32, me)
+        assert ks.keys.unwrap(keys[0], wrapped, svc) == b"v" * 32
         row = fab.get_resource(state["id"])["properties"]
         assert row["encryption"]["key_vault_id"] == kv and row["encryption"]["key_id"] == keys[0]
         assert row["encryption_secret_id"] == secrets[0]
@@ -193,7 +193,7 @@ def test_kv2_restore_in_the_paired_region_creates_a_vault_with_the_keys(ws: Work
     ws.write(spec())
     ws.apply()
     with ws.fabric() as fab:
-        assert KeyStore(fab).find_vault(kv).deleted_at is not None
+        assert KeyStore(fab).vaults.find(kv).deleted_at is not None
 
 
 def test_kv3_restored_vault_refuses_the_subscription_user(ws: Workspace) -> None:
@@ -206,15 +206,15 @@ def test_kv3_restored_vault_refuses_the_subscription_user(ws: Workspace) -> None
     kv = ws.state("vm_restore.back")["key_vault_id"]
     with ws.fabric() as fab:
         ks = KeyStore(fab)
-        me, svc = ks.user_principal(), ks.service_principal()
-        assert [p["object_id"] for p in ks.get_vault(kv).policies] == [svc]
-        key, secret = ks.list_items(kv, "key")[0], ks.list_items(kv, "secret")[0]
+        me, svc = ks.principals.user(), ks.principals.service()
+        assert [p["object_id"] for p in ks.vaults.get(kv).policies] == [svc]
+        key, secret = ks.items.list(kv, "key")[0], ks.items.list(kv, "secret")[0]
         with pytest.raises(Forbidden) as err:
-            ks.get_key(key, me)
+            ks.keys.get(key, me)
         assert me in str(err.value) and "'get'" in str(err.value)
         with pytest.raises(Forbidden):
-            ks.get_secret(secret, me)
-        assert ks.get_key(key, svc).key_type == "RSA" and ks.get_secret(secret, svc)
+            ks.secrets.get(secret, me)
+        assert ks.keys.get(key, svc).key_type == "RSA" and ks.secrets.get(secret, svc)
 
 
 def test_des1_streaming_restore_warns_and_applies_the_given_des(ws: Workspace) -> None:
@@ -290,8 +290,8 @@ def test_encrypted_vm_records_its_disk_encryption_secret_in_the_vault(ws: Worksp
         row = fab.get_resource(vm["id"])["properties"]
         secret = row["encryption_secret_id"]
         assert secret.endswith(f"/secrets/bek-{vm['vm_guid']}")
-        wrapped = base64.b64decode(ks.get_secret(secret, ks.user_principal()))
-        assert len(ks.unwrap_key(key, wrapped, ks.user_principal())) == 32
+        wrapped = base64.b64decode(ks.secrets.get(secret, ks.principals.user()))
+        assert len(ks.keys.unwrap(key, wrapped, ks.principals.user())) == 32
         rp = ws.state("restore_point.rp")["id"]
         from core.disks.managed import Disks
         from core.restorepoints.service import RestorePoints

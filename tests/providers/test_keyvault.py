@@ -76,7 +76,8 @@ def _id(ws: Workspace, address: str) -> str:
 
 
 def test_vault_key_secret_and_des_apply_then_plan_is_clean(ws: Workspace) -> None:
-    from core.keystore.store import KeyStore, des_principal
+    from core.keystore.model import des_principal
+    from core.keystore.store import KeyStore
 
     ws.write(spec(extra=DES))
     ws.ok("init")
@@ -90,10 +91,10 @@ def test_vault_key_secret_and_des_apply_then_plan_is_clean(ws: Workspace) -> Non
     assert des["principal_id"] == des_principal(des["id"])
     with ws.fabric() as fab:
         ks = KeyStore(fab)
-        assert ks.des_key(des["id"]) == key["id"]
-        wrapped = ks.wrap_key(key["id"], b"d" * 32, des["principal_id"])  # granted by the DES
-        assert ks.unwrap_key(key["id"], wrapped, des["principal_id"]) == b"d" * 32
-        assert ks.get_secret(_id(ws, "key_vault_secret.pw"), ks.user_principal()) == SECRET
+        assert ks.encryption_sets.key_of(des["id"]) == key["id"]
+        wrapped = ks.keys.wrap(key["id"], b"d" * 32, des["principal_id"])  # granted by the DES
+        assert ks.keys.unwrap(key["id"], wrapped, des["principal_id"]) == b"d" * 32
+        assert ks.secrets.get(_id(ws, "key_vault_secret.pw"), ks.principals.user()) == SECRET
 
 
 def test_secret_value_and_key_material_are_not_plaintext_in_fabric_db(ws: Workspace) -> None:
@@ -105,7 +106,7 @@ def test_secret_value_and_key_material_are_not_plaintext_in_fabric_db(ws: Worksp
     ws.ok("init")
     ws.apply()
     with ws.fabric() as fab:
-        priv = KeyStore(fab)._material(_id(ws, "key_vault_key.kek"))
+        priv = KeyStore(fab).keys.material(_id(ws, "key_vault_key.kek"))
         der = priv.private_bytes(  # type: ignore[attr-defined]
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
@@ -164,7 +165,7 @@ def test_access_policy_without_set_refuses_the_secret(ws: Workspace) -> None:
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "key vault kv-prod" in result.output and "lacks secret permission 'set'" in result.output
     with ws.fabric() as fab:
-        assert KeyStore(fab).user_principal() in result.output
+        assert KeyStore(fab).principals.user() in result.output
 
 
 def test_destroyed_vault_is_soft_deleted_recoverable_and_purge_refused(ws: Workspace) -> None:
@@ -210,7 +211,7 @@ def test_whoami_prints_the_current_user_object_id(ws: Workspace) -> None:
     ws.apply()
     out = ws.ok("platform", "whoami", "-no-color")
     with ws.fabric() as fab:
-        assert KeyStore(fab).user_principal() in out
+        assert KeyStore(fab).principals.user() in out
 
 
 def test_encrypted_vm_example_validates_plans_and_applies(tmp_path: Path) -> None:
@@ -230,8 +231,8 @@ def test_encrypted_vm_example_validates_plans_and_applies(tmp_path: Path) -> Non
     kv = ws.state("vm_restore.app_dr")["key_vault_id"]
     with ws.fabric() as fab:
         ks = KeyStore(fab)
-        assert ks.get_vault(kv).region == "westus"
-        assert len(ks.list_items(kv, "key")) == 1 and len(ks.list_items(kv, "secret")) == 1
+        assert ks.vaults.get(kv).region == "westus"
+        assert len(ks.items.list(kv, "key")) == 1 and len(ks.items.list(kv, "secret")) == 1
 
 
 def test_deleting_a_vault_through_the_provider_warns_that_it_is_only_soft_deleted(

@@ -164,7 +164,7 @@ def plan_encryption(
         resp.notes.append(
             f"creates key vault {vname} in {target} with {keys} key{'s' if keys != 1 else ''}, "
             f"1 secret, copied from {enc.key_vault_id.rsplit('/', 1)[-1]} (KV-2); only the "
-            f"restore service principal {keystore(s).service_principal()} may read them (KV-3)"
+            f"restore service principal {keystore(s).principals.service()} may read them (KV-3)"
         )
     given = planned.get("disk_encryption_set_id")
     if known(given) and given:
@@ -261,21 +261,21 @@ def restore_key_vault(
     enc = extra.get("encryption") or {}
     ks = keystore(s)
     kv_id = p["key_vault_id"]
-    source = ks.get_vault(enc["key_vault_id"])
+    source = ks.vaults.get(enc["key_vault_id"])
     # rule KV-3: the restored vault's access policy holds only the restore service principal
     policies = [
         {
-            "object_id": ks.service_principal(),
+            "object_id": ks.principals.service(),
             "key_permissions": list(ALL_KEY),
             "secret_permissions": list(ALL_SECRET),
         }
     ]
     name = kv_id.rsplit("/", 1)[-1]
-    found = ks.find_vault(kv_id)
+    found = ks.vaults.find(kv_id)
     if found is not None and found.deleted_at is not None:
-        ks.recover_vault(kv_id)
+        ks.vaults.recover(kv_id)
     if found is None:
-        ks.create_vault(
+        ks.vaults.create(
             kv_id,
             name=name,
             region=region,
@@ -290,7 +290,7 @@ def restore_key_vault(
             out.append(None)
             continue
         try:
-            out.append(ks.copy_item(item, kv_id))
+            out.append(ks.items.copy(item, kv_id))
         except AlreadyExists:  # a restore cut short made it already
             kind = "keys" if "/keys/" in item.lower() else "secrets"
             out.append(f"{kv_id}/{kind}/{item.rsplit('/', 1)[-1]}")

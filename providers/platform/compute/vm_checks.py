@@ -175,7 +175,7 @@ def encryption_problems(s: PlatformSession, vm: dict[str, Any]) -> list[tuple[st
                 out.append(
                     ("encryption", f"Key {key} is not in key vault {vid}", "use a key of it")
                 )
-            elif not planned_key and keystore(s).item_state(key) not in ("live", "disabled"):
+            elif not planned_key and keystore(s).items.state(key) not in ("live", "disabled"):
                 out.append(("encryption", f"Key {key} does not exist", "check encryption.key_id"))
     if known(des):
         if des_facts(s, des) is None:
@@ -210,18 +210,18 @@ def disk_encryption_secret(s: PlatformSession, vm: dict[str, Any]) -> str | None
     import base64
     import os
 
-    from core.keystore.store import item_id
+    from core.keystore.model import item_id
 
     enc = vm.get("encryption") or {}
     if not enc.get("key_vault_id"):
         return None
     ks = _keystore(s)
-    me = ks.user_principal()
+    me = ks.principals.user()
     volume_key = os.urandom(32)
     if enc.get("key_id"):
-        volume_key = ks.wrap_key(enc["key_id"], volume_key, me)
+        volume_key = ks.keys.wrap(enc["key_id"], volume_key, me)
     secret = item_id(enc["key_vault_id"], "secret", f"bek-{vm['vm_guid']}")
-    ks.set_secret(secret, base64.b64encode(volume_key).decode(), me)
+    ks.secrets.set(secret, base64.b64encode(volume_key).decode(), me)
     return secret
 
 

@@ -351,9 +351,9 @@ class VmRestore(ResourceType):
             from providers.platform.keyvault import keystore
 
             ks = keystore(s)
-            vault = ks.find_vault(kv_id)
+            vault = ks.vaults.find(kv_id)
             if vault is not None and vault.deleted_at is None:
-                ks.delete_vault(kv_id)  # soft delete: recoverable for its retention
+                ks.vaults.delete(kv_id)  # soft delete: recoverable for its retention
             s.fabric.delete_resource(kv_id)
         s.fabric.delete_resource(state["id"])
 

@@ -49,7 +49,7 @@ def vault_facts(s: PlatformSession, id: str) -> dict[str, Any] | None:
     planned = s.lookup(id)
     if planned is not None and "/microsoft.keyvault/vaults/" in id.lower():
         return planned
-    v = keystore(s).find_vault(id) if isinstance(id, str) else None
+    v = keystore(s).vaults.find(id) if isinstance(id, str) else None
     if v is None or v.deleted_at is not None:
         return None
     return {

@@ -51,7 +51,7 @@ class DiskEncryptionSet(ResourceType):
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
         from core.fabric.home import ResourceId
-        from core.keystore.store import des_principal, vault_of
+        from core.keystore.model import des_principal, vault_of
 
         planned = resp.planned_state
         assert planned is not None
@@ -71,7 +71,10 @@ class DiskEncryptionSet(ResourceType):
             return
         vid = vault_of(key)
         vault = vault_facts(s, vid)
-        key_known = s.lookup(key) is not None or keystore(s).item_state(key) in ("live", "disabled")
+        key_known = s.lookup(key) is not None or keystore(s).items.state(key) in (
+            "live",
+            "disabled",
+        )
         if vault is None or not key_known:
             missing(req, resp, "key_vault_key_id", "Key", key)
             return
@@ -100,7 +103,9 @@ class DiskEncryptionSet(ResourceType):
 
     def _put(self, s: PlatformSession, p: dict[str, Any]) -> dict[str, Any]:
         region = s.fabric.check_region(p["location"])
-        p["principal_id"] = keystore(s).create_des(p["id"], p["key_vault_key_id"], region)
+        p["principal_id"] = keystore(s).encryption_sets.create(
+            p["id"], p["key_vault_key_id"], region
+        )
         s.fabric.put_resource(p["id"], DES_TYPE, region, arguments(self.schema, p))
         return p
 
@@ -111,20 +116,20 @@ class DiskEncryptionSet(ResourceType):
         return self._put(s, dict(req.planned_state))
 
     def read(self, s: PlatformSession, state: dict[str, Any]) -> dict[str, Any] | None:
-        from core.keystore.store import des_principal
+        from core.keystore.model import des_principal
 
         row = s.fabric.get_resource(state.get("id") or "")
-        des = keystore(s).get_des(state.get("id") or "")
+        des = keystore(s).encryption_sets.get(state.get("id") or "")
         if row is None or row["type"] != DES_TYPE or des is None:
             return None
         return state_from(
             self.schema,
             row["properties"],
             id=row["id"],
-            key_vault_key_id=des["key_id"],
+            key_vault_key_id=des.key_id,
             principal_id=des_principal(row["id"]),
         )
 
     def delete(self, s: PlatformSession, state: dict[str, Any], progress: Progress | None) -> None:
-        keystore(s).delete_des(state["id"])
+        keystore(s).encryption_sets.delete(state["id"])
         s.fabric.delete_resource(state["id"])

@@ -56,7 +56,7 @@ class KeyVaultKey(ResourceType):
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
         from core.errors import CoreError
-        from core.keystore.store import KEY_SIZES, check_key_spec, item_id
+        from core.keystore.model import KEY_SIZES, check_key_spec, item_id
 
         planned = resp.planned_state
         assert planned is not None
@@ -80,20 +80,20 @@ class KeyVaultKey(ResourceType):
     def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
         p = dict(req.planned_state)
         ks = keystore(s)
-        state = ks.item_state(p["id"])
+        state = ks.items.state(p["id"])
         if state == "deleted":
-            ks.recover_item(p["id"])
-            info = ks.key_info(p["id"])
+            ks.items.recover(p["id"])
+            info = ks.keys.info(p["id"])
             if (info.key_type, info.key_size) != (p["key_type"], int(p["key_size"])):
-                ks.create_key(p["id"], p["key_type"], int(p["key_size"]))
+                ks.keys.create(p["id"], p["key_type"], int(p["key_size"]))
         elif state == "gone":
-            ks.create_key(p["id"], p["key_type"], int(p["key_size"]))
+            ks.keys.create(p["id"], p["key_type"], int(p["key_size"]))
         return self._put(s, p)
 
     def _put(self, s: PlatformSession, p: dict[str, Any]) -> dict[str, Any]:
         ks = keystore(s)
-        ks.set_key_enabled(p["id"], bool(p["enabled"]))
-        v = ks.get_vault(p["key_vault_id"])
+        ks.keys.set_enabled(p["id"], bool(p["enabled"]))
+        v = ks.vaults.get(p["key_vault_id"])
         s.fabric.put_resource(p["id"], KEY_TYPE, v.region, arguments(self.schema, p))
         return self._state(s, p["id"])  # type: ignore[return-value]
 
@@ -103,9 +103,9 @@ class KeyVaultKey(ResourceType):
     def _state(self, s: PlatformSession, id: str) -> dict[str, Any] | None:
         ks = keystore(s)
         row = s.fabric.get_resource(id)
-        if ks.item_state(id) in ("gone", "deleted") or row is None or row["type"] != KEY_TYPE:
+        if ks.items.state(id) in ("gone", "deleted") or row is None or row["type"] != KEY_TYPE:
             return None
-        info = ks.key_info(id)
+        info = ks.keys.info(id)
         return state_from(
             self.schema,
             row["properties"],
@@ -121,8 +121,8 @@ class KeyVaultKey(ResourceType):
 
     def delete(self, s: PlatformSession, state: dict[str, Any], progress: Progress | None) -> None:
         ks = keystore(s)
-        if ks.item_state(state["id"]) in ("live", "disabled"):
-            ks.delete_item(state["id"])
+        if ks.items.state(state["id"]) in ("live", "disabled"):
+            ks.items.delete(state["id"])
         s.fabric.delete_resource(state["id"])
 
 
@@ -142,7 +142,7 @@ class KeyVaultSecret(ResourceType):
     )
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        from core.keystore.store import item_id
+        from core.keystore.model import item_id
 
         planned = resp.planned_state
         assert planned is not None
@@ -158,10 +158,10 @@ class KeyVaultSecret(ResourceType):
     def _put(self, s: PlatformSession, p: dict[str, Any], new_value: bool) -> dict[str, Any]:
         ks = keystore(s)
         if new_value:
-            p["version"] = ks.set_secret(p["id"], str(p["value"]), ks.user_principal())
+            p["version"] = ks.secrets.set(p["id"], str(p["value"]), ks.principals.user())
         else:
-            p["version"] = ks.secret_version(p["id"])
-        v = ks.get_vault(p["key_vault_id"])
+            p["version"] = ks.secrets.version(p["id"])
+        v = ks.vaults.get(p["key_vault_id"])
         props = {k: v_ for k, v_ in arguments(self.schema, p).items() if k != "value"}
         s.fabric.put_resource(p["id"], SECRET_TYPE, v.region, props)
         return dict(p)
@@ -169,8 +169,8 @@ class KeyVaultSecret(ResourceType):
     def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
         p = dict(req.planned_state)
         ks = keystore(s)
-        if ks.item_state(p["id"]) == "deleted":
-            ks.recover_item(p["id"])
+        if ks.items.state(p["id"]) == "deleted":
+            ks.items.recover(p["id"])
         return self._put(s, p, True)
 
     def update(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
@@ -181,25 +181,25 @@ class KeyVaultSecret(ResourceType):
         ks = keystore(s)
         id = state.get("id") or ""
         row = s.fabric.get_resource(id)
-        if ks.item_state(id) in ("gone", "deleted") or row is None or row["type"] != SECRET_TYPE:
+        if ks.items.state(id) in ("gone", "deleted") or row is None or row["type"] != SECRET_TYPE:
             return None
         out = state_from(self.schema, row["properties"], id=row["id"])
-        out["version"] = ks.secret_version(id)
+        out["version"] = ks.secrets.version(id)
         out["value"] = state.get("value")
-        me = ks.user_principal()
-        if out["version"] != state.get("version") and ks.allowed(id, me, "secret", "get"):
-            out["value"] = ks.get_secret(id, me)  # set outside bcdr: drift
+        me = ks.principals.user()
+        if out["version"] != state.get("version") and ks.access.allowed(id, me, "secret", "get"):
+            out["value"] = ks.secrets.get(id, me)  # set outside bcdr: drift
         return out
 
     def import_state(self, s: PlatformSession, id: str) -> dict[str, Any] | None:
         ks = keystore(s)
         out = self.read(s, {"id": id})
-        if out is not None and ks.allowed(id, ks.user_principal(), "secret", "get"):
-            out["value"] = ks.get_secret(id, ks.user_principal())
+        if out is not None and ks.access.allowed(id, ks.principals.user(), "secret", "get"):
+            out["value"] = ks.secrets.get(id, ks.principals.user())
         return out
 
     def delete(self, s: PlatformSession, state: dict[str, Any], progress: Progress | None) -> None:
         ks = keystore(s)
-        if ks.item_state(state["id"]) == "live":
-            ks.delete_secret(state["id"], ks.user_principal())
+        if ks.items.state(state["id"]) == "live":
+            ks.secrets.delete(state["id"], ks.principals.user())
         s.fabric.delete_resource(state["id"])

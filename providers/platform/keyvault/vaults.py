@@ -85,7 +85,7 @@ class KeyVault(ResourceType):
     )
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        from core.keystore.store import vault_uri
+        from core.keystore.model import vault_uri
 
         planned = resp.planned_state
         assert planned is not None
@@ -108,7 +108,7 @@ class KeyVault(ResourceType):
             return
         planned["id"] = vault_id(sub, rg, name)
         planned["vault_uri"] = vault_uri(name)
-        twin = keystore(s).vault_named(name)
+        twin = keystore(s).vaults.named(name)
         if twin is not None and twin.id.lower() != planned["id"].lower():
             gone = " (soft-deleted, until purged)" if twin.deleted_at is not None else ""
             resp.diagnostics.append(
@@ -121,7 +121,7 @@ class KeyVault(ResourceType):
                 )
             )
         if req.prior_state is None:
-            found = keystore(s).find_vault(planned["id"])
+            found = keystore(s).vaults.find(planned["id"])
             days = planned.get("soft_delete_retention_days")
             if found is not None and found.deleted_at is not None:
                 resp.notes.append(f"a soft-deleted key vault {name} has this id: apply recovers it")
@@ -139,11 +139,11 @@ class KeyVault(ResourceType):
         p = dict(req.planned_state)
         ks = keystore(s)
         region = s.fabric.check_region(p["location"])
-        found = ks.find_vault(p["id"])
+        found = ks.vaults.find(p["id"])
         if found is not None and found.deleted_at is not None:
-            ks.recover_vault(p["id"])
+            ks.vaults.recover(p["id"])
         if found is None:
-            ks.create_vault(
+            ks.vaults.create(
                 p["id"],
                 name=p["name"],
                 region=region,
@@ -157,7 +157,7 @@ class KeyVault(ResourceType):
         return self._put(s, p)
 
     def _settings(self, s: PlatformSession, p: dict[str, Any]) -> None:
-        keystore(s).update_vault(
+        keystore(s).vaults.update(
             p["id"],
             retention_days=int(p["soft_delete_retention_days"]),
             purge_protection=bool(p["purge_protection"]),
@@ -170,7 +170,7 @@ class KeyVault(ResourceType):
         return self._put(s, p)
 
     def _state(self, s: PlatformSession, id: str) -> dict[str, Any] | None:
-        v = keystore(s).find_vault(id)
+        v = keystore(s).vaults.find(id)
         row = s.fabric.get_resource(id)
         if v is None or v.deleted_at is not None or row is None or row["type"] != VAULT_TYPE:
             return None
@@ -192,11 +192,11 @@ class KeyVault(ResourceType):
     ) -> str | None:
         """Soft-delete the vault; the returned note says until when it can be recovered."""
         ks = keystore(s)
-        v = ks.find_vault(state["id"])
+        v = ks.vaults.find(state["id"])
         s.fabric.delete_resource(state["id"])
         if v is None or v.deleted_at is not None:
             return None
-        v = ks.delete_vault(state["id"])  # soft delete: recoverable for its retention
+        v = ks.vaults.delete(state["id"])  # soft delete: recoverable for its retention
         until = time.strftime(
             "%Y-%m-%d", time.gmtime((v.deleted_at or 0) + v.retention_days * 86400)
         )
