@@ -16,8 +16,6 @@ What always holds:
   payload area from offset 0 to the footer exactly, in order, so every byte of a pack is
   either a listed payload (checked by re-hashing it against its id) or the checked footer.
 - A block is added at most once per writer and never when the store already holds it.
-- ``core/blocks/store.py`` re-exports the writer, ``parse_pack_footer`` and the format
-  constants; the footer functions added with format 2 are imported from here only.
 """
 
 from __future__ import annotations

@@ -6,10 +6,8 @@ Blocks are zstd-compressed (level 1; stored raw when that does not shrink them) 
 into pack objects of up to ``pack_size`` bytes, each ending in a checksummed footer that
 lists its blocks (``core/blocks/packs.py``). The index (block id -> pack, offset, length) is a table
 in the store's own SQLite file (``core/blocks/index.py``); it holds nothing the packs' footers
-do not, so ``rebuild_index`` there makes it again from them. A manifest (format 2,
-``BCDRMAN2``) is its disk's size, block count and zstd-compressed dense ids, then an xxh3-64
-of all that; a format-1 manifest (``BCDRMAN1``, written before manifests carried checksums)
-is still read, with every check but the checksum.
+do not, so ``rebuild_index`` there makes it again from them. A manifest (a disk image's
+dense ids, ``core/blocks/manifests.py``) is an object of the store too.
 
 What always holds:
 - An object is written whole (temp file, fsync, rename, directory fsync) before any index row
@@ -31,13 +29,11 @@ What always holds:
 from __future__ import annotations
 
 import contextlib
-import struct
 import threading
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import xxhash
@@ -45,8 +41,8 @@ import zstandard
 
 from core.blocks.backends import Backend, LocalBackend, check_object_name
 from core.blocks.index import DAMAGE_ERRORS, connect, flock, index_damaged, is_damage
+from core.blocks.manifests import Manifest, decode_manifest, encode_manifest
 from core.blocks.packs import (
-    ID_BYTES,
     PackWriter,
     decompress_block,
     nonzero_ids,
@@ -56,10 +52,6 @@ from core.disks.fileio import BLOCK_SIZE
 from core.errors import CoreError, IntegrityError, NotFound
 
 PACK_SIZE = 8 * 1024 * 1024
-_MANIFEST = struct.Struct("<8sQQ")  # magic, disk size, block count
-_MANIFEST_MAGIC = b"BCDRMAN2"  # then the zstd-compressed ids, then _CHECKSUM of all before
-_MANIFEST_MAGIC_V1 = b"BCDRMAN1"  # no checksum
-_CHECKSUM = struct.Struct("<Q")
 _FOOTERS_KEPT = 256  # checked pack footers a store handle remembers
 
 
@@ -180,12 +172,7 @@ class BlockStore:
     # manifests: a disk image as a dense array of 16-byte ids, all-zero for zero blocks
     def put_manifest(self, name: str, size_bytes: int, ids: bytes | bytearray) -> int:
         """Store a manifest object durably; returns its stored size."""
-        nblocks = -(-size_bytes // BLOCK_SIZE)
-        if len(ids) != nblocks * ID_BYTES:
-            raise ValueError("manifest id array does not match the disk size")
-        body = _MANIFEST.pack(_MANIFEST_MAGIC, size_bytes, nblocks)
-        body += zstandard.ZstdCompressor(level=3).compress(bytes(ids))
-        body += _CHECKSUM.pack(xxhash.xxh3_64_intdigest(body))
+        body = encode_manifest(size_bytes, ids)
         self.backend.put(check_object_name(name), body)
         return len(body)
 
@@ -195,48 +182,13 @@ class BlockStore:
         return got.size, got.ids
 
     def read_manifest(self, name: str, expected_size: int | None = None) -> Manifest:
-        """A manifest, checked: its magic, checksum (format 2), its size against its block
-        count and, when given, against ``expected_size`` (the size recorded for its disk
-        restore point). ``IntegrityError`` naming it if it is missing or damaged."""
+        """A manifest, checked (``core.blocks.manifests.decode_manifest``); ``IntegrityError``
+        naming it if it is missing or damaged."""
         try:
             body = self.backend.get(name)
         except NotFound:
             raise IntegrityError(f"manifest {name} is missing from the store") from None
-
-        def damaged(why: str) -> IntegrityError:
-            return IntegrityError(f"manifest {name} is damaged ({why})")
-
-        if len(body) < _MANIFEST.size:
-            raise damaged("too short")
-        magic, size, nblocks = _MANIFEST.unpack_from(body)
-        if magic == _MANIFEST_MAGIC:
-            end = len(body) - _CHECKSUM.size
-            if (
-                end < _MANIFEST.size
-                or xxhash.xxh3_64_intdigest(memoryview(body)[:end])
-                != _CHECKSUM.unpack_from(body, end)[0]
-            ):
-                raise damaged("its checksum does not match")
-            version = 2
-        elif magic == _MANIFEST_MAGIC_V1:
-            end, version = len(body), 1
-        else:
-            raise damaged("not a manifest")
-        if nblocks != -(-size // BLOCK_SIZE):
-            raise damaged(f"its size, {size} bytes, does not match its {nblocks} blocks")
-        if expected_size is not None and size != expected_size:
-            raise damaged(
-                f"it says {size} bytes where its disk restore point records {expected_size}"
-            )
-        try:
-            ids = zstandard.ZstdDecompressor().decompress(
-                body[_MANIFEST.size : end], max_output_size=nblocks * ID_BYTES
-            )
-        except zstandard.ZstdError:
-            raise damaged("its ids do not decompress") from None
-        if len(ids) != nblocks * ID_BYTES:
-            raise damaged("its ids do not match its block count")
-        return Manifest(size, ids, version)
+        return decode_manifest(name, body, expected_size)
 
     # writing
     def writer(self, max_inflight: int = 2, *, replace: bool = False) -> PackWriter:
@@ -445,12 +397,3 @@ class BlockStore:
                     for f in pending:
                         f.cancel()
                     runs.close()
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A checked manifest: the disk's size, its dense ids, its format (1: no checksum)."""
-
-    size: int
-    ids: bytes
-    version: int
