@@ -20,17 +20,21 @@ import base64
 import hashlib
 import hmac
 import re
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from core.access.rules import GrantFacts, grant_problems
 from core.errors import CoreError, Forbidden, NotFound
 from core.fabric.home import Fabric
 from core.problems import enforce
+
+if TYPE_CHECKING:
+    from core.restorepoints.model import RestorePoint
 
 SV = "2024-01-01"
 PREFIX = "/disks/"
@@ -54,7 +58,7 @@ class DiskImageReader(Protocol):
 class RestorePointSource(Protocol):
     """The slice of ``RestorePoints`` that access uses."""
 
-    def get(self, restore_point_id: str) -> Any: ...
+    def get(self, restore_point_id: str) -> RestorePoint: ...
 
     def open_disk_restore_point(self, disk_restore_point_id: str) -> DiskImageReader: ...
 
@@ -109,7 +113,7 @@ class Access:
         mac = hmac.new(self.fabric.sas_key(), canonical.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
-    def _fields(self, row: Any) -> dict[str, str]:
+    def _fields(self, row: sqlite3.Row) -> dict[str, str]:
         return {
             "sv": SV,
             "sr": "b",
@@ -119,7 +123,7 @@ class Access:
             "si": row["id"],
         }
 
-    def _grant(self, row: Any) -> Grant:
+    def _grant(self, row: sqlite3.Row) -> Grant:
         drp_id = row["disk_restore_point_id"]
         fields = self._fields(row)
         fields["sig"] = self._sign(fields, PREFIX + drp_id)
@@ -174,7 +178,7 @@ class Access:
         return self._grant(row)
 
     @staticmethod
-    def _active_row(conn: Any, drp_id: str, now: float) -> Any:
+    def _active_row(conn: sqlite3.Connection, drp_id: str, now: float) -> sqlite3.Row | None:
         return conn.execute(
             "SELECT * FROM sas_grants WHERE disk_restore_point_id = ? AND revoked_at IS NULL "
             "AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
