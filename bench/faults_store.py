@@ -33,13 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.blocks.packs import nonzero_ids
-from core.disks.fileio import BLOCK_SIZE
-from core.disks.managed import Disks
+from core.blocks import nonzero_ids
+from core.disks import BLOCK_SIZE, Disks
 from core.errors import IntegrityError
-from core.fabric.home import Fabric, ResourceId
-from core.restorepoints.model import VmSource
-from core.restorepoints.service import RestorePoints
+from core.fabric import Fabric, ResourceId
+from core.restorepoints import RestorePoints, VmSource
 
 MiB = 1 << 20
 MUST_BE_ZERO = {

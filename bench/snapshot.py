@@ -49,12 +49,10 @@ SUB_REGION, PAIR_REGION = "eastus", "westus"
 
 def worker(step: str, home: Path, params: dict) -> dict:
     """Run one step against the fabric at ``home``; the timed part is the API call only."""
-    from core.disks.managed import Disks
+    from core.disks import Disks
     from core.errors import NotFound
-    from core.fabric.home import Fabric, ResourceId
-    from core.restorepoints.copy import copy_restore_point
-    from core.restorepoints.model import VmSource
-    from core.restorepoints.service import RestorePoints
+    from core.fabric import Fabric, ResourceId
+    from core.restorepoints import RestorePoints, VmSource, copy_restore_point
 
     fabric = Fabric.open(home)
     try:

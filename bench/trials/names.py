@@ -101,10 +101,10 @@ class _Core:
     """The core objects one fabric needs, opened once for all examples."""
 
     def __init__(self, home: Path) -> None:
-        from core.access.grants import Access
-        from core.disks.managed import Disks
-        from core.fabric.home import Fabric
-        from core.restorepoints.service import RestorePoints
+        from core.access import Access
+        from core.disks import Disks
+        from core.fabric import Fabric
+        from core.restorepoints import RestorePoints
 
         self.fabric = Fabric.open(home)
         self.disks = Disks(self.fabric)
@@ -113,7 +113,7 @@ class _Core:
         self.sub = self.fabric.default_subscription
 
     def exercise(self, a: str, b: str) -> None:
-        from core.fabric.home import ResourceId
+        from core.fabric import ResourceId
 
         sub = self.sub
         calls = [

@@ -250,10 +250,10 @@ def _wait_serving(port: int) -> None:
 
 def _grants_out_of_time(work: Folder, port: int) -> tuple[str, str]:
     """Request targets of two correctly signed grants: one expired, one not yet started."""
-    from core.access.grants import Access
-    from core.disks.managed import Disks
-    from core.fabric.home import Fabric
-    from core.restorepoints.service import RestorePoints
+    from core.access import Access
+    from core.disks import Disks
+    from core.fabric import Fabric
+    from core.restorepoints import RestorePoints
 
     fabric = Fabric.open(work.path / ".bcdr" / "fabric")
     try:

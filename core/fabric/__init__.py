@@ -1,1 +1,43 @@
-"""The fabric: tenant, subscriptions, regions and pairs, resource ids and the fabric.db file."""
+"""The fabric: tenant, subscriptions, regions and pairs, resource ids and the fabric.db file.
+
+The names below are this package's API, the names callers outside it use; they are
+imported from their modules on first use (PEP 562), so importing one module of the
+package does not import them all. Modules of this package import from their sibling
+modules, never from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.fabric.home import Fabric, ResourceId, check_name
+    from core.fabric.regions import REGIONS, paired_region
+
+_WHERE = {
+    "Fabric": "core.fabric.home",
+    "REGIONS": "core.fabric.regions",
+    "ResourceId": "core.fabric.home",
+    "check_name": "core.fabric.home",
+    "paired_region": "core.fabric.regions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The API's names, from their modules on first use (then cached in this module)."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "Fabric",
+    "REGIONS",
+    "ResourceId",
+    "check_name",
+    "paired_region",
+]

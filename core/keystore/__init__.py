@@ -1,1 +1,92 @@
-"""Key vaults, keys, secrets, disk encryption sets and envelope encryption of blocks."""
+"""Key vaults, keys, secrets, disk encryption sets and envelope encryption of blocks.
+
+The names below are this package's API, the names callers outside it use; they are
+imported from their modules on first use (PEP 562), so importing one module of the
+package does not import them all. Modules of this package import from their sibling
+modules, never from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.keystore.envelope import (
+        BlockKey,
+        Envelopes,
+        KeyUnavailable,
+        WrappedKey,
+        forget_records,
+        keyed_digest,
+        save_records,
+    )
+    from core.keystore.model import (
+        DAY,
+        KEY_SIZES,
+        EncryptionSet,
+        KeyInfo,
+        Vault,
+        check_key_spec,
+        des_principal,
+        encryption_of,
+        item_id,
+        vault_of,
+        vault_uri,
+    )
+    from core.keystore.store import KeyStore
+
+_WHERE = {
+    "BlockKey": "core.keystore.envelope",
+    "DAY": "core.keystore.model",
+    "EncryptionSet": "core.keystore.model",
+    "Envelopes": "core.keystore.envelope",
+    "KEY_SIZES": "core.keystore.model",
+    "KeyInfo": "core.keystore.model",
+    "KeyStore": "core.keystore.store",
+    "KeyUnavailable": "core.keystore.envelope",
+    "Vault": "core.keystore.model",
+    "WrappedKey": "core.keystore.envelope",
+    "check_key_spec": "core.keystore.model",
+    "des_principal": "core.keystore.model",
+    "encryption_of": "core.keystore.model",
+    "forget_records": "core.keystore.envelope",
+    "item_id": "core.keystore.model",
+    "keyed_digest": "core.keystore.envelope",
+    "save_records": "core.keystore.envelope",
+    "vault_of": "core.keystore.model",
+    "vault_uri": "core.keystore.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The API's names, from their modules on first use (then cached in this module)."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "BlockKey",
+    "DAY",
+    "EncryptionSet",
+    "Envelopes",
+    "KEY_SIZES",
+    "KeyInfo",
+    "KeyStore",
+    "KeyUnavailable",
+    "Vault",
+    "WrappedKey",
+    "check_key_spec",
+    "des_principal",
+    "encryption_of",
+    "forget_records",
+    "item_id",
+    "keyed_digest",
+    "save_records",
+    "vault_of",
+    "vault_uri",
+]

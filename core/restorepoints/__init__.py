@@ -1,1 +1,96 @@
-"""Restore points: capture across disks, incremental manifests, restore, copy and estimates."""
+"""Restore points: capture across disks, incremental manifests, restore, copy and estimates.
+
+The names below are this package's API, the names callers outside it use; they are
+imported from their modules on first use (PEP 562), so importing one module of the
+package does not import them all. Modules of this package import from their sibling
+modules, never from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.restorepoints.copy import CopyResult, copy_restore_point
+    from core.restorepoints.estimate import (
+        CBT,
+        REKEYED,
+        Estimate,
+        copy_estimate,
+        new_disk_estimate,
+        snapshot_estimate,
+    )
+    from core.restorepoints.model import (
+        Collection,
+        DiskRestorePoint,
+        HookSpec,
+        RestorePoint,
+        VmSource,
+    )
+    from core.restorepoints.rules import (
+        CopyFacts,
+        DiskFacts,
+        RestoreRegionFacts,
+        copy_problems,
+        disk_problems,
+        restore_region_problems,
+    )
+    from core.restorepoints.service import RestorePoints
+
+_WHERE = {
+    "CBT": "core.restorepoints.estimate",
+    "Collection": "core.restorepoints.model",
+    "CopyFacts": "core.restorepoints.rules",
+    "CopyResult": "core.restorepoints.copy",
+    "DiskFacts": "core.restorepoints.rules",
+    "DiskRestorePoint": "core.restorepoints.model",
+    "Estimate": "core.restorepoints.estimate",
+    "HookSpec": "core.restorepoints.model",
+    "REKEYED": "core.restorepoints.estimate",
+    "RestorePoint": "core.restorepoints.model",
+    "RestorePoints": "core.restorepoints.service",
+    "RestoreRegionFacts": "core.restorepoints.rules",
+    "VmSource": "core.restorepoints.model",
+    "copy_estimate": "core.restorepoints.estimate",
+    "copy_problems": "core.restorepoints.rules",
+    "copy_restore_point": "core.restorepoints.copy",
+    "disk_problems": "core.restorepoints.rules",
+    "new_disk_estimate": "core.restorepoints.estimate",
+    "restore_region_problems": "core.restorepoints.rules",
+    "snapshot_estimate": "core.restorepoints.estimate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The API's names, from their modules on first use (then cached in this module)."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "CBT",
+    "Collection",
+    "CopyFacts",
+    "CopyResult",
+    "DiskFacts",
+    "DiskRestorePoint",
+    "Estimate",
+    "HookSpec",
+    "REKEYED",
+    "RestorePoint",
+    "RestorePoints",
+    "RestoreRegionFacts",
+    "VmSource",
+    "copy_estimate",
+    "copy_problems",
+    "copy_restore_point",
+    "disk_problems",
+    "new_disk_estimate",
+    "restore_region_problems",
+    "snapshot_estimate",
+]

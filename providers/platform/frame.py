@@ -27,10 +27,10 @@ from sdk import (
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error, warning
 
 if TYPE_CHECKING:  # the core is imported on first use (below), not at module load
-    from core.access.grants import Access
-    from core.disks.managed import Disks
-    from core.fabric.home import Fabric
-    from core.restorepoints.service import RestorePoints
+    from core.access import Access
+    from core.disks import Disks
+    from core.fabric import Fabric
+    from core.restorepoints import RestorePoints
 
 DEFAULT_SERVE_URL = "http://127.0.0.1:8443"
 # the subscription in an id made at validate when the configuration names none (the
@@ -83,7 +83,7 @@ class PlatformSession:
     def fabric(self) -> Fabric:
         with self._lock:
             if self._fabric is None:
-                from core.fabric.home import Fabric
+                from core.fabric import Fabric
 
                 self._fabric = Fabric.open(self.home)
             return self._fabric
@@ -92,7 +92,7 @@ class PlatformSession:
     def disks(self) -> Disks:
         with self._lock:
             if self._disks is None:
-                from core.disks.managed import Disks
+                from core.disks import Disks
 
                 self._disks = Disks(self.fabric)
             return self._disks
@@ -101,7 +101,7 @@ class PlatformSession:
     def points(self) -> RestorePoints:
         with self._lock:
             if self._points is None:
-                from core.restorepoints.service import RestorePoints
+                from core.restorepoints import RestorePoints
 
                 self._points = RestorePoints(self.fabric, self.disks)
             return self._points
@@ -110,7 +110,7 @@ class PlatformSession:
     def access(self) -> Access:
         with self._lock:
             if self._access is None:
-                from core.access.grants import Access
+                from core.access import Access
 
                 self._access = Access(self.fabric, self.points, base_url=self.serve_url)
             return self._access
@@ -123,7 +123,7 @@ class PlatformSession:
     def validated_id(self, id_type: str, config: dict[str, Any]) -> str | None:
         """The id of ``id_type`` made of a configuration's subscription, resource_group and
         name, without opening the platform; None when a part is not known."""
-        from core.fabric.home import ResourceId
+        from core.fabric import ResourceId
 
         sub = config.get("subscription") or self._subscription or UNNAMED_SUBSCRIPTION
         parts = (sub, config.get("resource_group"), config.get("name"))

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from core.disks.fileio import BLOCK_SIZE
-from core.fabric.home import Fabric
+from core.disks import BLOCK_SIZE
+from core.fabric import Fabric
 from providers.platform.inventory import Progress, disk_of, fail, iso, open_core
 
 CHUNK = 1 << 20
@@ -115,7 +115,7 @@ def recover_files(
     fabric: Fabric, restore_point_id: str, output: Path, progress: Progress | None
 ) -> dict[str, Any]:
     """The restore point's disk images as raw files ``{disk name}.img`` in ``output``."""
-    from core.keystore.model import encryption_of
+    from core.keystore import encryption_of
 
     progress = progress or (lambda label, done, total: None)
     with open_core(fabric) as (_disks, points):

@@ -18,9 +18,9 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
-from core.disks.managed import Disks
+from core.disks import Disks
 from core.errors import NotFound
-from core.fabric.home import Fabric
+from core.fabric import Fabric
 from providers.platform import registry
 from sdk.diagnostics import DiagnosticsError, error
 from sdk.progress import Progress
@@ -33,7 +33,7 @@ def fail(summary: str, detail: str = "") -> DiagnosticsError:
 
 def restore_points(fabric: Fabric) -> Any:
     """The core's restore points of ``fabric`` (opened on demand: the snapshot code is heavy)."""
-    from core.restorepoints.service import RestorePoints  # noqa: PLC0415 - heavy; only verify/gc need it
+    from core.restorepoints import RestorePoints  # noqa: PLC0415 - heavy; only verify/gc need it
 
     return RestorePoints(fabric, Disks(fabric))
 

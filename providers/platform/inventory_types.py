@@ -287,7 +287,7 @@ register(
 # ------------------------------------------------------------------ key vault family
 def vault(c: Core, id: str) -> Any:
     """The core's key vault ``id``, soft-deleted or not; NotFound when there is none."""
-    from core.keystore.store import KeyStore  # noqa: PLC0415 - only key vaults need the key store
+    from core.keystore import KeyStore  # noqa: PLC0415 - only key vaults need the key store
 
     found = KeyStore(c.fabric).vaults.find(id)
     if found is None:
@@ -296,7 +296,7 @@ def vault(c: Core, id: str) -> Any:
 
 
 def _vaults(c: Core) -> list[Listed]:
-    from core.keystore.store import KeyStore  # noqa: PLC0415 - only listing needs the key store
+    from core.keystore import KeyStore  # noqa: PLC0415 - only listing needs the key store
 
     ks = KeyStore(c.fabric)
     found = [(v, {}) for v in ks.vaults.list()]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.fabric.home import Fabric
+from core.fabric import Fabric
 from providers.platform.inventory import fail, iso
 
 KEY_VAULT_TYPES = (
@@ -37,7 +37,7 @@ def _subscription(sub: Any) -> dict[str, Any]:
 def whoami(fabric: Fabric) -> dict[str, Any]:
     """The tenant with its subscriptions, the current user's object id, the default
     subscription and the restore service's principal."""
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     ks = KeyStore(fabric)
     return {
@@ -61,7 +61,7 @@ def subscription_list(fabric: Fabric) -> list[dict[str, Any]]:
 
 def key_vault_action(fabric: Fabric, action: str, id: str) -> dict[str, Any]:
     """Enable or disable a key; delete (soft), recover or purge a vault, key or secret."""
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     if action not in KEY_VAULT_ACTIONS:
         raise fail(f"unknown action {action!r}", "Give one of: " + ", ".join(KEY_VAULT_ACTIONS))

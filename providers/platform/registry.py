@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.disks.managed import Disks
-from core.fabric.home import Fabric, ResourceId
+from core.disks import Disks
+from core.fabric import Fabric, ResourceId
 from sdk.progress import Progress
 
 GROUP_ARM = "Microsoft.Resources/resourceGroups"

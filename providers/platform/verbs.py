@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import CoreError
-from core.fabric.home import Fabric
+from core.fabric import Fabric
 from providers.platform.images import disk_export, disk_write, recover_files
 from providers.platform.inventory import (
     Progress,
@@ -142,7 +142,7 @@ class EmbeddedPlatform:
         ``stop()`` makes this return; Ctrl-C closes the server and re-raises
         ``KeyboardInterrupt`` for the caller to report.
         """
-        from core.access.server import make_server, tls_context  # noqa: PLC0415 - only serve
+        from core.access import make_server, tls_context  # noqa: PLC0415 - only serve
 
         if key is not None and cert is None:
             raise fail("--key needs --cert", "Give the certificate (PEM) with --cert.")

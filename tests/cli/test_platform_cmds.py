@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from core.disks.managed import Disks
-from core.fabric.home import Fabric, ResourceId
-from core.restorepoints.model import VmSource
-from core.restorepoints.service import RestorePoints
+from core.disks import Disks
+from core.fabric import Fabric, ResourceId
+from core.restorepoints import RestorePoints, VmSource
 from tests.cli.conftest import write
 
 MiB = 1 << 20
@@ -303,7 +302,7 @@ def test_without_a_fabric_the_commands_say_what_to_do(bcdr, workdir):
 def test_list_speaks_bcdr_type_names_human_sizes_and_restore_point_facts(bcdr, world):
     """Issue 10.12: one type vocabulary (bcdr's), sizes in human units, a restore point's
     time, size and consistency, and a key vault recovered after bcdr dropped its row."""
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     with Fabric.open(world.home) as fabric:
         vault = str(ResourceId(world.sub, "demo", "Microsoft.KeyVault", "vaults", "kvdemo"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.fabric.home import Fabric
+from core.fabric import Fabric
 from providers.platform.registry import Declaration, TypedId, registered
 
 ARM = "Contoso.Widgets/widgets"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.fabric.home import Fabric
+from core.fabric import Fabric
 
 MAIN = "from engine.cli import main; main()"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.disks.managed import Disks
-from core.fabric.home import Fabric
-from core.restorepoints.service import RestorePoints
+from core.disks import Disks
+from core.fabric import Fabric
+from core.restorepoints import RestorePoints
 from tests.core.fixtures_snap import MiB, collection, image_bytes, import_disk, vm
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.disks.managed import Disks
-from core.fabric.home import Fabric
+from core.disks import Disks
+from core.fabric import Fabric
 
 
 @pytest.fixture

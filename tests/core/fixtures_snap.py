@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.disks.fileio import BLOCK_SIZE
-from core.disks.managed import Disks
-from core.disks.records import Disk
-from core.fabric.home import Fabric, ResourceId
-from core.restorepoints.model import HookSpec, VmSource
-from core.restorepoints.service import RestorePoints
+from core.disks import BLOCK_SIZE, Disk, Disks
+from core.fabric import Fabric, ResourceId
+from core.restorepoints import HookSpec, RestorePoints, VmSource
 
 MiB = 1024 * 1024
 

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from core.access.grants import Access, blob_path
-from core.access.server import SasServer, make_server
+from core.access import Access, SasServer, make_server
+from core.access.grants import blob_path
 from core.errors import CoreError, Forbidden, NotFound
-from core.fabric.home import Fabric
+from core.fabric import Fabric
 
 RP = (
     "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute"
@@ -336,8 +336,7 @@ def test_http_rejects_other_methods(served, access: Access) -> None:
 
 @pytest.fixture
 def real(fabric: Fabric, disks, tmp_path) -> Iterator[tuple]:
-    from core.restorepoints.model import VmSource
-    from core.restorepoints.service import RestorePoints
+    from core.restorepoints import RestorePoints, VmSource
 
     sub = fabric.default_subscription
     mib = 1 << 20
@@ -418,8 +417,8 @@ def test_rp12_unusable_encryption_key_is_the_403_of_a_forged_token_logged_by_key
     """Issue 4 and RP-12: a valid token for a disk restore point whose disk encryption set's
     key is disabled or deleted gets the same 403 as any refusal; the log names the key
     id and why (never the token, never "damaged"); once the key is usable it serves again."""
-    from core.keystore.store import KeyStore
-    from core.restorepoints.service import RestorePoints
+    from core.keystore import KeyStore
+    from core.restorepoints import RestorePoints
     from tests.core.fixtures_snap import collection, import_disk, vm
 
     caplog.set_level(logging.DEBUG)
@@ -473,7 +472,7 @@ def test_rp12_unusable_encryption_key_is_the_403_of_a_forged_token_logged_by_key
 
 def test_rp12_grant_over_the_maximum_is_refused_by_the_core(access: Access) -> None:
     """The apply-time check is the plan's own function: a day and a second is refused."""
-    from core.access.rules import MAX_DURATION_SECONDS
+    from core.access import MAX_DURATION_SECONDS
 
     with pytest.raises(CoreError, match="from 1 to 86400"):
         access.grant(DRP, MAX_DURATION_SECONDS + 1)

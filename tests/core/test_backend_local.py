@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from core.blocks.backends import LocalBackend
+from core.blocks import LocalBackend
 from tests.core.backend_conformance import BackendConformance
 
 

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+from core.blocks import BlockStore
 from core.blocks.packs import parse_pack_footer
-from core.blocks.store import BlockStore
-from core.disks.fileio import BLOCK_SIZE
+from core.disks import BLOCK_SIZE
 from core.errors import IntegrityError
 
 

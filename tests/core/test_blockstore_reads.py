@@ -6,9 +6,8 @@ import os
 
 import pytest
 
-from core.blocks.packs import ID_BYTES, ZERO_ID, nonzero_ids
-from core.blocks.store import BlockStore
-from core.disks.fileio import BLOCK_SIZE
+from core.blocks import ID_BYTES, ZERO_ID, BlockStore, nonzero_ids
+from core.disks import BLOCK_SIZE
 from core.errors import IntegrityError
 
 

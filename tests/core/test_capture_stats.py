@@ -6,10 +6,8 @@ import os
 import random
 from pathlib import Path
 
-from core.blocks.packs import ID_BYTES, ZERO_ID
-from core.blocks.store import BlockStore
-from core.disks.fileio import BLOCK_SIZE
-from core.disks.records import Disk
+from core.blocks import ID_BYTES, ZERO_ID, BlockStore
+from core.disks import BLOCK_SIZE, Disk
 from core.progress import no_progress
 from core.restorepoints.capture import CHUNK, capture_disk
 

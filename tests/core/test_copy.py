@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from core.disks.fileio import BLOCK_SIZE
+from core.disks import BLOCK_SIZE
 from core.errors import AlreadyExists, CoreError
-from core.restorepoints.copy import copy_restore_point
+from core.restorepoints import copy_restore_point
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import (
     MiB,

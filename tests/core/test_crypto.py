@@ -11,9 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from core.errors import AlreadyExists, CoreError, Forbidden, NotFound
-from core.fabric.home import Fabric
-from core.keystore.model import DAY, des_principal, encryption_of
-from core.keystore.store import KeyStore
+from core.fabric import Fabric
+from core.keystore import DAY, KeyStore, des_principal, encryption_of
 
 SUB = "00000000-0000-0000-0000-00000000000a"
 VAULT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1"

@@ -13,11 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from core.disks.fileio import BLOCK_SIZE
-from core.disks.managed import Disks
-from core.disks.records import SKUS, Disk
+from core.disks import BLOCK_SIZE, SKUS, Disk, Disks
 from core.errors import AlreadyExists, CoreError, NotFound
-from core.fabric.home import Fabric
+from core.fabric import Fabric
 
 MiB = 1 << 20
 ROOT = Path(__file__).resolve().parents[2]
@@ -281,7 +279,7 @@ def test_hold_writes_blocks_other_processes(disks: Disks) -> None:
     disk = _new(disks)
     script = (
         "import sys; from pathlib import Path\n"
-        "from core.fabric.home import Fabric\nfrom core.disks.managed import Disks\n"
+        "from core.fabric import Fabric\nfrom core.disks import Disks\n"
         "with Fabric.open(Path(sys.argv[1])) as f:\n"
         "    Disks(f).write(sys.argv[2], 0, b'other')\n"
     )
@@ -378,8 +376,7 @@ def test_delete_drops_the_disks_data_key_row(disks: Disks) -> None:
     """Issue 4: deleting a disk under a disk encryption set drops its row in ``envelope_keys``
     in the same transaction; other disks keep theirs, and a disk made again under the same id
     gets a new data key. A fabric that never encrypted has no such table and deletes too."""
-    from core.keystore.envelope import Envelopes
-    from core.keystore.store import KeyStore
+    from core.keystore import Envelopes, KeyStore
 
     fabric = disks.fabric
     plain = _new(disks, "plain")

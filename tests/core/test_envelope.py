@@ -11,15 +11,12 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from core.blocks.store import BlockStore
-from core.disks.fileio import BLOCK_SIZE
-from core.disks.managed import Disks
+from core.blocks import BlockStore
+from core.disks import BLOCK_SIZE, Disks
 from core.errors import CoreError, IntegrityError
-from core.fabric.home import Fabric
-from core.keystore.envelope import BlockKey, Envelopes, KeyUnavailable, keyed_digest
-from core.keystore.model import des_principal
-from core.keystore.store import KeyStore
-from core.restorepoints.copy import copy_restore_point
+from core.fabric import Fabric
+from core.keystore import BlockKey, Envelopes, KeyStore, KeyUnavailable, des_principal, keyed_digest
+from core.restorepoints import copy_restore_point
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import collection, import_disk, restored_bytes, vm
 
@@ -410,7 +407,7 @@ def test_estimate_says_full_capture_when_the_disks_key_changes(
     """Issue 4: after a disk gains, changes or loses a disk encryption set its next capture is
     full, and the plan's estimate says so with the allocated bytes (not the small figure of
     changed-block tracking); a rotation of the set's key keeps tracking."""
-    from core.restorepoints.estimate import CBT, REKEYED, snapshot_estimate
+    from core.restorepoints import CBT, REKEYED, snapshot_estimate
 
     disk = import_disk(disks, fabric, tmp_path, "d", _pattern_image(8))
     cid = collection(rps, fabric)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import CoreError, NotFound
-from core.fabric.home import Fabric, ResourceId, check_name
-from core.fabric.regions import REGIONS, paired_region
+from core.fabric import REGIONS, Fabric, ResourceId, check_name, paired_region
 
 
 def test_pairs_follow_azure() -> None:

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from core.access.grants import Access
-from core.disks.managed import Disks
+from core.access import Access
+from core.disks import Disks
 from core.errors import CoreError
-from core.fabric import schema
-from core.fabric.home import Fabric
-from core.keystore.store import KeyStore
-from core.restorepoints.service import RestorePoints
+from core.fabric import Fabric, schema
+from core.keystore import KeyStore
+from core.restorepoints import RestorePoints
 
 # The tables as the services made them one by one before the schema had a version (a
 # fabric of the previous release), subscriptions still without their name column.

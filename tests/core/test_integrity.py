@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from core.blocks.index import IndexDamaged
-from core.blocks.packs import _FOOTER_ENTRY, ID_BYTES, footer_of, nonzero_ids
-from core.disks.fileio import BLOCK_SIZE
+from core.blocks import ID_BYTES, IndexDamaged, nonzero_ids
+from core.blocks.packs import _FOOTER_ENTRY, footer_of
+from core.disks import BLOCK_SIZE
 from core.errors import IntegrityError
-from core.fabric.home import Fabric
-from core.restorepoints.service import RestorePoints
+from core.fabric import Fabric
+from core.restorepoints import RestorePoints
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import restored_bytes
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from core.disks.fileio import BLOCK_SIZE
-from core.restorepoints.copy import copy_restore_point
+from core.disks import BLOCK_SIZE
+from core.restorepoints import copy_restore_point
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import MiB, collection, image_bytes, import_disk, vm
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.access.rules import MAX_DURATION_SECONDS, GrantFacts, grant_problems
+from core.access import MAX_DURATION_SECONDS, GrantFacts, grant_problems
 from core.errors import CoreError
 from core.problems import enforce
-from core.restorepoints.rules import (
+from core.restorepoints import (
     CopyFacts,
     DiskFacts,
     RestoreRegionFacts,

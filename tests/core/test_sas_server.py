@@ -21,11 +21,10 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobClient
 
-from core.access.grants import Access
-from core.access.server import SasServer, make_server, tls_context
-from core.disks.managed import Disks
-from core.fabric.home import Fabric
-from core.restorepoints.service import RestorePoints
+from core.access import Access, SasServer, make_server, tls_context
+from core.disks import Disks
+from core.fabric import Fabric
+from core.restorepoints import RestorePoints
 from tests.core.fixtures_snap import collection, image_bytes, import_disk, vm
 
 MiB = 1 << 20

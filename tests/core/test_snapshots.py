@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from core.disks.fileio import BLOCK_SIZE
+from core.disks import BLOCK_SIZE
 from core.errors import AlreadyExists, CoreError, NotFound
-from core.restorepoints.model import HookSpec
+from core.restorepoints import HookSpec
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import (
     MiB,
@@ -295,10 +295,9 @@ def test_bad_names_and_duplicates_are_clear_errors(fabric, disks, rps, tmp_path)
 
 CRASHER = """
 import json, os, sys
-from core.disks.managed import Disks
-from core.fabric.home import Fabric
-from core.restorepoints.model import VmSource
-from core.restorepoints.service import RestorePoints
+from core.disks import Disks
+from core.fabric import Fabric
+from core.restorepoints import RestorePoints, VmSource
 fabric = Fabric.open(sys.argv[1])
 rps = RestorePoints(fabric, Disks(fabric))
 def die(step):

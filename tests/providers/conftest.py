@@ -102,7 +102,7 @@ class Workspace:
 
     @contextmanager
     def fabric(self) -> Iterator[Any]:
-        from core.fabric.home import Fabric
+        from core.fabric import Fabric
 
         fab = Fabric.open(self.dir / ".bcdr" / "fabric")
         try:
@@ -127,8 +127,8 @@ except ModuleNotFoundError as exc:
 @pytest.fixture
 def server(ws: Workspace) -> Iterator[str]:
     """``bcdr serve``'s server on 127.0.0.1, a free port, over the workspace's platform."""
-    from core.access.server import make_server
-    from core.fabric.home import Fabric
+    from core.access import make_server
+    from core.fabric import Fabric
 
     (ws.dir / ".bcdr" / "fabric").mkdir(parents=True, exist_ok=True)
     fab = Fabric.open(ws.dir / ".bcdr" / "fabric")

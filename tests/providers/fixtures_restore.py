@@ -94,7 +94,7 @@ def setup(ws: Workspace, extra: str = "", **kw: Any) -> tuple[bytes, bytes]:
 
 def write_disk(ws: Workspace, disk_id: str, offset: int, nbytes: int, seed: int = 9) -> bytes:
     """A guest write of ``nbytes`` random bytes through the core; returns them."""
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     data = random.Random(seed).randbytes(nbytes)
     with ws.fabric() as fab:
@@ -103,8 +103,8 @@ def write_disk(ws: Workspace, disk_id: str, offset: int, nbytes: int, seed: int 
 
 
 def drp_bytes(ws: Workspace, drp_id: str) -> bytes:
-    from core.disks.managed import Disks
-    from core.restorepoints.service import RestorePoints
+    from core.disks import Disks
+    from core.restorepoints import RestorePoints
 
     with ws.fabric() as fab:
         rps = RestorePoints(fab, Disks(fab))
@@ -116,7 +116,7 @@ def drp_bytes(ws: Workspace, drp_id: str) -> bytes:
 
 
 def disk_bytes(ws: Workspace, disk_id: str) -> bytes:
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     with ws.fabric() as fab:
         disks = Disks(fab)

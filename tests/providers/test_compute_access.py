@@ -81,7 +81,7 @@ def test_rp12_grant_revoked_outside_is_drift_and_apply_grants_again(
     ws.apply()
     state = ws.state("disk_access.read")
     with ws.fabric() as fab:  # ended outside bcdr
-        from core.access.grants import Access
+        from core.access import Access
 
         Access(fab, None).revoke(state["disk_restore_point_id"])  # type: ignore[arg-type]
     assert http_get(state["sas_url"])[0] == 403

@@ -38,7 +38,7 @@ def _setup(ws: Workspace, spec: str = IMPORTED, mib: int = 4) -> bytes:
 
 
 def _disk_path(ws: Workspace, disk_id: str) -> Path:
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     with ws.fabric() as fab:
         return Disks(fab).get(disk_id).path
@@ -123,10 +123,9 @@ def test_source_without_the_option_is_a_plan_error(ws: Workspace) -> None:
 
 def _restore_point(ws: Workspace, disk_id: str) -> tuple[str, str]:
     """A restore point of the disk made with the core API: (rp id, disk restore point id)."""
-    from core.disks.managed import Disks
-    from core.fabric.home import ResourceId
-    from core.restorepoints.model import VmSource
-    from core.restorepoints.service import RestorePoints
+    from core.disks import Disks
+    from core.fabric import ResourceId
+    from core.restorepoints import RestorePoints, VmSource
 
     with ws.fabric() as fab:
         sub = fab.default_subscription
@@ -162,7 +161,7 @@ def test_rp8_restore_from_disk_restore_point_is_byte_identical(ws: Workspace) ->
     ws.apply()
     os_id = ws.state("managed_disk.os")["id"]
     _, drp = _restore_point(ws, os_id)
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     with ws.fabric() as fab:  # the guest writes after the restore point was taken
         Disks(fab).write(os_id, 0, b"later")
@@ -181,10 +180,9 @@ def test_rp8_restore_from_disk_restore_point_is_byte_identical(ws: Workspace) ->
 
 def test_rp8_other_region_needs_a_copied_restore_point(ws: Workspace) -> None:
     """RP-8: a disk in another region comes from the restore point copied there."""
-    from core.disks.managed import Disks
-    from core.fabric.home import ResourceId
-    from core.restorepoints.copy import copy_restore_point
-    from core.restorepoints.service import RestorePoints
+    from core.disks import Disks
+    from core.fabric import ResourceId
+    from core.restorepoints import RestorePoints, copy_restore_point
 
     _setup(ws)
     ws.apply()
@@ -273,7 +271,7 @@ resource "managed_disk" "copy" {
 
 
 def test_guest_write_outside_is_drift_that_refresh_only_accepts(ws: Workspace) -> None:
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     _setup(ws)
     ws.apply()
@@ -290,7 +288,7 @@ def test_guest_write_outside_is_drift_that_refresh_only_accepts(ws: Workspace) -
 
 
 def test_disk_deleted_outside_is_recreated(ws: Workspace) -> None:
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     _setup(ws)
     ws.apply()
@@ -317,7 +315,7 @@ def test_import_by_id(ws: Workspace) -> None:
 
 
 def test_import_of_a_disk_made_outside_bcdr_adopts_its_source(ws: Workspace) -> None:
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     _setup(ws)
     ws.ok("apply", "-auto-approve", "-no-color", "-target", "resource_group.rg")
@@ -360,7 +358,7 @@ def test_a_create_that_fails_half_way_is_tainted_and_replaced(ws: Workspace, mon
     """The disk file is made, then recording it fails: the half-made disk is kept in state
     as tainted (not forgotten), the next plan replaces it and that apply succeeds."""
     from core.errors import CoreError
-    from core.fabric.home import Fabric
+    from core.fabric import Fabric
 
     _setup(ws)
     real = Fabric.put_resource

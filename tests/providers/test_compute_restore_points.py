@@ -60,7 +60,7 @@ def test_first_restore_point_plans_the_allocated_bytes(ws: Workspace) -> None:
     ws.write((ws.dir / "main.hcl").read_text() + RP1)
     change = change_of(plan_json(ws), "restore_point.rp1")
     with ws.fabric() as fab:
-        from core.disks.managed import Disks
+        from core.disks import Disks
 
         disks = Disks(fab)
         allocated = sum(
@@ -76,7 +76,7 @@ def test_rehash_when_change_tracking_is_unusable_plans_the_whole_disk(ws: Worksp
     ws.apply()
     data_id = ws.state("managed_disk.data")["id"]
     with ws.fabric() as fab:  # a write that bypasses the core: tracking cannot vouch for it
-        from core.disks.managed import Disks
+        from core.disks import Disks
 
         path = Disks(fab).get(data_id).path
     with open(path, "r+b") as f:
@@ -164,8 +164,8 @@ def test_restore_point_deleted_outside_is_drift_and_apply_recreates_it(ws: Works
     ws.apply()
     rp_id = ws.state("restore_point.rp1")["id"]
     with ws.fabric() as fab:  # what `bcdr platform delete RP_ID` does
-        from core.disks.managed import Disks
-        from core.restorepoints.service import RestorePoints
+        from core.disks import Disks
+        from core.restorepoints import RestorePoints
 
         rps = RestorePoints(fab, Disks(fab))
         rps.delete(rp_id)
@@ -233,8 +233,8 @@ def test_destroy_removes_restore_points_collection_and_their_blocks(ws: Workspac
     ws.apply()
     ws.ok("destroy", "-auto-approve", "-no-color")
     with ws.fabric() as fab:
-        from core.disks.managed import Disks
-        from core.restorepoints.service import RestorePoints
+        from core.disks import Disks
+        from core.restorepoints import RestorePoints
 
         rps = RestorePoints(fab, Disks(fab))
         try:
@@ -256,8 +256,8 @@ def test_restore_points_made_by_bcdr_are_not_drift_but_one_taken_outside_is(
     assert ws.state("restore_point_collection.daily")["restore_point_ids"] == []
     coll = ws.state("restore_point_collection.daily")["id"]
     with ws.fabric() as fab:  # a restore point taken outside bcdr, straight through the core
-        from core.disks.managed import Disks
-        from core.restorepoints.service import RestorePoints
+        from core.disks import Disks
+        from core.restorepoints import RestorePoints
         from providers.platform.compute.vms import vm_source
         from providers.platform.frame import PlatformSession
 
@@ -280,10 +280,9 @@ def _two_at_once(tmp_path, trial: int) -> list[BaseException]:
     import random
     import threading
 
-    from core.disks.managed import Disks
-    from core.fabric.home import Fabric
-    from core.restorepoints.model import VmSource
-    from core.restorepoints.service import RestorePoints
+    from core.disks import Disks
+    from core.fabric import Fabric
+    from core.restorepoints import RestorePoints, VmSource
 
     fab = Fabric.open(tmp_path / f"t{trial}")
     try:

@@ -24,7 +24,7 @@ def _world(ws: Workspace) -> tuple:
         with StateStore.open(path) as store:
             state = (store.serial, [(r.address, r.attributes) for r in store.instances()])
     with ws.fabric() as fab:
-        from core.disks.managed import Disks
+        from core.disks import Disks
 
         ids = [r["id"] for r in fab.list_resources()]
         disks = [d.id for d in Disks(fab).list()]
@@ -70,8 +70,8 @@ def test_rp1_replacing_a_collection_says_how_many_restore_points_it_destroys(
     assert "restore_point.rp1 must be replaced" in out and "3 to add" in out
     ws.apply()  # the collection and its restore points are made anew in westus (RP-11)
     with ws.fabric() as fab:
-        from core.disks.managed import Disks
-        from core.restorepoints.service import RestorePoints
+        from core.disks import Disks
+        from core.restorepoints import RestorePoints
 
         rps = RestorePoints(fab, Disks(fab))
         try:
@@ -272,8 +272,8 @@ def test_rp11_restore_point_created_directly_in_the_target_region(ws: Workspace)
     ws.plan_is_clean()
     rp = ws.state("restore_point.rp1")
     with ws.fabric() as fab:
-        from core.disks.managed import Disks
-        from core.restorepoints.service import RestorePoints
+        from core.disks import Disks
+        from core.restorepoints import RestorePoints
 
         rps = RestorePoints(fab, Disks(fab))
         assert rps.get(rp["id"]).region == "westus"

@@ -86,7 +86,7 @@ resource "restore_point" "back1" {
     ws.write((ws.dir / "main.hcl").read_text().split('resource "vm_restore"')[0])
     ws.apply()
     with ws.fabric() as fab:
-        from core.disks.managed import Disks
+        from core.disks import Disks
 
         assert fab.get_resource(state["id"]) is None
         names = [d.name for d in Disks(fab).list()]

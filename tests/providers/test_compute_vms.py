@@ -186,7 +186,7 @@ def test_disk_attached_to_two_vms_unless_shared(ws: Workspace) -> None:
 
 
 def test_ephemeral_os_disk_is_recorded_on_the_disk(ws: Workspace) -> None:
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     _setup(ws, _spec().replace('os_type        = "linux"', "ephemeral_os_disk = true"))
     ws.apply()

@@ -180,7 +180,7 @@ def store_hits(ws: Workspace, found: list[bytes]) -> int:
 
 
 def disk_sha(ws: Workspace, address: str) -> str:
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     with ws.fabric() as fab:
         path = Disks(fab).get(ws.state(address)["id"]).path
@@ -211,8 +211,8 @@ def test_des_data_unreadable_in_store_restore_identical_and_no_cross_key_dedup(
     ws.apply()
     sha = hashlib.sha256(data).hexdigest()
     assert disk_sha(ws, "managed_disk.back") == disk_sha(ws, "managed_disk.back2") == sha
-    from core.disks.managed import Disks
-    from core.restorepoints.service import RestorePoints
+    from core.disks import Disks
+    from core.restorepoints import RestorePoints
 
     with ws.fabric() as fab:
         points = RestorePoints(fab, Disks(fab))
@@ -272,7 +272,7 @@ def test_disabled_and_deleted_key_refuse_restore_by_name_until_usable(ws: Worksp
     assert disk_sha(ws, "managed_disk.back") == hashlib.sha256(data).hexdigest()
     ws.ok("verify", "-no-color")
 
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     with ws.fabric() as fab:  # deleted outside bcdr, as a vault admin would
         KeyStore(fab).items.delete(kek)
@@ -319,7 +319,7 @@ def test_disk_restored_under_a_des_is_encrypted_in_its_next_restore_points(
     ws.write(SPEC + restored("moved", 0, extra) + SECOND)
     ws.apply()
     assert disk_sha(ws, "managed_disk.moved") == hashlib.sha256(data).hexdigest()
-    from core.keystore.envelope import Envelopes
+    from core.keystore import Envelopes
 
     drp = ws.state("restore_point.next")["disk_restore_points"][0]
     with ws.fabric() as fab:
@@ -407,7 +407,7 @@ def test_cross_region_copy_moves_ciphertext_and_the_key_record(ws: Workspace) ->
     ws.apply()
     assert store_hits(ws, needles(data)) == 0
     assert disk_sha(ws, "managed_disk.dr_back") == hashlib.sha256(data).hexdigest()
-    from core.keystore.envelope import Envelopes
+    from core.keystore import Envelopes
 
     src = ws.state("restore_point.rp1")["disk_restore_points"]
     dst = ws.state("restore_point.rp1_dr")["disk_restore_points"]
@@ -447,8 +447,8 @@ def test_des1_vm_restore_with_a_des_seals_the_next_restore_points(ws: Workspace)
     data = go(ws, SPEC)
     ws.write(SPEC + VM_RESTORE)
     ws.apply()
-    from core.disks.managed import Disks
-    from core.keystore.envelope import Envelopes
+    from core.disks import Disks
+    from core.keystore import Envelopes
 
     state = ws.state("vm_restore.back")
     with ws.fabric() as fab:

@@ -153,7 +153,7 @@ def test_kv1_is_named_even_when_the_other_subscription_is_also_unknown(ws: Works
 
 
 def test_kv2_restore_in_the_paired_region_creates_a_vault_with_the_keys(ws: Workspace) -> None:
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     _go(ws, spec())
     ws.write(
@@ -186,7 +186,7 @@ def test_kv2_restore_in_the_paired_region_creates_a_vault_with_the_keys(ws: Work
         row = fab.get_resource(state["id"])["properties"]
         assert row["encryption"]["key_vault_id"] == kv and row["encryption"]["key_id"] == keys[0]
         assert row["encryption_secret_id"] == secrets[0]
-        from core.disks.managed import Disks
+        from core.disks import Disks
 
         assert Disks(fab).get(state["os_disk_id"]).encryption_set_id is None
     # destroying the restore soft-deletes the vault it made
@@ -200,7 +200,7 @@ def test_kv3_restored_vault_refuses_the_subscription_user(ws: Workspace) -> None
     import pytest
 
     from core.errors import Forbidden
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     _go(ws, spec(restore=restore("resource_group.dr.name", 'target_location = "westus"')))
     kv = ws.state("vm_restore.back")["key_vault_id"]
@@ -218,7 +218,7 @@ def test_kv3_restored_vault_refuses_the_subscription_user(ws: Workspace) -> None
 
 
 def test_des1_streaming_restore_warns_and_applies_the_given_des(ws: Workspace) -> None:
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     _go(ws, spec(vm_extra=""))
     des2 = ws.state("disk_encryption_set.des2")["id"]
@@ -239,7 +239,7 @@ def test_des1_streaming_restore_warns_and_applies_the_given_des(ws: Workspace) -
 def test_des1_streaming_without_des_warns_and_snapshot_carries_the_source_des(
     ws: Workspace,
 ) -> None:
-    from core.disks.managed import Disks
+    from core.disks import Disks
 
     _go(ws, spec(vm_extra=""))
     des = ws.state("disk_encryption_set.des")["id"]
@@ -280,7 +280,7 @@ def test_rep7_file_recovery_of_an_unencrypted_vm_exports_its_disks(ws: Workspace
 def test_encrypted_vm_records_its_disk_encryption_secret_in_the_vault(ws: Workspace) -> None:
     import base64
 
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     _go(ws, spec())
     vm = ws.state("virtual_machine.app")
@@ -293,8 +293,8 @@ def test_encrypted_vm_records_its_disk_encryption_secret_in_the_vault(ws: Worksp
         wrapped = base64.b64decode(ks.secrets.get(secret, ks.principals.user()))
         assert len(ks.keys.unwrap(key, wrapped, ks.principals.user())) == 32
         rp = ws.state("restore_point.rp")["id"]
-        from core.disks.managed import Disks
-        from core.restorepoints.service import RestorePoints
+        from core.disks import Disks
+        from core.restorepoints import RestorePoints
 
         points = RestorePoints(fab, Disks(fab))
         try:

@@ -34,8 +34,8 @@ def test_a_restore_point_whose_inventory_row_went_first_is_deleted_by_the_next_d
     ws.ok("destroy", "-auto-approve")
     assert _platform_ids(ws) == []
     with ws.fabric() as fab:
-        from core.disks.managed import Disks
-        from core.restorepoints.service import RestorePoints
+        from core.disks import Disks
+        from core.restorepoints import RestorePoints
 
         assert RestorePoints(fab, Disks(fab)).list() == []
 
@@ -48,7 +48,7 @@ def test_a_disk_whose_inventory_row_went_first_is_deleted_by_the_next_destroy(
     _applied(ws)
     disk_id = ws.state("managed_disk.data")["id"]
     with ws.fabric() as fab:
-        from core.disks.managed import Disks
+        from core.disks import Disks
 
         path = Disks(fab).get(disk_id).path
         fab.delete_resource(disk_id)  # killed after the row went, before the core's delete
@@ -60,8 +60,8 @@ def test_a_disk_whose_inventory_row_went_first_is_deleted_by_the_next_destroy(
 def test_a_collection_sweeps_the_rows_of_restore_points_already_gone(ws: Workspace) -> None:
     rp_id = _applied(ws)
     with ws.fabric() as fab:
-        from core.disks.managed import Disks
-        from core.restorepoints.service import RestorePoints
+        from core.disks import Disks
+        from core.restorepoints import RestorePoints
 
         points = RestorePoints(fab, Disks(fab))
         points.delete(rp_id)  # the core's half done, the inventory row left

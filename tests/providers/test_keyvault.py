@@ -76,8 +76,7 @@ def _id(ws: Workspace, address: str) -> str:
 
 
 def test_vault_key_secret_and_des_apply_then_plan_is_clean(ws: Workspace) -> None:
-    from core.keystore.model import des_principal
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore, des_principal
 
     ws.write(spec(extra=DES))
     ws.ok("init")
@@ -100,7 +99,7 @@ def test_vault_key_secret_and_des_apply_then_plan_is_clean(ws: Workspace) -> Non
 def test_secret_value_and_key_material_are_not_plaintext_in_fabric_db(ws: Workspace) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     ws.write(spec())
     ws.ok("init")
@@ -157,7 +156,7 @@ def test_des_on_a_vault_without_purge_protection_is_a_plan_error(ws: Workspace) 
 
 
 def test_access_policy_without_set_refuses_the_secret(ws: Workspace) -> None:
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     ws.write(spec(perms='"get"'))
     ws.ok("init")
@@ -204,7 +203,7 @@ def test_key_disabled_or_deleted_outside_bcdr_is_drift_that_apply_puts_back(
 
 
 def test_whoami_prints_the_current_user_object_id(ws: Workspace) -> None:
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     ws.write(spec())
     ws.ok("init")
@@ -216,7 +215,7 @@ def test_whoami_prints_the_current_user_object_id(ws: Workspace) -> None:
 
 def test_encrypted_vm_example_validates_plans_and_applies(tmp_path: Path) -> None:
     """KV-2 in the example: the restore into westus makes a vault there with 1 key, 1 secret."""
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     ws = Workspace(tmp_path / "encrypted-vm")
     shutil.copytree(EXAMPLE, ws.dir)

@@ -12,11 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from core.access.grants import Access
-from core.disks.managed import Disks
-from core.fabric.home import Fabric, ResourceId
-from core.restorepoints.model import VmSource
-from core.restorepoints.service import RestorePoints
+from core.access import Access
+from core.disks import Disks
+from core.fabric import Fabric, ResourceId
+from core.restorepoints import RestorePoints, VmSource
 from providers.platform.verbs import EmbeddedPlatform
 from sdk.diagnostics import DiagnosticsError
 

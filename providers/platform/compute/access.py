@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.access.rules import MAX_DURATION_SECONDS, GrantFacts, grant_problems
+from core.access import MAX_DURATION_SECONDS, GrantFacts, grant_problems
 from providers.platform.compute.groups import known
 from providers.platform.compute.restore_points import iso
 from providers.platform.frame import PlatformSession, ResourceType, where

@@ -1,6 +1,6 @@
 """restore_point_collection: the container of one VM's restore points, in one location (RP-1).
 
-A collection lives in the core (``RestorePoints.create_collection``) and has an inventory row
+A collection lives in the core (``RestorePoints.collections.create``) and has an inventory row
 (``Microsoft.Compute/restorePointCollections``) holding its arguments. Always holds: the id is
 ``.../providers/Microsoft.Compute/restorePointCollections/{name}``, known at plan time for a
 new collection and left unknown for a replaced one (so its restore points are replaced with
@@ -38,7 +38,7 @@ RP_TYPE = "Microsoft.Compute/restorePointCollections/restorePoints"
 
 
 def collection_id(subscription: str, resource_group: str, name: str) -> str:
-    from core.fabric.home import ResourceId
+    from core.fabric import ResourceId
 
     return str(
         ResourceId(
@@ -210,7 +210,7 @@ class RestorePointCollection(ResourceType):
         if row is not None and row["type"] == COLLECTION_TYPE:
             props = row["properties"]
         else:  # made outside bcdr: what the core knows of it
-            from core.fabric.home import ResourceId
+            from core.fabric import ResourceId
 
             rid = ResourceId.parse(coll.id)
             props = {

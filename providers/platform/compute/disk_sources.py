@@ -28,7 +28,7 @@ def restore_source(
     # rule RP-8: a managed disk is created from a disk restore point of its own subscription
     # in its own region; a disk in another region comes from a restore point copied there.
     from core.errors import CoreError, NotFound
-    from core.fabric.home import ResourceId
+    from core.fabric import ResourceId
 
     try:
         rid = ResourceId.parse(drp_id)

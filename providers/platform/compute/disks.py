@@ -89,7 +89,7 @@ def stamp(modified_ns: int) -> str:
 
 
 def disk_id(subscription: str, resource_group: str, name: str) -> str:
-    from core.fabric.home import ResourceId
+    from core.fabric import ResourceId
 
     return str(ResourceId(subscription, resource_group, "Microsoft.Compute", "disks", name))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.fabric.regions import REGIONS
+from core.fabric import REGIONS
 from providers.platform.frame import PlatformSession, ResourceType, where
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error

@@ -86,8 +86,7 @@ def plan_copy(
 ) -> None:
     """Plan a copy of ``source_restore_point_id`` into the collection ``coll`` (RP-10), and
     say how many bytes it will move."""
-    from core.restorepoints.estimate import copy_estimate
-    from core.restorepoints.rules import CopyFacts, copy_problems
+    from core.restorepoints import CopyFacts, copy_estimate, copy_problems
 
     planned = resp.planned_state
     assert planned is not None
@@ -139,7 +138,7 @@ def check_snapshot_config(s: PlatformSession, req: ValidateRequest) -> Diagnosti
     """RP-5/RP-6 where the configuration alone shows them (validate, before any plan): the
     collection, its VM and the VM's disks declared in the specs, as ``PlatformSession.configured``
     has them; what the configuration does not show is left to the plan."""
-    from core.restorepoints.rules import DiskFacts, disk_problems
+    from core.restorepoints import DiskFacts, disk_problems
 
     cfg = req.config
     coll = s.configured(cfg.get("collection_id"))
@@ -172,7 +171,7 @@ def check_snapshot_config(s: PlatformSession, req: ValidateRequest) -> Diagnosti
 def _taken(s: PlatformSession, coll: dict[str, Any], name: Any) -> bool:
     """Whether the restore point ``name`` of the configured collection ``coll`` is on the
     platform already. A platform not made yet is not opened."""
-    from core.fabric.home import ResourceId
+    from core.fabric import ResourceId
 
     if not (known(name) and s.home.exists()):
         return False
@@ -190,7 +189,7 @@ def plan_snapshot(
 ) -> None:
     """Plan a snapshot of the collection's source VM: its disks checked with the core's RP-5/RP-6
     function, the RP-11 and crash-consistency notes, and the bytes it will store."""
-    from core.restorepoints.rules import DiskFacts, disk_problems
+    from core.restorepoints import DiskFacts, disk_problems
 
     planned = resp.planned_state
     assert planned is not None
@@ -250,7 +249,7 @@ def _cost(
     region: str,
     subscription: Any,
 ) -> None:
-    from core.restorepoints.estimate import new_disk_estimate, snapshot_estimate
+    from core.restorepoints import new_disk_estimate, snapshot_estimate
 
     if not known(subscription) or any(d is None for d in disks):
         return

@@ -139,7 +139,7 @@ class RestorePointResource(ResourceType):
         p = dict(req.planned_state)
         coll = s.points.collections.get(p["collection_id"])
         if p.get("source_restore_point_id"):
-            from core.restorepoints.copy import copy_restore_point
+            from core.restorepoints import copy_restore_point
 
             rp = copy_restore_point(
                 s.fabric,

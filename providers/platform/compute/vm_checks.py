@@ -210,7 +210,7 @@ def disk_encryption_secret(s: PlatformSession, vm: dict[str, Any]) -> str | None
     import base64
     import os
 
-    from core.keystore.model import item_id
+    from core.keystore import item_id
 
     enc = vm.get("encryption") or {}
     if not enc.get("key_vault_id"):

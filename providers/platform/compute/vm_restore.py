@@ -96,7 +96,7 @@ class VmRestore(ResourceType):
     # -------------------------------------------------------------------- plan
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
         from core.errors import CoreError
-        from core.restorepoints.rules import RestoreRegionFacts, restore_region_problems
+        from core.restorepoints import RestoreRegionFacts, restore_region_problems
 
         planned = resp.planned_state
         assert planned is not None

@@ -43,11 +43,11 @@ from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Sc
 from sdk.diagnostics import error
 
 if TYPE_CHECKING:
-    from core.restorepoints.model import VmSource
+    from core.restorepoints import VmSource
 
 
 def vm_id(subscription: str, resource_group: str, name: str) -> str:
-    from core.fabric.home import ResourceId
+    from core.fabric import ResourceId
 
     return str(
         ResourceId(subscription, resource_group, "Microsoft.Compute", "virtualMachines", name)
@@ -192,7 +192,7 @@ def vm_source(s: PlatformSession, vm_id: str) -> VmSource:
     Raises ``NotFound`` naming the VM when it does not exist.
     """
     from core.errors import NotFound
-    from core.restorepoints.model import HookSpec, VmSource
+    from core.restorepoints import HookSpec, VmSource
 
     row = s.fabric.get_resource(vm_id)
     if row is None or row["type"] != VM_TYPE:

@@ -28,7 +28,7 @@ DES_KINDS = (
 
 def keystore(s: PlatformSession) -> Any:
     """The session's key store (one per opened fabric)."""
-    from core.keystore.store import KeyStore
+    from core.keystore import KeyStore
 
     cached = s.__dict__.get("_keystore")
     if cached is None or cached.fabric is not s.fabric:
@@ -39,7 +39,7 @@ def keystore(s: PlatformSession) -> Any:
 
 def vault_id(subscription: str, resource_group: str, name: str) -> str:
     """The id of vault ``name`` in ``resource_group``."""
-    from core.fabric.home import ResourceId
+    from core.fabric import ResourceId
 
     return str(ResourceId(subscription, resource_group, "Microsoft.KeyVault", "vaults", name))
 

@@ -50,8 +50,8 @@ class DiskEncryptionSet(ResourceType):
     )
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        from core.fabric.home import ResourceId
-        from core.keystore.model import des_principal, vault_of
+        from core.fabric import ResourceId
+        from core.keystore import des_principal, vault_of
 
         planned = resp.planned_state
         assert planned is not None
@@ -116,7 +116,7 @@ class DiskEncryptionSet(ResourceType):
         return self._put(s, dict(req.planned_state))
 
     def read(self, s: PlatformSession, state: dict[str, Any]) -> dict[str, Any] | None:
-        from core.keystore.model import des_principal
+        from core.keystore import des_principal
 
         row = s.fabric.get_resource(state.get("id") or "")
         des = keystore(s).encryption_sets.get(state.get("id") or "")

@@ -56,7 +56,7 @@ class KeyVaultKey(ResourceType):
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
         from core.errors import CoreError
-        from core.keystore.model import KEY_SIZES, check_key_spec, item_id
+        from core.keystore import KEY_SIZES, check_key_spec, item_id
 
         planned = resp.planned_state
         assert planned is not None
@@ -142,7 +142,7 @@ class KeyVaultSecret(ResourceType):
     )
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        from core.keystore.model import item_id
+        from core.keystore import item_id
 
         planned = resp.planned_state
         assert planned is not None

@@ -85,7 +85,7 @@ class KeyVault(ResourceType):
     )
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        from core.keystore.model import vault_uri
+        from core.keystore import vault_uri
 
         planned = resp.planned_state
         assert planned is not None
