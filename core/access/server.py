@@ -27,7 +27,6 @@ streamed in chunks, never held whole in memory.
 from __future__ import annotations
 
 import logging
-import re
 import ssl
 import sys
 import uuid
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from core.access.blobwire import MESSAGES, STDLIB_ERRORS, byte_range, etags
 from core.access.grants import SV, Access, BlobVersion, DiskImageReader
 from core.errors import CoreError, Forbidden, IntegrityError, NotFound
 from core.fabric.home import Fabric
@@ -53,52 +53,6 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 CHUNK = 1 << 20
 MAX_REQUEST_LINE = 8 * 1024  # Azure refuses longer URLs (414)
 MAX_HEADER_LINE = 8 * 1024  # and longer header lines (400)
-_MAX_DIGITS = 19  # a byte position past 2**63 is past every disk: clamp, never parse it whole
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-_MESSAGES = {
-    "AuthenticationFailed": "Server failed to authenticate the request. Make sure the value "
-    "of Authorization header is formed correctly including the signature.",
-    "BlobNotFound": "The specified blob does not exist.",
-    "InvalidRange": "The range specified is invalid for the current size of the resource.",
-    "ConditionNotMet": "The condition specified using HTTP conditional header(s) is not met.",
-    "InvalidHeaderValue": "The value for one of the HTTP headers is not in the correct format.",
-    "InvalidUri": "The requested URI does not represent any resource on the server.",
-    "UnsupportedHttpVerb": "The resource doesn't support the specified HTTP verb.",
-    "InternalError": "The server encountered an internal error. Please retry the request.",
-}
-# what the standard library's own refusals become (it parses the request line and headers)
-_STDLIB = {
-    400: (400, "InvalidUri"),
-    414: (414, "InvalidUri"),
-    431: (400, "InvalidHeaderValue"),
-    501: (501, "UnsupportedHttpVerb"),
-    505: (400, "InvalidHeaderValue"),
-}
-
-
-def _position(digits: str) -> int:
-    return int(digits) if len(digits) <= _MAX_DIGITS else 1 << 63
-
-
-def byte_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
-    """(first, last) for a satisfiable single range; None for no range or a malformed one;
-    False for an unsatisfiable one (416). Numbers of any length are handled."""
-    if not header:
-        return None
-    match = _RANGE.match(header.strip())
-    if not match or match.groups() == ("", ""):
-        return None
-    first, last = match.groups()
-    if first == "":
-        length = _position(last)
-        if length == 0 or size == 0:
-            return False
-        return max(0, size - length), size - 1
-    start = _position(first)
-    if start >= size or (last != "" and _position(last) < start):
-        return False
-    return start, size - 1 if last == "" else min(_position(last), size - 1)
 
 
 def _printable(path: str) -> str:
@@ -175,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("x-ms-client-request-id", client_id)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        status, error = _STDLIB.get(code, (400, "InvalidHeaderValue"))
+        status, error = STDLIB_ERRORS.get(code, (400, "InvalidHeaderValue"))
         self._error(status, error, close=True)
 
     def _error(
@@ -187,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
         close: bool = False,
     ) -> None:
         """A Blob-style error: status, ``x-ms-error-code`` and the XML body (none for HEAD)."""
-        message = f"{_MESSAGES[code]}\nRequestId:{self._request_id}\nTime:{formatdate(usegmt=True)}"
+        message = f"{MESSAGES[code]}\nRequestId:{self._request_id}\nTime:{formatdate(usegmt=True)}"
         body = (
             '<?xml version="1.0" encoding="utf-8"?>'
             f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
@@ -255,10 +209,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, reader: DiskImageReader, blob: BlobVersion, send_body: bool) -> None:
         size = reader.size_bytes
         match = self.headers.get("If-Match")
-        if match and match.strip() != "*" and blob.etag not in _etags(match):
+        if match and match.strip() != "*" and blob.etag not in etags(match):
             return self._error(412, "ConditionNotMet")
         none_match = self.headers.get("If-None-Match")
-        if none_match and (none_match.strip() == "*" or blob.etag in _etags(none_match)):
+        if none_match and (none_match.strip() == "*" or blob.etag in etags(none_match)):
             self.send_response(304)
             self._blob_headers(blob, size)
             self.send_header("Content-Length", "0")
@@ -344,10 +298,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-def _etags(header: str) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
 class SasServer(ThreadingHTTPServer):
