@@ -67,14 +67,18 @@ def compress_blocks(items: list[tuple[bytes, memoryview]]) -> list[tuple[bytes, 
     return out
 
 
-def decompress_block(payload: bytes | memoryview, raw: int) -> bytes:
-    """The block a payload of ``compress_blocks`` holds (at most ``BLOCK_SIZE`` bytes)."""
+def decompress_block(payload: bytes | memoryview, raw: int) -> bytes | None:
+    """The block a payload of ``compress_blocks`` holds (at most ``BLOCK_SIZE`` bytes);
+    None when the payload does not decompress (it is damaged: callers say which block)."""
     if raw:
         return bytes(payload)
     dctx = getattr(_tls, "dctx", None)
     if dctx is None:
         dctx = _tls.dctx = zstandard.ZstdDecompressor()
-    return dctx.decompress(payload, max_output_size=BLOCK_SIZE)
+    try:
+        return dctx.decompress(payload, max_output_size=BLOCK_SIZE)
+    except zstandard.ZstdError:
+        return None
 
 
 def nonzero_ids(ids: bytes | bytearray) -> Iterator[tuple[int, memoryview]]:

@@ -37,7 +37,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import xxhash
-import zstandard
 
 from core.blocks.backends import Backend, LocalBackend, check_object_name
 from core.blocks.index import DAMAGE_ERRORS, connect, flock, index_damaged, is_damage
@@ -253,10 +252,7 @@ class BlockStore:
         self, digest: bytes, payload: bytes | memoryview, raw: int, pack: str
     ) -> bytes:
         """Decompress a stored payload and check it against its id (``IntegrityError``)."""
-        try:
-            data = decompress_block(payload, raw)
-        except zstandard.ZstdError:
-            data = None
+        data = decompress_block(payload, raw)
         if data is None or self.digest(data) != digest:
             raise IntegrityError(
                 f"block {digest.hex()} in pack {pack} is corrupted (content does not match "

@@ -36,8 +36,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import zstandard
-
 from core.blocks.packs import compress_blocks, decompress_block
 from core.disks.fileio import BLOCK_SIZE
 from core.errors import CoreError, IntegrityError
@@ -150,7 +148,7 @@ class BlockKey:
             try:
                 inner = self._aead.decrypt(payload[:NONCE], payload[NONCE:], bytes(digest))
                 data = decompress_block(inner, raw)
-            except (InvalidTag, zstandard.ZstdError):
+            except InvalidTag:
                 data = None
         if data is None or self.digest(data) != digest:
             raise IntegrityError(
