@@ -3,10 +3,13 @@
 One folder holds a spec of ``bcdr_data`` resources whose inputs carry a generation number
 (``-var gen=N``), so every apply rewrites every resource, one state transaction per step.
 Each trial starts an apply, then after a random 0–0.4 s the second command. Exactly one of
-them may hold the lock; the other must be refused within a second, naming the holder's pid.
-Counted as failures: a holder that did not finish (aborted), a refusal slower than 1 s or
-not naming the holder, both or neither running, and a state afterwards whose resources
-carry more than one generation (interleaved writes) or not the winner's.
+them may hold the lock; the other must be refused at once (while the holder still runs, so
+it did not wait for the lock), naming the holder's pid. Counted as failures: a holder that
+did not finish (aborted), a refusal that came only after the holder ended or does not name
+the holder, both or neither running, and a state afterwards whose resources carry more
+than one generation (interleaved writes) or not the winner's. How fast a refusal comes is
+a figure (the slowest, and how many took over 1 s: a whole process start on a loaded
+machine can), not a failure.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ def run(n: int, seed: int, tmp: Path) -> Outcome:
             second = work.start(*args, *extra)
             s_out, s_err = second.communicate(timeout=120)
             s_seconds = time.perf_counter() - started
+            holder_still_ran = holder.poll() is None
             h_out, h_err = holder.communicate(timeout=120)
             s_text, h_text = s_out + s_err, h_out + h_err
             if "Traceback" in s_text + h_text or "internal error" in s_text + h_text:
@@ -97,8 +101,12 @@ def run(n: int, seed: int, tmp: Path) -> Outcome:
                 out.fail("refusal does not name the holder", refused_text)
             if s_refused:
                 slowest_refusal = max(slowest_refusal, s_seconds)
+                if not holder_still_ran:
+                    out.fail("refused only after the holder ended", f"{kind}: {s_seconds:.2f} s")
                 if s_seconds > 1.0:
-                    out.fail("refused later than 1 s", f"{kind}: {s_seconds:.2f} s")
+                    out.figures["refusals over 1 s"] = (
+                        int(out.figures.get("refusals over 1 s", 0)) + 1
+                    )
             else:
                 out.figures["second command took the lock first"] = (
                     int(out.figures.get("second command took the lock first", 0)) + 1
