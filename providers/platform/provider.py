@@ -18,6 +18,7 @@ from providers.platform.frame import DEFAULT_SERVE_URL, PlatformSession, Resourc
 from sdk import (
     ApplyRequest,
     ApplyResponse,
+    Attribute,
     DeleteRequest,
     DeleteResponse,
     ImportRequest,
@@ -60,6 +61,18 @@ def all_types() -> list[ResourceType]:
 
 class EmbeddedProvider:
     name = "platform"
+    # the provider block's arguments, as `bcdr providers schema -json` and the docs show them
+    config_schema = Schema(
+        {
+            key: Attribute(
+                type="list(string)" if key == "import_roots" else "string",
+                optional=True,
+                description=text,
+            )
+            for key, text in _ARGS.items()
+        },
+        description="The embedded platform: where it keeps its data and how it serves SAS URLs.",
+    )
 
     def __init__(self) -> None:
         self._types = {t.type_name: t for t in all_types()}
