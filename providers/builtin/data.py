@@ -33,6 +33,21 @@ from sdk import (
 from sdk.diagnostics import Diagnostics, error
 from sdk.values import UNKNOWN
 
+EXAMPLE = """\
+resource "bcdr_data" "settings" {
+  input = {
+    retention_days = 7
+    regions        = ["eastus", "westus"]
+  }
+}
+
+resource "bcdr_data" "copy" {
+  input            = bcdr_data.settings.output.regions
+  triggers_replace = bcdr_data.settings.output.retention_days
+}
+"""
+
+
 BCDR_DATA = Schema(
     attributes={
         "input": Attribute(type="any", optional=True, description="any value to store"),
@@ -51,6 +66,7 @@ BCDR_DATA = Schema(
         "id": Attribute(type="string", computed=True, description="a uuid made at create"),
     },
     description="A value kept in state: input in, output after apply.",
+    example=EXAMPLE,
 )
 
 

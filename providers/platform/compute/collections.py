@@ -88,6 +88,35 @@ def live_restore_points(s: PlatformSession, coll_id: str) -> list[str]:
         return []
 
 
+EXAMPLE = """\
+resource "resource_group" "example" {
+  name     = "example"
+  location = "eastus"
+}
+
+resource "managed_disk" "os" {
+  name           = "example-os"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  size_gb        = 1
+}
+
+resource "virtual_machine" "example" {
+  name           = "example"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  os_disk_id     = managed_disk.os.id
+}
+
+resource "restore_point_collection" "example" {
+  name           = "example-rpc"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  source_vm_id   = virtual_machine.example.id
+}
+"""
+
+
 class RestorePointCollection(ResourceType):
     type_name = "restore_point_collection"
     id_type = COLLECTION_TYPE
@@ -113,6 +142,8 @@ class RestorePointCollection(ResourceType):
             ),
         },
         description="A restore point collection: one VM's restore points in one location.",
+        rules=("RP-1", "RP-13"),
+        example=EXAMPLE,
     )
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:

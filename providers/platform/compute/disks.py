@@ -94,6 +94,23 @@ def disk_id(subscription: str, resource_group: str, name: str) -> str:
     return str(ResourceId(subscription, resource_group, "Microsoft.Compute", "disks", name))
 
 
+EXAMPLE = """\
+resource "resource_group" "example" {
+  name     = "example"
+  location = "eastus"
+}
+
+resource "managed_disk" "data" {
+  name           = "example-data"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  sku            = "Premium_LRS"
+  create_option  = "Empty"
+  size_gb        = 1
+}
+"""
+
+
 class ManagedDisk(ResourceType):
     type_name = "managed_disk"
     id_type = DISK_TYPE
@@ -132,6 +149,8 @@ class ManagedDisk(ResourceType):
             "modified_at": Attribute(computed=True, description="when the disk was last written"),
         },
         description="A managed disk: a raw image file of the embedded platform.",
+        rules=("RP-8",),
+        example=EXAMPLE,
     )
 
     # -------------------------------------------------------------------- plan

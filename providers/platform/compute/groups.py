@@ -156,6 +156,18 @@ def state_from(schema: Schema, properties: dict[str, Any], **computed: Any) -> d
     return out
 
 
+EXAMPLE = """\
+resource "resource_group" "example" {
+  name     = "example"
+  location = "eastus"
+
+  tags = {
+    env = "demo"
+  }
+}
+"""
+
+
 class ResourceGroup(ResourceType):
     type_name = "resource_group"
     schema = Schema(
@@ -167,6 +179,7 @@ class ResourceGroup(ResourceType):
             "id": ID,
         },
         description="A named group of platform resources in one subscription and location.",
+        example=EXAMPLE,
     )
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:

@@ -62,6 +62,52 @@ def disk_names(name: str, n_data: int) -> tuple[str, list[str]]:
     return f"{name}-osdisk", [f"{name}-datadisk-{i}" for i in range(n_data)]
 
 
+EXAMPLE = """\
+resource "resource_group" "example" {
+  name     = "example"
+  location = "eastus"
+}
+
+resource "managed_disk" "os" {
+  name           = "example-os"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  size_gb        = 1
+}
+
+resource "virtual_machine" "example" {
+  name           = "example"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  os_disk_id     = managed_disk.os.id
+}
+
+resource "restore_point_collection" "example" {
+  name           = "example-rpc"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  source_vm_id   = virtual_machine.example.id
+}
+
+resource "restore_point" "daily" {
+  name          = "daily"
+  collection_id = restore_point_collection.example.id
+}
+
+resource "resource_group" "dr" {
+  name     = "example-dr"
+  location = "westus" # eastus's paired region (RP-9)
+}
+
+resource "vm_restore" "example" {
+  restore_point_id      = restore_point.daily.id
+  name                  = "example-restored"
+  target_resource_group = resource_group.dr.name
+  target_location       = resource_group.dr.location
+}
+"""
+
+
 class VmRestore(ResourceType):
     type_name = "vm_restore"
     schema = Schema(
@@ -91,6 +137,8 @@ class VmRestore(ResourceType):
             "key_vault_id": Attribute(computed=True, description="a key vault made by the restore"),
         },
         description="A VM and its disks restored from a VM restore point.",
+        rules=("RP-9", "KV-1", "KV-2", "KV-3", "DES-1"),
+        example=EXAMPLE,
     )
 
     # -------------------------------------------------------------------- plan

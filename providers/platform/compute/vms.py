@@ -78,6 +78,43 @@ ENCRYPTION = Schema(
 )
 
 
+EXAMPLE = """\
+resource "resource_group" "example" {
+  name     = "example"
+  location = "eastus"
+}
+
+resource "managed_disk" "os" {
+  name           = "example-os"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  size_gb        = 1
+}
+
+resource "managed_disk" "data" {
+  name           = "example-data"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  size_gb        = 1
+}
+
+resource "virtual_machine" "example" {
+  name           = "example"
+  resource_group = resource_group.example.name
+  location       = resource_group.example.location
+  os_type        = "linux"
+  os_distro      = "ubuntu-22.04"
+  os_disk_id     = managed_disk.os.id
+  data_disk_ids  = [managed_disk.data.id]
+
+  guest_hooks {
+    pre_snapshot    = "sync"
+    timeout_seconds = 30
+  }
+}
+"""
+
+
 class VirtualMachine(ResourceType):
     type_name = "virtual_machine"
     id_type = VM_TYPE
@@ -117,6 +154,7 @@ class VirtualMachine(ResourceType):
             "vm_guid": Attribute(computed=True, description="a uuid made at create"),
         },
         description="A virtual machine of the embedded platform.",
+        example=EXAMPLE,
     )
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:

@@ -64,6 +64,28 @@ POLICY = Schema(
 )
 
 
+EXAMPLE = """\
+resource "resource_group" "example" {
+  name     = "example"
+  location = "eastus"
+}
+
+resource "key_vault" "example" {
+  name                       = "kv-example"
+  resource_group             = resource_group.example.name
+  location                   = resource_group.example.location
+  soft_delete_retention_days = 30
+  purge_protection           = true
+
+  access_policy {
+    object_id          = "current-user"
+    key_permissions    = ["get", "list", "wrapKey", "unwrapKey"]
+    secret_permissions = ["get", "list", "set"]
+  }
+}
+"""
+
+
 class KeyVault(ResourceType):
     type_name = "key_vault"
     schema = Schema(
@@ -82,6 +104,7 @@ class KeyVault(ResourceType):
             "vault_uri": Attribute(computed=True),
         },
         description="A key vault: keys and secrets behind access policies, with soft delete.",
+        example=EXAMPLE,
     )
 
     def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
