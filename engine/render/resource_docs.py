@@ -175,9 +175,9 @@ def _rules(schema: Schema) -> str:
         return "This type enforces no platform rule of its own.\n"
     ids = ", ".join(_code(r) for r in schema.rules)
     return (
-        f"This type enforces {ids}: a configuration that breaks one is refused at "
-        "`bcdr validate` or `bcdr plan` with a diagnostic naming the rule, and the platform "
-        "enforces it again at apply.\n"
+        f"The platform rules this type enforces, by their ids in the rule table: {ids}. "
+        "Where a configuration breaks one, `bcdr validate` or `bcdr plan` says so with the "
+        "rule's id.\n"
     )
 
 
