@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BCDR   := $(VENV)/bin/bcdr
 
-.PHONY: demo test bench faults lint fmt clean
+.PHONY: demo test bench faults lint fmt docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(VENV)/.installed
 fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# docs/resources/: one reference page per resource type, from the schemas (a test fails
+# while the checked-in pages are stale)
+docs: $(VENV)/.installed
+	$(BCDR) providers docs -out docs/resources
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -109,7 +109,7 @@ class _Page:
         if len(values) <= INLINE_ALLOWED:
             return ", ".join(_code(literal(v)) for v in values)
         self.long_allowed.append((path, values))
-        return f"one of {len(values)} (under Allowed values)"
+        return f"[one of {len(values)}](#allowed-values)"
 
     def arguments(
         self,
@@ -121,9 +121,10 @@ class _Page:
         describe: bool = True,
         none: str = "None.",
     ) -> None:
-        """The table of a schema's arguments (``none`` when it has none), after its
-        description when ``describe``, then a sub-table per nested block."""
-        args = {n: a for n, a in schema.attributes.items() if _is_argument(a)}
+        """The table of a schema's arguments, required ones first (``none`` when it has
+        none), after its description when ``describe``; then a sub-table per nested block."""
+        order = sorted(schema.attributes.items(), key=lambda na: (not na[1].required, na[0]))
+        args = {n: a for n, a in order if _is_argument(a)}
         self.add(f"{'#' * level} {heading}\n")
         if schema.description and describe:
             self.add(_cell(schema.description) + "\n")
@@ -131,7 +132,7 @@ class _Page:
             self.add(none + "\n")
             return
         rows = []
-        for name, a in sorted(args.items()):
+        for name, a in args.items():
             path = prefix + name
             if a.block is not None:
                 kind, link = _block_kind(a), f"see [`{path}`](#{_anchor(path)})"
@@ -148,7 +149,7 @@ class _Page:
                 f"| {_cell(a.description)} |"
             )
         self.add(_ARG_HEAD + "\n".join(rows) + "\n")
-        for name, a in sorted(args.items()):
+        for name, a in args.items():
             if a.block is not None:
                 path = prefix + name
                 self.arguments(a.block, f"Block `{path}`", min(level + 1, 6), path + ".")
