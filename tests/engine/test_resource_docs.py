@@ -114,5 +114,6 @@ def test_literals_are_written_as_hcl():
     assert literal(3600.0) == "3600"
     assert literal(0.5) == "0.5"
     assert literal("Read") == '"Read"'
+    assert literal('Zürich "HQ"') == '"Zürich \\"HQ\\""'
     assert literal({"b": 1, "a": "x"}) == '{ a = "x", b = 1 }'
     assert literal([]) == "[]"
