@@ -36,7 +36,7 @@ def _sources() -> dict[str, str]:
 @main.group(invoke_without_command=True)
 @click.pass_context
 def providers(ctx: click.Context) -> None:
-    """List the installed providers and their resource types; `providers schema -json`."""
+    """List the installed providers and their resource types; `schema -json`, `docs`."""
     if ctx.invoked_subcommand is not None:
         return
     s = session_of(ctx)
