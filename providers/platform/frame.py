@@ -3,10 +3,14 @@
 A ``ResourceType`` is a schema plus create/read/update/delete/import against the core,
 reached through a ``PlatformSession`` (the fabric, disks, restore points and access of one
 platform home, opened on first use). ``EmbeddedProvider`` (providers/platform/provider.py) turns
-these into the engine's Provider protocol. Always holds: a core error (``CoreError``)
-never escapes as an exception — the provider turns it into a diagnostic naming the
-resource; ids are Azure-style and derived from the configuration, so they are known at
-plan time and other resources can be checked against them before anything is applied.
+these into the engine's Provider protocol. The frame also holds, once, the plan prologue of
+a type placed by name in a subscription (``ResourceType.place``: the subscription filled and
+checked, the group checked, the id made); the attributes every schema composes are in
+``providers.platform.attributes``. Always holds: a core error (``CoreError``) never escapes
+as an exception — the provider turns it into a diagnostic naming the resource; ids are
+Azure-style and derived from the configuration, so they are known at plan time and other
+resources can be checked against them before anything is applied; the core is imported on
+first use, never at module load.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from providers.defaults import plan_from_schema
+from providers.platform.registry import GROUP_ARM, Declaration, group_id
 from sdk import (
     ApplyRequest,
     PlanRequest,
@@ -25,6 +30,7 @@ from sdk import (
     ValidateRequest,
 )
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error, warning
+from sdk.values import UNKNOWN
 
 if TYPE_CHECKING:  # the core is imported on first use (below), not at module load
     from core.access import Access
@@ -171,13 +177,71 @@ def where(req: ValidateRequest | PlanRequest, attr: str) -> SourceRange | None:
     return req.ranges.get(attr) or req.range
 
 
+def known(value: Any) -> bool:
+    """A value that is set and known at plan time."""
+    return value is not None and value is not UNKNOWN
+
+
+# ------------------------------------------------------------------ the plan prologue
+def plan_subscription(s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> bool:
+    """Fill ``subscription`` and check it; False when it is wrong."""
+    from core.errors import CoreError
+
+    planned = resp.planned_state
+    assert planned is not None
+    ok = True
+    if (req.proposed or {}).get("subscription") is None and not known(planned.get("subscription")):
+        planned["subscription"] = s.subscription
+    if known(planned["subscription"]):
+        try:
+            s.fabric.check_subscription(planned["subscription"])
+        except CoreError as err:
+            resp.diagnostics.append(
+                error(
+                    f"Subscription {planned['subscription']!r} does not exist",
+                    f"{req.address}: {err}, or leave subscription out for the default",
+                    where(req, "subscription"),
+                    address=req.address,
+                )
+            )
+            ok = False
+    return ok  # the location is one of Azure's regions: its schema says so (allowed)
+
+
+def check_group(s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+    """The resource's group must be planned in this run or exist on the platform."""
+    planned = resp.planned_state
+    assert planned is not None
+    name = planned.get("resource_group")
+    if not known(name) or not known(planned.get("subscription")):
+        return
+    gid = group_id(planned["subscription"], name)
+    if s.lookup(gid) is not None or s.fabric.get_resource(gid) is not None:
+        return
+    resp.diagnostics.append(
+        error(
+            f"Resource group {name!r} does not exist",
+            f"{req.address}: no resource group {name!r} in subscription "
+            f"{planned['subscription']} is planned or exists; declare it with a resource_group "
+            "block and refer to it as resource_group.<label>.name",
+            where(req, "resource_group"),
+            address=req.address,
+        )
+    )
+
+
 class ResourceType:
-    """One resource type. Subclasses set ``type_name`` and ``schema`` and override
-    ``create``/``read``/``delete`` (and ``update``, ``check``, ``complete_plan``,
-    ``import_state`` where they differ from the defaults)."""
+    """One resource type. Subclasses set ``type_name`` and ``schema`` (its attributes from
+    ``common_attributes``) and ``declaration`` (its entry in the type registry, for ``bcdr
+    platform``), and override ``create``/``read``/``delete`` (and ``update``, ``check``,
+    ``complete_plan``, ``import_state`` where they differ from the defaults)."""
 
     type_name: ClassVar[str]
     schema: ClassVar[Schema]
+    # its entry in the type registry (``providers.platform.registry``): its ARM type, ids and
+    # what ``bcdr platform`` does with it; None for a type without an ARM type of its own (a
+    # VM restore makes virtual machines)
+    declaration: ClassVar[Declaration | None] = None
     # the Azure type of an id made of subscription, resource_group and name, so known from
     # the configuration alone (None: the id has another form)
     id_type: ClassVar[str | None] = None
@@ -188,10 +252,14 @@ class ResourceType:
         return Diagnostics()
 
     def plan(self, s: PlatformSession, req: PlanRequest) -> PlanResponse:
+        """The plan every type shares: the schema's (defaults, replacements), ``revise_plan``,
+        the type's place (``place``), then the type's own ``complete_plan``; and, for the new
+        object of a replace, what the old one's deletion loses."""
         resp = plan_from_schema(self.schema, req.prior_state, req.proposed)
         if resp.planned_state is not None:
             replaced = self.replaced_prior(s, req)
-            self.complete_plan(s, req, resp)
+            if self.revise_plan(s, req, resp) and self.place(s, req, resp):
+                self.complete_plan(s, req, resp, resp.planned_state)
             if replaced is not None:  # the new object of a replace: say what goes with the old
                 s.replacing.pop(req.address, None)
                 lost = self.destroys(s, replaced)
@@ -200,6 +268,33 @@ class ResourceType:
             if req.prior_state is not None:
                 s.replacing[req.address] = req.prior_state
         return resp
+
+    def revise_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> bool:
+        """Revise what the schema planned before the type is placed (a disk adopts the
+        arguments an import could not know); False stops the plan (a diagnostic says why)."""
+        return True
+
+    def place(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> bool:
+        """The plan prologue of a type placed by name in a subscription (its schema has
+        ``subscription``; see ``common_attributes``): ``subscription`` filled and checked, the
+        resource group checked when the schema has one, and the id made from the names
+        (``Declaration.make_id``) once they are known. False when the subscription is wrong:
+        the plan goes no further. Other types are left as they are."""
+        planned = resp.planned_state
+        decl = self.declaration
+        if planned is None or decl is None or "subscription" not in self.schema.attributes:
+            return True
+        if not plan_subscription(s, req, resp):
+            return False
+        sub, name = planned["subscription"], planned.get("name")
+        if decl.arm_type == GROUP_ARM:
+            parent = f"/subscriptions/{sub}"
+        else:
+            check_group(s, req, resp)
+            parent = group_id(sub, planned.get("resource_group"))
+        if all(known(x) for x in (sub, planned.get("resource_group", ""), name)):
+            planned["id"] = decl.make_id(parent, name)
+        return True
 
     @staticmethod
     def replaced_prior(s: PlatformSession, req: PlanRequest) -> dict[str, Any] | None:
@@ -214,8 +309,11 @@ class ResourceType:
         its restore points), said in a plan that replaces it; None when nothing is lost."""
         return None
 
-    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        """Fill computed values known at plan time (ids), cross-resource rule checks, cost."""
+    def complete_plan(
+        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
+    ) -> None:
+        """Fill computed values known at plan time (ids), cross-resource rule checks, cost;
+        ``planned`` is ``resp.planned_state``, placed already (``place``)."""
 
     def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
         raise NotImplementedError

@@ -38,8 +38,6 @@ def restore_points(fabric: Fabric) -> Any:
     return RestorePoints(fabric, Disks(fabric))
 
 
-# bcdr's names of the platform's types (and their short names) for ``--type``, from the registry
-TYPE_NAMES = registry.type_names()
 _SECRET = re.compile(r"(?i)(sas|secret|token|password|signature|private_key)")
 
 

@@ -2,8 +2,8 @@
 
 Configured by ``provider "platform" { home, serve_url, subscription, import_roots }`` (all
 optional: ``home`` defaults to ``.bcdr/fabric`` beside the specs; ``import_roots`` lists the
-folders besides the specs' that ``source_uri`` may read). Resource types register in
-``TYPES`` from their modules (compute now; key vaults, replication and Kubernetes later).
+folders besides the specs' that ``source_uri`` may read). The resource types come from the
+one list of their modules, ``providers.platform.types``.
 Always holds: no exception from the core reaches the engine — a ``CoreError`` becomes an
 error diagnostic that names the resource and says what to do.
 """
@@ -53,10 +53,10 @@ COST_WORDS = {
 
 
 def all_types() -> list[ResourceType]:
-    from providers.platform.compute import TYPES as compute_types
-    from providers.platform.keyvault import TYPES as keyvault_types
+    """The platform's resource types, from the one list of them (``providers.platform.types``)."""
+    from providers.platform.types import resource_types
 
-    return [*compute_types, *keyvault_types]
+    return resource_types()
 
 
 class EmbeddedProvider:

@@ -19,9 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.access import MAX_DURATION_SECONDS, GrantFacts, grant_problems
-from providers.platform.compute.groups import known
 from providers.platform.compute.restore_points import iso
-from providers.platform.frame import PlatformSession, ResourceType, where
+from providers.platform.frame import PlatformSession, ResourceType, known, where
 from providers.platform.rules import problem_diagnostic
 from sdk import (
     ApplyRequest,
@@ -123,11 +122,11 @@ class DiskAccess(ResourceType):
             diags.append(problem_diagnostic(req, p, "duration_seconds"))
         return diags
 
-    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+    def complete_plan(
+        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
+    ) -> None:
         from core.errors import CoreError, NotFound
 
-        planned = resp.planned_state
-        assert planned is not None
         drp_id = planned.get("disk_restore_point_id")
         if not known(drp_id):
             return

@@ -15,36 +15,25 @@ taken outside bcdr is.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
-from providers.platform.compute.groups import (
-    ID,
-    SUBSCRIPTION,
-    TAGS,
-    VM_TYPE,
+from providers.platform.attributes import (
     arguments,
-    known,
+    common_attributes,
     location_attribute,
-    name_attribute,
-    plan_in_group,
     state_from,
+    tags_and_id,
 )
-from providers.platform.frame import PlatformSession, ResourceType, where
+from providers.platform.compute.groups import VM_TYPE
+from providers.platform.frame import PlatformSession, ResourceType, known, where
+from providers.platform.registry import Core, Declaration, Listed
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error
+from sdk.values import UNKNOWN
 
 COLLECTION_TYPE = "Microsoft.Compute/restorePointCollections"
 RP_TYPE = "Microsoft.Compute/restorePointCollections/restorePoints"
-
-
-def collection_id(subscription: str, resource_group: str, name: str) -> str:
-    from core.fabric import ResourceId
-
-    return str(
-        ResourceId(
-            subscription, resource_group, "Microsoft.Compute", "restorePointCollections", name
-        )
-    )
 
 
 def vm_facts(s: PlatformSession, vm_id: str) -> dict[str, Any] | None:
@@ -117,23 +106,61 @@ resource "restore_point_collection" "example" {
 """
 
 
+def _show(c: Core, id: str) -> dict[str, Any]:
+    coll = c.points.collections.get(id)
+    return {
+        "collection": {
+            "region": coll.region,
+            "source_vm_id": coll.source_vm_id,
+            "restore_point_ids": coll.restore_point_ids,
+        }
+    }
+
+
+def _delete(c: Core, id: str, row: dict | None, progress: Progress | None):
+    """``bcdr platform delete``: the collection and its restore points (their rows too)."""
+    from core.errors import NotFound
+
+    rows = [r["id"] for r in c.fabric.list_resources(RP_TYPE)]
+    inside = [r for r in rows if r.lower().startswith(id.lower() + "/")]
+    freed = 0
+    with suppress(NotFound):
+        freed = c.points.collections.delete(id, progress)
+    return inside, freed
+
+
+def _listed(c: Core) -> list[Listed]:
+    rows = c.fabric.db().execute("SELECT id, region FROM rp_collections ORDER BY id")
+    return [(r["id"], r["region"], {}) for r in rows.fetchall()]
+
+
+RESTORE_POINT_COLLECTION = Declaration(
+    "restore_point_collection",
+    COLLECTION_TYPE,
+    ("collection",),
+    facts=collection_facts,
+    find=lambda c, id: c.points.collections.get(id).id,
+    listed=_listed,
+    show=_show,
+    delete=_delete,
+)
+
+
 class RestorePointCollection(ResourceType):
-    type_name = "restore_point_collection"
+    type_name = RESTORE_POINT_COLLECTION.type_name
+    declaration = RESTORE_POINT_COLLECTION
     id_type = COLLECTION_TYPE
     schema = Schema(
         attributes={
-            "name": name_attribute("restore point collection"),
-            "resource_group": Attribute(
-                required=True, force_new=True, description="the resource group's name"
+            **common_attributes(
+                "restore point collection",
+                location=location_attribute(
+                    "the region (may differ from the VM's: restore points are then created "
+                    "directly there, RP-11)"
+                ),
             ),
-            "location": location_attribute(
-                "the region (may differ from the VM's: restore points are then created "
-                "directly there, RP-11)"
-            ),
-            "subscription": SUBSCRIPTION,
             "source_vm_id": Attribute(required=True, force_new=True, description="the VM's id"),
-            "tags": TAGS,
-            "id": ID,
+            **tags_and_id(),
             "restore_point_ids": Attribute(
                 type="list(string)",
                 computed=True,
@@ -146,15 +173,11 @@ class RestorePointCollection(ResourceType):
         example=EXAMPLE,
     )
 
-    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        planned = resp.planned_state
-        assert planned is not None
-        replaced = self.replaced_prior(s, req)
-        if not plan_in_group(s, req, resp):
-            return
-        sub, rg, name = planned["subscription"], planned.get("resource_group"), planned.get("name")
-        if all(known(x) for x in (sub, rg, name)) and replaced is None:
-            planned["id"] = collection_id(sub, rg, name)
+    def complete_plan(
+        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
+    ) -> None:
+        if self.replaced_prior(s, req) is not None:  # left unknown: its restore points go too
+            planned["id"] = UNKNOWN
         if req.prior_state is None:
             planned["restore_point_ids"] = []
             self._check_vm(s, req, resp)
@@ -276,3 +299,4 @@ class RestorePointCollection(ResourceType):
 
 
 TYPES: list[ResourceType] = [RestorePointCollection()]
+DECLARATIONS = [RESTORE_POINT_COLLECTION]

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from providers.platform.compute.groups import known
-from providers.platform.frame import PlatformSession
+from providers.platform.frame import PlatformSession, known
 
 
 def restore_source(

@@ -14,30 +14,22 @@ a guest write made outside bcdr shows as drift.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
 from providers.defaults import planned_values
+from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
 from providers.platform.compute.disk_sources import (
     copy_source,
     image_path,
     image_size,
     restore_source,
 )
-from providers.platform.compute.groups import (
-    DISK_TYPE,
-    ID,
-    SUBSCRIPTION,
-    TAGS,
-    arguments,
-    known,
-    location_attribute,
-    name_attribute,
-    plan_in_group,
-    state_from,
-    subscription_of,
-)
-from providers.platform.frame import PlatformSession, ResourceType, where
+from providers.platform.compute.groups import DISK_TYPE, VM_TYPE, subscription_of
+from providers.platform.compute.vm_checks import disk_facts
+from providers.platform.frame import PlatformSession, ResourceType, known, where
+from providers.platform.registry import Core, Declaration, group_id
 from sdk import (
     ApplyRequest,
     Attribute,
@@ -88,10 +80,80 @@ def stamp(modified_ns: int) -> str:
     return f"{datetime.fromtimestamp(secs, UTC):%Y-%m-%dT%H:%M:%S}.{ns:09d}Z"
 
 
-def disk_id(subscription: str, resource_group: str, name: str) -> str:
-    from core.fabric import ResourceId
+def vms_using(c: Core, disk_id: str) -> list[str]:
+    """The VMs whose inventory rows attach ``disk_id``."""
+    out = []
+    for row in c.fabric.list_resources(VM_TYPE):
+        p = row["properties"]
+        used = [p.get("os_disk_id"), *(p.get("data_disk_ids") or [])]
+        if any(isinstance(d, str) and d.lower() == disk_id.lower() for d in used):
+            out.append(row["id"])
+    return out
 
-    return str(ResourceId(subscription, resource_group, "Microsoft.Compute", "disks", name))
+
+def _summary(props: dict[str, Any]) -> str:
+    if props.get("size_bytes") is None:
+        return ""
+    return f"{human_bytes(props['size_bytes'])}, {props.get('sku') or 'Standard_LRS'}"
+
+
+def _show(c: Core, id: str) -> dict[str, Any]:
+    from providers.platform.inventory import iso
+
+    disk = c.disks.get(id)
+    info = c.disks.file_info(id)
+    changed = c.disks.changed_blocks(id)
+    return {
+        "disk": {
+            "region": disk.region,
+            "size_bytes": disk.size_bytes,
+            "size": human_bytes(disk.size_bytes),
+            "allocated_bytes": info.allocated_bytes,
+            "allocated": human_bytes(info.allocated_bytes),
+            "sku": disk.sku,
+            "shared": disk.shared,
+            "ephemeral": disk.ephemeral,
+            "encryption_set_id": disk.encryption_set_id,
+            "modified_at": iso(info.modified_ns / 1e9),
+            "bytes_changed_since_restore_point": None if changed is None else changed.bytes,
+            "attached_to": vms_using(c, id),
+        }
+    }
+
+
+def _delete(c: Core, id: str, row: dict | None, progress: Progress | None):
+    from core.errors import NotFound
+    from providers.platform.inventory import fail
+
+    users = vms_using(c, id)
+    if users:
+        raise fail(
+            f"disk {id} is attached to VM {users[0]}",
+            "Delete the VM first (bcdr platform delete VM_ID), or detach the disk in "
+            "its spec and apply.",
+        )
+    with suppress(NotFound):
+        c.disks.delete(id)
+    return [], 0
+
+
+MANAGED_DISK = Declaration(
+    "managed_disk",
+    DISK_TYPE,
+    ("disk",),
+    facts=lambda s, id: disk_facts(s, id, planned_only=True),
+    find=lambda c, id: c.disks.get(id).id,
+    listed=lambda c: [
+        (d.id, d.region, {"size_bytes": d.size_bytes, "sku": d.sku}) for d in c.disks.list()
+    ],
+    summary=_summary,
+    show=_show,
+    delete=_delete,
+)
+
+
+def disk_id(subscription: str, resource_group: str, name: str) -> str:
+    return MANAGED_DISK.make_id(group_id(subscription, resource_group), name)
 
 
 EXAMPLE = """\
@@ -112,16 +174,12 @@ resource "managed_disk" "data" {
 
 
 class ManagedDisk(ResourceType):
-    type_name = "managed_disk"
+    type_name = MANAGED_DISK.type_name
+    declaration = MANAGED_DISK
     id_type = DISK_TYPE
     schema = Schema(
         attributes={
-            "name": name_attribute("disk"),
-            "resource_group": Attribute(
-                required=True, force_new=True, description="the resource group's name"
-            ),
-            "location": location_attribute(),
-            "subscription": SUBSCRIPTION,
+            **common_attributes("disk"),
             "size_gb": Attribute(
                 type="number",
                 optional=True,
@@ -143,8 +201,7 @@ class ManagedDisk(ResourceType):
             ),
             "disk_encryption_set_id": Attribute(optional=True, force_new=True),
             "shared": Attribute(type="bool", optional=True, force_new=True, default=False),
-            "tags": TAGS,
-            "id": ID,
+            **tags_and_id(),
             "size_bytes": Attribute(type="number", computed=True),
             "modified_at": Attribute(computed=True, description="when the disk was last written"),
         },
@@ -216,7 +273,9 @@ class ManagedDisk(ResourceType):
             return False
         return True
 
-    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+    def revise_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> bool:
+        """A disk imported from outside bcdr adopts its provenance arguments as configured
+        (no replacement), and a disk never shrinks (a plan error, the plan goes no further)."""
         prior = req.prior_state
         planned = resp.planned_state
         assert planned is not None
@@ -230,18 +289,18 @@ class ManagedDisk(ResourceType):
             if not replace and new_size is not None and known(prior.get("size_bytes")):
                 if new_size < prior["size_bytes"]:
                     resp.diagnostics.append(self._shrink_error(req, planned, prior))
-                    return
+                    return False
             if replace != resp.requires_replace:
                 resp.requires_replace = sorted(set(replace))
-                planned = planned_values(
+                resp.planned_state = planned_values(
                     self.schema, None if replace else prior, req.proposed or {}
                 )
-                resp.planned_state = planned
-        if not plan_in_group(s, req, resp):
-            return
-        sub, rg, name = planned["subscription"], planned.get("resource_group"), planned.get("name")
-        if known(sub) and known(rg) and known(name):
-            planned["id"] = disk_id(sub, rg, name)
+        return True
+
+    def complete_plan(
+        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
+    ) -> None:
+        prior = req.prior_state
         new = prior is None or bool(resp.requires_replace)
         want = size_bytes_of(planned.get("size_gb"))
         if want is not None and want != round(planned["size_gb"] * GiB):
@@ -486,3 +545,4 @@ class ManagedDisk(ResourceType):
 
 
 TYPES: list[ResourceType] = [ManagedDisk()]
+DECLARATIONS = [MANAGED_DISK]

@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.platform.compute.groups import known
-from providers.platform.frame import PlatformSession, rule_error, rule_warning, where
+from providers.platform.frame import PlatformSession, known, rule_error, rule_warning, where
 from sdk import PlanRequest, PlanResponse
 from sdk.diagnostics import error, warning
 

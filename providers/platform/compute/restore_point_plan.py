@@ -16,8 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from providers.platform.compute.collections import collection_facts, vm_facts
-from providers.platform.compute.groups import known
-from providers.platform.frame import PlatformSession, where
+from providers.platform.frame import PlatformSession, known, where
 from providers.platform.rules import problem_diagnostic
 from sdk import PlanRequest, PlanResponse, ValidateRequest
 from sdk.diagnostics import Diagnostics, error

@@ -11,24 +11,26 @@ planned or existing descriptors, and says what the restore point will cost (byte
 or to copy, from ``core.restorepoints.estimate``); the inventory row
 (``Microsoft.Compute/restorePointCollections/restorePoints``) holds the arguments and tags.
 The plan-time checks and estimates live in ``providers.platform.compute.restore_point_plan``.
+Beside the type, the declarations of restore points and of the disk restore points inside
+them (a core object without a resource type of its own) for ``bcdr platform``.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
+from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
 from providers.platform.compute.collections import RP_TYPE, collection_facts
-from providers.platform.compute.groups import ID, TAGS, arguments, known, name_attribute, state_from
 from providers.platform.compute.restore_point_plan import (
     check_snapshot_config,
     plan_copy,
     plan_snapshot,
+    restore_point_facts,
 )
-from providers.platform.compute.restore_point_plan import (  # re-exported for vm_restore
-    restore_point_facts as restore_point_facts,
-)
-from providers.platform.frame import PlatformSession, ResourceType, where
+from providers.platform.frame import PlatformSession, ResourceType, known, where
+from providers.platform.registry import Core, Declaration, Listed
 from sdk import (
     ApplyRequest,
     Attribute,
@@ -39,6 +41,7 @@ from sdk import (
     ValidateRequest,
 )
 from sdk.diagnostics import Diagnostics, error
+from sdk.units import human_bytes
 
 MODES = ("ApplicationConsistent", "CrashConsistent")
 
@@ -98,13 +101,101 @@ resource "restore_point" "daily" {
 """
 
 
+def drp_facts(d: Any) -> dict[str, Any]:
+    """A disk restore point as plain data (``bcdr platform show``)."""
+    return {
+        "id": d.id,
+        "disk_id": d.disk_id,
+        "size_bytes": d.size_bytes,
+        "size": human_bytes(d.size_bytes),
+        "bytes_changed": d.bytes_changed,
+        "changed": human_bytes(d.bytes_changed),
+        "bytes_stored": d.bytes_stored,
+        "stored": human_bytes(d.bytes_stored),
+    }
+
+
+def _summary(props: dict[str, Any]) -> str:
+    if props.get("created_at") is None:
+        return ""
+    n = props["disks"]
+    return (
+        f"taken {iso(props['created_at'])}, {human_bytes(props['size_bytes'])} in {n} "
+        f"disk{'s' if n != 1 else ''}, {props['consistency']}"
+    )
+
+
+def _listed(c: Core) -> list[Listed]:
+    return [
+        (
+            rp.id,
+            rp.region,
+            {
+                "created_at": rp.created_at,
+                "size_bytes": sum(d.size_bytes for d in rp.disk_restore_points),
+                "disks": len(rp.disk_restore_points),
+                "consistency": rp.consistency_achieved or rp.consistency_mode,
+            },
+        )
+        for rp in c.points.list()
+    ]
+
+
+def _show(c: Core, id: str) -> dict[str, Any]:
+    from providers.platform.inventory import iso as iso_or_none
+
+    rp = c.points.get(id)
+    return {
+        "restore_point": {
+            "region": rp.region,
+            "created_at": iso_or_none(rp.created_at),
+            "consistency_mode": rp.consistency_mode,
+            "consistency_achieved": rp.consistency_achieved,
+            "warnings": list(rp.warnings),
+            "copied_from": rp.copied_from,
+            "size": human_bytes(sum(d.size_bytes for d in rp.disk_restore_points)),
+            "disk_restore_points": [drp_facts(d) for d in rp.disk_restore_points],
+        }
+    }
+
+
+def _delete(c: Core, id: str, row: dict | None, progress: Progress | None):
+    from core.errors import NotFound
+
+    freed = 0
+    with suppress(NotFound):
+        freed = c.points.delete(id, progress)
+    return [], freed
+
+
+RESTORE_POINT = Declaration(
+    "restore_point",
+    RP_TYPE,
+    facts=restore_point_facts,
+    find=lambda c, id: c.points.get(id).id,
+    listed=_listed,
+    summary=_summary,
+    show=_show,
+    delete=_delete,
+)
+# inside a restore point: shown on its own, listed and deleted with its restore point
+DISK_RESTORE_POINT = Declaration(
+    "disk_restore_point",
+    RP_TYPE + "/diskRestorePoints",
+    selectable=False,
+    find=lambda c, id: c.points.get_disk_restore_point(id).id,
+    show=lambda c, id: {"disk_restore_point": drp_facts(c.points.get_disk_restore_point(id))},
+)
+
+
 class RestorePointResource(ResourceType):
-    type_name = "restore_point"
+    type_name = RESTORE_POINT.type_name
+    declaration = RESTORE_POINT
     # rule RP-7: a restore point cannot be updated except its tags: every other argument
     # is force_new, so a change plans a replacement
     schema = Schema(
         attributes={
-            "name": name_attribute("restore point"),
+            **common_attributes("restore point", placed=False),
             "collection_id": Attribute(required=True, force_new=True),
             "consistency_mode": Attribute(
                 optional=True,
@@ -123,8 +214,7 @@ class RestorePointResource(ResourceType):
                 force_new=True,
                 description="copy this restore point (in another region) into the collection",
             ),
-            "tags": TAGS,
-            "id": ID,
+            **tags_and_id(),
             "consistency_achieved": Attribute(computed=True),
             "created_at": Attribute(computed=True),
             "warnings": Attribute(type="list(string)", computed=True),
@@ -158,12 +248,12 @@ class RestorePointResource(ResourceType):
         return diags
 
     # -------------------------------------------------------------------- plan
-    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        planned = resp.planned_state
-        assert planned is not None
+    def complete_plan(
+        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
+    ) -> None:
         cid, name = planned.get("collection_id"), planned.get("name")
         if known(cid) and known(name):
-            planned["id"] = f"{cid}/restorePoints/{name}"
+            planned["id"] = RESTORE_POINT.make_id(cid, name)
         if req.prior_state is not None and not resp.requires_replace:
             return  # tags only (RP-7)
         if not known(cid):
@@ -285,3 +375,4 @@ class RestorePointResource(ResourceType):
 
 
 TYPES: list[ResourceType] = [RestorePointResource()]
+DECLARATIONS = [RESTORE_POINT, DISK_RESTORE_POINT]

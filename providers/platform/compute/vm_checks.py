@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.platform.compute.groups import VM_TYPE, known, subscription_of
-from providers.platform.frame import PlatformSession
+from providers.platform.compute.groups import VM_TYPE, subscription_of
+from providers.platform.frame import PlatformSession, known
 from sdk.values import UNKNOWN
 
 

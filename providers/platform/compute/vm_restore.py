@@ -21,7 +21,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from providers.platform.compute.disks import DISK_TYPE, disk_id
+from providers.platform.attributes import location_attribute, name_attribute, tags_and_id
+from providers.platform.compute.disks import disk_id
 from providers.platform.compute.encrypted_restore import (
     check_kv1,
     plan_encryption,
@@ -29,17 +30,11 @@ from providers.platform.compute.encrypted_restore import (
     restored_des,
     source_encryption,
 )
-from providers.platform.compute.groups import (
-    TAGS,
-    group_id,
-    known,
-    location_attribute,
-    name_attribute,
-    subscription_of,
-)
-from providers.platform.compute.restore_points import restore_point_facts
-from providers.platform.compute.vms import VM_TYPE, vm_id
-from providers.platform.frame import PlatformSession, ResourceType, where
+from providers.platform.compute.groups import DISK_TYPE, VM_TYPE, subscription_of
+from providers.platform.compute.restore_point_plan import restore_point_facts
+from providers.platform.compute.vms import vm_id
+from providers.platform.frame import PlatformSession, ResourceType, known, where
+from providers.platform.registry import group_id
 from providers.platform.rules import problem_diagnostic
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error
@@ -130,8 +125,7 @@ class VmRestore(ResourceType):
                 optional=True, force_new=True, default="snapshot", allowed=KINDS
             ),
             "disk_encryption_set_id": Attribute(optional=True, force_new=True),
-            "tags": TAGS,
-            "id": Attribute(computed=True, description="the new VM's id"),
+            **tags_and_id(Attribute(computed=True, description="the new VM's id")),
             "os_disk_id": Attribute(computed=True),
             "data_disk_ids": Attribute(type="list(string)", computed=True),
             "key_vault_id": Attribute(computed=True, description="a key vault made by the restore"),
@@ -142,12 +136,12 @@ class VmRestore(ResourceType):
     )
 
     # -------------------------------------------------------------------- plan
-    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+    def complete_plan(
+        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
+    ) -> None:
         from core.errors import CoreError
         from core.restorepoints import RestoreRegionFacts, restore_region_problems
 
-        planned = resp.planned_state
-        assert planned is not None
         if req.prior_state is not None and not resp.requires_replace:
             planned["key_vault_id"] = req.prior_state.get("key_vault_id")
             return  # tags only

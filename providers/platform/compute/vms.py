@@ -19,26 +19,19 @@ under that set) and ``bitlocker_enabled`` (Windows only) are checked at plan tim
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from providers.platform.compute.groups import (
-    ID,
-    SUBSCRIPTION,
-    TAGS,
-    VM_TYPE,
-    arguments,
-    known,
-    location_attribute,
-    name_attribute,
-    plan_in_group,
-    state_from,
-)
+from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
+from providers.platform.compute.collections import vm_facts
+from providers.platform.compute.groups import VM_TYPE
 from providers.platform.compute.vm_checks import (
     disk_encryption_secret,
     disk_problems,
     encryption_problems,
 )
 from providers.platform.frame import PlatformSession, ResourceType, where
+from providers.platform.registry import Core, Declaration, group_id
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error
 
@@ -46,12 +39,29 @@ if TYPE_CHECKING:
     from core.restorepoints import VmSource
 
 
-def vm_id(subscription: str, resource_group: str, name: str) -> str:
-    from core.fabric import ResourceId
+def _delete(c: Core, id: str, row: dict | None, progress: Progress | None):
+    """``bcdr platform delete`` of a VM: its ephemeral OS disk stops being ephemeral."""
+    from core.errors import NotFound
 
-    return str(
-        ResourceId(subscription, resource_group, "Microsoft.Compute", "virtualMachines", name)
-    )
+    props = row["properties"] if row else {}
+    if props.get("ephemeral_os_disk") and props.get("os_disk_id"):
+        with suppress(NotFound):
+            c.disks.set_flags(props["os_disk_id"], ephemeral=False)
+    return [], 0
+
+
+VIRTUAL_MACHINE = Declaration(
+    "virtual_machine",
+    VM_TYPE,
+    ("vm",),
+    facts=vm_facts,
+    summary=lambda props: str(props.get("power_state") or "running"),
+    delete=_delete,
+)
+
+
+def vm_id(subscription: str, resource_group: str, name: str) -> str:
+    return VIRTUAL_MACHINE.make_id(group_id(subscription, resource_group), name)
 
 
 NETWORK = Schema(
@@ -116,16 +126,12 @@ resource "virtual_machine" "example" {
 
 
 class VirtualMachine(ResourceType):
-    type_name = "virtual_machine"
+    type_name = VIRTUAL_MACHINE.type_name
+    declaration = VIRTUAL_MACHINE
     id_type = VM_TYPE
     schema = Schema(
         attributes={
-            "name": name_attribute("VM"),
-            "resource_group": Attribute(
-                required=True, force_new=True, description="the resource group's name"
-            ),
-            "location": location_attribute(),
-            "subscription": SUBSCRIPTION,
+            **common_attributes("VM"),
             "size": Attribute(optional=True, default="Standard_D2s_v5"),
             "os_type": Attribute(
                 optional=True,
@@ -149,24 +155,16 @@ class VirtualMachine(ResourceType):
             "encryption": Attribute(
                 block=ENCRYPTION, nesting="single", optional=True, force_new=True
             ),
-            "tags": TAGS,
-            "id": ID,
+            **tags_and_id(),
             "vm_guid": Attribute(computed=True, description="a uuid made at create"),
         },
         description="A virtual machine of the embedded platform.",
         example=EXAMPLE,
     )
 
-    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        planned = resp.planned_state
-        assert planned is not None
-        if not plan_in_group(s, req, resp):
-            return
-        names = (planned["subscription"], planned.get("resource_group"), planned.get("name"))
-        if all(known(x) for x in names):
-            planned["id"] = vm_id(
-                planned["subscription"], planned["resource_group"], planned["name"]
-            )
+    def complete_plan(
+        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
+    ) -> None:
         for attr, summary, detail in disk_problems(s, planned, planned_only=True):
             resp.diagnostics.append(
                 error(summary, f"{req.address}: {detail}", where(req, attr), address=req.address)
@@ -276,3 +274,4 @@ def vm_source(s: PlatformSession, vm_id: str) -> VmSource:
 
 
 TYPES: list[ResourceType] = [VirtualMachine()]
+DECLARATIONS = [VIRTUAL_MACHINE]

@@ -13,14 +13,13 @@ a key in a vault with purge protection, in its own region (a plan error otherwis
 disabled or deleted outside bcdr, or a vault deleted, is drift that the next apply puts back.
 
 The types live one family a module: ``vaults`` (key_vault), ``items`` (key_vault_key,
-key_vault_secret), ``des`` (disk_encryption_set), and what they share in ``common``. This
-package gathers their ``TYPES`` for ``providers.platform.provider`` and re-exports the names the
-compute types import (``keystore``, ``vault_facts``, ``vault_id``, ``des_facts``, the ARM types).
+key_vault_secret), ``des`` (disk_encryption_set), and what they share in ``common``; each
+is one line of ``providers.platform.types``. This package re-exports the names the compute
+types import (``keystore``, ``vault_facts``, ``vault_id``, ``des_facts``, the ARM types).
 """
 
 from __future__ import annotations
 
-from providers.platform.frame import ResourceType
 from providers.platform.keyvault.common import (
     DES_KINDS,
     DES_TYPE,
@@ -32,26 +31,15 @@ from providers.platform.keyvault.common import (
     vault_facts,
     vault_id,
 )
-from providers.platform.keyvault.des import DiskEncryptionSet
-from providers.platform.keyvault.items import KeyVaultKey, KeyVaultSecret
-from providers.platform.keyvault.vaults import POLICY, KeyVault
 
 __all__ = [
     "DES_KINDS",
     "DES_TYPE",
     "KEY_TYPE",
-    "POLICY",
     "SECRET_TYPE",
-    "TYPES",
     "VAULT_TYPE",
-    "DiskEncryptionSet",
-    "KeyVault",
-    "KeyVaultKey",
-    "KeyVaultSecret",
     "des_facts",
     "keystore",
     "vault_facts",
     "vault_id",
 ]
-
-TYPES: list[ResourceType] = [KeyVault(), KeyVaultKey(), KeyVaultSecret(), DiskEncryptionSet()]

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.platform.compute.groups import (
-    ID,
-    SUBSCRIPTION,
-    TAGS,
-    arguments,
-    known,
-    location_attribute,
-    name_attribute,
-    plan_in_group,
-    state_from,
+from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
+from providers.platform.frame import PlatformSession, ResourceType, known, where
+from providers.platform.keyvault.common import (
+    DES_KINDS,
+    DES_TYPE,
+    des_facts,
+    keystore,
+    missing,
+    vault_facts,
 )
-from providers.platform.frame import PlatformSession, ResourceType, where
-from providers.platform.keyvault.common import DES_KINDS, DES_TYPE, keystore, missing, vault_facts
+from providers.platform.registry import Declaration
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error
 
@@ -70,14 +68,15 @@ resource "managed_disk" "encrypted" {
 """
 
 
+DISK_ENCRYPTION_SET = Declaration("disk_encryption_set", DES_TYPE, ("des",), facts=des_facts)
+
+
 class DiskEncryptionSet(ResourceType):
-    type_name = "disk_encryption_set"
+    type_name = DISK_ENCRYPTION_SET.type_name
+    declaration = DISK_ENCRYPTION_SET
     schema = Schema(
         attributes={
-            "name": name_attribute("disk encryption set"),
-            "resource_group": Attribute(required=True, force_new=True),
-            "location": location_attribute(),
-            "subscription": SUBSCRIPTION,
+            **common_attributes("disk encryption set"),
             "key_vault_key_id": Attribute(required=True, description="a key_vault_key's id"),
             "encryption_type": Attribute(
                 optional=True,
@@ -85,27 +84,20 @@ class DiskEncryptionSet(ResourceType):
                 default="EncryptionAtRestWithCustomerKey",
                 allowed=DES_KINDS,
             ),
-            "tags": TAGS,
-            "id": ID,
+            **tags_and_id(),
             "principal_id": Attribute(computed=True, description="its managed identity"),
         },
         description="Encrypts managed disks with a customer-managed key from a key vault.",
         example=EXAMPLE,
     )
 
-    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
-        from core.fabric import ResourceId
+    def complete_plan(
+        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
+    ) -> None:
         from core.keystore import des_principal, vault_of
 
-        planned = resp.planned_state
-        assert planned is not None
-        if not plan_in_group(s, req, resp):
-            return
         name, sub, rg = planned.get("name"), planned["subscription"], planned.get("resource_group")
         if all(known(x) for x in (name, sub, rg)):
-            planned["id"] = str(
-                ResourceId(sub, rg, "Microsoft.Compute", "diskEncryptionSets", name)
-            )
             planned["principal_id"] = des_principal(planned["id"])
         key = planned.get("key_vault_key_id")
         if not known(key):
@@ -177,3 +169,7 @@ class DiskEncryptionSet(ResourceType):
     def delete(self, s: PlatformSession, state: dict[str, Any], progress: Progress | None) -> None:
         keystore(s).encryption_sets.delete(state["id"])
         s.fabric.delete_resource(state["id"])
+
+
+TYPES: list[ResourceType] = [DiskEncryptionSet()]
+DECLARATIONS = [DISK_ENCRYPTION_SET]

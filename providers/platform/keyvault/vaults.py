@@ -4,27 +4,21 @@ Always holds: the id is derived from the configuration (``vault_id``), so it is 
 time, and vault names are unique across the fabric (a soft-deleted vault still holds its
 name); ``purge_protection`` cannot go from true to false (a plan error); destroying a vault
 soft-deletes it (recoverable for its retention), and applying the same resource again
-recovers it; the inventory row holds the arguments, the key store the vault itself.
+recovers it; the inventory row holds the arguments, the key store the vault itself. Beside
+the type, its declaration for ``bcdr platform`` (list soft-deleted vaults too, show them).
 """
 
 from __future__ import annotations
 
 import re
 import time
+from contextlib import suppress
 from typing import Any
 
-from providers.platform.compute.groups import (
-    ID,
-    SUBSCRIPTION,
-    TAGS,
-    arguments,
-    known,
-    location_attribute,
-    plan_in_group,
-    state_from,
-)
-from providers.platform.frame import PlatformSession, ResourceType, where
-from providers.platform.keyvault.common import VAULT_TYPE, keystore, vault_id
+from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
+from providers.platform.frame import PlatformSession, ResourceType, known, where
+from providers.platform.keyvault.common import VAULT_TYPE, keystore, vault_facts
+from providers.platform.registry import Core, Declaration, Listed
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error
 
@@ -86,34 +80,89 @@ resource "key_vault" "example" {
 """
 
 
+def vault(c: Core, id: str) -> Any:
+    """The core's key vault ``id``, soft-deleted or not; NotFound when there is none."""
+    from core.errors import NotFound
+    from core.keystore import KeyStore
+
+    found = KeyStore(c.fabric).vaults.find(id)
+    if found is None:
+        raise NotFound(f"key vault {id} does not exist")
+    return found
+
+
+def _listed(c: Core) -> list[Listed]:
+    from core.keystore import KeyStore
+
+    ks = KeyStore(c.fabric)
+    found = [(v, {}) for v in ks.vaults.list()]
+    found += [(v, {"deleted_at": v.deleted_at}) for v in ks.vaults.list(deleted=True)]
+    return [(v.id, v.region, facts) for v, facts in found]
+
+
+def _show(c: Core, id: str) -> dict[str, Any]:
+    from core.errors import NotFound
+    from providers.platform.inventory import iso
+
+    with suppress(NotFound):
+        v = vault(c, id)
+        return {
+            "key_vault": {
+                "region": v.region,
+                "subscription": v.subscription,
+                "retention_days": v.retention_days,
+                "purge_protection": v.purge_protection,
+                "deleted_at": iso(v.deleted_at),
+            }
+        }
+    return {}
+
+
+def _summary(props: dict[str, Any]) -> str:
+    from providers.platform.inventory import iso
+
+    if props.get("deleted_at") is None:
+        return ""
+    return f"soft-deleted {iso(props['deleted_at'])} (bcdr platform recover ID)"
+
+
+KEY_VAULT = Declaration(
+    "key_vault",
+    VAULT_TYPE,
+    ("vault",),
+    facts=vault_facts,
+    find=lambda c, id: vault(c, id).id,
+    listed=_listed,
+    summary=_summary,
+    show=_show,
+)
+
+
 class KeyVault(ResourceType):
-    type_name = "key_vault"
+    type_name = KEY_VAULT.type_name
+    declaration = KEY_VAULT
     schema = Schema(
         attributes={
-            "name": Attribute(required=True, force_new=True, validators=(_vault_name,)),
-            "resource_group": Attribute(required=True, force_new=True),
-            "location": location_attribute(),
-            "subscription": SUBSCRIPTION,
+            **common_attributes(
+                Attribute(required=True, force_new=True, validators=(_vault_name,))
+            ),
             "soft_delete_retention_days": Attribute(
                 type="number", optional=True, default=90, validators=(_retention,)
             ),
             "purge_protection": Attribute(type="bool", optional=True, default=False),
             "access_policy": Attribute(block=POLICY, nesting="list", optional=True),
-            "tags": TAGS,
-            "id": ID,
+            **tags_and_id(),
             "vault_uri": Attribute(computed=True),
         },
         description="A key vault: keys and secrets behind access policies, with soft delete.",
         example=EXAMPLE,
     )
 
-    def complete_plan(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> None:
+    def complete_plan(
+        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
+    ) -> None:
         from core.keystore import vault_uri
 
-        planned = resp.planned_state
-        assert planned is not None
-        if not plan_in_group(s, req, resp):
-            return
         prior = req.prior_state or {}
         if prior.get("purge_protection") is True and planned.get("purge_protection") is False:
             resp.diagnostics.append(
@@ -129,7 +178,6 @@ class KeyVault(ResourceType):
         name, sub, rg = planned.get("name"), planned["subscription"], planned.get("resource_group")
         if not all(known(x) for x in (name, sub, rg)):
             return
-        planned["id"] = vault_id(sub, rg, name)
         planned["vault_uri"] = vault_uri(name)
         twin = keystore(s).vaults.named(name)
         if twin is not None and twin.id.lower() != planned["id"].lower():
@@ -232,3 +280,7 @@ class KeyVault(ResourceType):
             f"key vault {v.name} is soft-deleted: recoverable until {until} with "
             f"`bcdr platform recover {v.id}` (or by applying it again); {purge}"
         )
+
+
+TYPES: list[ResourceType] = [KeyVault()]
+DECLARATIONS = [KEY_VAULT]
