@@ -9,7 +9,9 @@ holding its arguments; everything but ``tags`` and a growing ``size_gb`` forces 
 and a plan that replaces a disk says how many bytes of data it destroys; a smaller ``size_gb``
 is a plan error (Azure refuses to shrink a disk, and a replace would lose its data); a size is
 at most 32,767 GiB and rounded up to a whole MiB; ``modified_at`` is the disk file's mtime, so
-a guest write made outside bcdr shows as drift.
+a guest write made outside bcdr shows as drift. The plan-time checks (configuration, size,
+source, free space) live in ``providers.platform.compute.disk_plan``; beside the type, its
+declaration for ``bcdr platform`` (list, show, and delete a disk no VM attaches).
 """
 
 from __future__ import annotations
@@ -20,6 +22,14 @@ from typing import Any
 
 from providers.defaults import planned_values
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
+from providers.platform.compute.disk_plan import (
+    GiB,
+    check_config,
+    check_space,
+    plan_source,
+    shrink_error,
+    size_bytes_of,
+)
 from providers.platform.compute.disk_sources import (
     copy_source,
     image_path,
@@ -45,8 +55,6 @@ from sdk.values import UNKNOWN
 
 SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
 OPTIONS = ("Empty", "Import", "Restore", "Copy")
-GiB = 1 << 30
-MiB = 1 << 20
 # Arguments that say where the bytes came from: adopted as configured (not a replacement)
 # when the state does not know them, as after `bcdr import` of a disk made outside bcdr.
 _PROVENANCE = ("create_option", "source_uri", "source_resource_id")
@@ -65,13 +73,6 @@ def _size(value: Any) -> str | None:
             f"disk, {MAX_GB:,} GiB ({human_bytes(MAX_GB * GiB)}): give at most {MAX_GB}"
         )
     return None
-
-
-def size_bytes_of(size_gb: Any) -> int | None:
-    """The disk's size in bytes: ``size_gb`` GiB rounded up to a whole MiB (the size unit)."""
-    if not known(size_gb):
-        return None
-    return -(-int(round(size_gb * GiB)) // MiB) * MiB
 
 
 def stamp(modified_ns: int) -> str:
@@ -212,51 +213,7 @@ class ManagedDisk(ResourceType):
 
     # -------------------------------------------------------------------- plan
     def check(self, s: PlatformSession, req: ValidateRequest) -> Diagnostics:
-        diags = Diagnostics()
-        cfg = req.config
-        option = "Empty" if cfg.get("create_option") is None else cfg["create_option"]
-        if option is UNKNOWN:
-            return diags
-        needs = {
-            "Import": "source_uri",
-            "Restore": "source_resource_id",
-            "Copy": "source_resource_id",
-        }
-        for arg in ("source_uri", "source_resource_id"):
-            if cfg.get(arg) is not None and needs.get(option) != arg:
-                diags.append(
-                    error(
-                        f'"{arg}" does not go with create_option "{option}"',
-                        f"{req.address}: {arg} is for create_option = "
-                        + " or ".join(f'"{o}"' for o, a in needs.items() if a == arg)
-                        + "; remove it or change create_option",
-                        where(req, arg),
-                        address=req.address,
-                    )
-                )
-        want = needs.get(option) or ("size_gb" if option == "Empty" else None)
-        if want and cfg.get(want) is None:
-            diags.append(
-                error(
-                    f'create_option "{option}" needs "{want}"',
-                    f"{req.address}: set {want}",
-                    where(req, "create_option"),
-                    address=req.address,
-                )
-            )
-        uri = cfg.get("source_uri")
-        if option == "Import" and known(uri) and not self._exists(s, cfg):
-            problem, _ = image_size(s, uri)  # known before any plan; needed only to create
-            if problem:
-                diags.append(
-                    error(
-                        f"Invalid source_uri for {req.address}",
-                        problem,
-                        where(req, "source_uri"),
-                        address=req.address,
-                    )
-                )
-        return diags
+        return check_config(s, req, lambda: self._exists(s, req.config))
 
     @staticmethod
     def _exists(s: PlatformSession, cfg: dict[str, Any]) -> bool:
@@ -288,7 +245,7 @@ class ManagedDisk(ResourceType):
             new_size = size_bytes_of(planned.get("size_gb"))
             if not replace and new_size is not None and known(prior.get("size_bytes")):
                 if new_size < prior["size_bytes"]:
-                    resp.diagnostics.append(self._shrink_error(req, planned, prior))
+                    resp.diagnostics.append(shrink_error(req, planned, prior))
                     return False
             if replace != resp.requires_replace:
                 resp.requires_replace = sorted(set(replace))
@@ -313,10 +270,10 @@ class ManagedDisk(ResourceType):
                 planned["size_bytes"] = want
                 planned["modified_at"] = UNKNOWN
                 resp.notes.append(f"the disk grows to {human_bytes(want)} in place")
-                self._check_space(s, req, resp, want - (prior.get("size_bytes") or 0))
+                check_space(s, req, resp, want - (prior.get("size_bytes") or 0))
             return
         planned["modified_at"] = UNKNOWN
-        source = self._plan_source(s, req, resp)
+        source = plan_source(s, req, resp)
         if source is UNKNOWN:  # the source's size shows only at apply
             planned["size_bytes"] = UNKNOWN
         elif source is not None and want is not None and want < source:
@@ -334,45 +291,7 @@ class ManagedDisk(ResourceType):
             sizes = [x for x in (want, source) if x is not None]
             planned["size_bytes"] = max(sizes) if sizes else UNKNOWN
             if sizes:
-                self._check_space(s, req, resp, max(sizes))
-
-    @staticmethod
-    def _check_space(s: PlatformSession, req: PlanRequest, resp: PlanResponse, needed: int) -> None:
-        """The embedded platform makes no disk (or growth) larger than the free space where
-        it keeps disks, sparse as the file is: say so at plan, in human units."""
-        import shutil
-
-        home = s.home
-        while not home.exists() and home != home.parent:  # a platform not made yet
-            home = home.parent
-        free = shutil.disk_usage(home).free
-        if needed > free:
-            resp.diagnostics.append(
-                error(
-                    "Not enough free space for the disk",
-                    f"{req.address}: the disk needs {human_bytes(needed)} but only "
-                    f"{human_bytes(free)} are free where the platform keeps its disks "
-                    f"({s.home}); give a smaller size_gb, or free some space",
-                    where(req, "size_gb"),
-                    address=req.address,
-                )
-            )
-
-    @staticmethod
-    def _shrink_error(req: PlanRequest, planned: dict[str, Any], prior: dict[str, Any]) -> Any:
-        """Azure refuses to shrink a managed disk; replacing it would lose what it holds."""
-        have, want = prior["size_bytes"], size_bytes_of(planned["size_gb"])
-        return error(
-            "A managed disk cannot shrink",
-            f"{req.address}: size_gb = {planned['size_gb']:g} ({human_bytes(want)}) is "
-            f"smaller than the disk's {human_bytes(have)}; Azure refuses to shrink a disk (it "
-            "only grows in place), and a new disk would not hold this one's data. Keep "
-            f"size_gb at {have / GiB:.6g} or more; to use a smaller disk, declare a new "
-            "managed_disk of that size, copy the data into it (from the guest), move the VM "
-            "to it, then remove this one",
-            where(req, "size_gb"),
-            address=req.address,
-        )
+                check_space(s, req, resp, max(sizes))
 
     def destroys(self, s: PlatformSession, prior: dict[str, Any]) -> str | None:
         from core.errors import CoreError
@@ -387,43 +306,6 @@ class ManagedDisk(ResourceType):
         start = "empty" if option == "Empty" else f"from its source ({option})"
         name = prior.get("name")
         return f"the {human_bytes(held)} of data disk {name} holds (the new disk starts {start})"
-
-    def _plan_source(self, s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> Any:
-        """The source's size in bytes (None: no source; UNKNOWN: not known at plan time)."""
-        planned = resp.planned_state
-        assert planned is not None
-        option = planned.get("create_option")
-        problem, size = None, None
-        if option == "Import":
-            uri = planned.get("source_uri")
-            if not known(uri):
-                return UNKNOWN
-            problem, size = image_size(s, uri)
-            attr = "source_uri"
-        elif option in ("Restore", "Copy"):
-            src = planned.get("source_resource_id")
-            if not (known(src) and known(planned["location"]) and known(planned["subscription"])):
-                return UNKNOWN
-            attr = "source_resource_id"
-            if option == "Restore":
-                problem, size = restore_source(
-                    s, src, planned["subscription"], planned["location"], True
-                )
-            else:
-                problem, size = copy_source(s, src, planned["location"], True)
-        else:
-            return None
-        if problem:
-            resp.diagnostics.append(
-                error(
-                    f"Invalid {attr} for {req.address}",
-                    problem,
-                    where(req, attr),
-                    address=req.address,
-                )
-            )
-            return None
-        return UNKNOWN if size is None else size
 
     # -------------------------------------------------------------------- apply
     def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
