@@ -66,3 +66,49 @@ def test_the_typed_key_ignores_case_and_knows_groups():
     group = TypedId.parse("/subscriptions/S/resourceGroups/G")
     assert group is not None and group.arm_type == "Microsoft.Resources/resourceGroups"
     assert TypedId.parse("not-an-id") is None
+
+
+def test_a_registered_type_is_in_the_derived_tables_and_the_platforms_own_come_from_one_list(
+    widget_type,
+):
+    from providers.platform import registry, types
+    from providers.platform.provider import EmbeddedProvider
+
+    # computed when asked: the throwaway type registered after import is in them
+    assert registry.type_names()["w"] == ARM
+    assert registry.by_arm_type(ARM.upper()) is widget_type
+    # the provider's types and the registry's declarations come from the same modules
+    own = [d.type_name for d in registry.declarations() if d is not widget_type]
+    assert own == [d.type_name for d in types.declarations()]
+    typed = {t.type_name for t in types.resource_types() if t.declaration is not None}
+    assert typed <= set(own) and set(EmbeddedProvider().schemas()) == {
+        t.type_name for t in types.resource_types()
+    }
+
+
+def _an_id(decl: Declaration) -> str:
+    """An id of ``decl``'s type, built by ``make_id`` inside its parents' ids."""
+    from providers.platform import registry
+
+    if decl.arm_type == registry.GROUP_ARM:
+        return decl.make_id("/subscriptions/S", "G")
+    parent_arm = decl.arm_type.rsplit("/", 1)[0]
+    parent = registry.by_arm_type(parent_arm) if "/" in parent_arm else None
+    return decl.make_id(_an_id(parent) if parent else registry.group_id("S", "G"), "n")
+
+
+def test_ids_are_built_and_recognised_from_the_arm_type():
+    from providers.platform import registry
+
+    disk = registry.by_arm_type("Microsoft.Compute/disks")
+    assert disk is not None
+    assert _an_id(disk) == "/subscriptions/S/resourceGroups/G/providers/Microsoft.Compute/disks/n"
+    rp = registry.by_arm_type("Microsoft.Compute/restorePointCollections/restorePoints")
+    assert rp is not None and _an_id(rp) == (
+        "/subscriptions/S/resourceGroups/G/providers/Microsoft.Compute/"
+        "restorePointCollections/n/restorePoints/n"
+    )
+    for decl in registry.declarations():
+        made = _an_id(decl)
+        assert decl.parse(made.upper()) is not None, decl.type_name  # ids compare without case
+        assert [d.type_name for d in registry.declarations() if d.parse(made)] == [decl.type_name]

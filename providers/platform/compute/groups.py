@@ -16,7 +16,6 @@ from providers.platform.frame import PlatformSession, ResourceType
 from providers.platform.registry import GROUP_ARM, Core, Declaration, group_id
 from sdk import ApplyRequest, Progress, Schema
 
-GROUP_TYPE = GROUP_ARM
 DISK_TYPE = "Microsoft.Compute/disks"
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 
@@ -53,7 +52,7 @@ def _delete_group(c: Core, id: str, row: dict | None, progress: Progress | None)
 
 RESOURCE_GROUP = Declaration(
     "resource_group",
-    GROUP_TYPE,
+    GROUP_ARM,
     ("group",),
     show=lambda c, id: {"resources": group_members(c, id)},
     delete=_delete_group,
@@ -87,7 +86,7 @@ class ResourceGroup(ResourceType):
         region = s.fabric.check_region(state["location"])
         s.fabric.check_subscription(state["subscription"])
         state["id"] = group_id(state["subscription"], state["name"])
-        s.fabric.put_resource(state["id"], GROUP_TYPE, region, arguments(self.schema, state))
+        s.fabric.put_resource(state["id"], GROUP_ARM, region, arguments(self.schema, state))
         return state
 
     def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
@@ -98,7 +97,7 @@ class ResourceGroup(ResourceType):
 
     def read(self, s: PlatformSession, state: dict[str, Any]) -> dict[str, Any] | None:
         row = s.fabric.get_resource(state.get("id") or "")
-        if row is None or row["type"] != GROUP_TYPE:
+        if row is None or row["type"] != GROUP_ARM:
             return None
         return state_from(self.schema, row["properties"], id=row["id"])
 
