@@ -28,7 +28,13 @@ from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
 from engine.reconcile import reconcile
-from engine.schemacheck import check_values, keep_ignored, static_checks
+from engine.schemacheck import (
+    ConfigChecks,
+    check_config,
+    check_values,
+    keep_ignored,
+    static_checks,
+)
 from engine.sensitivity import check_output_marks, hide_values, newly_sensitive, secret_ranges
 from sdk import PlanRequest, ReadRequest, ValidateRequest
 from sdk.addrs import InstanceAddr, ResourceAddr
@@ -50,7 +56,12 @@ class PlanOptions:
     parallelism: int = 10
 
 
-def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> Diagnostics:
+def validate(
+    config: Config,
+    registry: Registry,
+    variables: dict[str, Any],
+    checks: ConfigChecks | None = None,
+) -> Diagnostics:
     """Everything that can be checked without state, all reported together.
 
     The providers are configured (their blocks checked; configuring reads and writes
@@ -59,8 +70,10 @@ def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> D
     (``ValidateResponse.known``), stand for it in the resources that refer to it, everything
     else ``UNKNOWN``, with its sensitive marks; so a provider can check one resource against
     another the configuration alone shows (a restore point of a VM with a shared disk).
+    ``checks``: the configuration's static checks when the caller made them already (to
+    hand the same to ``make_plan``).
     """
-    graph, diags = static_checks(config, registry, [])
+    graph, diags = static_checks(_checks_of(config, registry, checks), [])
     in_order = list(config.resources) if diags.has_errors else graph.order()
     diags.extend(configure_providers(config, registry, variables, config.dir))
     ev = Evaluator(config, variables, config.dir)
@@ -105,6 +118,15 @@ def validate(config: Config, registry: Registry, variables: dict[str, Any]) -> D
         _, marked, _ = ev.eval_expr(output.expr, f"output.{name}")
         diags.extend(check_output_marks(name, output, marked))
     return _dedupe(diags)
+
+
+def _checks_of(config: Config, registry: Registry, checks: ConfigChecks | None) -> ConfigChecks:
+    """``checks`` when they are this configuration's against this registry; else made now."""
+    if checks is None:
+        return check_config(config, registry)
+    if checks.config is not config or checks.registry is not registry:
+        raise ValueError("the static checks given are of another configuration or registry")
+    return checks
 
 
 def _dedupe(diags: Diagnostics) -> Diagnostics:
@@ -203,8 +225,12 @@ def make_plan(
     options: PlanOptions,
     *,
     working_dir: Path,
+    checks: ConfigChecks | None = None,
 ) -> tuple[Plan, Diagnostics]:
-    """Refresh, then diff configuration against state. Writes nothing."""
+    """Refresh, then diff configuration against state. Writes nothing.
+
+    ``checks``: the configuration's static checks, when ``validate`` was given them (the
+    command checks its configuration once); made here otherwise."""
     plan = Plan(
         lineage=state.lineage,
         serial=state.serial,
@@ -221,7 +247,7 @@ def make_plan(
     if intents and not diags.has_errors:
         plan.reconciled, records, sub = reconcile(intents, records, registry)
         diags.extend(sub)
-    graph, sub = static_checks(config, registry, records)
+    graph, sub = static_checks(_checks_of(config, registry, checks), records)
     diags.extend(sub)
     targets = _parse_addrs(options.targets, "-target", diags)
     replace = _parse_addrs(options.replace, "-replace", diags)

@@ -2,7 +2,10 @@
 
 ``static_checks`` checks a whole configuration without evaluating it: resource types,
 schemas, references to variables, locals and resources (and to attributes a type does not
-have), function names and argument counts, lifecycle, cycles. For one body there are two
+have), function names and argument counts, lifecycle, cycles. What depends on the
+configuration alone is made once per command by ``check_config`` (a ``ConfigChecks``, which
+the command hands to ``validate`` and ``make_plan``); only the orphans of the state and the
+cycles are looked at again with the state's records. For one body there are two
 passes: ``check_body`` looks at the body as written (unknown attributes and blocks with the
 closest valid name, computed-only attributes set, missing required ones, misused nested
 blocks); ``check_values`` looks at the evaluated values (types, with Terraform's
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +27,13 @@ from engine.expr import Expr, references
 from engine.exprops import FunctionCall
 from engine.exprrefs import GetAttr, Index, Name, Splat, SplatItem
 from engine.functions import call_problem
-from engine.graph import Graph, body_exprs, build_graph, resource_references
+from engine.graph import (
+    Graph,
+    body_exprs,
+    cycle_diagnostics,
+    reference_graph,
+    resource_references,
+)
 from engine.typeconv import TypeConstraint, convert, parse_type
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
@@ -251,29 +261,39 @@ def _check_block(
 # ------------------------------------------------------------------ whole configuration
 
 
-def static_checks(
-    config: Config, registry: Registry, records: list[Any]
-) -> tuple[Graph, Diagnostics]:
+@dataclass(frozen=True)
+class ConfigChecks:
+    """What the static checks found in one configuration against one registry's schemas,
+    and its reference graph: made once per command (``check_config``) and handed to
+    ``validate`` and then ``make_plan``, which check the same configuration."""
+
+    config: Config
+    registry: Registry
+    findings: tuple[Diagnostic, ...]
+    """Types, attribute names, references, function calls, lifecycle, in the order found."""
+    graph: Graph
+    """The configuration's resources and reference edges (no orphans)."""
+    graph_findings: tuple[Diagnostic, ...]
+    """References to undeclared resources found building ``graph``."""
+
+
+def check_config(config: Config, registry: Registry) -> ConfigChecks:
+    """The checks of the configuration alone (see ``ConfigChecks``)."""
+    graph, refs = reference_graph(config)
+    return ConfigChecks(
+        config, registry, tuple(_config_checks(config, registry)), graph, tuple(refs)
+    )
+
+
+def static_checks(checks: ConfigChecks, records: list[Any]) -> tuple[Graph, Diagnostics]:
     """Types, attribute names, references, lifecycle, cycles: all without evaluation.
 
-    The checks of the configuration alone are made once per (config, registry) pair and
-    reused (``validate`` and then ``make_plan`` check the same configuration in one
-    command); the graph depends on the records too and is built each time."""
-    global _LAST_CONFIG_CHECKS
-    last = _LAST_CONFIG_CHECKS
-    if last is not None and last[0] is config and last[1] is registry:
-        diags = Diagnostics(last[2])
-    else:
-        diags = _config_checks(config, registry)
-        _LAST_CONFIG_CHECKS = (config, registry, list(diags))
-    graph, gdiags = build_graph(config, records)
-    diags.extend(gdiags)
+    The graph is the configuration's with the orphans of ``records`` (the state's) added,
+    and the cycles are looked for in it."""
+    graph = checks.graph.with_orphans(records)
+    diags = Diagnostics([*checks.findings, *checks.graph_findings])
+    diags.extend(cycle_diagnostics(graph, checks.config))
     return graph, diags
-
-
-#: the last configuration checked by ``static_checks``, its registry and what was found
-#: (Diagnostic is frozen: the findings are shared, the lists are not)
-_LAST_CONFIG_CHECKS: tuple[Config, Registry, list[Diagnostic]] | None = None
 
 
 def _config_checks(config: Config, registry: Registry) -> Diagnostics:

@@ -497,12 +497,14 @@ def load_config_checked(s: CliContext) -> Any:
     return config
 
 
-def load(s: CliContext, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, Any]]:
-    """Config and variable values, checked against the schemas before any state is touched.
+def load(s: CliContext, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, Any], Any]:
+    """Config, variable values and the config's static checks (``ConfigChecks``, for
+    ``make_plan_checked``), checked against the schemas before any state is touched.
 
     All problems are reported together: config, variable values and schema checks.
     """
     from engine.planner import validate
+    from engine.schemacheck import check_config
     from engine.varvalues import collect_variable_values
     from sdk.values import UNKNOWN
 
@@ -515,12 +517,14 @@ def load(s: CliContext, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, A
     )
     errors = list(diags.errors())
     s.warnings.extend(diags.warnings())
-    checked = validate(config, registry, {n: values.get(n, UNKNOWN) for n in config.variables})
+    checks = check_config(config, registry)
+    known = {n: values.get(n, UNKNOWN) for n in config.variables}
+    checked = validate(config, registry, known, checks)
     errors += checked.errors()
     s.warnings.extend(checked.warnings())
     if errors:
         raise DiagnosticsError(errors)
-    return config, values
+    return config, values, checks
 
 
 def unique(diags: list[Diagnostic]) -> list[Diagnostic]:
@@ -541,11 +545,15 @@ def unique(diags: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def make_plan_checked(
-    s: CliContext, args: PlanArgs, store: Any, registry: Any, loaded: tuple[Any, dict[str, Any]]
+    s: CliContext,
+    args: PlanArgs,
+    store: Any,
+    registry: Any,
+    loaded: tuple[Any, dict[str, Any], Any],
 ) -> tuple[Plan, Any]:
     from engine.planner import PlanOptions, make_plan
 
-    config, values = loaded
+    config, values, checks = loaded
     mode = "destroy" if args.destroy else "refresh-only" if args.refresh_only else "normal"
     options = PlanOptions(
         mode=mode,
@@ -554,7 +562,9 @@ def make_plan_checked(
         replace=list(args.replace),
         parallelism=args.parallelism,
     )
-    plan, diags = make_plan(config, store, registry, values, options, working_dir=s.workdir)
+    plan, diags = make_plan(
+        config, store, registry, values, options, working_dir=s.workdir, checks=checks
+    )
     s.warnings.extend(d for d in diags if not d.is_error)
     if args.target:
         s.warnings.append(

@@ -68,7 +68,7 @@ def import_cmd(
     started = utc_now()
     with lock_state(s, "import", lock_timeout):
         registry = registry_of(s)
-        config, values = load(s, PlanArgs(var=var, var_file=var_file), registry)
+        config, values, _ = load(s, PlanArgs(var=var, var_file=var_file), registry)
         store = open_state(s)
         ui.print(f'{address}: Importing from ID "{object_id}"...')
         diags = import_resource(
