@@ -5,12 +5,15 @@ one configuration. Each file is parsed by ``engine/hcltree.py`` (the only module
 imports python-hcl2) and decoded by ``engine/configdecode.py`` into the dataclasses of
 ``engine/configmodel.py`` (re-exported here), through the parse cache of
 ``engine/parsecache.py``. Always holds: user mistakes come back as diagnostics, all of
-them at once, each with file:line; never as an exception.
+them at once, each with file:line; never as an exception; and a configuration whose files
+are all in the parse cache is loaded without importing the parser (``parse_body`` is
+imported from ``engine/hcltree.py`` on first use, PEP 562).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from engine.configdecode import decode_file
 from engine.configmodel import (
@@ -29,9 +32,11 @@ from engine.configmodel import (
     Variable,
 )
 from engine.expr import Expr
-from engine.hcltree import parse_body
 from engine.parsecache import cache_dir, cache_key, prune_cache, read_cache, write_cache
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
+
+if TYPE_CHECKING:
+    from engine.hcltree import parse_body
 
 __all__ = [
     "NOTSET",
@@ -56,8 +61,18 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    if name == "parse_body":
+        from engine.hcltree import parse_body
+
+        return parse_body
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def check_syntax(text: str, filename: str = "<input>") -> None:
     """Raise ValueError("file:line: ...") when ``text`` is not valid HCL (used by fmt)."""
+    from engine.hcltree import parse_body
+
     _, diags = parse_body(text, filename)
     # a duplicate argument is a meaning problem, not a layout one: fmt leaves it to validate
     problems = [d for d in diags.errors() if not d.summary.startswith("Duplicate argument")]
@@ -68,6 +83,8 @@ def check_syntax(text: str, filename: str = "<input>") -> None:
 
 def parse_expression(text: str, filename: str = "<value>") -> tuple[Expr | None, Diagnostics]:
     """Parse a single expression (for ``-var name=EXPR``)."""
+    from engine.hcltree import parse_body
+
     body, diags = parse_body(f"value = {text}\n", filename)
     if body is None or "value" not in body.attributes or len(body.attributes) != 1:
         if not diags.has_errors:
@@ -202,6 +219,8 @@ def load_attribute_file(path: Path, filename: str) -> tuple[dict[str, BodyAttrib
         )
     except (OSError, UnicodeDecodeError) as err:
         return {}, Diagnostics([error(f"Cannot read variable file {filename}: {err}", "")])
+    from engine.hcltree import parse_body
+
     body, diags = parse_body(text, filename)
     if body is None:
         return {}, diags

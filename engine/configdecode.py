@@ -39,7 +39,6 @@ from engine.expr import (
     static_value,
     type_from_expr,
 )
-from engine.hcltree import parse_body
 from engine.schemacheck import suggest
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, SourceRange, error
@@ -49,6 +48,8 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 def decode_file(text: str, filename: str) -> FileParts:
+    from engine.hcltree import parse_body  # the parser, only when a file is not in the cache
+
     parts = FileParts()
     body, diags = parse_body(text, filename)
     parts.diagnostics.extend(diags)
