@@ -3,7 +3,8 @@
 The engine never imports ``providers`` or ``core`` by name. Providers register under the
 entry-point group ``bcdr.providers`` (a zero-argument factory returning a Provider); the
 commands a provider package brings, under ``bcdr.commands`` (``engine.cli.mounting``).
-Always holds: a resource type belongs to exactly one provider.
+Always holds: a resource type belongs to exactly one provider, and a provider's schemas are
+read once, when the registry is made.
 """
 
 from __future__ import annotations
@@ -22,21 +23,22 @@ class Registry:
     def __init__(self, providers: Iterable[Provider]) -> None:
         self.providers: dict[str, Provider] = {}
         self._by_type: dict[str, Provider] = {}
+        self._schemas: dict[str, Schema] = {}  # read once: a plan asks for each body's
         for p in providers:
             if p.name in self.providers:
                 raise RuntimeError(f"two providers are named {p.name!r}")
             self.providers[p.name] = p
-            for type_name in p.schemas():
+            for type_name, schema in p.schemas().items():
                 if type_name in self._by_type:
                     raise RuntimeError(f"resource type {type_name!r} is served twice")
                 self._by_type[type_name] = p
+                self._schemas[type_name] = schema
 
     def provider_for(self, type_name: str) -> Provider | None:
         return self._by_type.get(type_name)
 
     def schema(self, type_name: str) -> Schema | None:
-        p = self._by_type.get(type_name)
-        return p.schemas()[type_name] if p else None
+        return self._schemas.get(type_name)
 
     def types(self) -> list[str]:
         return sorted(self._by_type)

@@ -372,7 +372,9 @@ def _check_exprs(config: Config, registry: Registry, exprs: list[Expr], where: s
                 continue
             target = _attribute_target(node)
             if target is not None:
-                diags.extend(_check_attr_ref(config, registry, *target, where))
+                found = _check_attr_ref(config, registry, *target, where)
+                if found is not None:
+                    diags.append(found)
     return diags
 
 
@@ -400,30 +402,26 @@ def _check_attr_ref(
     inner: Expr,
     indexed: bool | None,
     where: str,
-) -> Diagnostics:
+) -> Diagnostic | None:
     """ATTR must be in the type's schema (arguments, blocks and computed attributes alike)."""
     if not (isinstance(inner, GetAttr) and isinstance(inner.obj, Name)):
-        return Diagnostics()
+        return None
     addr = ResourceAddr(inner.obj.name, inner.name)
     res = config.resources.get(addr)
     schema = registry.schema(addr.type) if res is not None else None
     if schema is None or node.name in schema.attributes:
-        return Diagnostics()
+        return None
     repeated = res.count is not None or res.for_each is not None
     if indexed is not None and indexed != repeated:
-        return Diagnostics()  # r.key of a for_each resource is a key, not an attribute
+        return None  # r.key of a for_each resource is a key, not an attribute
     step = {True: "[...]", False: "", None: "[*]"}[indexed]
-    return Diagnostics(
-        [
-            error(
-                "Unsupported attribute",
-                f"{node.range}: {where} refers to {addr}{step}.{node.name}, "
-                f"but {addr.type} has no attribute named {node.name}."
-                f"{suggest(node.name, sorted(schema.attributes))}",
-                node.range,
-                address=where,
-            )
-        ]
+    return error(
+        "Unsupported attribute",
+        f"{node.range}: {where} refers to {addr}{step}.{node.name}, "
+        f"but {addr.type} has no attribute named {node.name}."
+        f"{suggest(node.name, sorted(schema.attributes))}",
+        node.range,
+        address=where,
     )
 
 

@@ -1,6 +1,7 @@
 """Resource addresses: small frozen value objects (``type.name`` and ``type.name[key]``).
 
-Always holds: addresses are immutable and hashable; ``parse(str(a)) == a``.
+Always holds: addresses are immutable and hashable; ``parse(str(a)) == a``; parsing is
+pure, so the parses of a text are one shared object.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
 _ADDR_RE = re.compile(rf"^(?P<type>{_NAME})\.(?P<name>{_NAME})(?:\[(?P<key>[^\]]+)\])?$")
@@ -71,20 +73,27 @@ class InstanceAddr:
     @classmethod
     def parse(cls, text: str) -> InstanceAddr:
         """Parse ``type.name``, ``type.name[0]`` or ``type.name["key"]``; ValueError if not."""
-        m = _ADDR_RE.match(text.strip())
-        if not m:
-            raise ValueError(
-                f"{text!r} is not a resource address; expected TYPE.NAME, TYPE.NAME[0] "
-                'or TYPE.NAME["key"]'
-            )
-        raw = m.group("key")
-        key: InstanceKey = None
-        if raw is not None:
-            raw = raw.strip()
-            if raw.lstrip("-").isdigit():
-                key = int(raw)
-            elif len(raw) >= 2 and raw[0] == raw[-1] == '"':
-                key = json.loads(raw)
-            else:
-                raise ValueError(f"{text!r}: an index is a number or a quoted string")
-        return cls(ResourceAddr(m.group("type"), m.group("name")), key)
+        return _parse_instance(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_instance(text: str) -> InstanceAddr:
+    """``InstanceAddr.parse``, memoised: a parse is pure and its result immutable, and a
+    plan parses each address of the state several times (one text, one object)."""
+    m = _ADDR_RE.match(text.strip())
+    if not m:
+        raise ValueError(
+            f"{text!r} is not a resource address; expected TYPE.NAME, TYPE.NAME[0] "
+            'or TYPE.NAME["key"]'
+        )
+    raw = m.group("key")
+    key: InstanceKey = None
+    if raw is not None:
+        raw = raw.strip()
+        if raw.lstrip("-").isdigit():
+            key = int(raw)
+        elif len(raw) >= 2 and raw[0] == raw[-1] == '"':
+            key = json.loads(raw)
+        else:
+            raise ValueError(f"{text!r}: an index is a number or a quoted string")
+    return InstanceAddr(ResourceAddr(m.group("type"), m.group("name")), key)

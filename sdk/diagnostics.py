@@ -76,12 +76,12 @@ def warning(
 class Diagnostics(list[Diagnostic]):
     """An ordered collection of diagnostics; ``has_errors`` decides whether to go on."""
 
-    def __init__(self, items: Iterable[Diagnostic] = ()) -> None:
-        super().__init__(items)
+    # no __init__ of its own: list's takes the same (an iterable of diagnostics, or none),
+    # and a plan makes a Diagnostics per checked body
 
     @property
     def has_errors(self) -> bool:
-        return any(d.is_error for d in self)
+        return bool(self) and any(d.is_error for d in self)
 
     def errors(self) -> list[Diagnostic]:
         return [d for d in self if d.is_error]
