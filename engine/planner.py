@@ -317,9 +317,13 @@ def _mark_sensitive(plan: Plan, records: list[Any], registry: Registry) -> None:
     schema's, the state's and the plan's), so deletes and drift are masked like creates."""
     stored = {r.address: getattr(r, "sensitive", []) for r in records}
     planned = {c.address: c.sensitive_attrs for c in plan.changes}
+    by_type: dict[str, list[str]] = {}
     for ch in [*plan.changes, *plan.drift]:
-        schema = registry.schema(ch.type)
-        keys = set(schema.sensitive_attributes() if schema else [])
+        of_type = by_type.get(ch.type)
+        if of_type is None:
+            schema = registry.schema(ch.type)
+            of_type = by_type[ch.type] = schema.sensitive_attributes() if schema else []
+        keys = set(of_type)
         keys |= {p.split(".")[0] for p in stored.get(ch.address, [])}
         ch.sensitive_attrs = sorted(
             keys | set(ch.sensitive_attrs) | set(planned.get(ch.address, []))
@@ -362,6 +366,15 @@ class PlanWalk:
         self.replace: set[InstanceAddr] = set()
         self.changes: list[Change] = []
         self.diags = Diagnostics()
+        self._sealed: dict[str, list[str]] = {}
+
+    def sealed_paths(self, type_name: str) -> list[str]:
+        """The sensitive paths of a type's schema (``state.sensitive_paths``), once a type."""
+        paths = self._sealed.get(type_name)
+        if paths is None:
+            schema = self.registry.schema(type_name)
+            paths = self._sealed[type_name] = sensitive_paths(schema) if schema else []
+        return paths
 
     def prior(self, addr: ResourceAddr) -> dict[Any, Any]:
         return self.by_resource.get(addr, {})
@@ -374,10 +387,7 @@ class PlanWalk:
         """An instance this plan leaves alone, known by its refreshed value and marks."""
         attrs = self.refreshed.get(rec.address)
         if attrs is not None:
-            schema = self.registry.schema(addr.type)
-            paths = set(getattr(rec, "sensitive", [])) | set(
-                sensitive_paths(schema) if schema else []
-            )
+            paths = set(getattr(rec, "sensitive", [])) | set(self.sealed_paths(addr.type))
             self.ev.set_instance(addr, key, attrs, paths)
 
     def plan_normal(self) -> None:
@@ -437,7 +447,7 @@ class PlanWalk:
                 continue
             change.dependencies = deps
             self.changes.append(change)
-            paths = [*change.sensitive_attrs, *sensitive_paths(schema)]
+            paths = [*change.sensitive_attrs, *self.sealed_paths(addr.type)]
             self.ev.set_instance(addr, key, change.after, paths)
         for key, rec in prior.items():
             if key in wanted or (only is not None and key not in only):
@@ -464,7 +474,8 @@ class PlanWalk:
         values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, address, marked)
         self.diags.extend(sub)
         values, sub2 = check_values(schema, values, ranges, address, res.range)
-        secret = secret_ranges(ranges, schema.sensitive_attributes(marked))
+        sensitive = schema.sensitive_attributes(marked)
+        secret = secret_ranges(ranges, sensitive)
         self.diags.extend(hide_values(sub2, secret))
         if sub.has_errors or sub2.has_errors:
             return None
@@ -486,7 +497,6 @@ class PlanWalk:
             return None
         reason = None
         replace_paths: list[str] = []
-        sensitive = schema.sensitive_attributes(marked)
         changed_marks: list[str] = []
         if before is None:
             action = Action.CREATE

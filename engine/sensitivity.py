@@ -21,7 +21,10 @@ def secret_ranges(ranges: dict[str, SourceRange], names: list[str]) -> set[Sourc
 
 
 def hide_values(diags: Diagnostics, secret: set[SourceRange]) -> Diagnostics:
-    """Errors about a sensitive argument, with a detail that cannot quote its value."""
+    """Errors about a sensitive argument, with a detail that cannot quote its value
+    (``diags`` itself when there is nothing to hide)."""
+    if not diags or not secret:
+        return diags
     return Diagnostics(
         [
             replace(

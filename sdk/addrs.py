@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
 _ADDR_RE = re.compile(rf"^(?P<type>{_NAME})\.(?P<name>{_NAME})(?:\[(?P<key>[^\]]+)\])?$")
@@ -17,9 +18,12 @@ _ADDR_RE = re.compile(rf"^(?P<type>{_NAME})\.(?P<name>{_NAME})(?:\[(?P<key>[^\]]
 InstanceKey = int | str | None
 
 
-@dataclass(frozen=True, order=True)
-class ResourceAddr:
-    """A resource block: ``type.name``."""
+class ResourceAddr(NamedTuple):
+    """A resource block: ``type.name``.
+
+    A named tuple, not a dataclass: it is the key of every per-resource table of a plan
+    (configuration, graph, instances known so far), and a tuple hashes, compares and
+    orders (by type, then name) without calling Python code."""
 
     type: str
     name: str

@@ -69,8 +69,12 @@ class Schema:
         """Top-level attributes that are sensitive: by the schema, those ``marked`` (set
         from a sensitive value) and those derived from a marked one."""
         given = set(marked)
+        if not given:
+            return sorted([k for k, a in self.attributes.items() if a.sensitive])
         return sorted(
-            k
-            for k, a in self.attributes.items()
-            if a.sensitive or k in given or given.intersection(a.derived_from)
+            [
+                k
+                for k, a in self.attributes.items()
+                if a.sensitive or k in given or not given.isdisjoint(a.derived_from)
+            ]
         )
