@@ -63,6 +63,16 @@ _INTENT_COLUMNS = (
 )
 
 
+def _json(text: str) -> Any:
+    """A stored JSON column; ``null`` and ``[]`` (most index keys, dependency and sensitive
+    lists) without the decoder, since a plan reads these columns of every instance."""
+    if text == "null":
+        return None
+    if text == "[]":
+        return []
+    return json.loads(text)
+
+
 class StateStore:
     """One open bcdr state. Open with ``StateStore.open(path)``; close when done."""
 
@@ -212,16 +222,16 @@ class StateStore:
             address=row[0],
             type=row[1],
             name=row[2],
-            index_key=json.loads(row[3]),
+            index_key=_json(row[3]),
             provider=row[4],
             id=row[5],
             attributes=decode_attributes(row[6], self._cipher, row[0]),
             status=row[7],
-            dependencies=json.loads(row[8]),
+            dependencies=_json(row[8]),
             schema_version=row[9],
             created_at=row[10],
             updated_at=row[11],
-            sensitive=json.loads(row[12]),
+            sensitive=_json(row[12]),
         )
 
     def close(self) -> None:
