@@ -51,6 +51,7 @@ class Evaluator:
         self._locals_lock = threading.RLock()  # apply evaluates on several threads
         sensitive = {n for n, v in config.variables.items() if v.sensitive}
         self._marked_vars = {n: mark(v) if n in sensitive else v for n, v in variables.items()}
+        self._plain_context: EvalContext | None = None
 
     # ------------------------------------------------------------ values
     def set_instance(
@@ -111,6 +112,15 @@ class Evaluator:
         self._locals.clear()
 
     def context(self, count_index: Any = None, each: tuple[Any, Any] | None = None) -> EvalContext:
+        """The context to evaluate in; the one without ``count``/``each`` is made once (a
+        context is read, never changed, and looks values up in this evaluator)."""
+        if count_index is None and each is None:
+            if self._plain_context is None:
+                self._plain_context = self._context(None, None)
+            return self._plain_context
+        return self._context(count_index, each)
+
+    def _context(self, count_index: Any, each: tuple[Any, Any] | None) -> EvalContext:
         return EvalContext(
             variables=self._marked_vars,
             locals=self.local,

@@ -79,6 +79,8 @@ class ExprEvaluator:
 
     def plain(self, value: Any) -> Any:
         """``value`` without marks; reading a marked value marks the expression."""
+        if value is None or isinstance(value, str | int | float):  # no mark inside
+            return value
         value, marked = unmark(value)
         if marked:
             self.marks[0] = True

@@ -85,6 +85,8 @@ def _root_reference(root: str, attr: str, range: SourceRange) -> Reference | Non
 
 def _eval_root(root: str, attr: str, e: ExprEvaluator, range: SourceRange) -> Any:
     ctx = e.ctx
+    if root not in SPECIAL_ROOTS:
+        return _resource_root(root, attr, ctx, range)
     if root == "var":
         if attr not in ctx.variables:
             raise EvalError(
@@ -130,8 +132,11 @@ def _eval_root(root: str, attr: str, e: ExprEvaluator, range: SourceRange) -> An
         if attr == "cwd":
             return ctx.path_cwd
         raise EvalError(f'"path.{attr}" is not valid', "use path.module or path.cwd", range)
-    if root == "self":
-        raise EvalError('"self" is not available here', "", range)
+    raise EvalError('"self" is not available here', "", range)  # the last of SPECIAL_ROOTS
+
+
+def _resource_root(root: str, attr: str, ctx: Any, range: SourceRange) -> Any:
+    """``TYPE.NAME``: the resource's value known so far."""
     addr = ResourceAddr(root, attr)
     try:
         return ctx.resources(addr)

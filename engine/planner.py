@@ -96,18 +96,19 @@ def validate(
         else:
             ctx = ev.context()
         marked: set[str] = set()
-        values, ranges, sub = ev.eval_body(res.body, schema, ctx, str(addr), marked)
+        address = str(addr)
+        values, ranges, sub = ev.eval_body(res.body, schema, ctx, address, marked)
         diags.extend(sub)
         single = res.count is None and res.for_each is None
         sensitive = schema.sensitive_attributes(marked)
         seen: dict[str, Any] = dict.fromkeys(schema.attributes, UNKNOWN)
         if single:  # unknown values, known marks
             ev.set_instance(addr, None, dict(seen), sensitive)
-        values, sub = check_values(schema, values, ranges, str(addr), res.range)
+        values, sub = check_values(schema, values, ranges, address, res.range)
         secret = secret_ranges(ranges, sensitive)
         diags.extend(hide_values(sub, secret))
         if not sub.has_errors:
-            req = ValidateRequest(addr.type, str(addr), values, ranges, res.range)
+            req = ValidateRequest(addr.type, address, values, ranges, res.range)
             resp = provider.validate(req)
             diags.extend(hide_values(resp.diagnostics, secret))
             if single:  # what the configuration alone shows of it

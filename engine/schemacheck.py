@@ -370,6 +370,8 @@ def _check_exprs(config: Config, registry: Registry, exprs: list[Expr], where: s
                 if problem is not None:
                     diags.append(error(*problem, node.range, address=where))
                 continue
+            if not isinstance(node, GetAttr | Splat):
+                continue
             target = _attribute_target(node)
             if target is not None:
                 found = _check_attr_ref(config, registry, *target, where)
