@@ -147,6 +147,8 @@ class Evaluator:
         """Instance keys (with each.value) of a resource; None when they cannot be known
         (an error unless ``unknown_ok``: ``validate`` judges only a count it can know)."""
         diags = Diagnostics()
+        if resource.count is None and resource.for_each is None:
+            return [(None, None)], diags
         addr = str(resource.addr)
         if resource.count is not None:
             try:
@@ -215,7 +217,6 @@ class Evaluator:
                 )
             )
             return None, diags
-        return [(None, None)], diags
 
     # ------------------------------------------------------------ bodies
     def eval_body(

@@ -206,7 +206,12 @@ def check_values(
             if problem:
                 diags.append(_invalid_value(name, problem, rng, address))
                 continue
-        if value is not None and value is not UNKNOWN and is_wholly_known(out[name]):
+        if (
+            spec.validators
+            and value is not None
+            and value is not UNKNOWN
+            and is_wholly_known(out[name])
+        ):
             for validator in spec.validators:
                 problem = validator(out[name])
                 if problem:
@@ -313,7 +318,8 @@ def _config_checks(config: Config, registry: Registry) -> Diagnostics:
                 )
             )
             continue
-        diags.extend(check_body(schema, res.body, str(addr), res.range, meta=True))
+        where = str(addr)
+        diags.extend(check_body(schema, res.body, where, res.range, meta=True))
         ignore = res.lifecycle.ignore_changes
         if isinstance(ignore, list):
             for name in ignore:
@@ -326,12 +332,12 @@ def _config_checks(config: Config, registry: Registry) -> Diagnostics:
                             f"{rng}: {addr.type} has no attribute {root}."
                             f"{suggest(root, sorted(schema.attributes))}",
                             rng,
-                            address=str(addr),
+                            address=where,
                         )
                     )
-        diags.extend(_check_refs(config, resource_references(res), str(addr)))
+        diags.extend(_check_refs(config, resource_references(res), where))
         exprs = [*body_exprs(res.body), *(e for e in (res.count, res.for_each) if e is not None)]
-        diags.extend(_check_exprs(config, registry, exprs, str(addr)))
+        diags.extend(_check_exprs(config, registry, exprs, where))
     for prov in config.providers.values():
         where = f"provider.{prov.name}"
         diags.extend(_check_exprs(config, registry, [*body_exprs(prov.body)], where))

@@ -61,5 +61,7 @@ def check_output_marks(name: str, output: Any, marked: bool) -> Diagnostics:
 def newly_sensitive(rec: Any, before: dict[str, Any], sensitive: list[str]) -> list[str]:
     """Attributes now sensitive that the state holds unsealed (stored before they were
     marked): like Terraform, a change of sensitivity is an update, so apply seals them."""
+    if not sensitive:
+        return []
     stored = {p.split(".")[0] for p in rec.sensitive}
     return [k for k in sensitive if k not in stored and before.get(k) is not None]
