@@ -283,6 +283,7 @@ def reference_graph(config: Config) -> tuple[Graph, Diagnostics]:
     diags = Diagnostics()
     for addr in config.resources:
         g.add_node(addr)
+    pred, succ = g._pred, g._succ  # every node is in: add_edge without its add_node
     locals_index = LocalIndex(config)
     for addr, resource in config.resources.items():
         for dep, rng in resource_dependencies(resource, locals_index):
@@ -298,7 +299,8 @@ def reference_graph(config: Config) -> tuple[Graph, Diagnostics]:
                     )
                 )
                 continue
-            g.add_edge(dep, addr)
+            pred[addr][dep] = None
+            succ[dep][addr] = None
     return g, diags
 
 

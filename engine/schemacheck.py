@@ -357,32 +357,26 @@ def _config_checks(config: Config, registry: Registry) -> Diagnostics:
     return diags
 
 
-def _nodes(expr: Expr) -> Iterable[Expr]:
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node.children()))
-
-
 def _check_exprs(config: Config, registry: Registry, exprs: list[Expr], where: str) -> Diagnostics:
     """Without evaluating: calls of unknown functions or with the wrong number of arguments,
     and references to attributes a resource type does not have."""
     diags = Diagnostics()
-    for expr in exprs:
-        for node in _nodes(expr):
-            if isinstance(node, FunctionCall):
-                problem = call_problem(node.name, None if node.expand else len(node.args))
-                if problem is not None:
-                    diags.append(error(*problem, node.range, address=where))
-                continue
-            if not isinstance(node, GetAttr | Splat):
-                continue
-            target = _attribute_target(node)
-            if target is not None:
-                found = _check_attr_ref(config, registry, *target, where)
-                if found is not None:
-                    diags.append(found)
+    stack = list(reversed(exprs))
+    while stack:  # every node, depth first, in source order
+        node = stack.pop()
+        stack.extend(reversed(node.children()))
+        if isinstance(node, FunctionCall):
+            problem = call_problem(node.name, None if node.expand else len(node.args))
+            if problem is not None:
+                diags.append(error(*problem, node.range, address=where))
+            continue
+        if not isinstance(node, GetAttr | Splat):
+            continue
+        target = _attribute_target(node)
+        if target is not None:
+            found = _check_attr_ref(config, registry, *target, where)
+            if found is not None:
+                diags.append(found)
     return diags
 
 
