@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.typeconv import number_str, type_name
 from sdk.addrs import ResourceAddr
@@ -36,9 +36,9 @@ class EvalError(Exception):
         self.range = range
 
 
-@dataclass(frozen=True)
-class Reference:
-    """One traversal an expression makes (for graph edges)."""
+class Reference(NamedTuple):
+    """One traversal an expression makes (for graph edges); a named tuple, as a check of
+    the configuration makes one per reference."""
 
     kind: str
     subject: ResourceAddr | str

@@ -187,12 +187,12 @@ class Graph:
         return "\n".join(lines) + "\n"
 
 
-def body_exprs(body: Body) -> Iterable[Expr]:
-    """Every expression in a body, nested blocks included."""
-    for attr in body.attributes.values():
-        yield attr.expr
+def body_exprs(body: Body) -> list[Expr]:
+    """Every expression in a body, nested blocks included (attributes first, in order)."""
+    out = [attr.expr for attr in body.attributes.values()]
     for block in body.blocks:
-        yield from body_exprs(block.body)
+        out.extend(body_exprs(block.body))
+    return out
 
 
 def resource_references(resource: Any) -> list[Reference]:

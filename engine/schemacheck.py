@@ -62,11 +62,11 @@ def check_body(
     where a misspelt meta-argument or ``lifecycle`` block gets its did-you-mean too."""
     diags = Diagnostics()
     attrs = schema.attributes
-    settable = sorted(n for n, a in attrs.items() if a.required or a.optional)
-    meta_args, meta_blocks = (list(META_ARGUMENTS), list(META_BLOCKS)) if meta else ([], [])
     for name, attr in body.attributes.items():
         spec = attrs.get(name)
         if spec is None:
+            settable = _settable(attrs)
+            meta_args = list(META_ARGUMENTS) if meta else []
             diags.append(
                 error(
                     f'Unsupported argument "{name}"',
@@ -91,6 +91,7 @@ def check_body(
         spec = attrs.get(block.type)
         if spec is None or spec.block is None:
             blocks = sorted(n for n, a in attrs.items() if a.block is not None)
+            settable, meta_blocks = _settable(attrs), list(META_BLOCKS) if meta else []
             diags.append(
                 error(
                     f'Unsupported block type "{block.type}"',
@@ -136,6 +137,11 @@ def check_body(
                 )
             )
     return diags
+
+
+def _settable(attrs: dict[str, Any]) -> list[str]:
+    """The arguments a body may set, sorted (for the did-you-mean of a wrong one)."""
+    return sorted(n for n, a in attrs.items() if a.required or a.optional)
 
 
 @lru_cache(maxsize=256)
@@ -336,11 +342,12 @@ def _config_checks(config: Config, registry: Registry) -> Diagnostics:
                         )
                     )
         diags.extend(_check_refs(config, resource_references(res), where))
-        exprs = [*body_exprs(res.body), *(e for e in (res.count, res.for_each) if e is not None)]
+        exprs = body_exprs(res.body)
+        exprs.extend(e for e in (res.count, res.for_each) if e is not None)
         diags.extend(_check_exprs(config, registry, exprs, where))
     for prov in config.providers.values():
         where = f"provider.{prov.name}"
-        diags.extend(_check_exprs(config, registry, [*body_exprs(prov.body)], where))
+        diags.extend(_check_exprs(config, registry, body_exprs(prov.body), where))
     for var in config.variables.values():
         for rule in var.validations:
             exprs = [rule.condition, rule.error_message]
@@ -370,7 +377,10 @@ def _check_exprs(config: Config, registry: Registry, exprs: list[Expr], where: s
             if problem is not None:
                 diags.append(error(*problem, node.range, address=where))
             continue
-        if not isinstance(node, GetAttr | Splat):
+        if isinstance(node, GetAttr):
+            if isinstance(node.obj, Name):
+                continue  # a root (var.x, TYPE.NAME): no attribute of a resource
+        elif not isinstance(node, Splat):
             continue
         target = _attribute_target(node)
         if target is not None:
