@@ -174,7 +174,6 @@ def test_scaling_2000_resources_printed(ws):
         f"\n{n} resources: plan {t1 - t0:.2f}s, apply {t2 - t1:.2f}s, no-change plan {t3 - t2:.2f}s"
     )
     assert result.ok and result.added == n and not again.has_changes
-    assert t3 - t2 < 10
 
 
 def test_locals_shared_by_parallel_steps(ws):
