@@ -10,8 +10,8 @@ read once, when the registry is made.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # types only; no runtime import of providers
     from sdk import Provider, Schema
@@ -48,6 +48,14 @@ class Registry:
             p.close()
 
 
+@cache  # one scan of the installed distributions per group and process
+def installed(group: str) -> tuple[Any, ...]:
+    """The entry points of ``group`` (``importlib.metadata.EntryPoint``), in install order."""
+    from importlib.metadata import entry_points  # here: a command that needs none skips it
+
+    return tuple(entry_points(group=group))
+
+
 def load_registry() -> Registry:
     """Instantiate every installed provider (entry points ``bcdr.providers``)."""
-    return Registry(ep.load()() for ep in entry_points(group="bcdr.providers"))
+    return Registry(ep.load()() for ep in installed("bcdr.providers"))

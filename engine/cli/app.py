@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 import re
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,6 +174,8 @@ class BcdrGroup(DashGroup):
                 _report(ctx, [state_error])
             else:
                 if os.environ.get("BCDR_DEBUG") == "1":
+                    import traceback
+
                     traceback.print_exc()
                 _report(
                     ctx,
@@ -583,6 +583,8 @@ def make_plan_checked(
 
 def read_plan(s: CliContext, name: str) -> Plan:
     """A saved plan; one sealed with the state key is opened with the configured key."""
+    import json
+
     from engine.cli.sensitive import open_plan_data
     from engine.plan import Plan
 
@@ -619,6 +621,8 @@ def write_plan(s: CliContext, plan: Plan, name: str, config: Any = None) -> None
 
 
 def print_json(ui: UI, data: Any) -> None:
+    import json
+
     ui.write(json.dumps(data, sort_keys=False) + "\n")
 
 

@@ -25,9 +25,9 @@ GROUP = "bcdr.commands"
 
 
 def _entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points
+    from engine.registry import installed
 
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
+    return {ep.name: ep for ep in installed(GROUP)}
 
 
 def mounted_names() -> list[str]:

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 
 
 def _sources() -> dict[str, str]:
-    from importlib.metadata import entry_points
+    from engine.registry import installed
 
     return {
         ep.name: f"{ep.dist.name if ep.dist else 'bcdr'}/{ep.name}"
-        for ep in entry_points(group="bcdr.providers")
+        for ep in installed("bcdr.providers")
     }
 
 

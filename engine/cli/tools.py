@@ -237,15 +237,28 @@ def _line_of(message: str) -> int | None:
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386"}
 
 
+def _machine() -> str:
+    """``platform.machine()`` without importing ``platform`` (its regexes cost a start-up)."""
+    import os
+
+    uname = getattr(os, "uname", None)
+    if uname is None:  # not a POSIX system
+        import platform
+
+        return platform.machine().lower()
+    return uname().machine.lower()
+
+
 @main.command()
 @opt("json", "as_json", is_flag=True, help="Print the version as JSON.")
 @click.pass_context
 def version(ctx: click.Context, as_json: bool) -> None:
     """Print the bcdr version and the installed providers with their versions."""
-    import platform as py
     import sys
-    from importlib.metadata import PackageNotFoundError, entry_points
+    from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as dist_version
+
+    from engine.registry import installed
 
     s = session_of(ctx)
     ui = s.use_ui(True)
@@ -253,11 +266,10 @@ def version(ctx: click.Context, as_json: bool) -> None:
         v = dist_version("bcdr")
     except PackageNotFoundError:
         v = "unknown"
-    machine = py.machine().lower()
+    machine = _machine()
     where = f"{sys.platform}_{_ARCH.get(machine, machine)}"
-    dists = {
-        ep.name: ep.dist.version if ep.dist else v for ep in entry_points(group="bcdr.providers")
-    }
+    python = ".".join(map(str, sys.version_info[:3]))  # platform.python_version()'s text
+    dists = {ep.name: ep.dist.version if ep.dist else v for ep in installed("bcdr.providers")}
     types: dict[str, int] = {}
     with contextlib.suppress(Exception):  # version works whatever else is broken
         for name, p in registry_of(s).providers.items():
@@ -269,13 +281,13 @@ def version(ctx: click.Context, as_json: bool) -> None:
             {
                 "bcdr_version": v,
                 "platform": where,
-                "python_version": py.python_version(),
+                "python_version": python,
                 "provider_selections": selections,
             },
         )
         return
     ui.print(f"bcdr v{v}")
-    ui.print(f"on {where} (python {py.python_version()})")
+    ui.print(f"on {where} (python {python})")
     for name, provider_version in selections.items():
         n = types.get(name)
         counted = f" ({n} resource type{'s' if n != 1 else ''})" if n is not None else ""
