@@ -48,9 +48,16 @@ class Registry:
             p.close()
 
 
-@cache  # one scan of the installed distributions per group and process
 def installed(group: str) -> tuple[Any, ...]:
-    """The entry points of ``group`` (``importlib.metadata.EntryPoint``), in install order."""
+    """The entry points of ``group`` (``importlib.metadata.EntryPoint``), in install order:
+    one scan of the installed distributions per group and search path (``sys.path``)."""
+    import sys
+
+    return _installed(group, tuple(sys.path))
+
+
+@cache
+def _installed(group: str, path: tuple[str, ...]) -> tuple[Any, ...]:
     from importlib.metadata import entry_points  # here: a command that needs none skips it
 
     return tuple(entry_points(group=group))
