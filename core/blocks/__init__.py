@@ -8,8 +8,9 @@ modules, never from here.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from core.exports import lazy_exports
 
 if TYPE_CHECKING:
     from core.blocks.backends import LocalBackend
@@ -47,14 +48,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The API's names, from their modules on first use (then cached in this module)."""
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = [
