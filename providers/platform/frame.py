@@ -73,6 +73,7 @@ class PlatformSession:
         self._disks: Disks | None = None
         self._points: RestorePoints | None = None
         self._access: Access | None = None
+        # lower-cased id -> planned (or applied) attributes (``remember``, ``lookup``)
         self.planned: dict[str, dict[str, Any]] = {}
         # lower-cased id -> configured values (with the id and the address), of every
         # resource validated in this run whose id is made of names: what validate knows of
@@ -144,11 +145,12 @@ class PlatformSession:
 
     def remember(self, id: Any, attributes: dict[str, Any] | None) -> None:
         if isinstance(id, str) and attributes is not None:
-            self.planned[id] = attributes
+            self.planned[id.lower()] = attributes
 
     def lookup(self, id: Any) -> dict[str, Any] | None:
-        """Planned attributes of the resource with this id in this run, else None."""
-        return self.planned.get(id) if isinstance(id, str) else None
+        """Planned attributes of the resource with this id in this run, else None (ids
+        compare without case)."""
+        return self.planned.get(id.lower()) if isinstance(id, str) else None
 
     def close(self) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.fabric import Fabric
 from providers.platform.inventory import fail, iso
+from providers.platform.registry import TypedId
 
 KEY_VAULT_TYPES = (
     "Microsoft.KeyVault/vaults",
@@ -66,15 +67,17 @@ def key_vault_action(fabric: Fabric, action: str, id: str) -> dict[str, Any]:
     if action not in KEY_VAULT_ACTIONS:
         raise fail(f"unknown action {action!r}", "Give one of: " + ", ".join(KEY_VAULT_ACTIONS))
     ks = KeyStore(fabric)
-    is_vault = "/keys/" not in id.lower() and "/secrets/" not in id.lower()
-    if is_vault and "/microsoft.keyvault/vaults/" not in id.lower():
+    typed = TypedId.parse(id)
+    kind = next((t for t in KEY_VAULT_TYPES if typed is not None and typed.is_a(t)), None)
+    is_vault = kind == KEY_VAULT_TYPES[0]
+    if kind is None:
         raise fail(
             f"{id} is not a key vault, key or secret",
             "Give an id from `bcdr platform list --type key_vault` or a key's "
             "id (<vault id>/keys/<name>).",
         )
     if action in ("enable", "disable"):
-        if "/keys/" not in id.lower():
+        if kind != KEY_VAULT_TYPES[1]:
             raise fail(f"{id} is not a key", "Only keys are enabled or disabled.")
         info = ks.keys.set_enabled(id, action == "enable")
         return {"id": info.id, "action": action, "enabled": info.enabled}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sdk.progress import Progress
@@ -56,6 +56,23 @@ class TypedId:
 
     def is_a(self, arm_type: str) -> bool:
         return self.arm_type.lower() == arm_type.lower()
+
+    @property
+    def parent(self) -> TypedId | None:
+        """The id of the resource this one is a child of (a restore point's collection), as
+        this id spells it; None for a top-level resource or a group."""
+        if self.rid is None or not self.rid.children:
+            return None
+        rid = replace(self.rid, children=self.rid.children[:-1])
+        arm = self.arm_type.rsplit("/", 1)[0]
+        return TypedId(self.text.rsplit("/", 2)[0], rid.subscription, rid.resource_group, arm, rid)
+
+    @classmethod
+    def of(cls, text: Any, arm_type: str) -> TypedId | None:
+        """The typed id of ``text`` when it names a resource of ``arm_type``, else None: the
+        one test of what an id names (never a substring of the lower-cased id)."""
+        typed = cls.parse(text)
+        return typed if typed is not None and typed.is_a(arm_type) else None
 
     @classmethod
     def parse(cls, text: Any) -> TypedId | None:
@@ -134,8 +151,7 @@ class Declaration:
 
     def parse(self, text: Any) -> TypedId | None:
         """The typed id of ``text`` when it is an id of this type, else None."""
-        typed = TypedId.parse(text)
-        return typed if typed is not None and typed.is_a(self.arm_type) else None
+        return TypedId.of(text, self.arm_type)
 
 
 def group_id(subscription: str, name: str) -> str:

@@ -112,3 +112,17 @@ def test_ids_are_built_and_recognised_from_the_arm_type():
         made = _an_id(decl)
         assert decl.parse(made.upper()) is not None, decl.type_name  # ids compare without case
         assert [d.type_name for d in registry.declarations() if d.parse(made)] == [decl.type_name]
+
+
+def test_the_typed_id_of_a_type_and_its_parent():
+    key = "/subscriptions/S/resourceGroups/G/providers/Microsoft.KeyVault/vaults/v/KEYS/k"
+    typed = TypedId.of(key, "Microsoft.KeyVault/vaults/keys")
+    assert typed is not None and typed.parent is not None
+    assert typed.parent.text == key.rsplit("/", 2)[0]
+    assert typed.parent.is_a("Microsoft.KeyVault/vaults") and typed.parent.parent is None
+    # a substring is not a type: a vault named "keys" holds no key, nor a VM's child a VM
+    vault = "/subscriptions/S/resourceGroups/keys/providers/Microsoft.KeyVault/vaults/keys"
+    assert TypedId.of(vault, "Microsoft.KeyVault/vaults/keys") is None
+    ext = "/subscriptions/S/resourceGroups/G/providers/Microsoft.Compute/virtualMachines/w/x/y"
+    assert TypedId.of(ext, "Microsoft.Compute/virtualMachines") is None
+    assert TypedId.of(None, "Microsoft.Compute/disks") is None
