@@ -15,8 +15,8 @@ made again under the same id never inherits the old disk's data key.
 
 The bitmap itself is ``core/disks/cbt.py``, the per-disk lock ``core/disks/lock.py``, the file I/O
 below (folder fsync, sparse image copy) ``core/disks/fileio.py`` and the ``disks`` table and
-``Disk`` record ``core/disks/records.py``; ``BLOCK_SIZE``, ``SKUS``, ``ChangeSet``, ``Disk``
-and ``DiskFile`` are re-exported from here.
+``Disk`` record ``core/disks/records.py``, and the disk rules (DISK-1 the SKU list, DISK-2 a
+copy in its source's region) ``core/disks/rules.py``.
 """
 
 from __future__ import annotations
@@ -30,14 +30,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from core.disks import cbt
 from core.disks.cbt import ChangeSet
 from core.disks.fileio import copy_sparse, fsync_path, is_regular
 from core.disks.lock import disk_lock
-from core.disks.records import SKUS, Disk, DiskFile, disk_from_row, new_disk
+from core.disks.records import Disk, DiskFile, disk_from_row, new_disk
+from core.disks.rules import DiskCopyFacts, SkuFacts, disk_copy_problems, sku_problems
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric.home import Fabric
+from core.problems import enforce
 from core.progress import Progress, no_progress
 
 
@@ -141,6 +144,34 @@ class Disks:
             )
         finally:
             os.close(src)
+
+    def copy(
+        self,
+        source_id: str,
+        *,
+        subscription: str,
+        resource_group: str,
+        region: str,
+        name: str,
+        size_bytes: int | None = None,
+        progress: Progress | None = None,
+        **flags: Any,
+    ) -> Disk:
+        """A new disk holding a copy of disk ``source_id`` (as large as it, or larger), made
+        in the source's region (rule DISK-2) while writes to the source are held."""
+        src = self.get(source_id)
+        enforce(disk_copy_problems(DiskCopyFacts(src.id, src.region, region)))  # DISK-2
+        with self.hold_writes([src.id]):
+            return self.import_image(
+                subscription=subscription,
+                resource_group=resource_group,
+                region=region,
+                name=name,
+                source=src.path,
+                size_bytes=max(size_bytes or 0, src.size_bytes),
+                progress=progress,
+                **flags,
+            )
 
     def create_with(
         self,
@@ -264,8 +295,8 @@ class Disks:
     ) -> Disk:
         """Change the descriptors of a disk (those given); the bytes are left alone."""
         disk = self.get(disk_id)
-        if sku is not None and sku not in SKUS:
-            raise CoreError(f"disk {disk.name!r}: sku {sku!r} is not one of {', '.join(SKUS)}")
+        if sku is not None:
+            enforce(sku_problems(SkuFacts(disk.name, sku)))  # DISK-1
         sets = {
             "sku": sku,
             "shared": None if shared is None else int(shared),

@@ -2,8 +2,9 @@
 
 Used by ``core/disks/managed.py``. Always holds: a disk's path is stored relative to the fabric's
 home (so a home can be moved) and made absolute on reading; a new disk's record is checked
-before anything is written (its name and resource group, region, subscription, sku, and a
-positive size in bytes), and its file is ``disks_dir/<resource group>/<name>.img``.
+before anything is written (its name and resource group, region, subscription, sku by rule
+DISK-1 of ``core/disks/rules.py``, and a positive size in bytes), and its file is
+``disks_dir/<resource group>/<name>.img``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.disks.fileio import BLOCK_SIZE
+from core.disks.rules import SkuFacts, sku_problems
 from core.errors import CoreError
 from core.fabric.home import Fabric, ResourceId, check_name
-
-SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
+from core.problems import enforce
 
 
 @dataclass
@@ -61,8 +62,7 @@ def new_disk(
     check_name(resource_group, "resource group")
     region = fabric.check_region(region)
     subscription = fabric.check_subscription(subscription)
-    if sku not in SKUS:
-        raise CoreError(f"disk {name!r}: sku {sku!r} is not one of {', '.join(SKUS)}")
+    enforce(sku_problems(SkuFacts(name, sku)))  # DISK-1, the function plans use too
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
         raise CoreError(f"disk {name!r}: size {size!r} must be a positive number of bytes")
     rid = ResourceId(subscription, resource_group, "Microsoft.Compute", "disks", name)

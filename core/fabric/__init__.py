@@ -14,7 +14,7 @@ from core.exports import lazy_exports
 
 if TYPE_CHECKING:
     from core.fabric.home import Fabric, ResourceId, check_name
-    from core.fabric.regions import REGIONS, paired_region
+    from core.fabric.regions import REGIONS, paired_region, region_key
 
 _WHERE = {
     "Fabric": "core.fabric.home",
@@ -22,6 +22,7 @@ _WHERE = {
     "ResourceId": "core.fabric.home",
     "check_name": "core.fabric.home",
     "paired_region": "core.fabric.regions",
+    "region_key": "core.fabric.regions",
 }
 
 
@@ -34,4 +35,5 @@ __all__ = [
     "ResourceId",
     "check_name",
     "paired_region",
+    "region_key",
 ]

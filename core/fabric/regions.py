@@ -138,6 +138,12 @@ def _build() -> dict[str, Region]:
 REGIONS: dict[str, Region] = _build()
 
 
+def region_key(region: str) -> str:
+    """A region name as Azure compares it and ``Fabric.check_region`` spells it: lower case,
+    no spaces ("East US" is eastus)."""
+    return region.lower().replace(" ", "")
+
+
 def paired_region(region: str) -> str | None:
     """The region's Azure pair, or None when it has none (or the name is unknown)."""
     found = REGIONS.get(region.lower())

@@ -14,6 +14,7 @@ from core.exports import lazy_exports
 
 if TYPE_CHECKING:
     from core.restorepoints.copy import CopyResult, copy_restore_point
+    from core.restorepoints.disk_restore import restore_managed_disk
     from core.restorepoints.estimate import (
         CBT,
         REKEYED,
@@ -32,9 +33,11 @@ if TYPE_CHECKING:
     from core.restorepoints.rules import (
         CopyFacts,
         DiskFacts,
+        DiskRestoreFacts,
         RestoreRegionFacts,
         copy_problems,
         disk_problems,
+        disk_restore_problems,
         restore_region_problems,
     )
     from core.restorepoints.service import RestorePoints
@@ -45,6 +48,7 @@ _WHERE = {
     "CopyFacts": "core.restorepoints.rules",
     "CopyResult": "core.restorepoints.copy",
     "DiskFacts": "core.restorepoints.rules",
+    "DiskRestoreFacts": "core.restorepoints.rules",
     "DiskRestorePoint": "core.restorepoints.model",
     "Estimate": "core.restorepoints.estimate",
     "HookSpec": "core.restorepoints.model",
@@ -57,7 +61,9 @@ _WHERE = {
     "copy_problems": "core.restorepoints.rules",
     "copy_restore_point": "core.restorepoints.copy",
     "disk_problems": "core.restorepoints.rules",
+    "disk_restore_problems": "core.restorepoints.rules",
     "new_disk_estimate": "core.restorepoints.estimate",
+    "restore_managed_disk": "core.restorepoints.disk_restore",
     "restore_region_problems": "core.restorepoints.rules",
     "snapshot_estimate": "core.restorepoints.estimate",
 }
@@ -72,6 +78,7 @@ __all__ = [
     "CopyFacts",
     "CopyResult",
     "DiskFacts",
+    "DiskRestoreFacts",
     "DiskRestorePoint",
     "Estimate",
     "HookSpec",
@@ -84,7 +91,9 @@ __all__ = [
     "copy_problems",
     "copy_restore_point",
     "disk_problems",
+    "disk_restore_problems",
     "new_disk_estimate",
+    "restore_managed_disk",
     "restore_region_problems",
     "snapshot_estimate",
 ]

@@ -17,6 +17,7 @@ from core.blocks.store import BlockStore, Opener
 from core.disks.fileio import BLOCK_SIZE
 from core.disks.managed import Disks
 from core.disks.records import Disk
+from core.disks.rules import listed_once_problems
 from core.errors import CoreError, IntegrityError
 from core.problems import enforce
 from core.restorepoints.rules import DiskFacts, disk_problems
@@ -165,11 +166,7 @@ def included_disks(disks: Disks, vm: VmSource, exclude: tuple[str, ...] | list[s
         enforce(disk_problems(vm.os_disk_id, [], [vm.os_disk_id], {}), f"VM {vm.name}")
     ids = [vm.os_disk_id] + [d for d in vm.data_disk_ids if d.lower() not in excluded]
     found = [disks.get(i) for i in ids]
-    seen: set[str] = set()
-    for disk in found:
-        if disk.id.lower() in seen:
-            raise CoreError(f"VM {vm.name}: disk {disk.id} is attached twice; list it once")
-        seen.add(disk.id.lower())
+    enforce(listed_once_problems(found[0].id, [d.id for d in found[1:]]), f"VM {vm.name}")  # VM-2
     facts = {d.id.lower(): DiskFacts(d.id, d.name, d.sku, d.shared, d.ephemeral) for d in found}
     enforce(disk_problems(vm.os_disk_id, vm.data_disk_ids, exclude, facts), f"VM {vm.name}")
     return found

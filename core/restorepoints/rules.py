@@ -1,25 +1,20 @@
 """The restore point rules as pure functions of typed facts: which disks a restore point may
-capture (RP-5, RP-6), where a VM may be restored (RP-9), where a restore point may be copied
-(RP-10).
+capture (RP-5, RP-6), which disk restore point a managed disk may be created from (RP-8),
+where a VM may be restored (RP-9), where a restore point may be copied (RP-10).
 
 Each function takes plain values (planned ones at plan time, the platform's at apply) and
 returns the ``Problem`` list, empty when the rule holds; the provider turns the problems into
 plan diagnostics, the core raises on them (``core.problems.enforce``) before it writes
 anything. Always holds: no function here does I/O; region names are compared by
-``region_key`` (case and spaces ignored).
+``core.fabric.regions.region_key`` (case and spaces ignored).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.fabric.regions import paired_region
+from core.fabric.regions import paired_region, region_key
 from core.problems import Problem
-
-
-def region_key(region: str) -> str:
-    """A region name as ``Fabric.check_region`` spells it: lower case, no spaces."""
-    return region.lower().replace(" ", "")
 
 
 @dataclass(frozen=True)
@@ -103,6 +98,75 @@ def disk_problems(
                 )
             )
     return out
+
+
+@dataclass(frozen=True)
+class DiskRestoreFacts:
+    """A managed disk created from a disk restore point; None where a value is not known."""
+
+    disk_restore_point_id: str
+    subscription: str | None  # from the id; None when the id is no disk restore point's
+    exists: bool  # on the platform (or, at plan time, planned in this run)
+    region: str | None  # the restore point's
+    target_subscription: str  # the new disk's
+    target_region: str
+
+
+def disk_restore_problems(facts: DiskRestoreFacts) -> list[Problem]:
+    """RP-8: a managed disk is created from an existing disk restore point of its own
+    subscription, in the restore point's region (pure).
+
+    At most one problem: each check needs the one before it to hold. A summary and its fix
+    read as one sentence joined by a colon.
+    """
+    drp, sub, target = facts.disk_restore_point_id, facts.subscription, facts.target_subscription
+    # rule RP-8: a managed disk is created from a disk restore point of its own subscription
+    # in its own region; a disk in another region comes from a restore point copied there
+    if sub is None:
+        return [
+            Problem(
+                "RP-8",
+                f"{drp!r} is not a disk restore point id",
+                "use the id of a restore point's disk_restore_points entry "
+                "({restore point id}/diskRestorePoints/{disk name})",
+                about=drp,
+                cited=False,
+            )
+        ]
+    if sub.lower() != target.lower():
+        return [
+            Problem(
+                "RP-8",
+                f"disk restore point {drp} belongs to subscription {sub}, the disk to {target}",
+                "a disk can be restored only within the restore point's subscription; set the "
+                f"disk's subscription to {sub}",
+                about=drp,
+                cited=False,
+            )
+        ]
+    if not facts.exists:
+        return [
+            Problem(
+                "RP-8",
+                f"disk restore point {drp} does not exist",
+                "check the id, or create the restore point first",
+                about=drp,
+                cited=False,
+            )
+        ]
+    region, where = facts.region, facts.target_region
+    if region is not None and region_key(region) != region_key(where):
+        return [
+            Problem(
+                "RP-8",
+                f"disk restore point {drp} is in {region}, the disk in {where}",
+                f"copy the restore point to a collection in {where} (restore_point with "
+                "source_restore_point_id) and restore from the copy's disk restore point",
+                about=drp,
+                cited=False,
+            )
+        ]
+    return []
 
 
 @dataclass(frozen=True)

@@ -29,16 +29,12 @@ def name_attribute(what: str) -> Attribute:
     )
 
 
-def region_key(name: str) -> str:
-    """How Azure compares region names: without case or spaces ("East US" is eastus)."""
-    return name.lower().replace(" ", "")
-
-
 def location_attribute(
     description: str = "the region, e.g. eastus", *, required: bool = True, computed: bool = False
 ) -> Attribute:
-    """A region argument: one of Azure's region names, checked by the schema (did-you-mean)."""
-    from core.fabric import REGIONS
+    """A region argument: one of Azure's region names, checked by the schema (did-you-mean),
+    compared as Azure does (``core.fabric.region_key``)."""
+    from core.fabric import REGIONS, region_key
 
     return Attribute(
         required=required,

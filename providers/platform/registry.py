@@ -130,7 +130,7 @@ class Declaration:
     aliases: tuple[str, ...] = ()
     # False: ``--type`` does not take it (a disk restore point is listed with its restore point)
     selectable: bool = True
-    facts: Callable[[PlatformSession, str], dict[str, Any] | None] | None = None
+    facts: Callable[[PlatformSession, str], Any] | None = None  # typed facts, or None
     find: Callable[[Core, str], str] | None = None
     listed: Callable[[Core], Iterable[Listed]] | None = None
     summary: Callable[[dict[str, Any]], str] = field(default=lambda props: "")
@@ -218,7 +218,7 @@ def type_names() -> dict[str, str]:
     return out
 
 
-def facts(s: PlatformSession, id: Any) -> dict[str, Any] | None:
+def facts(s: PlatformSession, id: Any) -> Any:
     """The facts of the object called ``id``, loaded the way its type declares (planned in
     this run, else on the platform); None when its type declares none or nothing has it."""
     typed = TypedId.parse(id)

@@ -6,14 +6,27 @@ from __future__ import annotations
 import pytest
 
 from core.access import MAX_DURATION_SECONDS, GrantFacts, grant_problems
+from core.disks import (
+    SKUS,
+    DiskCopyFacts,
+    DiskPlacement,
+    SkuFacts,
+    VmDisks,
+    attachment_problems,
+    disk_copy_problems,
+    listed_once_problems,
+    sku_problems,
+)
 from core.errors import CoreError
 from core.problems import enforce
 from core.restorepoints import (
     CopyFacts,
     DiskFacts,
+    DiskRestoreFacts,
     RestoreRegionFacts,
     copy_problems,
     disk_problems,
+    disk_restore_problems,
     restore_region_problems,
 )
 
@@ -29,6 +42,82 @@ def test_rp5_rp6_disk_problems_name_the_rule_and_the_disk() -> None:
     assert [(p.rule, p.about) for p in got] == [("RP-5", "nope"), ("RP-6", "d")]
     assert got[1].summary == "disk scratch is an ultra disk"
     assert disk_problems("os", ["d"], ["d"], facts) == []  # excluded: captured without it
+
+
+def test_rp8_disk_restore_point_of_the_disks_subscription_and_region() -> None:
+    drp = RP + "/diskRestorePoints/os"
+    ok = DiskRestoreFacts(drp, "s", True, "eastus", "S", "East US")
+    assert disk_restore_problems(ok) == []
+    cases = [
+        (DiskRestoreFacts("/nope", None, False, None, "s", "eastus"), "is not a disk restore"),
+        (DiskRestoreFacts(drp, "s", True, "eastus", "t", "eastus"), "belongs to subscription s"),
+        (DiskRestoreFacts(drp, "s", False, None, "s", "eastus"), "does not exist"),
+        (DiskRestoreFacts(drp, "s", True, "eastus", "s", "westus"), "the disk in westus"),
+    ]
+    for facts, summary in cases:
+        (p,) = disk_restore_problems(facts)  # one at a time: each needs the one before
+        assert p.rule == "RP-8" and summary in p.summary and not p.cited
+    (p,) = disk_restore_problems(cases[3][0])
+    assert "copy the restore point to a collection in westus" in p.fix
+    # a planned restore point whose region is not known yet is not checked for it
+    assert disk_restore_problems(DiskRestoreFacts(drp, "s", True, None, "s", "westus")) == []
+
+
+def test_disk1_sku_is_one_of_the_list() -> None:
+    assert all(sku_problems(SkuFacts("d", sku)) == [] for sku in SKUS)
+    (p,) = sku_problems(SkuFacts("d", "Fast"))
+    assert p.rule == "DISK-1" and p.summary.startswith("disk 'd': sku 'Fast' is not one of")
+    with pytest.raises(CoreError, match="is not one of Standard_LRS"):
+        enforce([p])
+
+
+def test_disk2_a_disk_is_copied_within_its_region() -> None:
+    assert disk_copy_problems(DiskCopyFacts("d", "eastus", "East US")) == []
+    assert disk_copy_problems(DiskCopyFacts("d", None, "westus")) == []  # not known yet
+    (p,) = disk_copy_problems(DiskCopyFacts("d", "eastus", "westus"))
+    assert p.rule == "DISK-2" and p.summary == "disk d is in eastus, the copy in westus"
+
+
+def _vm(*disks: DiskPlacement, os: str = "os", data: tuple[str, ...] = ("data",)) -> VmDisks:
+    return VmDisks("web", "eastus", "s", os, data, {d.id.lower(): d for d in disks})
+
+
+def test_vm1_vm2_a_vms_disks_exist_and_are_named_once() -> None:
+    os = DiskPlacement("os", "web-os", "eastus", "s", False)
+    (p,) = attachment_problems(_vm(os))
+    assert (p.rule, p.about, p.summary) == ("VM-1", "data", "Disk data does not exist")
+    (p,) = attachment_problems(_vm(os, data=("OS",)))
+    assert (p.rule, p.summary, p.fix) == (
+        "VM-2",
+        "Disk OS is attached twice",
+        "list each disk once",
+    )
+    assert [p.rule for p in listed_once_problems("a", ["b", "A", "b"])] == ["VM-2", "VM-2"]
+    assert listed_once_problems(None, ["a", "b"]) == []
+
+
+def test_vm3_vm4_a_vms_disks_are_in_its_region_and_subscription() -> None:
+    os = DiskPlacement("os", "web-os", "East US", "S", False)
+    data = DiskPlacement("data", "web-data", "westus", "t", False)
+    got = attachment_problems(_vm(os, data))
+    assert [(p.rule, p.about) for p in got] == [("VM-3", "data"), ("VM-4", "data")]
+    assert got[0].summary == "Disk 'web-data' is in another region than VM 'web'"
+    assert "VM 'web' in eastus: a VM's disks must be in its location" in got[0].fix
+    assert got[1].summary == "Disk 'web-data' is in another subscription than VM 'web'"
+    # values not known yet (a planned disk's location) are not checked
+    unknown = DiskPlacement("data", "web-data", None, None, False)
+    assert attachment_problems(_vm(os, unknown)) == []
+
+
+def test_vm5_a_disk_is_attached_to_one_vm_unless_shared() -> None:
+    os = DiskPlacement("os", "web-os", "eastus", "s", False, attached_to="/vms/other")
+    (p,) = attachment_problems(_vm(os, data=()))
+    assert p.rule == "VM-5" and p.summary == "Disk 'web-os' is attached to another VM"
+    assert "attached to /vms/other already" in p.fix and "unless it is shared" in p.fix
+    shared = DiskPlacement("os", "web-os", "eastus", "s", True, attached_to="/vms/other")
+    assert attachment_problems(_vm(shared, data=())) == []
+    with pytest.raises(CoreError, match="^VM web: Disk 'web-os' is attached to another VM; "):
+        enforce(attachment_problems(_vm(os, data=())), "VM web")
 
 
 def test_rp9_restore_region_is_the_restore_points_or_its_pair() -> None:

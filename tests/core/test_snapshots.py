@@ -13,7 +13,7 @@ import pytest
 
 from core.disks import BLOCK_SIZE
 from core.errors import AlreadyExists, CoreError, NotFound
-from core.restorepoints import HookSpec
+from core.restorepoints import HookSpec, restore_managed_disk
 from tests.core import fixtures_snap
 from tests.core.fixtures_snap import (
     MiB,
@@ -343,3 +343,39 @@ def test_rp9_restore_outside_the_region_pair_is_refused_by_the_core(fabric, disk
     with pytest.raises(CoreError, match="neither eastus nor its paired region"):
         restored_bytes(rps, fabric, drp, "far", "northeurope")
     assert sorted(x.name for x in disks.list()) == ["in-pair", "os"]
+
+
+def test_rp8_a_managed_disk_from_a_disk_restore_point_is_checked_by_the_core(
+    fabric, disks, rps, tmp_path
+):
+    """The apply-time check is the plan's own RP-8 function: the restore point's region and
+    subscription only (a VM restore's pair is not enough), an id that names a disk restore
+    point, one that exists; nothing is made when it refuses."""
+    d = import_disk(disks, fabric, tmp_path, "os", image_bytes(MiB, 1))
+    rp = rps.create(collection(rps, fabric), "rp1", vm(fabric, d))
+    drp = rp.disk_restore_points[0].id
+    sub = fabric.default_subscription
+    other = fabric.create_subscription(None, "other").id
+    kw = {"resource_group": "rg", "name": "restored"}
+    refused = [
+        ({"subscription": sub, "region": "westus"}, drp, "is in eastus, the disk in westus"),
+        ({"subscription": other, "region": "eastus"}, drp, f"belongs to subscription {sub}"),
+        ({"subscription": sub, "region": "eastus"}, rp.id, "is not a disk restore point id"),
+        ({"subscription": sub, "region": "eastus"}, drp + "x", "does not exist"),
+    ]
+    for where, source, why in refused:
+        with pytest.raises(CoreError, match=why):
+            restore_managed_disk(rps, source, **where, **kw)
+    assert [x.name for x in disks.list()] == ["os"]
+    disk = restore_managed_disk(rps, drp, subscription=sub, region="East US", **kw)
+    assert disk.path.read_bytes() == d.path.read_bytes()
+
+
+def test_disk2_a_copy_is_made_in_the_sources_region_by_the_core(fabric, disks, tmp_path):
+    d = import_disk(disks, fabric, tmp_path, "os", image_bytes(MiB, 1))
+    kw = {"subscription": fabric.default_subscription, "resource_group": "rg", "name": "copy"}
+    with pytest.raises(CoreError, match="^disk .* is in eastus, the copy in westus; copy a disk"):
+        disks.copy(d.id, region="westus", **kw)
+    copy = disks.copy(d.id, region="eastus", size_bytes=2 * MiB, sku="Premium_LRS", **kw)
+    assert (copy.size_bytes, copy.sku) == (2 * MiB, "Premium_LRS")
+    assert copy.path.read_bytes()[:MiB] == d.path.read_bytes()

@@ -147,6 +147,15 @@ def test_nonexistent_disk_id_is_a_plan_error(ws: Workspace) -> None:
     assert "Traceback" not in result.output
 
 
+def test_vm2_a_disk_named_twice_is_a_plan_error_at_the_data_disks(ws: Workspace) -> None:
+    _setup(ws, _spec(data="managed_disk.data.id, managed_disk.os.id"))
+    result = ws.run("plan", "-no-color")
+    assert result.exit_code == 1, result.output
+    assert "/disks/web-os is attached twice" in result.output
+    assert "list each disk once" in result.output
+    assert "main.hcl line 29" in result.output  # data_disk_ids, not os_disk_id (line 28)
+
+
 def test_disk_in_another_region_is_a_plan_error_naming_both(ws: Workspace) -> None:
     _setup(ws, _spec(region="westus"))
     result = ws.run("plan", "-no-color")

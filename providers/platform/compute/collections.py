@@ -25,6 +25,7 @@ from providers.platform.attributes import (
     state_from,
     tags_and_id,
 )
+from providers.platform.compute.facts import collection_facts, vm_facts
 from providers.platform.compute.groups import VM_TYPE
 from providers.platform.frame import PlatformSession, ResourceType, known, where
 from providers.platform.registry import Core, Declaration, Listed
@@ -34,38 +35,6 @@ from sdk.values import UNKNOWN
 
 COLLECTION_TYPE = "Microsoft.Compute/restorePointCollections"
 RP_TYPE = "Microsoft.Compute/restorePointCollections/restorePoints"
-
-
-def vm_facts(s: PlatformSession, vm_id: str) -> dict[str, Any] | None:
-    """A VM's attributes: planned in this run, else its inventory row; None when neither."""
-    planned = s.lookup(vm_id)
-    if planned is not None and "/providers/microsoft.compute/virtualmachines/" in vm_id.lower():
-        return planned
-    row = s.fabric.get_resource(vm_id)
-    if row is None or row["type"] != VM_TYPE:
-        return None
-    return dict(row["properties"], id=row["id"], location=row["properties"].get("location"))
-
-
-def collection_facts(s: PlatformSession, coll_id: str) -> dict[str, Any] | None:
-    """location, subscription, source_vm_id of a collection: planned, else on the platform."""
-    from core.errors import NotFound
-
-    planned = s.lookup(coll_id)
-    if planned is not None and "/restorepointcollections/" in coll_id.lower():
-        return planned
-    try:
-        coll = s.points.collections.get(coll_id)
-    except NotFound:
-        return None
-    return {
-        "id": coll.id,
-        "name": coll.name,
-        "location": coll.region,
-        "subscription": coll.subscription,
-        "source_vm_id": coll.source_vm_id,
-        "restore_point_ids": coll.restore_point_ids,
-    }
 
 
 def live_restore_points(s: PlatformSession, coll_id: str) -> list[str]:
@@ -206,7 +175,7 @@ class RestorePointCollection(ResourceType):
                 )
             )
             return
-        vsub, sub = vm.get("subscription"), planned.get("subscription")
+        vsub, sub = vm.subscription, planned.get("subscription")
         if known(vsub) and known(sub) and vsub.lower() != sub.lower():
             resp.diagnostics.append(
                 error(

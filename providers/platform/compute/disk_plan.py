@@ -142,7 +142,7 @@ def plan_source(s: PlatformSession, req: PlanRequest, resp: PlanResponse) -> Any
                 s, src, planned["subscription"], planned["location"], True
             )
         else:
-            problem, size = copy_source(s, src, planned["location"], True)
+            problem, size = copy_source(s, src, planned["location"])
     else:
         return None
     if problem:

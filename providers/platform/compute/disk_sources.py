@@ -1,103 +1,98 @@
-"""Where a managed disk's bytes come from, checked at plan time and again at apply: a disk
-restore point (``create_option = "Restore"``, rule RP-8), another disk (``Copy``) or a raw
+"""Where a managed disk's bytes come from, checked at plan time: a disk restore point
+(``create_option = "Restore"``, rule RP-8), another disk (``Copy``, rule DISK-2) or a raw
 image file (``Import``: a regular file inside the specs' folder or an ``import_roots`` folder
-of the provider block, symlinks resolved first).
+of the provider block, symlinks resolved first, checked again at apply).
 
 Always holds: each check returns ``(problem, size in bytes if known)`` and never raises for a
 user mistake: ``problem`` is None when the source is fine, else one sentence naming the source
-and what to do; ``planned_only`` (plan time) lets a source planned in this run count as
-existing, while apply checks against the platform only.
+and what to do; RP-8 and DISK-2 are the core's functions (``core.restorepoints.rules``,
+``core.disks.rules``) on the facts gathered here, and the core calls them again at apply;
+a source planned in this run counts as existing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from providers.platform.compute.groups import DISK_TYPE
 from providers.platform.frame import PlatformSession, known
+
+if TYPE_CHECKING:
+    from core.problems import Problem
+    from core.restorepoints import DiskRestoreFacts
+
+
+DRP_TYPE = "Microsoft.Compute/restorePointCollections/restorePoints/diskRestorePoints"
+
+
+def sentence(problem: Problem) -> str:
+    """A source rule's problem as the one sentence a plan error's detail gives."""
+    return f"{problem.summary}: {problem.fix}"
+
+
+def disk_restore_facts(
+    s: PlatformSession, drp_id: str, subscription: str, location: str, planned_only: bool
+) -> tuple[DiskRestoreFacts, int | None]:
+    """What rule RP-8 needs of a disk restore point as the source of a disk, and its size if
+    known: on the platform, else (``planned_only``) its restore point planned in this run,
+    in its collection's planned location."""
+    from core.errors import NotFound
+    from core.restorepoints import DiskRestoreFacts
+    from providers.platform.registry import TypedId
+
+    typed = TypedId.of(drp_id, DRP_TYPE)
+    rp = typed.parent if typed is not None else None
+    coll = rp.parent if rp is not None else None
+    if typed is None or typed.rid is None or coll is None:
+        return DiskRestoreFacts(drp_id, None, False, None, subscription, location), None
+    rp_id = f"{coll.text}/restorePoints/{typed.rid.children[0][1]}"
+    region, size, exists = None, None, True
+    try:
+        drp = s.points.get_disk_restore_point(drp_id)
+        region, size = s.points.get(drp.restore_point_id).region, drp.size_bytes
+    except NotFound:
+        exists = planned_only and s.lookup(rp_id) is not None
+        collection = (s.lookup(coll.text) or {}) if exists else {}
+        if known(collection.get("location")):
+            region = collection["location"]
+    facts = DiskRestoreFacts(drp_id, typed.subscription, exists, region, subscription, location)
+    return facts, size
 
 
 def restore_source(
     s: PlatformSession, drp_id: str, subscription: str, location: str, planned_only: bool
 ) -> tuple[str | None, int | None]:
-    """Check a disk restore point as the source of a disk: (problem, its size if known).
+    """Check a disk restore point as the source of a disk (rule RP-8, the core's function):
+    (problem, its size if known). Used at plan time (``planned_only``: a restore point
+    planned in this run counts as existing); the core checks it again at apply
+    (``core.restorepoints.disk_restore.restore_managed_disk``)."""
+    from core.restorepoints import disk_restore_problems
 
-    Used at plan time (``planned_only``: a restore point planned in this run counts as
-    existing) and again at apply, against the platform only.
-    """
-    # rule RP-8: a managed disk is created from a disk restore point of its own subscription
-    # in its own region; a disk in another region comes from a restore point copied there.
-    from core.errors import CoreError, NotFound
-    from core.fabric import ResourceId
-
-    try:
-        rid = ResourceId.parse(drp_id)
-    except CoreError:
-        rid = None
-    kinds = [k.lower() for k, _ in rid.children] if rid else []
-    drp_form = ["restorepoints", "diskrestorepoints"]
-    if rid is None or rid.type.lower() != "restorepointcollections" or kinds != drp_form:
-        return (
-            f"{drp_id!r} is not a disk restore point id: use the id of a restore point's "
-            "disk_restore_points entry ({restore point id}/diskRestorePoints/{disk name})",
-            None,
-        )
-    if rid.subscription.lower() != subscription.lower():
-        return (
-            f"disk restore point {drp_id} belongs to subscription {rid.subscription}, the disk "
-            f"to {subscription}: a disk can be restored only within the restore point's "
-            f"subscription; set the disk's subscription to {rid.subscription}",
-            None,
-        )
-    collection_id = str(
-        ResourceId(rid.subscription, rid.resource_group, rid.provider, rid.type, rid.name)
-    )
-    rp_id = f"{collection_id}/restorePoints/{rid.children[0][1]}"
-    region, size = None, None
-    try:
-        drp = s.points.get_disk_restore_point(drp_id)
-        region, size = s.points.get(drp.restore_point_id).region, drp.size_bytes
-    except NotFound:
-        if not planned_only or s.lookup(rp_id) is None:
-            return (
-                f"disk restore point {drp_id} does not exist: check the id, or create the "
-                "restore point first",
-                None,
-            )
-        collection = s.lookup(collection_id) or {}
-        if known(collection.get("location")):
-            region = collection["location"]
-    if region is not None and s.fabric.check_region(region) != s.fabric.check_region(location):
-        return (
-            f"disk restore point {drp_id} is in {region}, the disk in {location}: copy the "
-            f"restore point to a collection in {location} (restore_point with "
-            "source_restore_point_id) and restore from the copy's disk restore point",
-            size,
-        )
-    return None, size
+    facts, size = disk_restore_facts(s, drp_id, subscription, location, planned_only)
+    problems = disk_restore_problems(facts)
+    return (sentence(problems[0]) if problems else None), size
 
 
-def copy_source(
-    s: PlatformSession, source_id: str, location: str, planned_only: bool
-) -> tuple[str | None, int | None]:
-    """Check a disk as the source of a copy: (problem, its size if known)."""
+def copy_source(s: PlatformSession, source_id: str, location: str) -> tuple[str | None, int | None]:
+    """Check a disk, on the platform or planned in this run, as the source of a copy (rule
+    DISK-2, the core's function): (problem, its size if known). The core checks it again at
+    apply (``Disks.copy``)."""
+    from core.disks import DiskCopyFacts, disk_copy_problems
     from core.errors import NotFound
+    from providers.platform.registry import TypedId
 
     try:
         src = s.disks.get(source_id)
         region, size = src.region, src.size_bytes
     except NotFound:
-        planned = s.lookup(source_id) if planned_only else None
-        if planned is None or "/providers/microsoft.compute/disks/" not in source_id.lower():
+        planned = s.lookup(source_id) if TypedId.of(source_id, DISK_TYPE) else None
+        if planned is None:
             return f"disk {source_id} does not exist: check the id or create the disk first", None
-        region = planned.get("location")
+        region = planned.get("location") if known(planned.get("location")) else None
         size = planned.get("size_bytes") if known(planned.get("size_bytes")) else None
-    if known(region) and s.fabric.check_region(region) != s.fabric.check_region(location):
-        return (
-            f"disk {source_id} is in {region}, the copy in {location}: copy a disk within its "
-            "region, or restore it elsewhere from a copied restore point",
-            size,
-        )
-    return None, size
+    problems = disk_copy_problems(DiskCopyFacts(source_id, region, location))
+    return (sentence(problems[0]) if problems else None), size
 
 
 def image_path(s: PlatformSession, uri: str) -> Path:

@@ -2,7 +2,9 @@
 
 ``create_option`` says where the bytes come from: ``Empty`` (zeros, ``size_gb``),
 ``Import`` (the raw image file ``source_uri``, relative to the specs), ``Restore`` (a disk
-restore point, ``source_resource_id``, rule RP-8) or ``Copy`` (another disk). Always holds:
+restore point, ``source_resource_id``, rule RP-8) or ``Copy`` (another disk, rule DISK-2);
+``sku`` is one of ``core.disks.SKUS`` (rule DISK-1: the schema's ``allowed`` at plan, the
+core at apply). Always holds:
 the id is ``.../providers/Microsoft.Compute/disks/{name}``, known at plan time; a disk lives
 in the core (``core.disks.managed.Disks``) and has an inventory row (``Microsoft.Compute/disks``)
 holding its arguments; everything but ``tags`` and a growing ``size_gb`` forces a new disk,
@@ -20,6 +22,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
+from core.disks import SKUS
 from providers.defaults import planned_values
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
 from providers.platform.compute.disk_plan import (
@@ -31,13 +34,11 @@ from providers.platform.compute.disk_plan import (
     size_bytes_of,
 )
 from providers.platform.compute.disk_sources import (
-    copy_source,
     image_path,
     image_size,
-    restore_source,
 )
+from providers.platform.compute.facts import disk_facts
 from providers.platform.compute.groups import DISK_TYPE, VM_TYPE, subscription_of
-from providers.platform.compute.vm_checks import disk_facts
 from providers.platform.frame import PlatformSession, ResourceType, known, where
 from providers.platform.registry import Core, Declaration, group_id
 from sdk import (
@@ -53,7 +54,6 @@ from sdk.diagnostics import Diagnostics, error
 from sdk.units import human_bytes
 from sdk.values import UNKNOWN
 
-SKUS = ("Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "PremiumV2_LRS", "UltraSSD_LRS")
 OPTIONS = ("Empty", "Import", "Restore", "Copy")
 # Arguments that say where the bytes came from: adopted as configured (not a replacement)
 # when the state does not know them, as after `bcdr import` of a disk made outside bcdr.
@@ -142,7 +142,7 @@ MANAGED_DISK = Declaration(
     "managed_disk",
     DISK_TYPE,
     ("disk",),
-    facts=lambda s, id: disk_facts(s, id, planned_only=True),
+    facts=lambda s, id: disk_facts(s, id, "first"),
     find=lambda c, id: c.disks.get(id).id,
     listed=lambda c: [
         (d.id, d.region, {"size_bytes": d.size_bytes, "sku": d.sku}) for d in c.disks.list()
@@ -336,26 +336,16 @@ class ManagedDisk(ResourceType):
                 progress=req.progress,
                 **flags,
             )
-        elif option == "Restore":
+        elif option == "Restore":  # RP-8, enforced by the core
+            from core.restorepoints import restore_managed_disk
+
             src = p["source_resource_id"]
-            problem, _ = restore_source(s, src, p["subscription"], p["location"], False)
-            if problem:
-                raise CoreError(problem)
-            disk = s.points.restore_disk(src, **where_, progress=req.progress)
+            disk = restore_managed_disk(s.points, src, **where_, progress=req.progress)
             disk = s.disks.set_flags(disk.id, **flags)
-        elif option == "Copy":
-            problem, _ = copy_source(s, p["source_resource_id"], p["location"], False)
-            if problem:
-                raise CoreError(problem)
-            src = s.disks.get(p["source_resource_id"])
-            with s.disks.hold_writes([src.id]):
-                disk = s.disks.import_image(
-                    **where_,
-                    source=src.path,
-                    size_bytes=max(size or 0, src.size_bytes),
-                    progress=req.progress,
-                    **flags,
-                )
+        elif option == "Copy":  # DISK-2, enforced by the core
+            disk = s.disks.copy(
+                p["source_resource_id"], **where_, size_bytes=size, progress=req.progress, **flags
+            )
         else:
             if size is None:
                 raise CoreError(f"disk {p['name']}: create_option Empty needs size_gb")

@@ -13,11 +13,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.platform.frame import PlatformSession, known, rule_error, rule_warning, where
 from sdk import PlanRequest, PlanResponse
 from sdk.diagnostics import error, warning
+
+if TYPE_CHECKING:
+    from providers.platform.compute.facts import RestorePointFacts
 
 ALL_KEY = ["get", "list", "wrapKey", "unwrapKey", "encrypt", "decrypt", "sign"]
 ALL_SECRET = ["get", "list", "set", "delete"]
@@ -60,12 +63,12 @@ def _from_vm(s: PlatformSession, vm: dict[str, Any], disk_ids: list[str]) -> Sou
     return out
 
 
-def source_encryption(s: PlatformSession, src: dict[str, Any]) -> SourceEncryption:
-    """How the restore point's VM was encrypted (``src`` from ``restore_point_facts``)."""
-    from providers.platform.compute.collections import collection_facts
+def source_encryption(s: PlatformSession, src: RestorePointFacts) -> SourceEncryption:
+    """How the restore point's VM was encrypted."""
+    from providers.platform.compute.facts import collection_facts
 
-    if src.get("exists"):
-        meta = src["rp"].source_metadata
+    if src.record is not None:
+        meta = src.record.source_metadata
         extra = meta.get("metadata") or {}
         enc = extra.get("encryption") or {}
         return SourceEncryption(
@@ -78,19 +81,14 @@ def source_encryption(s: PlatformSession, src: dict[str, Any]) -> SourceEncrypti
                 if d.get("disk_encryption_set_id")
             },
             vm_des=enc.get("disk_encryption_set_id"),
-            region=meta.get("region") or src["rp"].region,
+            region=meta.get("region") or src.record.region,
         )
-    planned = src.get("planned") or {}
-    coll = (
-        collection_facts(s, planned.get("collection_id"))
-        if known(planned.get("collection_id"))
-        else None
-    )
-    vm_id = (coll or {}).get("source_vm_id")
-    if not known(vm_id):
+    coll = collection_facts(s, src.collection_id) if src.collection_id is not None else None
+    vm_id = coll.source_vm_id if coll is not None else None
+    if vm_id is None:
         return SourceEncryption()
     vm = s.lookup(vm_id) or (s.fabric.get_resource(vm_id) or {}).get("properties") or {}
-    excluded = {str(x).lower() for x in planned.get("exclude_disk_ids") or [] if known(x)}
+    excluded = {x.lower() for x in src.exclude_disk_ids}
     disks = [vm.get("os_disk_id"), *(vm.get("data_disk_ids") or [])]
     return _from_vm(s, vm, [d for d in disks if known(d) and d.lower() not in excluded])
 
@@ -102,14 +100,16 @@ def restored_vault_name(vm_id: str, name: str) -> str:
     return f"kv-{base}-{hashlib.sha1(vm_id.lower().encode()).hexdigest()[:6]}"
 
 
-def check_kv1(req: PlanRequest, resp: PlanResponse, src: dict[str, Any], enc: Any) -> bool:
+def check_kv1(
+    req: PlanRequest, resp: PlanResponse, src: RestorePointFacts, enc: SourceEncryption
+) -> bool:
     """Rule KV-1: a key-vault-encrypted VM is restored in its own subscription only; False
     (and the error in ``resp``) when the plan restores it into another one. ``enc`` is the
     source's ``source_encryption``."""
     planned = resp.planned_state
     assert planned is not None
-    sub, src_sub = planned["target_subscription"], src.get("subscription")
-    if enc.key_vault_id and known(src_sub) and known(sub) and sub.lower() != str(src_sub).lower():
+    sub, src_sub = planned["target_subscription"], src.subscription
+    if enc.key_vault_id and src_sub is not None and known(sub) and sub.lower() != src_sub.lower():
         # rule KV-1: a key-vault-encrypted VM is restored in its own subscription only
         resp.diagnostics.append(
             rule_error(
@@ -131,7 +131,7 @@ def plan_encryption(
     s: PlatformSession,
     req: PlanRequest,
     resp: PlanResponse,
-    src: dict[str, Any],
+    src: RestorePointFacts,
 ) -> bool:
     """Check and plan the encryption of a restore; False when it cannot be planned."""
     from providers.platform.keyvault import des_facts, keystore, vault_facts, vault_id
@@ -145,14 +145,14 @@ def plan_encryption(
         planned["name"],
         planned["target_location"],
     )
-    src_sub = src.get("subscription")
+    src_sub = src.subscription
     region = s.fabric.check_region
-    source_region = enc.region or src.get("location")
-    same_region = known(source_region) and region(target) == region(source_region)
+    source_region = enc.region or src.location
+    same_region = source_region is not None and region(target) == region(source_region)
     if enc.key_vault_id:  # KV-2 compares with the vault's region
-        vault = vault_facts(s, enc.key_vault_id) or {}
-        if known(vault.get("location")):
-            same_region = region(target) == region(vault["location"])
+        vault = vault_facts(s, enc.key_vault_id)
+        if vault is not None and vault.location is not None:
+            same_region = region(target) == region(vault.location)
     if not check_kv1(req, resp, src, enc):
         return False
     if enc.key_vault_id and not same_region:
@@ -179,8 +179,8 @@ def plan_encryption(
                 )
             )
             return False
-        loc = des.get("location")
-        if known(loc) and s.fabric.check_region(loc) != s.fabric.check_region(target):
+        loc = des.location
+        if loc is not None and s.fabric.check_region(loc) != s.fabric.check_region(target):
             resp.diagnostics.append(
                 error(
                     f"Disk encryption set {given} is in {loc}, not {target}",
@@ -193,10 +193,10 @@ def plan_encryption(
             return False
     kind = planned.get("source_kind")
     carry = (
-        known(source_region)
+        source_region is not None
         and region(target) == region(source_region)
-        and known(src_sub)
-        and sub.lower() == str(src_sub).lower()
+        and src_sub is not None
+        and sub.lower() == src_sub.lower()
     )
     note = des_warning(kind, given if known(given) else None, enc.des, carry, target)
     if note is not None:
@@ -254,7 +254,8 @@ def restore_key_vault(
     """Make the vault a KV-2 restore planned (``p["key_vault_id"]``) with copies of the
     source's key and disk encryption secret; (new key id, new secret id)."""
     from core.errors import AlreadyExists
-    from providers.platform.keyvault import VAULT_TYPE, keystore
+    from providers.platform.keyvault import KEY_TYPE, VAULT_TYPE, keystore
+    from providers.platform.registry import TypedId
 
     extra = meta.get("metadata") or {}
     enc = extra.get("encryption") or {}
@@ -291,7 +292,7 @@ def restore_key_vault(
         try:
             out.append(ks.items.copy(item, kv_id))
         except AlreadyExists:  # a restore cut short made it already
-            kind = "keys" if "/keys/" in item.lower() else "secrets"
+            kind = "keys" if TypedId.of(item, KEY_TYPE) is not None else "secrets"
             out.append(f"{kv_id}/{kind}/{item.rsplit('/', 1)[-1]}")
     s.fabric.put_resource(
         kv_id,

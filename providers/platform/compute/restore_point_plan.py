@@ -13,75 +13,38 @@ an exception.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from providers.platform.compute.collections import collection_facts, vm_facts
+from core.fabric import region_key
+from providers.platform.compute.facts import (
+    CollectionFacts,
+    ManagedDiskFacts,
+    VmFacts,
+    disk_facts,
+    restore_point_facts,
+    vm_facts,
+)
 from providers.platform.frame import PlatformSession, known, where
 from providers.platform.rules import problem_diagnostic
 from sdk import PlanRequest, PlanResponse, ValidateRequest
 from sdk.diagnostics import Diagnostics, error
 from sdk.units import human_bytes
-from sdk.values import UNKNOWN, is_wholly_known
+from sdk.values import is_wholly_known
 
 
-def restore_point_facts(s: PlatformSession, rp_id: str) -> dict[str, Any] | None:
-    """location and subscription of a restore point: on the platform, else planned; None."""
-    from core.errors import NotFound
-
-    try:
-        rp = s.points.get(rp_id)
-    except NotFound:
-        planned = s.lookup(rp_id)
-        if planned is None or "/restorepoints/" not in rp_id.lower():
-            return None
-        coll = (
-            collection_facts(s, planned.get("collection_id"))
-            if known(planned.get("collection_id"))
-            else None
-        )
-        return {
-            "exists": False,
-            "location": (coll or {}).get("location", UNKNOWN),
-            "subscription": (coll or {}).get("subscription", UNKNOWN),
-            "planned": planned,
-        }
-    return {"exists": True, "location": rp.region, "subscription": rp.subscription, "rp": rp}
-
-
-def _disk_facts(s: PlatformSession, disk_id: str, vm: dict[str, Any]) -> dict[str, Any] | None:
-    """A VM disk's descriptors: on the platform, else planned in this run."""
-    from core.errors import NotFound
-
-    is_os = disk_id.lower() == str(vm.get("os_disk_id") or "").lower()
-    eph = bool(vm.get("ephemeral_os_disk")) and is_os
-    try:
-        d = s.disks.get(disk_id)
-    except NotFound:
-        p = s.lookup(disk_id)
-        if p is None:
-            return None
-        return {
-            "id": disk_id,
-            "name": p.get("name") if known(p.get("name")) else disk_id.rsplit("/", 1)[-1],
-            "sku": p.get("sku") if known(p.get("sku")) else "Standard_LRS",
-            "shared": p.get("shared") is True,
-            "ephemeral": eph,
-            "exists": False,
-            "size_bytes": p.get("size_bytes") if known(p.get("size_bytes")) else None,
-        }
-    return {
-        "id": d.id,
-        "name": d.name,
-        "sku": d.sku,
-        "shared": d.shared,
-        "ephemeral": d.ephemeral or eph,
-        "exists": True,
-        "size_bytes": d.size_bytes,
-    }
+def _snapshot_disk(s: PlatformSession, disk_id: str, vm: VmFacts) -> ManagedDiskFacts | None:
+    """A VM disk's facts for a snapshot: on the platform, else planned in this run; ephemeral
+    when the core says so or it is the VM's ephemeral OS disk."""
+    disk = disk_facts(s, disk_id, "fallback")
+    is_os = disk_id.lower() == (vm.os_disk_id or "").lower()
+    if disk is not None and vm.ephemeral_os_disk and is_os:
+        disk = replace(disk, ephemeral=True)
+    return disk
 
 
 def plan_copy(
-    s: PlatformSession, req: PlanRequest, resp: PlanResponse, coll: dict[str, Any]
+    s: PlatformSession, req: PlanRequest, resp: PlanResponse, coll: CollectionFacts
 ) -> None:
     """Plan a copy of ``source_restore_point_id`` into the collection ``coll`` (RP-10), and
     say how many bytes it will move."""
@@ -103,23 +66,15 @@ def plan_copy(
             )
         )
         return
-    region, target = src["location"], coll.get("location")
-    ssub, tsub = src["subscription"], coll.get("subscription")
-    facts = CopyFacts(  # RP-10, the core's own function
-        src_id,
-        region if known(region) else None,
-        ssub if known(ssub) else None,
-        coll.get("id") or planned["collection_id"],
-        target if known(target) else None,
-        tsub if known(tsub) else None,
-    )
+    target, ssub = coll.location, src.subscription
+    facts = CopyFacts(src_id, src.location, ssub, coll.id, target, coll.subscription)  # RP-10
     problems = copy_problems(facts)
     if problems:
         resp.diagnostics.extend(
             problem_diagnostic(req, p, "source_restore_point_id") for p in problems
         )
         return
-    if src["exists"] and known(target):
+    if src.exists and target is not None:
         n = copy_estimate(s.points, src_id, target, ssub)
         resp.cost["bytes_to_copy"] = n
         resp.notes.append(
@@ -184,7 +139,7 @@ def _taken(s: PlatformSession, coll: dict[str, Any], name: Any) -> bool:
 
 
 def plan_snapshot(
-    s: PlatformSession, req: PlanRequest, resp: PlanResponse, coll: dict[str, Any]
+    s: PlatformSession, req: PlanRequest, resp: PlanResponse, coll: CollectionFacts
 ) -> None:
     """Plan a snapshot of the collection's source VM: its disks checked with the core's RP-5/RP-6
     function, the RP-11 and crash-consistency notes, and the bytes it will store."""
@@ -192,8 +147,8 @@ def plan_snapshot(
 
     planned = resp.planned_state
     assert planned is not None
-    vm_id = coll.get("source_vm_id")
-    if not known(vm_id):
+    vm_id = coll.source_vm_id
+    if vm_id is None:
         return
     vm = vm_facts(s, vm_id)
     if vm is None:
@@ -207,62 +162,56 @@ def plan_snapshot(
             )
         )
         return
-    os_id, data = vm.get("os_disk_id"), vm.get("data_disk_ids") or []
+    os_id, data = vm.os_disk_id, vm.data_disk_ids
     exclude = planned.get("exclude_disk_ids") or []
-    if not known(os_id) or not known(data) or not known(exclude):
+    if os_id is None or data is None or not known(exclude):
         return
-    data = [d for d in data if known(d)]
     exclude = [e for e in exclude if known(e)]
-    facts = {d: _disk_facts(s, d, vm) for d in [os_id, *data]}
+    facts = {d: _snapshot_disk(s, d, vm) for d in [os_id, *data]}
     descriptors = {
-        k.lower(): DiskFacts(f["id"], f["name"], f["sku"], f["shared"], f["ephemeral"])
+        k.lower(): DiskFacts(f.id, f.name, f.sku, f.shared, f.ephemeral)
         for k, f in facts.items()
         if f is not None
     }
-    problems = disk_problems(os_id, data, exclude, descriptors)
+    problems = disk_problems(os_id, list(data), exclude, descriptors)
     resp.diagnostics.extend(_disk_rule_errors(req, problems))
     if problems:
         return
-    region, vm_region = coll.get("location"), vm.get("location")
-    if not known(region):
+    region, vm_region = coll.location, vm.location
+    if region is None:
         return
-    if known(vm_region) and s.fabric.check_region(vm_region) != s.fabric.check_region(region):
+    if vm_region is not None and region_key(vm_region) != region_key(region):
         # RP-11 (the core creates it in the collection's region): say so in the plan
-        resp.notes.append(
-            f"RP-11: created directly in {region} from VM {vm.get('name')} in {vm_region}"
-        )
-    power = vm.get("power_state")
-    if planned.get("consistency_mode") == "ApplicationConsistent" and power == "stopped":
-        resp.notes.append(
-            f"VM {vm.get('name')} is stopped: the restore point will be crash-consistent"
-        )
+        resp.notes.append(f"RP-11: created directly in {region} from VM {vm.name} in {vm_region}")
+    if planned.get("consistency_mode") == "ApplicationConsistent" and vm.power_state == "stopped":
+        resp.notes.append(f"VM {vm.name} is stopped: the restore point will be crash-consistent")
     excluded = {e.lower() for e in exclude}
     included = [facts[d] for d in [os_id, *data] if d.lower() not in excluded]
-    _cost(s, resp, included, region, coll.get("subscription"))
+    _cost(s, resp, included, region, coll.subscription)
 
 
 def _cost(
     s: PlatformSession,
     resp: PlanResponse,
-    disks: list[dict[str, Any] | None],
+    disks: list[ManagedDiskFacts | None],
     region: str,
-    subscription: Any,
+    subscription: str | None,
 ) -> None:
     from core.restorepoints import new_disk_estimate, snapshot_estimate
 
-    if not known(subscription) or any(d is None for d in disks):
+    if subscription is None or any(d is None for d in disks):
         return
     parts, total = [], 0
     for d in disks:
         assert d is not None
-        if d["exists"]:
-            est = snapshot_estimate(s.points, d["id"], region, subscription)
-        elif d["size_bytes"] is not None:
-            est = new_disk_estimate(d["size_bytes"])
+        if d.exists:
+            est = snapshot_estimate(s.points, d.id, region, subscription)
+        elif d.size_bytes is not None:
+            est = new_disk_estimate(d.size_bytes)
         else:
             return
         total += est.bytes
-        parts.append((d["name"], est))
+        parts.append((d.name, est))
     resp.cost["bytes_to_snapshot"] = total
     hows = {e.how for _, e in parts}
     if len(hows) == 1:

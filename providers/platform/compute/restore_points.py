@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
-from providers.platform.compute.collections import RP_TYPE, collection_facts
+from providers.platform.compute.collections import RP_TYPE
+from providers.platform.compute.facts import collection_facts, restore_point_facts
 from providers.platform.compute.restore_point_plan import (
     check_snapshot_config,
     plan_copy,
     plan_snapshot,
-    restore_point_facts,
 )
 from providers.platform.frame import PlatformSession, ResourceType, known, where
 from providers.platform.registry import Core, Declaration, Listed

@@ -1,136 +1,97 @@
-"""The checks a virtual machine's disks and encryption must pass, at plan time and again at
-apply, and the disk encryption secret made at create.
+"""The facts a virtual machine's disk rules need, the checks its encryption must pass at
+plan time, and the disk encryption secret made at create.
 
-Always holds: a check returns ``(attribute, summary, detail)`` for each problem and never
-raises for a user mistake; ``planned_only`` (plan time) lets a disk planned in this run count
-as existing, while apply checks against the platform only; every disk a VM names exists in
-the VM's location and subscription and is attached to no other VM unless it is shared; the
-key store is reached through ``providers.platform.keyvault`` (imported when first needed).
+The disk rules themselves (VM-1 to VM-5: every disk a VM names exists in the VM's location
+and subscription, is named once and is attached to no other VM unless it is shared) are
+``core.disks.rules.attachment_problems``; ``vm_disks`` gathers its facts. Always holds:
+``planned_only`` (plan time) lets a disk planned in this run count as existing, while apply
+checks against the platform only; an encryption check returns ``(attribute, summary,
+detail)`` for each problem and never raises for a user mistake; the key store is reached
+through ``providers.platform.keyvault`` (imported when first needed).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from providers.platform.compute.groups import VM_TYPE, subscription_of
+from providers.platform.compute.groups import VM_TYPE
 from providers.platform.frame import PlatformSession, known
 from sdk.values import UNKNOWN
 
+if TYPE_CHECKING:
+    from core.disks import DiskPlacement, VmDisks
 
-def disk_facts(s: PlatformSession, disk_id: str, planned_only: bool) -> dict[str, Any] | None:
-    """location, subscription, shared and name of a disk: planned in this run or on the platform."""
-    from core.errors import NotFound
 
-    planned = s.lookup(disk_id) if planned_only else None
-    if planned is not None and "/providers/microsoft.compute/disks/" in disk_id.lower():
-        return {
-            "name": planned.get("name"),
-            "location": planned.get("location"),
-            "subscription": planned.get("subscription"),
-            "shared": planned.get("shared"),
-        }
-    try:
-        disk = s.disks.get(disk_id)
-    except NotFound:
+def disk_placement(s: PlatformSession, disk_id: str, planned_only: bool) -> DiskPlacement | None:
+    """Where a disk is and whether it is shared: planned in this run first (``planned_only``,
+    plan time), else on the platform; None when it is neither. ``attached_to`` is left for
+    ``vm_disks``."""
+    from core.disks import DiskPlacement
+    from providers.platform.compute.facts import disk_facts
+
+    d = disk_facts(s, disk_id, "first" if planned_only else "never")
+    if d is None:
         return None
-    row = s.fabric.get_resource(disk.id)
-    location = row["properties"].get("location") if row else None
-    return {
-        "name": disk.name,
-        "location": location or disk.region,
-        "subscription": disk.subscription,
-        "shared": disk.shared,
-    }
+    return DiskPlacement(d.id, d.name, d.location, d.subscription, d.shared)
 
 
-def _other_vms(s: PlatformSession, me: str) -> dict[str, dict[str, Any]]:
-    """Every other VM's attributes by id: planned in this run where known, else its row."""
+def _attachments(s: PlatformSession, me: str) -> dict[str, str]:
+    """lower-cased disk id -> the first other VM that attaches it: the VMs planned in this run
+    as planned, the others as their inventory rows have them."""
+    from providers.platform.registry import TypedId
+
     found = {
         r["id"].lower(): dict(r["properties"], id=r["id"]) for r in s.fabric.list_resources(VM_TYPE)
     }
-    for id, attrs in s.planned.copy().items():  # a copy: apply steps run in threads
-        if "/providers/microsoft.compute/virtualmachines/" in id.lower():
-            found[id.lower()] = attrs
+    for key, attrs in s.planned.copy().items():  # a copy: apply steps run in threads
+        if TypedId.of(key, VM_TYPE) is not None:
+            found[key] = attrs
     found.pop(me.lower(), None)
-    return found
-
-
-def disk_problems(
-    s: PlatformSession, vm: dict[str, Any], planned_only: bool
-) -> list[tuple[str, str, str]]:
-    """(attribute, summary, detail) for each disk the VM cannot have."""
-    out: list[tuple[str, str, str]] = []
-    name, location, sub = vm.get("name"), vm.get("location"), vm.get("subscription")
-    attached: list[tuple[str, str]] = []
-    if known(vm.get("os_disk_id")):
-        attached.append(("os_disk_id", vm["os_disk_id"]))
-    data = vm.get("data_disk_ids")
-    if known(data):
-        attached += [("data_disk_ids", d) for d in data if known(d)]
-    seen: set[str] = set()
-    others = None
-    for attr, did in attached:
-        if did.lower() in seen:
-            out.append((attr, f"Disk {did} is attached twice", "list each disk once"))
-            continue
-        seen.add(did.lower())
-        facts = disk_facts(s, did, planned_only)
-        if facts is None:
-            out.append(
-                (
-                    attr,
-                    f"Disk {did} does not exist",
-                    f"VM {name!r} names disk {did}, which is neither planned nor on the "
-                    "platform: check the id, or declare the disk (managed_disk) and refer to "
-                    "its id",
-                )
-            )
-            continue
-        region = facts["location"]
-        if known(region) and known(location):
-            if s.fabric.check_region(region) != s.fabric.check_region(location):
-                out.append(
-                    (
-                        attr,
-                        f"Disk {facts['name']!r} is in another region than VM {name!r}",
-                        f"disk {did} is in {region}, VM {name!r} in {location}: a VM's disks "
-                        f"must be in its location; create the disk in {location}",
-                    )
-                )
-        dsub = facts["subscription"] if known(facts["subscription"]) else subscription_of(did)
-        if known(dsub) and known(sub) and dsub.lower() != sub.lower():
-            out.append(
-                (
-                    attr,
-                    f"Disk {facts['name']!r} is in another subscription than VM {name!r}",
-                    f"disk {did} is in subscription {dsub}, VM {name!r} in {sub}: a VM's disks "
-                    f"must be in its subscription",
-                )
-            )
-        if facts.get("shared") is True:
-            continue
-        others = _other_vms(s, str(vm.get("id") or "")) if others is None else others
-        for other_id, other in others.items():
-            ids = [other.get("os_disk_id"), *(other.get("data_disk_ids") or [])]
-            if any(isinstance(x, str) and x.lower() == did.lower() for x in ids):
-                out.append(
-                    (
-                        attr,
-                        f"Disk {facts['name']!r} is attached to another VM",
-                        f"disk {did} is attached to {other.get('id') or other_id} already; a "
-                        "disk can be attached to one VM only unless it is shared (shared = "
-                        "true on the managed_disk)",
-                    )
-                )
-                break
+    out: dict[str, str] = {}
+    for other_id, other in found.items():
+        for x in [other.get("os_disk_id"), *(other.get("data_disk_ids") or [])]:
+            if isinstance(x, str):
+                out.setdefault(x.lower(), other.get("id") or other_id)
     return out
+
+
+def vm_disks(s: PlatformSession, vm: dict[str, Any], planned_only: bool) -> VmDisks:
+    """The facts rules VM-1 to VM-5 (``core.disks.rules.attachment_problems``) need of a VM's
+    attributes (planned or applied): its disks as ``disk_placement`` finds them, each not
+    shared with the other VM that attaches it."""
+    from core.disks import VmDisks
+
+    name, location, sub = vm.get("name"), vm.get("location"), vm.get("subscription")
+    os_id = vm["os_disk_id"] if known(vm.get("os_disk_id")) else None
+    data = vm.get("data_disk_ids")
+    data_ids = [d for d in data if known(d)] if known(data) else []
+    disks: dict[str, DiskPlacement] = {}
+    others: dict[str, str] | None = None
+    for did in [d for d in [os_id, *data_ids] if d is not None]:
+        placement = disk_placement(s, did, planned_only) if did.lower() not in disks else None
+        if placement is None:
+            continue
+        if not placement.shared:
+            others = _attachments(s, str(vm.get("id") or "")) if others is None else others
+            placement = replace(placement, attached_to=others.get(did.lower()))
+        disks[did.lower()] = placement
+    return VmDisks(
+        str(name) if known(name) else "",
+        location if known(location) else None,
+        sub if known(sub) else None,
+        os_id,
+        data_ids,
+        disks,
+    )
 
 
 def encryption_problems(s: PlatformSession, vm: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(attribute, summary, detail) for each way the VM's encryption cannot work: the key
     vault or key or disk encryption set it names is missing or elsewhere, a disk is not under
     the VM's encryption set, BitLocker on Linux."""
-    from providers.platform.keyvault import des_facts, keystore, vault_facts
+    from providers.platform.keyvault import KEY_TYPE, des_facts, keystore, vault_facts
+    from providers.platform.registry import TypedId
 
     out: list[tuple[str, str, str]] = []
     name, location = vm.get("name"), vm.get("location")
@@ -159,19 +120,20 @@ def encryption_problems(s: PlatformSession, vm: dict[str, Any]) -> list[tuple[st
                     "encryption.key_vault_id names no key vault planned or on the platform",
                 )
             )
-        elif known(vault.get("location")) and known(location):
-            if s.fabric.check_region(vault["location"]) != s.fabric.check_region(location):
+        elif vault.location is not None and known(location):
+            if s.fabric.check_region(vault.location) != s.fabric.check_region(location):
                 out.append(
                     (
                         "encryption",
-                        f"Key vault {vault.get('name')} is in another region than VM {name!r}",
+                        f"Key vault {vault.name} is in another region than VM {name!r}",
                         f"disk encryption uses a key vault in the VM's region ({location}); "
                         "use a vault there",
                     )
                 )
         if known(key):
             planned_key = s.lookup(key) is not None
-            if not key.lower().startswith(vid.lower() + "/keys/"):
+            typed = TypedId.of(key, KEY_TYPE)
+            if typed is None or typed.parent is None or typed.parent.key != vid.lower():
                 out.append(
                     ("encryption", f"Key {key} is not in key vault {vid}", "use a key of it")
                 )

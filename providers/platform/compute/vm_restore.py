@@ -30,8 +30,8 @@ from providers.platform.compute.encrypted_restore import (
     restored_des,
     source_encryption,
 )
+from providers.platform.compute.facts import restore_point_facts
 from providers.platform.compute.groups import DISK_TYPE, VM_TYPE, subscription_of
-from providers.platform.compute.restore_point_plan import restore_point_facts
 from providers.platform.compute.vms import vm_id
 from providers.platform.frame import PlatformSession, ResourceType, known, where
 from providers.platform.registry import group_id
@@ -161,14 +161,14 @@ class VmRestore(ResourceType):
                 )
             )
             return
-        region = src["location"]
+        region = src.location
         if planned.get("target_location") is None or (
             planned.get("target_location") is UNKNOWN
             and req.proposed.get("target_location") is None
         ):
-            planned["target_location"] = region
+            planned["target_location"] = UNKNOWN if region is None else region
         target = planned["target_location"]
-        if known(target) and known(region):
+        if known(target) and region is not None:
             try:  # an unknown region name: say which
                 s.fabric.check_region(target)
                 r = s.fabric.check_region(region)
@@ -184,9 +184,7 @@ class VmRestore(ResourceType):
                 )
                 return
         if (req.proposed or {}).get("target_subscription") is None:
-            planned["target_subscription"] = (
-                src["subscription"] if known(src["subscription"]) else subscription_of(rp_id)
-            )
+            planned["target_subscription"] = src.subscription or subscription_of(rp_id)
         sub, rg, name = (
             planned["target_subscription"],
             planned.get("target_resource_group"),
@@ -221,8 +219,8 @@ class VmRestore(ResourceType):
         planned["id"] = vm_id(sub, rg, name)
         os_name, _ = disk_names(name, 0)
         planned["os_disk_id"] = disk_id(sub, rg, os_name)
-        if src["exists"]:
-            drps = src["rp"].disk_restore_points
+        if src.record is not None:
+            drps = src.record.disk_restore_points
             _, data_names = disk_names(name, len(drps) - 1)
             planned["data_disk_ids"] = [disk_id(sub, rg, n) for n in data_names]
             blocks = sum(d.blocks_total for d in drps)
@@ -244,7 +242,7 @@ class VmRestore(ResourceType):
                     address=req.address,
                 )
             )
-        if known(target) and known(region):
+        if known(target) and region is not None:
             plan_encryption(s, req, resp, src)
 
     # -------------------------------------------------------------------- apply

@@ -4,10 +4,12 @@ A VM is an inventory row (``Microsoft.Compute/virtualMachines``) whose propertie
 argument plus ``vm_guid`` (a uuid made at create); its disks are managed disks. Always holds:
 the id is ``.../providers/Microsoft.Compute/virtualMachines/{name}``, known at plan time; every
 disk a VM names exists (planned in this run or on the platform) in the VM's location and
-subscription, and is attached to no other VM unless it is shared; ``power_state`` and tags
-update in place, so ``bcdr platform vm power`` or a tag set outside bcdr is drift that the
-next apply undoes. ``vm_source`` is how restore points see a VM. The disk and encryption
-checks live in ``providers.platform.compute.vm_checks``.
+subscription, is named once, and is attached to no other VM unless it is shared (rules
+VM-1 to VM-5, ``core.disks.attachment_problems``, at plan and again at apply);
+``power_state`` and tags update in place, so ``bcdr platform vm power`` or a tag set outside
+bcdr is drift that the next apply undoes. ``vm_source`` is how restore points see a VM. The
+facts of the disk rules and the encryption checks live in
+``providers.platform.compute.vm_checks``.
 
 Encryption: ``encryption { key_vault_id, key_id }`` (disk encryption with a key vault in the
 VM's region: at create the VM's volume key is wrapped by ``key_id`` and set as the secret
@@ -23,20 +25,30 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
-from providers.platform.compute.collections import vm_facts
+from providers.platform.compute.facts import vm_facts
 from providers.platform.compute.groups import VM_TYPE
 from providers.platform.compute.vm_checks import (
     disk_encryption_secret,
-    disk_problems,
     encryption_problems,
+    vm_disks,
 )
 from providers.platform.frame import PlatformSession, ResourceType, where
 from providers.platform.registry import Core, Declaration, group_id
+from providers.platform.rules import problem_diagnostic
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error
 
 if TYPE_CHECKING:
+    from core.disks import VmDisks
+    from core.problems import Problem
     from core.restorepoints import VmSource
+
+
+def _disk_attr(vm: VmDisks, problem: Problem) -> str:
+    """The argument a disk rule's problem points at: a disk named twice is always a data disk."""
+    if problem.rule != "VM-2" and problem.about.lower() == (vm.os_disk_id or "").lower():
+        return "os_disk_id"
+    return "data_disk_ids"
 
 
 def _delete(c: Core, id: str, row: dict | None, progress: Progress | None):
@@ -165,10 +177,11 @@ class VirtualMachine(ResourceType):
     def complete_plan(
         self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
     ) -> None:
-        for attr, summary, detail in disk_problems(s, planned, planned_only=True):
-            resp.diagnostics.append(
-                error(summary, f"{req.address}: {detail}", where(req, attr), address=req.address)
-            )
+        from core.disks import attachment_problems
+
+        facts = vm_disks(s, planned, planned_only=True)
+        for p in attachment_problems(facts):  # VM-1 to VM-5, the function apply calls too
+            resp.diagnostics.append(problem_diagnostic(req, p, _disk_attr(facts, p)))
         for attr, summary, detail in encryption_problems(s, planned):
             resp.diagnostics.append(
                 error(summary, f"{req.address}: {detail}", where(req, attr), address=req.address)
@@ -177,11 +190,10 @@ class VirtualMachine(ResourceType):
     def _put(
         self, s: PlatformSession, state: dict[str, Any], secret: str | None = None
     ) -> dict[str, Any]:
-        from core.errors import CoreError
+        from core.disks import attachment_problems
+        from core.problems import enforce
 
-        problems = disk_problems(s, state, planned_only=False)
-        if problems:
-            raise CoreError(f"VM {state['name']}: {problems[0][2]}")
+        enforce(attachment_problems(vm_disks(s, state, planned_only=False)), f"VM {state['name']}")
         region = s.fabric.check_region(state["location"])
         props = arguments(self.schema, state)
         props["vm_guid"] = state["vm_guid"]

@@ -15,6 +15,7 @@ from providers.platform.frame import PlatformSession, ResourceType, known, where
 from providers.platform.keyvault.common import (
     DES_KINDS,
     DES_TYPE,
+    KEY_TYPE,
     des_facts,
     keystore,
     missing,
@@ -94,7 +95,8 @@ class DiskEncryptionSet(ResourceType):
     def complete_plan(
         self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
     ) -> None:
-        from core.keystore import des_principal, vault_of
+        from core.keystore import des_principal
+        from providers.platform.registry import TypedId
 
         name, sub, rg = planned.get("name"), planned["subscription"], planned.get("resource_group")
         if all(known(x) for x in (name, sub, rg)):
@@ -102,10 +104,11 @@ class DiskEncryptionSet(ResourceType):
         key = planned.get("key_vault_key_id")
         if not known(key):
             return
-        if "/keys/" not in key.lower():
+        typed = TypedId.of(key, KEY_TYPE)
+        if typed is None or typed.parent is None:
             missing(req, resp, "key_vault_key_id", "Key", key)
             return
-        vid = vault_of(key)
+        vid = typed.parent.text
         vault = vault_facts(s, vid)
         key_known = s.lookup(key) is not None or keystore(s).items.state(key) in (
             "live",
@@ -114,10 +117,10 @@ class DiskEncryptionSet(ResourceType):
         if vault is None or not key_known:
             missing(req, resp, "key_vault_key_id", "Key", key)
             return
-        if vault.get("purge_protection") is False:
+        if vault.purge_protection is False:
             resp.diagnostics.append(
                 error(
-                    f"Key vault {vault.get('name')} has no purge protection",
+                    f"Key vault {vault.name} has no purge protection",
                     f"{req.address}: a disk encryption set needs a key in a vault with soft "
                     f"delete and purge protection, and vault {vid} has purge_protection = "
                     "false; set purge_protection = true on that key_vault",
@@ -125,11 +128,11 @@ class DiskEncryptionSet(ResourceType):
                     address=req.address,
                 )
             )
-        loc, vloc = planned.get("location"), vault.get("location")
+        loc, vloc = planned.get("location"), vault.location
         if known(loc) and known(vloc) and s.fabric.check_region(loc) != s.fabric.check_region(vloc):
             resp.diagnostics.append(
                 error(
-                    f"Key vault {vault.get('name')} is in {vloc}, not {loc}",
+                    f"Key vault {vault.name} is in {vloc}, not {loc}",
                     f"{req.address}: a disk encryption set uses a key vault of its own region; "
                     f"use a key from a vault in {loc}",
                     where(req, "key_vault_key_id"),
