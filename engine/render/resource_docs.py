@@ -177,8 +177,7 @@ def _rules(schema: Schema) -> str:
     ids = ", ".join(_code(r) for r in schema.rules)
     return (
         f"The platform rules this type enforces, by their ids in the rule table: {ids}. "
-        "Where a configuration breaks one, `bcdr validate` or `bcdr plan` says so with the "
-        "rule's id.\n"
+        "Each is checked when the plan is made and again when the platform makes the change.\n"
     )
 
 

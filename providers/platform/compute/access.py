@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.access import MAX_DURATION_SECONDS, GrantFacts, grant_problems
+from providers.platform.compute import examples
 from providers.platform.compute.restore_points import iso
 from providers.platform.frame import PlatformSession, ResourceType, known, where
 from providers.platform.rules import problem_diagnostic
@@ -39,50 +40,6 @@ DEFAULT_DURATION_SECONDS = 3600
 
 def _read_only(value: Any) -> str | None:
     return None if value == "Read" else 'only "Read" access can be granted'
-
-
-EXAMPLE = """\
-resource "resource_group" "example" {
-  name     = "example"
-  location = "eastus"
-}
-
-resource "managed_disk" "os" {
-  name           = "example-os"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  size_gb        = 1
-}
-
-resource "virtual_machine" "example" {
-  name           = "example"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  os_disk_id     = managed_disk.os.id
-}
-
-resource "restore_point_collection" "example" {
-  name           = "example-rpc"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  source_vm_id   = virtual_machine.example.id
-}
-
-resource "restore_point" "daily" {
-  name          = "daily"
-  collection_id = restore_point_collection.example.id
-}
-
-resource "disk_access" "os" {
-  disk_restore_point_id = "${restore_point.daily.id}/diskRestorePoints/${managed_disk.os.name}"
-  duration_seconds      = 3600
-}
-
-output "sas_url" {
-  value     = disk_access.os.sas_url
-  sensitive = true
-}
-"""
 
 
 class DiskAccess(ResourceType):
@@ -108,7 +65,7 @@ class DiskAccess(ResourceType):
         },
         description="Read access to a disk restore point: a SAS URL served by `bcdr serve`.",
         rules=("RP-12",),
-        example=EXAMPLE,
+        example=examples.DISK_ACCESS,
     )
 
     def check(self, s: PlatformSession, req: ValidateRequest) -> Diagnostics:

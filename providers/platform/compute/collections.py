@@ -25,6 +25,7 @@ from providers.platform.attributes import (
     state_from,
     tags_and_id,
 )
+from providers.platform.compute import examples
 from providers.platform.compute.facts import collection_facts, vm_facts
 from providers.platform.compute.groups import VM_TYPE
 from providers.platform.frame import PlatformSession, ResourceType, known, where
@@ -44,35 +45,6 @@ def live_restore_points(s: PlatformSession, coll_id: str) -> list[str]:
         return list(s.points.collections.get(coll_id).restore_point_ids)
     except NotFound:
         return []
-
-
-EXAMPLE = """\
-resource "resource_group" "example" {
-  name     = "example"
-  location = "eastus"
-}
-
-resource "managed_disk" "os" {
-  name           = "example-os"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  size_gb        = 1
-}
-
-resource "virtual_machine" "example" {
-  name           = "example"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  os_disk_id     = managed_disk.os.id
-}
-
-resource "restore_point_collection" "example" {
-  name           = "example-rpc"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  source_vm_id   = virtual_machine.example.id
-}
-"""
 
 
 def _show(c: Core, id: str) -> dict[str, Any]:
@@ -139,7 +111,7 @@ class RestorePointCollection(ResourceType):
         },
         description="A restore point collection: one VM's restore points in one location.",
         rules=("RP-1", "RP-13"),
-        example=EXAMPLE,
+        example=examples.COLLECTION,
     )
 
     def complete_plan(

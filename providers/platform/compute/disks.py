@@ -25,6 +25,7 @@ from typing import Any
 from core.disks import SKUS
 from providers.defaults import planned_values
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
+from providers.platform.compute import examples
 from providers.platform.compute.disk_plan import (
     GiB,
     check_config,
@@ -157,23 +158,6 @@ def disk_id(subscription: str, resource_group: str, name: str) -> str:
     return MANAGED_DISK.make_id(group_id(subscription, resource_group), name)
 
 
-EXAMPLE = """\
-resource "resource_group" "example" {
-  name     = "example"
-  location = "eastus"
-}
-
-resource "managed_disk" "data" {
-  name           = "example-data"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  sku            = "Premium_LRS"
-  create_option  = "Empty"
-  size_gb        = 1
-}
-"""
-
-
 class ManagedDisk(ResourceType):
     type_name = MANAGED_DISK.type_name
     declaration = MANAGED_DISK
@@ -207,8 +191,8 @@ class ManagedDisk(ResourceType):
             "modified_at": Attribute(computed=True, description="when the disk was last written"),
         },
         description="A managed disk: a raw image file of the embedded platform.",
-        rules=("RP-8",),
-        example=EXAMPLE,
+        rules=("DISK-1", "DISK-2", "RP-8"),
+        example=examples.DISK,
     )
 
     # -------------------------------------------------------------------- plan

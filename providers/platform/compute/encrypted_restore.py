@@ -134,7 +134,7 @@ def plan_encryption(
     src: RestorePointFacts,
 ) -> bool:
     """Check and plan the encryption of a restore; False when it cannot be planned."""
-    from providers.platform.keyvault import des_facts, keystore, vault_facts, vault_id
+    from providers.platform.keyvault.common import des_facts, keystore, vault_facts, vault_id
 
     planned = resp.planned_state
     assert planned is not None
@@ -254,7 +254,7 @@ def restore_key_vault(
     """Make the vault a KV-2 restore planned (``p["key_vault_id"]``) with copies of the
     source's key and disk encryption secret; (new key id, new secret id)."""
     from core.errors import AlreadyExists
-    from providers.platform.keyvault import KEY_TYPE, VAULT_TYPE, keystore
+    from providers.platform.keyvault.common import KEY_TYPE, VAULT_TYPE, keystore
     from providers.platform.registry import TypedId
 
     extra = meta.get("metadata") or {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
+from providers.platform.compute import examples
 from providers.platform.frame import PlatformSession, ResourceType
 from providers.platform.registry import GROUP_ARM, Core, Declaration, group_id
 from sdk import ApplyRequest, Progress, Schema
@@ -59,25 +60,13 @@ RESOURCE_GROUP = Declaration(
 )
 
 
-EXAMPLE = """\
-resource "resource_group" "example" {
-  name     = "example"
-  location = "eastus"
-
-  tags = {
-    env = "demo"
-  }
-}
-"""
-
-
 class ResourceGroup(ResourceType):
     type_name = RESOURCE_GROUP.type_name
     declaration = RESOURCE_GROUP
     schema = Schema(
         attributes={**common_attributes("resource group", in_group=False), **tags_and_id()},
         description="A named group of platform resources in one subscription and location.",
-        example=EXAMPLE,
+        example=examples.GROUP,
     )
 
     # planned by the frame alone: its subscription is checked and its id made (``place``)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
+from providers.platform.compute import examples
 from providers.platform.compute.collections import RP_TYPE
 from providers.platform.compute.facts import collection_facts, restore_point_facts
 from providers.platform.compute.restore_point_plan import (
@@ -48,57 +49,6 @@ MODES = ("ApplicationConsistent", "CrashConsistent")
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-EXAMPLE = """\
-resource "resource_group" "example" {
-  name     = "example"
-  location = "eastus"
-}
-
-resource "managed_disk" "os" {
-  name           = "example-os"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  size_gb        = 1
-}
-
-resource "managed_disk" "data" {
-  name           = "example-data"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  size_gb        = 1
-}
-
-resource "virtual_machine" "example" {
-  name           = "example"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  os_type        = "linux"
-  os_distro      = "ubuntu-22.04"
-  os_disk_id     = managed_disk.os.id
-  data_disk_ids  = [managed_disk.data.id]
-
-  guest_hooks {
-    pre_snapshot    = "sync"
-    timeout_seconds = 30
-  }
-}
-
-resource "restore_point_collection" "example" {
-  name           = "example-rpc"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  source_vm_id   = virtual_machine.example.id
-}
-
-resource "restore_point" "daily" {
-  name             = "daily"
-  collection_id    = restore_point_collection.example.id
-  consistency_mode = "ApplicationConsistent"
-  exclude_disk_ids = [managed_disk.data.id] # RP-5: no disk restore point is made of it
-}
-"""
 
 
 def drp_facts(d: Any) -> dict[str, Any]:
@@ -225,8 +175,20 @@ class RestorePointResource(ResourceType):
             ),
         },
         description="A restore point of a VM's disks, or a copy of one in another region.",
-        rules=("RP-2", "RP-3", "RP-4", "RP-5", "RP-6", "RP-7", "RP-10", "RP-11", "RP-13", "EXT-1"),
-        example=EXAMPLE,
+        rules=(
+            "RP-2",
+            "RP-3",
+            "RP-4",
+            "RP-5",
+            "RP-6",
+            "RP-7",
+            "RP-10",
+            "RP-11",
+            "RP-13",
+            "EXT-1",
+            "VM-2",
+        ),
+        example=examples.RESTORE_POINT,
     )
 
     def check(self, s: PlatformSession, req: ValidateRequest) -> Diagnostics:

@@ -90,7 +90,7 @@ def encryption_problems(s: PlatformSession, vm: dict[str, Any]) -> list[tuple[st
     """(attribute, summary, detail) for each way the VM's encryption cannot work: the key
     vault or key or disk encryption set it names is missing or elsewhere, a disk is not under
     the VM's encryption set, BitLocker on Linux."""
-    from providers.platform.keyvault import KEY_TYPE, des_facts, keystore, vault_facts
+    from providers.platform.keyvault.common import KEY_TYPE, des_facts, keystore, vault_facts
     from providers.platform.registry import TypedId
 
     out: list[tuple[str, str, str]] = []
@@ -188,6 +188,6 @@ def disk_encryption_secret(s: PlatformSession, vm: dict[str, Any]) -> str | None
 
 
 def _keystore(s: PlatformSession) -> Any:
-    from providers.platform.keyvault import keystore
+    from providers.platform.keyvault.common import keystore
 
     return keystore(s)

@@ -22,6 +22,7 @@ import uuid
 from typing import Any
 
 from providers.platform.attributes import location_attribute, name_attribute, tags_and_id
+from providers.platform.compute import examples
 from providers.platform.compute.disks import disk_id
 from providers.platform.compute.encrypted_restore import (
     check_kv1,
@@ -57,52 +58,6 @@ def disk_names(name: str, n_data: int) -> tuple[str, list[str]]:
     return f"{name}-osdisk", [f"{name}-datadisk-{i}" for i in range(n_data)]
 
 
-EXAMPLE = """\
-resource "resource_group" "example" {
-  name     = "example"
-  location = "eastus"
-}
-
-resource "managed_disk" "os" {
-  name           = "example-os"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  size_gb        = 1
-}
-
-resource "virtual_machine" "example" {
-  name           = "example"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  os_disk_id     = managed_disk.os.id
-}
-
-resource "restore_point_collection" "example" {
-  name           = "example-rpc"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  source_vm_id   = virtual_machine.example.id
-}
-
-resource "restore_point" "daily" {
-  name          = "daily"
-  collection_id = restore_point_collection.example.id
-}
-
-resource "resource_group" "dr" {
-  name     = "example-dr"
-  location = "westus" # eastus's paired region (RP-9)
-}
-
-resource "vm_restore" "example" {
-  restore_point_id      = restore_point.daily.id
-  name                  = "example-restored"
-  target_resource_group = resource_group.dr.name
-  target_location       = resource_group.dr.location
-}
-"""
-
-
 class VmRestore(ResourceType):
     type_name = "vm_restore"
     schema = Schema(
@@ -132,7 +87,7 @@ class VmRestore(ResourceType):
         },
         description="A VM and its disks restored from a VM restore point.",
         rules=("RP-9", "KV-1", "KV-2", "KV-3", "DES-1"),
-        example=EXAMPLE,
+        example=examples.VM_RESTORE,
     )
 
     # -------------------------------------------------------------------- plan
@@ -388,7 +343,7 @@ class VmRestore(ResourceType):
                 pass
         kv_id = props.get("restore_key_vault_id") or state.get("key_vault_id")
         if isinstance(kv_id, str):
-            from providers.platform.keyvault import keystore
+            from providers.platform.keyvault.common import keystore
 
             ks = keystore(s)
             vault = ks.vaults.find(kv_id)

@@ -25,6 +25,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
+from providers.platform.compute import examples
 from providers.platform.compute.facts import vm_facts
 from providers.platform.compute.groups import VM_TYPE
 from providers.platform.compute.vm_checks import (
@@ -100,43 +101,6 @@ ENCRYPTION = Schema(
 )
 
 
-EXAMPLE = """\
-resource "resource_group" "example" {
-  name     = "example"
-  location = "eastus"
-}
-
-resource "managed_disk" "os" {
-  name           = "example-os"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  size_gb        = 1
-}
-
-resource "managed_disk" "data" {
-  name           = "example-data"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  size_gb        = 1
-}
-
-resource "virtual_machine" "example" {
-  name           = "example"
-  resource_group = resource_group.example.name
-  location       = resource_group.example.location
-  os_type        = "linux"
-  os_distro      = "ubuntu-22.04"
-  os_disk_id     = managed_disk.os.id
-  data_disk_ids  = [managed_disk.data.id]
-
-  guest_hooks {
-    pre_snapshot    = "sync"
-    timeout_seconds = 30
-  }
-}
-"""
-
-
 class VirtualMachine(ResourceType):
     type_name = VIRTUAL_MACHINE.type_name
     declaration = VIRTUAL_MACHINE
@@ -171,7 +135,8 @@ class VirtualMachine(ResourceType):
             "vm_guid": Attribute(computed=True, description="a uuid made at create"),
         },
         description="A virtual machine of the embedded platform.",
-        example=EXAMPLE,
+        rules=("VM-1", "VM-2", "VM-3", "VM-4", "VM-5"),
+        example=examples.VM,
     )
 
     def complete_plan(

@@ -14,32 +14,6 @@ disabled or deleted outside bcdr, or a vault deleted, is drift that the next app
 
 The types live one family a module: ``vaults`` (key_vault), ``items`` (key_vault_key,
 key_vault_secret), ``des`` (disk_encryption_set), and what they share in ``common``; each
-is one line of ``providers.platform.types``. This package re-exports the names the compute
-types import (``keystore``, ``vault_facts``, ``vault_id``, ``des_facts``, the ARM types).
+is one line of ``providers.platform.types``; the compute types import what they need of
+key vaults from ``common``.
 """
-
-from __future__ import annotations
-
-from providers.platform.keyvault.common import (
-    DES_KINDS,
-    DES_TYPE,
-    KEY_TYPE,
-    SECRET_TYPE,
-    VAULT_TYPE,
-    des_facts,
-    keystore,
-    vault_facts,
-    vault_id,
-)
-
-__all__ = [
-    "DES_KINDS",
-    "DES_TYPE",
-    "KEY_TYPE",
-    "SECRET_TYPE",
-    "VAULT_TYPE",
-    "des_facts",
-    "keystore",
-    "vault_facts",
-    "vault_id",
-]

@@ -12,6 +12,7 @@ from typing import Any
 
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
 from providers.platform.frame import PlatformSession, ResourceType, known, where
+from providers.platform.keyvault import examples
 from providers.platform.keyvault.common import (
     DES_KINDS,
     DES_TYPE,
@@ -24,50 +25,6 @@ from providers.platform.keyvault.common import (
 from providers.platform.registry import Declaration
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
 from sdk.diagnostics import error
-
-EXAMPLE = """\
-resource "resource_group" "example" {
-  name     = "example"
-  location = "eastus"
-}
-
-resource "key_vault" "example" {
-  name                       = "kv-example"
-  resource_group             = resource_group.example.name
-  location                   = resource_group.example.location
-  soft_delete_retention_days = 30
-  purge_protection           = true
-
-  access_policy {
-    object_id          = "current-user"
-    key_permissions    = ["get", "list", "wrapKey", "unwrapKey"]
-    secret_permissions = ["get", "list", "set"]
-  }
-}
-
-resource "key_vault_key" "example" {
-  name         = "disk-kek"
-  key_vault_id = key_vault.example.id
-  key_type     = "RSA"
-  key_size     = 3072
-}
-
-resource "disk_encryption_set" "example" {
-  name             = "des-example"
-  resource_group   = resource_group.example.name
-  location         = resource_group.example.location
-  key_vault_key_id = key_vault_key.example.id
-}
-
-resource "managed_disk" "encrypted" {
-  name                   = "example-encrypted"
-  resource_group         = resource_group.example.name
-  location               = resource_group.example.location
-  size_gb                = 1
-  disk_encryption_set_id = disk_encryption_set.example.id
-}
-"""
-
 
 DISK_ENCRYPTION_SET = Declaration("disk_encryption_set", DES_TYPE, ("des",), facts=des_facts)
 
@@ -89,7 +46,7 @@ class DiskEncryptionSet(ResourceType):
             "principal_id": Attribute(computed=True, description="its managed identity"),
         },
         description="Encrypts managed disks with a customer-managed key from a key vault.",
-        example=EXAMPLE,
+        example=examples.DISK_ENCRYPTION_SET,
     )
 
     def complete_plan(

@@ -17,6 +17,7 @@ from typing import Any
 
 from providers.platform.attributes import arguments, common_attributes, state_from, tags_and_id
 from providers.platform.frame import PlatformSession, ResourceType, known, where
+from providers.platform.keyvault import examples
 from providers.platform.keyvault.common import VAULT_TYPE, keystore, vault_facts
 from providers.platform.registry import Core, Declaration, Listed
 from sdk import ApplyRequest, Attribute, PlanRequest, PlanResponse, Progress, Schema
@@ -56,28 +57,6 @@ POLICY = Schema(
         ),
     }
 )
-
-
-EXAMPLE = """\
-resource "resource_group" "example" {
-  name     = "example"
-  location = "eastus"
-}
-
-resource "key_vault" "example" {
-  name                       = "kv-example"
-  resource_group             = resource_group.example.name
-  location                   = resource_group.example.location
-  soft_delete_retention_days = 30
-  purge_protection           = true
-
-  access_policy {
-    object_id          = "current-user"
-    key_permissions    = ["get", "list", "wrapKey", "unwrapKey"]
-    secret_permissions = ["get", "list", "set"]
-  }
-}
-"""
 
 
 def vault(c: Core, id: str) -> Any:
@@ -155,7 +134,7 @@ class KeyVault(ResourceType):
             "vault_uri": Attribute(computed=True),
         },
         description="A key vault: keys and secrets behind access policies, with soft delete.",
-        example=EXAMPLE,
+        example=examples.VAULT,
     )
 
     def complete_plan(
