@@ -43,7 +43,7 @@ from sdk.values import is_wholly_known
 from state import InstanceRecord, Intent, sensitive_paths
 
 if TYPE_CHECKING:
-    from engine.config import Config
+    from engine.configmodel import Config
     from engine.registry import Registry
 
 

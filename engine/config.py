@@ -3,7 +3,7 @@
 All ``*.hcl`` files of a directory (sorted, not subdirectories, not ``*.auto.hcl``) form
 one configuration. Each file is parsed by ``engine/hcltree.py`` (the only module that
 imports python-hcl2) and decoded by ``engine/configdecode.py`` into the dataclasses of
-``engine/configmodel.py`` (re-exported here), through the parse cache of
+``engine/configmodel.py`` (import them from there), through the parse cache of
 ``engine/parsecache.py``. Always holds: user mistakes come back as diagnostics, all of
 them at once, each with file:line; never as an exception; and a configuration whose files
 are all in the parse cache is loaded without importing the parser (``parse_body`` is
@@ -17,21 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from engine.configdecode import decode_file
 from engine.configmodel import (
-    NOTSET,
-    Block,
-    Body,
     BodyAttribute,
     Config,
     FileParts,
-    Lifecycle,
-    Local,
-    Output,
-    ProviderBlock,
-    Resource,
-    Validation,
-    Variable,
 )
-from engine.expr import Expr
+from engine.exprnodes import Expr
 from engine.parsecache import cache_dir, cache_key, prune_cache, read_cache, write_cache
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 
@@ -39,19 +29,6 @@ if TYPE_CHECKING:
     from engine.hcltree import parse_body
 
 __all__ = [
-    "NOTSET",
-    "BodyAttribute",
-    "Block",
-    "Body",
-    "Config",
-    "Lifecycle",
-    "Local",
-    "Output",
-    "ProviderBlock",
-    "Resource",
-    "Validation",
-    "Variable",
-    "cache_dir",
     "check_syntax",
     "load_attribute_file",
     "load_config",

@@ -26,20 +26,11 @@ from engine.configmodel import (
     Validation,
     Variable,
 )
-from engine.expr import (
-    EvalError,
-    Expr,
-    GetAttr,
-    Index,
-    Literal,
-    Name,
-    TupleExpr,
-    TypeConstraint,
-    convert,
-    static_value,
-    type_from_expr,
-)
+from engine.expr import static_value, type_from_expr
+from engine.exprnodes import EvalError, Expr, Literal, TupleExpr
+from engine.exprrefs import GetAttr, Index, Name
 from engine.schemacheck import suggest
+from engine.typeconv import TypeConstraint, convert
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, SourceRange, error
 

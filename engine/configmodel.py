@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.expr import Expr
+from engine.exprnodes import Expr
 from engine.typeconv import TypeConstraint
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, SourceRange

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.expr import EvalContext, EvalError, Expr, evaluate, evaluate_marked
+from engine.expr import evaluate, evaluate_marked
+from engine.exprnodes import EvalContext, EvalError, Expr
 from engine.graph import LocalIndex
 from engine.typeconv import convert, parse_type
 from sdk import ProviderContext
@@ -27,7 +28,7 @@ from sdk.diagnostics import Diagnostics, SourceRange, error
 from sdk.values import UNKNOWN, is_wholly_known, mark, mark_paths
 
 if TYPE_CHECKING:
-    from engine.config import Body, Config
+    from engine.configmodel import Body, Config
     from engine.registry import Registry
     from sdk import Schema
 

@@ -1,8 +1,8 @@
-"""HCL expressions: the public face of bcdr's expression tree, its references and evaluation.
+"""HCL expressions: what the engine does with an expression tree (references, evaluation).
 
 ``engine/hcltree.py`` turns the parser's tree into the nodes (``exprnodes.py``,
-``exprrefs.py``, ``exprops.py``, all re-exported here); nothing else builds them from
-text. Every node has a ``range`` (file:line). Evaluation yields plain Python values (see
+``exprrefs.py``, ``exprops.py``; import each node from its module); nothing else builds
+them from text. Every node has a ``range`` (file:line). Evaluation yields plain Python values (see
 ``sdk/values.py``), with ``evaluate_marked`` saying whether the value is sensitive.
 Always holds: an operation on ``UNKNOWN`` yields ``UNKNOWN`` (never an exception), a user
 mistake is an ``EvalError`` carrying a ``SourceRange``, and nodes are plain picklable
@@ -22,51 +22,21 @@ from engine.exprnodes import (
     ObjectExpr,
     Reference,
     Template,
-    TemplateDirective,
-    TemplateFor,
-    TemplateIf,
-    TemplateText,
     TupleExpr,
 )
-from engine.exprops import Binary, Conditional, ForExpr, FunctionCall, Unary
-from engine.exprrefs import GetAttr, Index, Name, Splat, SplatItem
-from engine.typeconv import TypeConstraint, convert, parse_type, type_name
+from engine.exprops import FunctionCall
+from engine.exprrefs import Name
+from engine.typeconv import TypeConstraint, parse_type
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import SourceRange
 
 __all__ = [
-    "Binary",
-    "Conditional",
-    "EvalContext",
-    "EvalError",
-    "Expr",
-    "ForExpr",
-    "FunctionCall",
-    "GetAttr",
-    "Index",
-    "Literal",
-    "Name",
-    "ObjectExpr",
-    "Reference",
-    "Splat",
-    "SplatItem",
-    "Template",
-    "TemplateDirective",
-    "TemplateFor",
-    "TemplateIf",
-    "TemplateText",
-    "TupleExpr",
-    "TypeConstraint",
-    "Unary",
-    "convert",
     "evaluate",
     "evaluate_marked",
     "literal",
-    "parse_type",
     "references",
     "static_value",
     "type_from_expr",
-    "type_name",
 ]
 
 

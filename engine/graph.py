@@ -20,12 +20,13 @@ import heapq
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from engine.expr import Expr, Reference, references
+from engine.expr import references
+from engine.exprnodes import Expr, Reference
 from sdk.addrs import InstanceAddr, ResourceAddr
 from sdk.diagnostics import Diagnostics, SourceRange, error
 
 if TYPE_CHECKING:
-    from engine.config import Body, Config
+    from engine.configmodel import Body, Config
 
 
 class Graph:

@@ -43,7 +43,7 @@ from sdk.values import UNKNOWN
 from state import sensitive_paths
 
 if TYPE_CHECKING:
-    from engine.config import Config
+    from engine.configmodel import Config
     from engine.registry import Registry
 
 

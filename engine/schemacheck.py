@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from engine.expr import Expr, references
+from engine.expr import references
+from engine.exprnodes import Expr
 from engine.exprops import FunctionCall
 from engine.exprrefs import GetAttr, Index, Name, Splat, SplatItem
 from engine.functions import call_problem
@@ -40,7 +41,7 @@ from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 from sdk.values import UNKNOWN, is_wholly_known
 
 if TYPE_CHECKING:
-    from engine.config import Body, Config
+    from engine.configmodel import Body, Config
     from engine.registry import Registry
     from sdk import Schema
 

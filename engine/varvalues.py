@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.config import (
-    NOTSET,
-    Config,
-    Variable,
-    load_attribute_file,
-    parse_expression,
-)
-from engine.expr import EvalContext, EvalError, evaluate, evaluate_marked, static_value
+from engine.config import load_attribute_file, parse_expression
+from engine.configmodel import NOTSET, Config, Variable
+from engine.expr import evaluate, evaluate_marked, static_value
+from engine.exprnodes import EvalContext, EvalError
 from engine.typeconv import convert
 from sdk.diagnostics import Diagnostics, SourceRange, error, warning
 from sdk.values import UNKNOWN, mark

@@ -5,6 +5,11 @@ code. Always holds: config, variable values and schema checks are all loaded and
 together before any command opens the state; state files live at ``.bcdr/state.db`` under
 the working directory (``-chdir``, made absolute, so every path resolves from it as from
 inside it); what a command opened is closed when it ends.
+
+It passes 400 lines on purpose: it is the one place that orders what every command shares
+(the group's error handling, the session, the shared options, loading config, values, checks
+and state, plan files); split, that order would be spread over modules that all import one
+another.
 """
 
 from __future__ import annotations

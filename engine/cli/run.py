@@ -8,6 +8,10 @@ refreshes the state's backup; plan and drift write nothing (no state is created,
 existing one is read as a copy in memory under the lock, whose file is gone when they
 end); only the exact answer ``yes`` approves; a run ends with its summary, its errors and
 an exit code (0 ok, 1 failed).
+
+It passes 400 lines: init, validate, plan, apply, destroy and drift share one flow (load,
+plan, render, ask, apply, record) and its helpers; split by command, each part would import
+the others' private steps.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ output lists, ``(sensitive value)`` elsewhere) and printed only by ``output -raw
 ``output -json``;
 edits of the state take the lock, change nothing when an address is missing, are recorded
 in the state history and refresh the state's backup.
+
+It passes 400 lines: show, output and the state commands share reading the state read-only,
+masking sensitive values and matching addresses; split, those helpers would be imported back
+by every part.
 """
 
 from __future__ import annotations

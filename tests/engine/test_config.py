@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from engine import hcltree as config_mod  # the parser boundary: the only hcl2 import
-from engine.config import NOTSET, Config, load_config
-from engine.expr import EvalContext, Expr, evaluate, references
+from engine.config import load_config
+from engine.configmodel import NOTSET, Config
+from engine.expr import evaluate, references
+from engine.exprnodes import EvalContext, Expr
 from sdk.addrs import ResourceAddr
 
 FIXTURES = Path(__file__).parent / "fixtures_config"

@@ -7,15 +7,8 @@ import pickle
 import pytest
 
 from engine.config import parse_expression
-from engine.expr import (
-    EvalContext,
-    EvalError,
-    Reference,
-    evaluate,
-    evaluate_marked,
-    literal,
-    references,
-)
+from engine.expr import evaluate, evaluate_marked, literal, references
+from engine.exprnodes import EvalContext, EvalError, Reference
 from sdk.addrs import ResourceAddr
 from sdk.values import UNKNOWN, mark, mark_paths, unmark
 

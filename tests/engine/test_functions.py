@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.config import parse_expression
-from engine.expr import EvalContext, EvalError, evaluate
+from engine.expr import evaluate
+from engine.exprnodes import EvalContext, EvalError
 from engine.functions import FUNCTIONS, TypeConstraint, convert, parse_type
 from sdk.values import UNKNOWN
 

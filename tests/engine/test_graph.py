@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine.config import Body, BodyAttribute, Config, Lifecycle, Resource, load_config
-from engine.expr import GetAttr, Name
+from engine.config import load_config
+from engine.configmodel import Body, BodyAttribute, Config, Lifecycle, Resource
+from engine.exprrefs import GetAttr, Name
 from engine.graph import build_graph
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import SourceRange

@@ -14,6 +14,9 @@ vault the restore made). An encrypted source VM follows rules KV-1, KV-2, KV-3 a
 ``disk_encryption_set_id``
 when given, else the source disk's set when the restore stays in its region and subscription
 and is not a streaming one.
+
+It passes 400 lines by a little: the restore's plan and apply share the target's naming and
+the leftover-object handling; the encryption part is already in ``encrypted_restore``.
 """
 
 from __future__ import annotations
