@@ -45,6 +45,7 @@ from state import InstanceRecord, Intent, sensitive_paths
 if TYPE_CHECKING:
     from engine.configmodel import Config
     from engine.registry import Registry
+    from state import StateStore
 
 
 @dataclass
@@ -94,7 +95,7 @@ class ApplyResult:
 
 
 def check_plan_applicable(
-    plan: Plan, state: Any, config: Config, *, state_is_new: bool = False
+    plan: Plan, state: StateStore, config: Config, *, state_is_new: bool = False
 ) -> Diagnostics:
     """Refuse a saved plan made against another state, an older serial or other specs.
 
@@ -165,7 +166,7 @@ class _Walk:
         self,
         plan: Plan,
         config: Config,
-        state: Any,
+        state: StateStore,
         registry: Registry,
         working_dir: Path,
     ) -> None:
@@ -484,7 +485,7 @@ def _step_edges(changes: list[Change], records: dict[str, Any]) -> list[list[int
 def apply_plan(
     plan: Plan,
     config: Config,
-    state: Any,
+    state: StateStore,
     registry: Registry,
     *,
     working_dir: Path,

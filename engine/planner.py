@@ -45,6 +45,7 @@ from state import sensitive_paths
 if TYPE_CHECKING:
     from engine.configmodel import Config
     from engine.registry import Registry
+    from state import StateStore
 
 
 @dataclass
@@ -220,7 +221,7 @@ def config_hash(config: Config) -> str:
 
 def make_plan(
     config: Config,
-    state: Any,
+    state: StateStore,
     registry: Registry,
     variables: dict[str, Any],
     options: PlanOptions,

@@ -32,7 +32,13 @@ from sdk.diagnostics import error as diag_error
 from sdk.diagnostics import warning as diag_warning
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from engine.configmodel import Config
     from engine.plan import Plan
+    from engine.registry import Registry
+    from engine.schemacheck import ConfigChecks
+    from state import StateStore
 
 # Start-up: ``bcdr --help`` and ``bcdr version`` import this module, click and what the
 # command modules import at their top, and nothing else (tests/cli/test_startup.py, the
@@ -428,7 +434,7 @@ class PlanArgs:
 
 
 # ------------------------------------------------------------------- loading
-def registry_of(s: CliContext) -> Any:
+def registry_of(s: CliContext) -> Registry:
     from engine.registry import load_registry
 
     registry = load_registry()
@@ -436,7 +442,7 @@ def registry_of(s: CliContext) -> Any:
     return registry
 
 
-def open_state(s: CliContext, *, create: bool = True, read_only: bool = False) -> Any:
+def open_state(s: CliContext, *, create: bool = True, read_only: bool = False) -> StateStore:
     """The state of the working directory, closed when the command ends.
 
     ``read_only``: a copy in memory that writes nothing to the file (plan, drift, history);
@@ -458,7 +464,7 @@ def open_state(s: CliContext, *, create: bool = True, read_only: bool = False) -
     return store
 
 
-def lock_state(s: CliContext, operation: str, timeout: float = 0.0) -> Any:
+def lock_state(s: CliContext, operation: str, timeout: float = 0.0) -> AbstractContextManager[Any]:
     """Hold the state lock for the block (waiting up to ``timeout`` s for a live holder).
 
     A lock whose holder is provably dead is cleared with a warning saying whose it was.
@@ -474,7 +480,7 @@ def lock_state(s: CliContext, operation: str, timeout: float = 0.0) -> Any:
     return holding(s.state_path, operation, timeout=timeout, on_cleared=note)
 
 
-def keep_backup(s: CliContext, store: Any) -> None:
+def keep_backup(s: CliContext, store: StateStore) -> None:
     """Refresh the state's backup after a successful run; a failure is only a warning."""
     from state import StateError
 
@@ -484,7 +490,7 @@ def keep_backup(s: CliContext, store: Any) -> None:
         s.warnings.append(diag_warning("The state's backup was not refreshed", str(exc)))
 
 
-def load_config_checked(s: CliContext) -> Any:
+def load_config_checked(s: CliContext) -> Config:
     from engine.config import load_config
 
     if not s.workdir.is_dir():
@@ -502,7 +508,9 @@ def load_config_checked(s: CliContext) -> Any:
     return config
 
 
-def load(s: CliContext, args: PlanArgs, registry: Any) -> tuple[Any, dict[str, Any], Any]:
+def load(
+    s: CliContext, args: PlanArgs, registry: Registry
+) -> tuple[Config, dict[str, Any], ConfigChecks]:
     """Config, variable values and the config's static checks (``ConfigChecks``, for
     ``make_plan_checked``), checked against the schemas before any state is touched.
 
