@@ -9,28 +9,63 @@ visible; upgrades run every pending migration in one ``BEGIN IMMEDIATE`` transac
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any
 
 from .records import StateError, utc_now
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
 
 APPLICATION_ID = 0x62636472  # "bcdr", stored at byte 68 of the SQLite header
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 10.0
 
-migrations = Migrations("bcdr_state")
+MIGRATION_SET = "bcdr_state"
+MIGRATIONS_TABLE = "_sqlite_migrations"  # where sqlite-utils' Migrations records its steps
+_STEPS: list[tuple[str, Callable[[Database], None]]] = []
+
+
+def migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Database], None]]:
+    """Declare a step, in order; sqlite-utils' ``Migrations`` runs them (see ``upgrade``)."""
+
+    def add(func: Callable[[Database], None]) -> Callable[[Database], None]:
+        _STEPS.append((name, func))
+        return func
+
+    return add
+
+
+@functools.cache
+def steps() -> Migrations:
+    """The steps as sqlite-utils' ``Migrations`` (imported here: an up-to-date state is
+    read without importing sqlite-utils at all)."""
+    from sqlite_utils.migrations import Migrations
+
+    out = Migrations(MIGRATION_SET)
+    for name, func in _STEPS:
+        out(name=name)(func)
+    return out
+
+
+def __getattr__(name: str) -> Any:
+    """``migrations``: the steps as sqlite-utils' ``Migrations``, built on first use."""
+    if name == "migrations":
+        return steps()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _set_format(db: Database, version: int) -> None:
     db.execute("UPDATE meta SET format_version = ? WHERE id = 1", [version])
 
 
-@migrations(name="0001_core_tables")
+@migration("0001_core_tables")
 def m0001_core_tables(db: Database) -> None:
     db.execute(
         """CREATE TABLE meta (
@@ -67,7 +102,7 @@ def m0001_core_tables(db: Database) -> None:
     )
 
 
-@migrations(name="0002_lock_and_history")
+@migration("0002_lock_and_history")
 def m0002_lock_and_history(db: Database) -> None:
     # `slot` keeps the lock table to a single row whatever the caller does.
     db.execute(
@@ -93,13 +128,13 @@ def m0002_lock_and_history(db: Database) -> None:
     _set_format(db, 2)
 
 
-@migrations(name="0003_instance_type_index")
+@migration("0003_instance_type_index")
 def m0003_instance_type_index(db: Database) -> None:
     db["instances"].create_index(["type", "name"], index_name="instances_type_name")
     _set_format(db, 3)
 
 
-@migrations(name="0004_sealed_values")
+@migration("0004_sealed_values")
 def m0004_sealed_values(db: Database) -> None:
     # kdf: the scrypt parameters and salt of a passphrase; key_check: a value sealed with
     # the state key, to refuse a wrong key at open; sensitive: each instance's sensitive
@@ -110,7 +145,7 @@ def m0004_sealed_values(db: Database) -> None:
     _set_format(db, 4)
 
 
-@migrations(name="0005_intents")
+@migration("0005_intents")
 def m0005_intents(db: Database) -> None:
     # the intent of each running apply step (see records.Intent): at most one per address
     db.execute(
@@ -162,7 +197,7 @@ def check_header(path: Path) -> None:
         )
 
 
-def check_format(db: Database, path: Path) -> int:
+def check_format(db: Database | sqlite3.Connection, path: Path) -> int:
     """The file's format version; StateError if it has no meta row or is too new."""
     try:
         row = db.execute("SELECT format_version FROM meta WHERE id = 1").fetchone()
@@ -182,16 +217,34 @@ def check_format(db: Database, path: Path) -> int:
     return version
 
 
-def upgrade(db: Database, path: Path) -> None:
+def pending(conn: sqlite3.Connection) -> list[str]:
+    """The names of the steps not applied yet (sqlite-utils' ``Migrations.pending``, read
+    with one query of its table)."""
+    known = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [MIGRATIONS_TABLE]
+    ).fetchone()
+    if known is None:  # no step applied yet
+        return [name for name, _ in _STEPS]
+    rows = conn.execute(
+        f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ?", [MIGRATION_SET]
+    ).fetchall()
+    applied = {row[0] for row in rows}
+    return [name for name, _ in _STEPS if name not in applied]
+
+
+def upgrade(conn: sqlite3.Connection, path: Path) -> None:
     """Apply pending migrations, all in one write transaction taken with BEGIN IMMEDIATE."""
-    if not migrations.pending(db):
+    if not pending(conn):
         return
+    from sqlite_utils import Database
+
+    db = Database(conn)
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         # Re-checked under the write lock: another process may have upgraded meanwhile.
         if db["meta"].exists():
             check_format(db, path)
-        migrations.apply(db)  # its own atomic() blocks nest as savepoints
+        steps().apply(db)  # its own atomic() blocks nest as savepoints
         db.conn.execute("COMMIT")
     except BaseException:
         if db.conn.in_transaction:
@@ -208,8 +261,7 @@ def create(path: Path) -> None:
         try:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute("PRAGMA journal_mode = WAL")
-            db = Database(conn)
-            upgrade(db, tmp)
+            upgrade(conn, tmp)
         finally:
             conn.close()  # the last close checkpoints the WAL into the main file
         _publish(tmp, path)

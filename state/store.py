@@ -33,9 +33,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from . import lock as locking
 from . import migrations
@@ -53,6 +51,9 @@ from .records import (
     encode_json,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 _INSTANCE_COLUMNS = (
     "address, type, name, index_key, provider, id, attributes, status, dependencies, "
@@ -79,12 +80,18 @@ class StateStore:
     def __init__(
         self,
         path: Path,
-        db: Database,
+        conn: sqlite3.Connection,
         cipher: Cipher | None = None,
         on_plaintext: Callable[[str], None] | None = None,
+        *,
+        db: Database | None = None,
     ) -> None:
         self.path = path
-        self._db = db
+        self._conn = conn
+        self._db: Database | sqlite3.Connection = conn if db is None else db
+        """What runs the store's SQL: sqlite-utils' ``Database`` over ``_conn`` for a store
+        that writes, ``_conn`` itself for a read-only snapshot (which only runs
+        ``execute``), so a command that only reads never imports sqlite-utils."""
         self._cipher = cipher
         self.on_plaintext = on_plaintext
         """Called with ``ADDRESS`` or ``output.NAME`` for each write that stores a
@@ -138,19 +145,21 @@ class StateStore:
         except sqlite3.DatabaseError as exc:
             raise damaged(path, exc) from None
         try:
+            from sqlite_utils import Database
+
             db = Database(conn)
             check_integrity(conn)
             migrations.check_format(db, path)
             if db.journal_mode != "wal":
                 db.enable_wal()
-            migrations.upgrade(db, path)
+            migrations.upgrade(conn, path)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise damaged(path, exc) from None
         except BaseException:
             conn.close()
             raise
-        return cls._adopt(path, db, keys, on_plaintext)
+        return cls._adopt(path, conn, db, keys, on_plaintext)
 
     @classmethod
     def snapshot(
@@ -175,17 +184,16 @@ class StateStore:
             if present:
                 check_header(path)
                 copy_into(path, conn)
-            db = Database(conn)
             if present:
-                migrations.check_format(db, path)
-            migrations.upgrade(db, path)
+                migrations.check_format(conn, path)
+            migrations.upgrade(conn, path)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise damaged(path, exc) from None
         except BaseException:
             conn.close()
             raise
-        store = cls._adopt(path, db, keys, on_plaintext)
+        store = cls._adopt(path, conn, None, keys, on_plaintext)
         store.read_only, store.on_disk = True, present
         return store
 
@@ -193,14 +201,15 @@ class StateStore:
     def _adopt(
         cls,
         path: Path,
-        db: Database,
+        conn: sqlite3.Connection,
+        db: Database | None,
         keys: KeyConfig,
         on_plaintext: Callable[[str], None] | None,
     ) -> StateStore:
-        store = cls(path, db, None, on_plaintext)
+        store = cls(path, conn, None, on_plaintext, db=db)
         try:
             with store._using():
-                store._cipher = adopt_keys(store._db.conn, path, keys)
+                store._cipher = adopt_keys(conn, path, keys)
         except BaseException:
             store.close()
             raise
@@ -284,7 +293,7 @@ class StateStore:
         """
         if self.read_only:
             raise RuntimeError(f"{self.path} was opened read-only: a write is a bug")
-        conn = self._db.conn
+        conn = self._conn
         if conn.in_transaction:
             with self._db.atomic():  # a savepoint inside the open transaction
                 yield
@@ -299,7 +308,7 @@ class StateStore:
         conn.execute("COMMIT")
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Database]:
+    def _write(self) -> Iterator[Database | sqlite3.Connection]:
         """One write: its own transaction and serial bump, or part of transaction()."""
         with self._using():
             if self._depth:
@@ -478,7 +487,7 @@ class StateStore:
             if self._depth:
                 raise RuntimeError("an intent is committed on its own, not inside transaction()")
             with self._atomic():
-                self._db.conn.executemany(
+                self._conn.executemany(
                     f"INSERT OR REPLACE INTO intents ({_INTENT_COLUMNS}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
@@ -579,7 +588,7 @@ class StateStore:
         if self.read_only:
             raise RuntimeError(f"{self.path} was opened read-only: a backup of it is a bug")
         with self._using():
-            return write_backup(self._db.conn, self.path)
+            return write_backup(self._conn, self.path)
 
     def current_lock(self) -> LockInfo | None:
         return locking.read(self.path)
