@@ -30,10 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
 from . import lock as locking
 from .records import StateError, decode_attributes, encode_attributes, encode_json, open_sealed
 
@@ -148,6 +144,8 @@ def derive(source: KeySource, kdf: Mapping[str, Any] | None) -> bytes:
         return source.secret
     if kdf is None or kdf.get("alg") != "scrypt":
         raise StateError(f"Cannot use {source.origin}: the key-derivation parameters are missing.")
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     salt = base64.b64decode(kdf["salt"])
     return Scrypt(salt=salt, length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(
         source.secret
@@ -162,6 +160,10 @@ class Cipher:
     """AES-256-GCM for one state (its lineage): seal with the primary key, open with any."""
 
     def __init__(self, lineage: str, primary: bytes, fallbacks: list[bytes] | None = None) -> None:
+        # imported here: a state without a key is read without loading cryptography's
+        # native module (tens of milliseconds of every plan)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self.lineage = lineage
         self._primary = AESGCM(primary)
         self._fallbacks = [AESGCM(k) for k in fallbacks or []]
@@ -186,6 +188,8 @@ class Cipher:
             blob = b""
         if version != _VERSION or len(blob) < _NONCE_BYTES + 16:
             raise StateError(f"The sealed value of {_where(address, path)} is damaged.")
+        from cryptography.exceptions import InvalidTag
+
         aad = _aad(self.lineage, address, path)
         for i, aes in enumerate([self._primary, *self._fallbacks]):
             try:
