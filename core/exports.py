@@ -3,7 +3,9 @@
 A package's ``__init__`` names its API in ``_WHERE`` (name → defining module) and sets
 ``__getattr__ = lazy_exports(__name__, _WHERE)``. Always holds: a name is imported from its
 defining module on first use and then kept in the package, so importing one module of a
-package does not import the others; a name not in the API is an ``AttributeError``.
+package does not import the others; a name not in the API is an ``AttributeError``. The
+names are those callers outside the package use; modules of the package import from their
+sibling modules, never from its ``__init__``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
 """The fabric: tenant, subscriptions, regions and pairs, resource ids and the fabric.db file.
 
-The names below are this package's API, the names callers outside it use; they are
-imported from their modules on first use (PEP 562), so importing one module of the
-package does not import them all. Modules of this package import from their sibling
-modules, never from here.
+Its API is the names below (``core.exports`` says how they load).
 """
 
 from __future__ import annotations
