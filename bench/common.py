@@ -75,7 +75,14 @@ def run_measured(
     stdout_to_devnull: bool = False,
     check: bool = True,
 ) -> Run:
-    """Run ``argv`` in a child, timing it and reading its own peak RSS via ``wait4``."""
+    """Run ``argv`` in a child, timing it and reading its own peak RSS via ``wait4``.
+
+    The child runs as users run bcdr, with bytecode caching: ``PYTHONDONTWRITEBYTECODE``
+    (which some shells set) is dropped from its environment, or every run would compile
+    its sources again.
+    """
+    base = os.environ if env is None else env
+    env = {k: v for k, v in base.items() if k != "PYTHONDONTWRITEBYTECODE"}
     # Output goes to temporary files, so a chatty child never blocks on a full pipe and
     # the child can be reaped with wait4 (which Popen.communicate would do first).
     with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -31,15 +30,12 @@ def measure(repeat: int) -> dict[str, list[float]]:
         "bcdr --help": [*bcdr_command(), "--help"],
         "bcdr version": [*bcdr_command(), "version"],
     }
-    # as users run it: with bytecode caching (a shell that sets PYTHONDONTWRITEBYTECODE
-    # would have every run compile its sources again)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for argv in commands.values():  # warm the file cache and the .pyc files first
-        run_measured(argv, env=env, stdout_to_devnull=True)
+        run_measured(argv, stdout_to_devnull=True)
     for _ in range(repeat):
         for name, argv in commands.items():
-            samples[name].append(run_measured(argv, env=env, stdout_to_devnull=True).seconds)
+            samples[name].append(run_measured(argv, stdout_to_devnull=True).seconds)
     return samples
 
 
