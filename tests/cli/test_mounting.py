@@ -7,13 +7,12 @@ cannot be loaded says so instead of breaking every other command.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib.metadata import EntryPoint, entry_points
 
 import pytest
 
 from engine.cli import mounting
+from tests.probe import fresh_modules
 
 
 def test_the_platform_commands_come_from_entry_points() -> None:
@@ -58,13 +57,8 @@ def test_a_command_that_cannot_be_loaded_says_why(bcdr, monkeypatch: pytest.Monk
 
 def test_loading_the_platform_commands_imports_no_core() -> None:
     """Listing commands loads their modules; the core is imported only when one runs."""
-    probe = (
-        "import sys\n"
+    _, modules = fresh_modules(
         "import providers.platform.cli.group, providers.platform.cli.serve\n"
-        "import providers.platform.cli.store\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'core'))\n"
+        "import providers.platform.cli.store"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    assert [m for m in modules if m.split(".")[0] == "core"] == []

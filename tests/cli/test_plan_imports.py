@@ -8,25 +8,12 @@ to name the addresses on a cycle.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.cli.conftest import run_in, write
+from tests.probe import bcdr_modules
 
 HEAVY = ("lark", "hcl2", "networkx")
-
-PROBE = (
-    "import sys\n"
-    "from engine.cli import main\n"
-    "try:\n"
-    "    main(['-chdir', sys.argv[1], 'plan', '-no-color', '-detailed-exitcode'],"
-    " prog_name='bcdr')\n"
-    "except SystemExit as exc:\n"
-    "    print('exit', exc.code)\n"
-    f"heavy = {HEAVY!r}\n"
-    "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
-)
 
 
 def test_warm_no_change_plan_imports_no_parser_and_no_networkx(tmp_path: Path) -> None:
@@ -43,9 +30,9 @@ def test_warm_no_change_plan_imports_no_parser_and_no_networkx(tmp_path: Path) -
     )
     assert run_in(tmp_path, "init", "-no-color").exit_code == 0
     assert run_in(tmp_path, "apply", "-auto-approve", "-no-color").exit_code == 0
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tmp_path)], capture_output=True, text=True, check=True
-    ).stdout
-    lines = out.strip().splitlines()
+    out, code, modules = bcdr_modules(
+        "-chdir", str(tmp_path), "plan", "-no-color", "-detailed-exitcode"
+    )
     assert "No changes." in out
-    assert lines[-2:] == ["exit 0", "[]"]
+    assert code == 0
+    assert [m for m in modules if m.split(".")[0] in HEAVY] == []

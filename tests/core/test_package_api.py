@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import subprocess
-import sys
 
 import pytest
+
+from tests.probe import fresh_modules
 
 PACKAGES = [
     "core.access",
@@ -34,14 +34,8 @@ def test_every_name_of_the_api_resolves_to_where_it_is_defined(package: str) -> 
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_importing_a_package_imports_none_of_its_modules(package: str) -> None:
-    code = (
-        f"import sys, {package}; "
-        f"print(sorted(m for m in sys.modules if m.startswith('{package}.')))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    _, modules = fresh_modules(f"import {package}")
+    assert [m for m in modules if m.startswith(f"{package}.")] == []
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
