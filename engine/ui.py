@@ -91,13 +91,11 @@ class UI:
 
     def write(self, raw: str) -> None:
         """Bytes-exact output (``output -raw``): no newline added, no styling."""
-        self._raw(raw)
-
-    def _raw(self, raw: str) -> None:
-        """Writes past rich (``write``, the question's prompt): a closed pipe as through it."""
         self._write("stdout", raw)
 
     def _write(self, name: str, raw: str) -> None:
+        """Writes past rich (plain lines, ``write``, the question's prompt): a closed pipe
+        as through it."""
         if name in self.closed:
             return
         stream = self._consoles[name].file if name in self._consoles else _stream(name)
@@ -128,7 +126,7 @@ class UI:
         for row in explanation.splitlines():
             self.print(f"  {row}")
         self.print("")
-        self._raw("  Enter a value: ")
+        self._write("stdout", "  Enter a value: ")
         answer = sys.stdin.readline()
         self.print("")
         return answer.strip() == "yes"
