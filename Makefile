@@ -7,13 +7,21 @@ BCDR   := $(VENV)/bin/bcdr
 
 .PHONY: demo test bench faults lint fmt docs clean
 
+# Azurite (the Azure Blob emulator the tests run against), from npm into .azurite/
+AZURITE_VERSION := 3.35.0
+AZURITE := .azurite/node_modules/.bin/azurite-blob
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-test: $(VENV)/.installed
+$(AZURITE):
+	npm install --prefix .azurite --no-audit --no-fund --loglevel=error azurite@$(AZURITE_VERSION)
+
+# the tests start Azurite on 127.0.0.1 themselves (tests/azurite.py) and stop it after
+test: $(VENV)/.installed $(AZURITE)
 	$(PY) -m pytest -q
 
 demo: $(VENV)/.installed
@@ -41,4 +49,4 @@ docs: $(VENV)/.installed
 	$(BCDR) providers docs -out docs/resources
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .azurite .pytest_cache .ruff_cache
