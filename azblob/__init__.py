@@ -225,9 +225,12 @@ class Container:
         ctx = {"account": self.account, "container": self.name, "blob": blob}
         doing = f" ({doing})" if doing else ""
         if isinstance(exc, e.ServiceRequestError | e.ServiceResponseError):
+            target = (
+                f"blob {blob!r} in container {self.name!r}" if blob else f"container {self.name!r}"
+            )
             return BlobUnreachable(
-                f"Cannot reach {self.endpoint}{doing} for {what}: check the endpoint and "
-                "that the storage service is running",
+                f"Cannot reach the blob endpoint {self.endpoint}{doing} for {target}: check "
+                "the endpoint and that the storage service is running",
                 code=code,
                 status=status,
                 **ctx,
@@ -249,9 +252,8 @@ class Container:
                 **ctx,
             )
         if isinstance(exc, e.ResourceNotFoundError) or status == 404:
-            kind = "container" if code == "ContainerNotFound" or not blob else "blob"
-            missing = self.where() if kind == "container" else what
-            return BlobNotFound(f"No {missing}", code=code, status=status, **ctx)
+            gone = " (the container does not exist)" if blob and code == "ContainerNotFound" else ""
+            return BlobNotFound(f"No {what}{gone}", code=code, status=status, **ctx)
         if isinstance(exc, e.ResourceExistsError | e.ResourceModifiedError) or status in (
             409,
             412,
@@ -327,9 +329,11 @@ class Container:
         """The bytes of ``blob`` (``length`` from ``offset``; to the end when None)."""
         if length == 0:
             return b""
-        kw: dict[str, Any] = {"offset": offset or None, "length": length}
-        if offset and length is None:
-            kw = {"offset": offset}
+        kw: dict[str, Any] = {}
+        if offset or length is not None:
+            kw["offset"] = offset
+        if length is not None:
+            kw["length"] = length
         if lease:
             kw["lease"] = lease
         try:

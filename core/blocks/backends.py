@@ -1,15 +1,19 @@
-"""Block store backends: a narrow object store (put, get, has, list, delete, size), and the
-sweep of what interrupted puts left behind (``remove_leftovers``).
+"""Block store backends: a narrow object store (put, get, has, list, delete, size), the
+sweep of what interrupted puts left behind (``remove_leftovers``), and the store lock.
 
 What always holds: ``put`` is atomic and durable (a reader sees the old object, the new
 one, or none, never a torn one; after ``put`` returns the object survives a crash); names
 are relative, ``/``-separated, and made only of ``[A-Za-z0-9._-]`` parts that do not start
 with a dot, so no name escapes the store or collides with a temp file. Every backend passes
-``tests/core/backend_conformance.py``; an Azure Blob backend is the next one.
+``tests/core/backend_conformance.py``: ``LocalBackend`` here, ``BlobBackend`` on Azure Blob
+(``core/blocks/remote.py``). A store lock (``StoreLock``) is held shared by writers and
+exclusive by gc: ``FileLock`` on one machine, ``LeaseLock`` (remote.py) across machines.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import uuid
@@ -47,6 +51,33 @@ class Backend(Protocol):
     def delete(self, name: str) -> None: ...
     def size(self, name: str) -> int: ...
     def remove_leftovers(self) -> tuple[int, int]: ...
+
+
+class StoreLock(Protocol):
+    """A block store's lock: ``hold(exclusive)`` for the block; ``check`` raises
+    ``CoreError`` when the lock was lost while held (its holder must stop writing)."""
+
+    def hold(self, exclusive: bool) -> contextlib.AbstractContextManager[None]: ...
+    def check(self) -> None: ...
+
+
+class FileLock:
+    """The store lock as a file locked with ``flock`` (cross-process, one machine)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextlib.contextmanager
+    def hold(self, exclusive: bool) -> Iterator[None]:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+    def check(self) -> None:
+        """A file lock is never lost while its holder lives."""
 
 
 def _fsync_dir(path: Path) -> None:

@@ -12,18 +12,18 @@ under the store's exclusive lock and keeps the index it replaces beside the new 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.blocks.backends import LocalBackend
 from core.blocks.packs import read_footer
 from core.disks.fileio import fsync_path
 from core.errors import CoreError, IntegrityError, NotFound
+
+if TYPE_CHECKING:
+    from core.blocks.remote import BlobPlace
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS packs (name TEXT PRIMARY KEY, size INTEGER NOT NULL);
@@ -99,21 +99,7 @@ def index_damaged(path: Path, exc: Exception) -> IndexDamaged:
     return IndexDamaged(path, str(exc))
 
 
-@contextlib.contextmanager
-def flock(lock_path: Path | None, exclusive: bool) -> Iterator[None]:
-    """Hold the store's lock file (fcntl, cross-process), shared or exclusive."""
-    if lock_path is None:
-        yield
-        return
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)
-
-
-def rebuild_index(store_dir: Path) -> RebuildReport:
+def rebuild_index(store_dir: Path, place: BlobPlace | None = None) -> RebuildReport:
     """Make the index of the store at ``store_dir`` (``BlockStore.open_dir``'s layout) again
     from its packs' footers, under the store's exclusive lock (no writer runs meanwhile).
 
@@ -123,13 +109,17 @@ def rebuild_index(store_dir: Path) -> RebuildReport:
     indexed; a block in two packs is indexed in the first (by name). A crash meanwhile
     leaves either index in place (or, in the instant of the swap, one the next rebuild
     replaces). Run it while no other process reads the store (``bcdr serve``): a reader
-    keeps the index it opened.
+    keeps the index it opened. With ``place`` the packs are read from Azure Blob (ranged
+    reads of their footers) and the index is made in ``store_dir`` as ever.
     """
+    from core.blocks.remote import objects_and_lock
+
     store_dir = Path(store_dir)
-    backend = LocalBackend(store_dir / "objects")
+    store_dir.mkdir(parents=True, exist_ok=True)
+    backend, lock = objects_and_lock(store_dir, place)
     index = store_dir / "index.db"
     report = RebuildReport(str(store_dir))
-    with flock(store_dir / "lock", exclusive=True):
+    with lock.hold(exclusive=True):
         new = store_dir / "index.db.rebuilding"
         for leftover in (new, new.with_name(new.name + "-journal")):
             leftover.unlink(missing_ok=True)

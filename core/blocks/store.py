@@ -35,11 +35,12 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xxhash
 
-from core.blocks.backends import Backend, LocalBackend, check_object_name
-from core.blocks.index import DAMAGE_ERRORS, connect, flock, index_damaged, is_damage
+from core.blocks.backends import Backend, FileLock, StoreLock, check_object_name
+from core.blocks.index import DAMAGE_ERRORS, connect, index_damaged, is_damage
 from core.blocks.manifests import Manifest, decode_manifest, encode_manifest
 from core.blocks.packs import (
     PackWriter,
@@ -49,6 +50,9 @@ from core.blocks.packs import (
 )
 from core.disks.fileio import BLOCK_SIZE
 from core.errors import CoreError, IntegrityError, NotFound
+
+if TYPE_CHECKING:
+    from core.blocks.remote import BlobPlace
 
 PACK_SIZE = 8 * 1024 * 1024
 _FOOTERS_KEPT = 256  # checked pack footers a store handle remembers
@@ -71,6 +75,7 @@ class BlockStore:
         index_path: Path,
         *,
         lock_path: Path | None = None,
+        lock: StoreLock | None = None,
         pack_size: int = PACK_SIZE,
         threads: int = 2,
     ) -> None:
@@ -78,7 +83,8 @@ class BlockStore:
         self.seed = seed
         self.pack_size = pack_size
         self.threads = threads
-        self.lock_path = lock_path
+        self.store_lock = lock or (FileLock(lock_path) if lock_path is not None else None)
+        """The store lock (``core.blocks.backends.StoreLock``); None: not locked."""
         self.index_path = Path(index_path)
         try:
             self.db = connect(self.index_path)
@@ -89,17 +95,18 @@ class BlockStore:
         self._footers_lock = threading.Lock()
 
     @classmethod
-    def open_dir(cls, store_dir: Path, seed: int, **kwargs) -> BlockStore:
-        """The standard layout: ``objects/`` (packs, manifests), ``index.db``, ``lock``."""
+    def open_dir(
+        cls, store_dir: Path, seed: int, place: BlobPlace | None = None, **kwargs
+    ) -> BlockStore:
+        """The standard layout: ``objects/`` (packs, manifests), ``index.db``, ``lock``; with
+        ``place``, the objects and the lock on Azure Blob and the index still in
+        ``store_dir`` (``core.blocks.remote.objects_and_lock``)."""
+        from core.blocks.remote import objects_and_lock
+
         store_dir = Path(store_dir)
         store_dir.mkdir(parents=True, exist_ok=True)
-        return cls(
-            LocalBackend(store_dir / "objects"),
-            seed,
-            store_dir / "index.db",
-            lock_path=store_dir / "lock",
-            **kwargs,
-        )
+        backend, lock = objects_and_lock(store_dir, place)
+        return cls(backend, seed, store_dir / "index.db", lock=lock, **kwargs)
 
     def close(self) -> None:
         self.db.close()
@@ -129,9 +136,11 @@ class BlockStore:
     # locking
     @contextlib.contextmanager
     def lock(self, exclusive: bool) -> Iterator[None]:
-        """Writers hold the store lock shared; gc holds it exclusive (fcntl, cross-process).
+        """Writers hold the store lock shared; gc holds it exclusive (across processes; on
+        Azure Blob across machines).
         A damaged index met inside raises ``IntegrityError`` naming the file."""
-        with flock(self.lock_path, exclusive):
+        held = self.store_lock.hold(exclusive) if self.store_lock else contextlib.nullcontext()
+        with held:
             try:
                 yield
             except DAMAGE_ERRORS as exc:

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import AlreadyExists, CoreError, NotFound
+from core.fabric import placement as placements
 from core.fabric import schema
+from core.fabric.placement import Placement
 from core.fabric.regions import REGIONS
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -106,6 +108,8 @@ class Fabric:
     def __init__(self, home: Path) -> None:
         # Use Fabric.open(home); the constructor does no I/O.
         self.home = Path(home)
+        self.placement = Placement()
+        """Where the block stores (and storage accounts) are: ``core.fabric.placement``."""
         self._lock = threading.Lock()
         self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._closed = False
@@ -116,8 +120,11 @@ class Fabric:
         return f"Fabric(home={str(self.home)!r})"
 
     @classmethod
-    def open(cls, home: Path | None = None) -> Fabric:
-        """Open the fabric at ``home`` (default ``.bcdr/fabric``), creating it on first use."""
+    def open(cls, home: Path | None = None, placement: Placement | None = None) -> Fabric:
+        """Open the fabric at ``home`` (default ``.bcdr/fabric``), creating it on first use.
+
+        ``placement`` (the provider block's): recorded on first use, or checked against the
+        recorded one (``core.fabric.placement.check_move``); None keeps the recorded one."""
         home = Path(home).absolute() if home is not None else Path.cwd() / ".bcdr" / "fabric"
         try:
             home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -133,15 +140,21 @@ class Fabric:
             ) from exc
         fabric = cls(home)
         try:
-            fabric._init()
+            fabric._init(placement)
         except BaseException:
             fabric.close()
             raise
         return fabric
 
-    def _init(self) -> None:
+    def _init(self, placement: Placement | None) -> None:
         schema.migrate(self.db())
         with self.transaction() as conn:
+            before = placements.recorded(conn)
+            if placement is not None and before is not None and placement != before:
+                placements.check_move(before, placement, self._has_stores(conn), str(self.home))
+            self.placement = placement or before or Placement()
+            if self.placement != before:
+                placements.record(conn, self.placement)
             now = time.time()
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('tenant_id', ?)", (str(uuid.uuid4()),))
             sub = str(uuid.uuid4())
@@ -160,6 +173,10 @@ class Fabric:
             rows = dict(conn.execute("SELECT key, value FROM meta"))
         self.tenant_id = rows["tenant_id"]
         self.default_subscription = rows["default_subscription"]
+
+    def _has_stores(self, conn: sqlite3.Connection) -> bool:
+        """Whether the block stores hold something a move would leave behind."""
+        return conn.execute("SELECT 1 FROM restore_points LIMIT 1").fetchone() is not None
 
     # -- the metadata database -------------------------------------------------------------
 

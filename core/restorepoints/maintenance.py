@@ -93,7 +93,7 @@ class Maintenance:
 
     def rebuild_index(self, region: str, sub: str) -> RebuildReport:
         """Make the index of one store again from its packs (close its handles first)."""
-        return rebuild_index(self.fabric.store_dir(region, sub))
+        return rebuild_index(self.fabric.store_dir(region, sub), self.stores.place(region, sub))
 
     def _openers(self, drp_ids: list[str]) -> dict[str, Callable | KeyUnavailable]:
         """For each encrypted disk restore point: its key's opener, or why it cannot open."""

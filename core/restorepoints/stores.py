@@ -4,7 +4,11 @@ What always holds: ``get`` keeps one handle per store and thread until ``close``
 index connection checkpoints it, which costs tens of ms); ``open`` gives a new handle the
 caller closes; a process opens one store at a time (two threads setting up a new store's
 index at once get "database is locked" instead of waiting). ``store_lock`` is the store's
-lock: shared for writers (captures, copies, restores, verify), exclusive for gc.
+lock: shared for writers (captures, copies, restores, verify), exclusive for gc. Where
+a store keeps its objects is the fabric's placement (``core.fabric.placement``): its home
+folder, or with ``block_store = "blob"`` the container ``bcdr-blocks`` of the blob endpoint,
+under ``TENANT/regions/REGION/SUBSCRIPTION/store/`` (``place``); the index is local either
+way and rebuildable from the packs.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from core.blocks.remote import CONTAINER, BlobPlace
 from core.blocks.store import BlockStore
+from core.errors import CoreError
 from core.fabric.home import Fabric
 
 _OPEN_LOCK = threading.Lock()
@@ -27,6 +34,23 @@ class Stores:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[BlockStore] = []
+        self._container: Any = None
+
+    def place(self, region: str, subscription: str) -> BlobPlace | None:
+        """Where the store of (region, subscription) keeps its objects on Azure Blob; None
+        when they are in the fabric's home folder."""
+        placement = self.fabric.placement
+        if not placement.blocks_on_blob:
+            return None
+        if self._container is None:
+            import azblob
+
+            try:
+                self._container = azblob.Container(placement.blob_endpoint, CONTAINER)
+            except azblob.BlobError as exc:
+                raise CoreError(f"the block stores' endpoint: {exc}") from None
+        prefix = f"{self.fabric.tenant_id}/regions/{region}/{subscription}/store/"
+        return BlobPlace(self._container, prefix)
 
     def get(self, region: str, subscription: str) -> BlockStore:
         """The block store of (region, subscription), kept open for this thread until
@@ -43,7 +67,8 @@ class Stores:
         """A new handle on the block store of (region, subscription); the caller closes it."""
         seed = self.fabric.subscription_seed(subscription)
         with _OPEN_LOCK:
-            return BlockStore.open_dir(self.fabric.store_dir(region, subscription), seed)
+            store_dir = self.fabric.store_dir(region, subscription)
+            return BlockStore.open_dir(store_dir, seed, self.place(region, subscription))
 
     def with_index(self) -> set[tuple[str, str]]:
         """The (region, subscription) of every store that has an index on disk."""

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the core is imported on first use (below), not at module lo
     from core.access import Access
     from core.disks import Disks
     from core.fabric import Fabric
+    from core.fabric.placement import Placement
     from core.restorepoints import RestorePoints
 
 DEFAULT_SERVE_URL = "http://127.0.0.1:8443"
@@ -60,8 +61,12 @@ class PlatformSession:
         subscription: str = "",
         working_dir: Path | None = None,
         import_roots: tuple[Path, ...] = (),
+        placement: Placement | None = None,
     ):
         self.home = Path(home)
+        # where the fabric keeps its bytes (the provider block's blob_endpoint and
+        # block_store); None: where the fabric recorded
+        self.placement = placement
         # where the specs are: relative paths in arguments (source_uri) start here
         self.working_dir = Path(working_dir) if working_dir is not None else Path.cwd()
         # folders besides the specs' that source_uri may read images from (absolute)
@@ -92,7 +97,7 @@ class PlatformSession:
             if self._fabric is None:
                 from core.fabric import Fabric
 
-                self._fabric = Fabric.open(self.home)
+                self._fabric = Fabric.open(self.home, self.placement)
             return self._fabric
 
     @property

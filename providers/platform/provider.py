@@ -1,8 +1,10 @@
 """The ``platform`` provider: the embedded platform's resource types behind the Provider protocol.
 
-Configured by ``provider "platform" { home, serve_url, subscription, import_roots }`` (all
-optional: ``home`` defaults to ``.bcdr/fabric`` beside the specs; ``import_roots`` lists the
-folders besides the specs' that ``source_uri`` may read). The resource types come from the
+Configured by ``provider "platform" { home, serve_url, subscription, import_roots,
+blob_endpoint, block_store }`` (all optional: ``home`` defaults to ``.bcdr/fabric`` beside
+the specs; ``import_roots`` lists the folders besides the specs' that ``source_uri`` may
+read; ``blob_endpoint`` puts the storage accounts on Azure Blob, and ``block_store = "blob"``
+the block stores too, with the credential from the environment). The resource types come from the
 one list of their modules, ``providers.platform.types``.
 Always holds: no exception from the core reaches the engine — a ``CoreError`` becomes an
 error diagnostic that names the resource and says what to do.
@@ -42,6 +44,11 @@ _ARGS = {
     "platform's default subscription)",
     "import_roots": "folders besides the specs' folder that source_uri may import images from "
     "(a list; relative to the specs)",
+    "blob_endpoint": "an Azure Blob endpoint for the platform's storage (for Azurite "
+    "http://127.0.0.1:10000/devstoreaccount1); the credential comes from "
+    "AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY",
+    "block_store": '"local" (default: in the home folder) or "blob" (on blob_endpoint): '
+    "where restore points' blocks are kept",
 }
 
 # how each cost key of a plan reads (the engine renders these words, it knows no key)
@@ -110,6 +117,7 @@ class EmbeddedProvider:
                 )
             )
             roots = []
+        placement = self._placement(cfg, ctx, diags)
         if self._session is not None:
             self._session.close()
         self._session = PlatformSession(
@@ -118,8 +126,25 @@ class EmbeddedProvider:
             str(cfg.get("subscription") or ""),
             ctx.working_dir,
             tuple(ctx.working_dir / r for r in roots),
+            placement,
         )
         return diags
+
+    @staticmethod
+    def _placement(cfg: dict[str, Any], ctx: ProviderContext, diags: Diagnostics) -> Any:
+        """The fabric's ``Placement`` from blob_endpoint and block_store; None (the one
+        recorded) when they are wrong, with an error saying why."""
+        from core.errors import CoreError
+        from core.fabric.placement import Placement
+
+        try:
+            return Placement(
+                str(cfg.get("blob_endpoint") or ""), str(cfg.get("block_store") or "local")
+            )
+        except CoreError as exc:
+            summary = "Invalid storage settings of the platform provider"
+            diags.append(error(summary, str(exc), ctx.config_range))
+            return None
 
     @property
     def session(self) -> PlatformSession:

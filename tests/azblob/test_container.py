@@ -47,7 +47,7 @@ def test_missing_blob_and_container_are_named(box, azurite) -> None:
     assert "'nope'" in str(err.value) and box.name in str(err.value)
     assert ACCOUNT in str(err.value)
     gone = Container(azurite.endpoint, box.name + "x", Credential(ACCOUNT, KEY))
-    with pytest.raises(BlobNotFound, match="container"):
+    with pytest.raises(BlobNotFound, match="No container"):
         list(gone.list())
 
 

@@ -34,6 +34,7 @@ class BackendConformance:
     def test_ranged_get(self, backend) -> None:
         backend.put("r", bytes(range(100)))
         assert backend.get("r", 10, 5) == bytes(range(10, 15))
+        assert backend.get("r", 0, 3) == bytes(range(3))
         assert backend.get("r", 95) == bytes(range(95, 100))
         assert backend.get("r", 98, 10) == bytes([98, 99])
 
