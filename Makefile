@@ -27,9 +27,10 @@ test: $(VENV)/.installed $(AZURITE)
 demo: $(VENV)/.installed
 	$(PY) examples/run_demo.py
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed $(AZURITE)
 	$(PY) bench/snapshot.py
 	$(PY) bench/engine_scale.py
+	$(PY) bench/blob_store.py
 
 faults: $(VENV)/.installed
 	$(PY) bench/faults.py

@@ -87,3 +87,10 @@ def test_engine_scale_bench_measures_every_size(tmp_path: Path) -> None:
         assert all(f["seconds"] > 0 and f["peak_rss_bytes"] > 0 for f in figures.values())
     assert data["growth"][0]["from"] == 5 and data["growth"][0]["to"] == 15
     assert data["targets"][0]["pass"] is None  # 10,000 was not measured
+
+
+def test_blob_store_bench_runs_both_placements_and_checks_the_restore(tmp_path: Path) -> None:
+    got = _run("blob_store.py", "--size", "4MiB", tmp=tmp_path)
+    for placement in ("local", "blob"):
+        assert {"full", "incremental", "restore"} <= set(got[placement])
+    assert got["blob_calls"]["calls"]["put"] > 0 and got["blob_calls"]["calls"]["get"] > 0
