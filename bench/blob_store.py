@@ -77,7 +77,8 @@ def run(home: Path, image: Path, size: int, placement) -> dict:
         t0 = time.perf_counter()
         points.create(cid, "full", vm, consistency_mode="CrashConsistent")
         out["full"] = time.perf_counter() - t0
-        for b in changed_blocks(size, 7):
+        blocks = disks.get(disk.id).size_bytes // BLOCK  # the image's whole blocks
+        for b in changed_blocks(blocks * BLOCK, 7):
             disks.write(disk.id, b * BLOCK, changed_data(b, 7))
         t0 = time.perf_counter()
         rp = points.create(cid, "incremental", vm, consistency_mode="CrashConsistent")
