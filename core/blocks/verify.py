@@ -193,7 +193,23 @@ def _check_blocks(
         )
 
     present = {r[0] for r in rows}
-    for d in sorted(set(users) - present):
+    unindexed = sorted(set(users) - present)
+    stray = [p for p in store.backend.list("packs/") if p not in packs] if unindexed else []
+    if stray:  # the blocks may well be in packs the index does not know (a lost index)
+        who = [u for d in unindexed for u in users[d]]
+        report.problems.append(
+            Problem(
+                "index",
+                str(store.index_path),
+                None,
+                f"out of date: {len(unindexed)} blocks in use are not in it, and the store "
+                f"holds {len(stray)} packs it does not list; {_REBUILD}",
+                sorted({r for _, r in who}),
+                sorted({drp for drp, _ in who}),
+            )
+        )
+        unindexed = []
+    for d in unindexed:
         report.problems.append(problem(d, None, "missing"))
     in_pack: dict[str, list[tuple[str, str]]] = defaultdict(list)  # users of a pack's blocks
     for d, pack, *_ in rows:

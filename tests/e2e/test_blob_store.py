@@ -91,6 +91,9 @@ def test_quickstart_keeps_its_blocks_on_azurite_and_restores_byte_identical(
     # the local index lost: the packs on the endpoint hold everything to make it again
     for index in (work.dir / ".bcdr" / "fabric" / "regions").glob("*/*/store/index.db*"):
         index.unlink()
+    code, out = work.code("verify")
+    assert code == 1 and "packs it does not list" in out and "rebuild-index" in out
+    assert "take new ones" not in out  # nothing is lost: the packs hold every block
     assert "Rebuilt the block index" in work.ok("verify", "--rebuild-index")
     assert "No problems found." in work.ok("verify")
 

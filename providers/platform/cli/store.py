@@ -20,7 +20,7 @@ _VERIFY_ADVICE = {
         "Enable or recover the key, then run bcdr verify again.",
     ),
     "index": (
-        "The block index is damaged",
+        "The block index is damaged or out of date",
         "The packs hold everything it holds: rebuild it with bcdr verify -rebuild-index. "
         "Until then, restores from this store are refused.",
     ),
