@@ -174,7 +174,7 @@ class _Walk:
         self.config = config
         self.state = state
         self.registry = registry
-        self.ev = Evaluator(config, plan.variables, working_dir)
+        self.ev = Evaluator(config, plan.variables, working_dir, plan_time=plan.created_at)
         self.records = {r.address: r for r in state.instances()}
         self.apply_id = uuid.uuid4().hex
         self.intent_ids: dict[str, str | None] = {}  # the planned id each intent holds

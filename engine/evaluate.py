@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +43,20 @@ def eval_error(err: EvalError, address: str | None = None) -> Any:
 class Evaluator:
     """Values of resources known so far, and evaluation of expressions against them."""
 
-    def __init__(self, config: Config, variables: dict[str, Any], working_dir: Path) -> None:
+    def __init__(
+        self,
+        config: Config,
+        variables: dict[str, Any],
+        working_dir: Path,
+        *,
+        plan_time: str = "",
+        planning: bool = False,
+    ) -> None:
+        """``plan_time``: the plan's timestamp (``plantimestamp()``); ``planning``: whether
+        ``timestamp()`` and other functions of a new value on every call are unknown."""
         self.config = config
+        self.plan_time = plan_time or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.planning = planning
         self.variables = variables
         self.working_dir = working_dir
         self.instances: dict[ResourceAddr, dict[InstanceKey, Any]] = {}
@@ -132,6 +145,8 @@ class Evaluator:
             has_each=each is not None,
             path_module=".",
             path_cwd=str(self.working_dir),
+            planning=self.planning,
+            plan_time=self.plan_time,
         )
 
     def instance_context(self, resource: Any, key: InstanceKey, each_value: Any) -> EvalContext:

@@ -56,6 +56,10 @@ class EvalContext:
     has_each: bool = False
     path_module: str = "."
     path_cwd: str = "."
+    #: while planning, ``timestamp()``, ``uuid()`` and ``bcrypt()`` are unknown (known after
+    #: apply); ``plantimestamp()`` is ``plan_time`` (the time now when empty)
+    planning: bool = False
+    plan_time: str = ""
 
 
 class ExprEvaluator:

@@ -4,7 +4,10 @@ and for-expressions.
 Always holds: an operator or call on ``UNKNOWN`` yields ``UNKNOWN`` (``==``/``!=`` only
 when either side is not wholly known); a function sees ``UNKNOWN`` only when its name is
 in ``UNKNOWN_AWARE``; ``try``/``can`` catch only ``EvalError`` (user mistakes), never
-bugs; a wrong operand type is an ``EvalError`` that names both types; a result computed
+bugs, and never a call of an unknown function or with the wrong number of arguments
+inside them (a mistake in the configuration, not a failure at run time); a function
+that gives a new value on every call (``timestamp``, ``uuid``) is ``UNKNOWN`` while
+planning; a wrong operand type is an ``EvalError`` that names both types; a result computed
 from a marked value is marked (``sensitive()`` marks, ``nonsensitive()`` unmarks), and
 a conditional whose condition is unknown carries the marks of both branches.
 """
@@ -12,14 +15,24 @@ a conditional whose condition is unknown carries the marks of both branches.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
-from engine.exprnodes import EvalError, Expr, ExprEvaluator, Reference, iterate, key_string
+from engine.exprnodes import (
+    EvalContext,
+    EvalError,
+    Expr,
+    ExprEvaluator,
+    Reference,
+    iterate,
+    key_string,
+)
 from engine.functions import (
+    CONTEXT_ARGS,
     FUNCTIONS,
+    IMPURE_FUNCTIONS,
     LAZY_FUNCTIONS,
     MARK_FUNCTIONS,
-    PATH_FUNCTIONS,
     UNKNOWN_AWARE,
     FunctionError,
     call_problem,
@@ -45,6 +58,10 @@ class FunctionCall(Expr):
             return self._lazy(e)
         if self.name in MARK_FUNCTIONS:
             return self._mark(e)
+        if self.name in IMPURE_FUNCTIONS and e.ctx.planning:
+            for a in self.args:  # a mistake in an argument is still one
+                a._ev(e)
+            return UNKNOWN  # a new value on every call: known after apply
         before, e.marks[0] = e.marks[0], False
         args = [a._ev(e) for a in self.args]
         secret_args, e.marks[0] = e.marks[0], before or e.marks[0]
@@ -65,8 +82,9 @@ class FunctionCall(Expr):
         if self.name not in UNKNOWN_AWARE and not all(is_wholly_known(a) for a in args):
             return UNKNOWN
         try:
-            if self.name in PATH_FUNCTIONS:  # path.module is relative to path.cwd
-                return fn(*args, base=os.path.join(e.ctx.path_cwd, e.ctx.path_module))
+            wanted = CONTEXT_ARGS.get(self.name)
+            if wanted:
+                return fn(*args, **{k: _CONTEXT_VALUES[k](e.ctx) for k in wanted})
             return fn(*args)
         except FunctionError as err:
             if secret_args:  # its message could quote the secret
@@ -89,11 +107,16 @@ class FunctionCall(Expr):
         if self.name == "sensitive":
             e.marks[0] = True
             return self.args[0]._ev(e)
-        return self.args[0]._ev(ExprEvaluator(e.ctx, e.scope))  # its own marks, dropped
+        own = ExprEvaluator(e.ctx, e.scope)  # its own marks, dropped
+        value = self.args[0]._ev(own)
+        if self.name == "issensitive":
+            return UNKNOWN if value is UNKNOWN and not own.marked else own.marked
+        return value
 
     def _lazy(self, e: ExprEvaluator) -> Any:
         if not self.args:
             raise EvalError(f"{self.name}() needs at least one argument", "", self.range)
+        _refuse_static_problems(self.args)  # try and can hide what fails at run time only
         if self.name == "can":
             try:
                 value = self.args[0]._ev(e)
@@ -114,6 +137,25 @@ class FunctionCall(Expr):
             f"the last one failed with: {last.summary}",
             self.range,
         )
+
+
+_CONTEXT_VALUES: dict[str, Callable[[EvalContext], Any]] = {
+    "base": lambda ctx: os.path.join(ctx.path_cwd, ctx.path_module),  # module under cwd
+    "plan_time": lambda ctx: ctx.plan_time,
+}
+
+
+def _refuse_static_problems(args: list[Expr]) -> None:
+    """A call of an unknown function, or with the wrong number of arguments, inside
+    ``try``/``can`` is a mistake in the configuration, not a failure to catch."""
+    stack = list(args)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FunctionCall):
+            problem = call_problem(node.name, None if node.expand else len(node.args))
+            if problem is not None:
+                raise EvalError(*problem, node.range)
+        stack.extend(node.children())
 
 
 class Unary(Expr):

@@ -3,8 +3,9 @@
 The only module that imports python-hcl2 (and lark). ``parse_body`` runs the parser and
 converts its tree into ``Body``/``Block``/``BodyAttribute`` (``engine/configmodel.py``) and
 expression nodes (``engine/expr.py``), with file:line on every block, attribute and
-expression. Always holds: no parser type leaves this module; a syntax error becomes a
-diagnostic with file:line and what to check, never an exception.
+expression; ``parse_template`` does the same for a template file's text. Always holds: no
+parser type leaves this module; a syntax error becomes a diagnostic with file:line and
+what to check (``SyntaxProblem`` from ``parse_template``), never another exception.
 
 It passes 400 lines: it is one transformer from the parser's tree to expression and body
 nodes, the only module that imports python-hcl2 and lark; split, its node kinds would call
@@ -465,3 +466,17 @@ def parse_body(text: str, filename: str) -> tuple[Body | None, Diagnostics]:
             [error("Expression nested too deeply", "simplify it", SourceRange(filename, 1))]
         )
     return body, Diagnostics(problems)
+
+
+def parse_template(text: str, filename: str) -> Expr:
+    """Parse a template file's text (``${…}`` and ``%{if}``/``%{for}`` parts, as in a
+    heredoc) into one expression; SyntaxProblem naming the file if it is not one."""
+    rng = SourceRange(filename, 1)
+    if "${" not in text and "%{" not in text:
+        return Literal(text, rng)
+    try:
+        tree = hcl2.parses_to_tree(f"x = {heredoc_as_string(text)}\n")
+        string_node = tree.children[0].children[0].children[2]
+        return _Converter(filename).expr(string_node)
+    except LarkError:
+        raise SyntaxProblem("Invalid template", "check its ${...} and %{...} parts", rng) from None

@@ -77,7 +77,7 @@ def validate(
     graph, diags = static_checks(_checks_of(config, registry, checks), [])
     in_order = list(config.resources) if diags.has_errors else graph.order()
     diags.extend(configure_providers(config, registry, variables, config.dir))
-    ev = Evaluator(config, variables, config.dir)
+    ev = Evaluator(config, variables, config.dir, planning=True)
     for addr, res in config.resources.items():
         if res.count is not None or res.for_each is not None:
             expansion, sub = ev.expand(res, unknown_ok=True)  # count = -1, a for_each list
@@ -279,7 +279,9 @@ def make_plan(
         _mark_sensitive(plan, records, registry)
         plan.warnings = diags.warnings()
         return plan, _dedupe(diags)
-    walk = PlanWalk(config, registry, variables, working_dir, graph, records, refreshed)
+    walk = PlanWalk(
+        config, registry, variables, working_dir, graph, records, refreshed, plan.created_at
+    )
     walk.targets = targets
     walk.replace = set(replace)
     if options.mode == "destroy":
@@ -354,11 +356,12 @@ class PlanWalk:
         graph: Graph,
         records: list[Any],
         refreshed: dict[str, dict[str, Any] | None],
+        plan_time: str = "",
     ) -> None:
         self.config = config
         self.registry = registry
         self.graph = graph
-        self.ev = Evaluator(config, variables, working_dir)
+        self.ev = Evaluator(config, variables, working_dir, plan_time=plan_time, planning=True)
         self.refreshed = refreshed
         self.by_resource: dict[ResourceAddr, dict[Any, Any]] = {}
         for rec in records:

@@ -3,11 +3,13 @@
 Always holds: a bad argument is a ``FunctionError`` whose message names the argument
 and the type it needed (``engine/exprops.py`` adds the call's file:line); ``as_number`` and
 ``as_string`` convert as HCL does (``"3"`` is a number, ``3`` prints as ``"3"``) and
-refuse anything else.
+refuse anything else; ``graphemes`` splits a string into characters as Terraform counts
+them.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from engine.typeconv import number_str, parse_number, type_name
@@ -48,3 +50,29 @@ def as_string(value: Any, arg: str = "argument") -> str:
         return number_str(value)
     need(value, str, "a string", arg)
     return value
+
+
+def _joins_previous(ch: str) -> bool:
+    """Whether ``ch`` belongs to the character before it (a combining mark, a variation
+    selector, a skin-tone modifier, a keycap): Unicode's grapheme rules, the common part."""
+    o = ord(ch)
+    return (
+        unicodedata.combining(ch) != 0
+        or unicodedata.category(ch) in ("Mn", "Me", "Mc")
+        or 0xFE00 <= o <= 0xFE0F
+        or 0x1F3FB <= o <= 0x1F3FF
+        or 0xE0020 <= o <= 0xE007F
+        or o == 0x200D
+    )
+
+
+def graphemes(text: str) -> list[str]:
+    """The user-perceived characters of ``text``, as Terraform counts them: a character with
+    its combining marks and modifiers, and emoji joined by zero-width joiners, are one."""
+    out: list[str] = []
+    for ch in text:
+        if out and (_joins_previous(ch) or out[-1].endswith("\u200d")):
+            out[-1] += ch
+        else:
+            out.append(ch)
+    return out

@@ -1,26 +1,35 @@
-"""The string functions: join, split, replace, substr, format and tostring.
+"""The string functions: join, split, replace, substr, format, formatlist, title, trim, ….
 
 Always holds: arguments that should be strings accept numbers and bools (printed as HCL
 does); a bad argument or format is a ``FunctionError`` naming it; ``format`` follows
 Terraform's verbs (``%s %d %v %q %t %f …``) and refuses an unknown verb or a wrong
-number of arguments.
+number of arguments; ``substr`` and ``strrev`` work on characters as Terraform counts
+them (``graphemes``), not on code points.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from re import error
 from typing import Any
 
-from engine.functions.args import FunctionError, as_number, as_string, need
+from engine.functions.args import FunctionError, as_number, as_string, graphemes, need
 from engine.functions.encoding import f_jsonencode
+from engine.functions.regex import compile_re2
 from engine.typeconv import type_name
 
 
-def f_join(sep: Any, lst: Any) -> str:
+def f_join(sep: Any, *lists: Any) -> str:
     need(sep, str, "a string", "separator")
-    need(lst, list, "a list of strings", "second argument")
-    return sep.join(as_string(v, "list element") for v in lst)
+    if not lists:
+        raise FunctionError("join needs at least one list after the separator")
+    items: list[str] = []
+    for lst in lists:
+        need(lst, list, "a list of strings", "second argument")
+        items.extend(as_string(v, "list element") for v in lst)
+    return sep.join(items)
 
 
 def f_split(sep: Any, text: Any) -> list[str]:
@@ -34,20 +43,41 @@ def f_split(sep: Any, text: Any) -> list[str]:
 def f_replace(text: Any, search: Any, repl: Any) -> str:
     text, search, repl = as_string(text), as_string(search), as_string(repl)
     if len(search) > 1 and search.startswith("/") and search.endswith("/"):
-        try:
-            pattern = re.compile(search[1:-1])
-        except re.error as err:
-            raise FunctionError(f"invalid regular expression {search}: {err}") from None
-        return pattern.sub(re.sub(r"\$(\d+)", r"\\\1", repl), text)
+        pattern = compile_re2(search[1:-1])
+        return pattern.sub(_go_replacement(repl), text)
     return text.replace(search, repl)
 
 
+_GO_GROUP_RE = re.compile(r"\$(?:\$|\{(\w+)\}|(\w+))")
+
+
+def _go_replacement(repl: str) -> Callable[[re.Match[str]], str]:
+    """Go's ``Regexp.ReplaceAllString`` template: ``$1``, ``${1}``, ``${name}``, ``$$``."""
+
+    def expand(m: re.Match[str]) -> str:
+        def group(g: re.Match[str]) -> str:
+            name = g.group(1) or g.group(2)
+            if name is None:
+                return "$"
+            try:
+                got = m.group(int(name) if name.isdigit() else name)
+            except (IndexError, error):
+                return ""
+            return got or ""
+
+        return _GO_GROUP_RE.sub(group, repl)
+
+    return expand
+
+
 def f_substr(text: Any, offset: Any, length: Any) -> str:
-    text = as_string(text)
+    chars = graphemes(as_string(text))
     off, n = int(as_number(offset, "offset")), int(as_number(length, "length"))
     if off < 0:
-        off = max(0, len(text) + off)
-    return text[off:] if n == -1 else text[off : off + n]
+        off = max(0, len(chars) + off)
+    if off > len(chars):
+        raise FunctionError(f"offset {off} is beyond the string's {len(chars)} characters")
+    return "".join(chars[off:] if n == -1 else chars[off : off + n])
 
 
 _FORMAT_RE = re.compile(r"%(?:(%)|([-+ #0]*)(\d+)?(?:\.(\d+))?([a-zA-Z]))")
@@ -111,3 +141,63 @@ def f_tostring(value: Any) -> Any:
     if isinstance(value, list | dict):
         raise FunctionError(f"cannot convert a {type_name(value)} to a string")
     return as_string(value)
+
+
+def f_formatlist(spec: Any, *args: Any) -> list[str]:
+    need(spec, str, "a format string", "first argument")
+    lengths = {len(a) for a in args if isinstance(a, list)}
+    if len(lengths) > 1:
+        raise FunctionError(
+            "the list arguments have different lengths",
+            "formatlist takes lists of one length (and single values, used for every item)",
+        )
+    if not lengths:
+        return [f_format(spec, *args)]
+    n = lengths.pop()
+    return [f_format(spec, *(a[i] if isinstance(a, list) else a for a in args)) for i in range(n)]
+
+
+def _go_title_separator(ch: str) -> bool:
+    """Go's ``strings.Title`` rule: what a word starts after."""
+    if ch.isascii():
+        return not (ch.isalnum() or ch == "_")
+    if ch.isalpha() or ch.isdigit():
+        return False
+    return ch.isspace()
+
+
+def f_title(text: Any) -> str:
+    out: list[str] = []
+    prev = " "
+    for ch in as_string(text):
+        out.append(ch.upper() if _go_title_separator(prev) else ch)
+        prev = ch
+    return "".join(out)
+
+
+def f_chomp(text: Any) -> str:
+    return as_string(text).rstrip("\r\n")
+
+
+def f_indent(spaces: Any, text: Any) -> str:
+    return as_string(text).replace("\n", "\n" + " " * int(as_number(spaces, "first argument")))
+
+
+def f_trim(text: Any, cutset: Any) -> str:
+    return as_string(text).strip(as_string(cutset, "cutset"))
+
+
+def f_trimprefix(text: Any, prefix: Any) -> str:
+    return as_string(text).removeprefix(as_string(prefix, "prefix"))
+
+
+def f_trimsuffix(text: Any, suffix: Any) -> str:
+    return as_string(text).removesuffix(as_string(suffix, "suffix"))
+
+
+def f_strrev(text: Any) -> str:
+    return "".join(reversed(graphemes(as_string(text))))
+
+
+def f_strcontains(text: Any, substr: Any) -> bool:
+    return as_string(substr, "second argument") in as_string(text)
