@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.functions.args import FunctionError, as_number, as_string, need
+from engine.functions.args import FunctionError, as_number, as_string, graphemes, need
+from engine.functions.lists import same_value
 from engine.typeconv import as_set, type_name
 from sdk.values import UNKNOWN, is_wholly_known
 
@@ -18,7 +19,9 @@ from sdk.values import UNKNOWN, is_wholly_known
 def f_length(value: Any) -> Any:
     if value is UNKNOWN:
         return UNKNOWN
-    if isinstance(value, str | list | dict):
+    if isinstance(value, str):
+        return len(graphemes(value))
+    if isinstance(value, list | dict):
         return len(value)
     raise FunctionError(f"cannot take the length of a {type_name(value)}")
 
@@ -77,7 +80,7 @@ def f_values(m: Any) -> Any:
 
 def f_contains(coll: Any, value: Any) -> Any:
     need(coll, list, "a list or set", "first argument")
-    return any(json.dumps(v, sort_keys=True) == json.dumps(value, sort_keys=True) for v in coll)
+    return any(same_value(v, value) for v in coll)
 
 
 def f_element(lst: Any, index: Any) -> Any:
@@ -97,7 +100,8 @@ def f_range(*args: Any) -> list[Any]:
     if len(nums) == 1:
         start, stop, step = 0, nums[0], 1
     elif len(nums) == 2:
-        start, stop, step = nums[0], nums[1], 1
+        start, stop = nums
+        step = 1 if stop >= start else -1
     elif len(nums) == 3:
         start, stop, step = nums
     else:
@@ -182,23 +186,39 @@ def f_zipmap(keys: Any, values: Any) -> Any:
     return {as_string(k, "key"): v for k, v in zip(keys, values, strict=True)}
 
 
+def _unified(values: list[Any]) -> list[Any]:
+    """Elements of one type, as Terraform unifies them: mixed with strings, numbers and
+    bools become strings; numbers and bools together cannot be one type."""
+    kinds = {type_name(v) for v in values if v is not None and v is not UNKNOWN}
+    if len(kinds) <= 1 or not kinds <= {"string", "number", "bool"}:
+        if len(kinds) > 1 and kinds & {"string", "number", "bool"}:
+            raise FunctionError(
+                f"the elements must be of one type, not {' and '.join(sorted(kinds))}"
+            )
+        return values
+    if "string" not in kinds:
+        raise FunctionError("the elements must be of one type, not bool and number")
+    return [v if v is None or v is UNKNOWN else as_string(v) for v in values]
+
+
 def f_tolist(value: Any) -> Any:
     if value is UNKNOWN:
         return UNKNOWN
     need(value, list, "a list or set")
-    return list(value)
+    return _unified(list(value))
 
 
 def f_toset(value: Any) -> Any:
     need(value, list, "a list or set")
-    return as_set(value)
+    return as_set(_unified(value))
 
 
 def f_tomap(value: Any) -> Any:
     if value is UNKNOWN:
         return UNKNOWN
     need(value, dict, "a map or object")
-    return dict(value)
+    keys = sorted(value)
+    return dict(zip(keys, _unified([value[k] for k in keys]), strict=True))
 
 
 def f_abs(n: Any) -> Any:
