@@ -18,15 +18,14 @@ from typing import Any
 
 from engine.functions.args import FunctionError, as_string
 
-_RFC3339_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
-)
+#: patterns are strings, compiled on first use by re's own cache (start-up)
+_RFC3339 = r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
 
 
 def parse_timestamp(text: Any, arg: str = "timestamp") -> datetime:
     """An RFC 3339 timestamp (the form Terraform accepts), with its UTC offset."""
     text = as_string(text, arg)
-    m = _RFC3339_RE.match(text)
+    m = re.match(_RFC3339, text)
     if m is None:
         raise FunctionError(
             f'"{text}" is not a valid RFC 3339 timestamp',
@@ -138,7 +137,7 @@ def f_formatdate(spec: Any, timestamp: Any) -> str:
     return "".join(out)
 
 
-_DURATION_PART_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION_PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)"
 _UNIT_SECONDS = {
     "ns": 1e-9,
     "us": 1e-6,
@@ -163,7 +162,7 @@ def parse_duration(text: Any) -> timedelta:
         return timedelta(0)
     seconds, pos = 0.0, 0
     while pos < len(body):
-        m = _DURATION_PART_RE.match(body, pos)
+        m = re.compile(_DURATION_PART).match(body, pos)
         if m is None:
             break
         seconds += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]

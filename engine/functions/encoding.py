@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import codecs
-import csv
 import io
 import json
 import urllib.parse
@@ -89,6 +88,8 @@ def f_base64decode(text: Any) -> str:
 
 
 def f_csvdecode(text: Any) -> list[dict[str, str]]:
+    import csv  # only here: rare, and start-up stays light
+
     rows = list(csv.reader(io.StringIO(as_string(text)), strict=True))
     if not rows:
         raise FunctionError("the CSV has no header line", "its first line names the columns")

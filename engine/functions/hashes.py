@@ -5,14 +5,14 @@ Always holds: a string is hashed as its UTF-8 bytes, a file (relative to ``base`
 ``file()`` reads) as its bytes; hex digests are lower case; ``uuid`` and ``bcrypt`` give
 a new value on every call, so ``engine/exprops.py`` makes them unknown while planning
 (known after apply, as in Terraform); ``bcrypt`` imports the ``bcrypt`` library only
-when called and prints Go's ``$2a$`` prefix, as Terraform does.
+when called and prints Go's ``$2a$`` prefix, as Terraform does; ``uuid`` is imported when
+first called too (start-up).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -64,20 +64,21 @@ FILE_HASHES = frozenset(n for n in HASHES if n.startswith("file"))
 
 
 def f_uuid() -> str:
+    import uuid  # only here: its import costs more than the rest of the functions'
+
     return str(uuid.uuid4())
 
 
-_NAMESPACES = {
-    "dns": uuid.NAMESPACE_DNS,
-    "url": uuid.NAMESPACE_URL,
-    "oid": uuid.NAMESPACE_OID,
-    "x500": uuid.NAMESPACE_X500,
-}
-
-
 def f_uuidv5(namespace: Any, name: Any) -> str:
+    import uuid
+
     ns_text = as_string(namespace, "namespace")
-    ns = _NAMESPACES.get(ns_text)
+    ns = {
+        "dns": uuid.NAMESPACE_DNS,
+        "url": uuid.NAMESPACE_URL,
+        "oid": uuid.NAMESPACE_OID,
+        "x500": uuid.NAMESPACE_X500,
+    }.get(ns_text)
     if ns is None:
         try:
             ns = uuid.UUID(ns_text)

@@ -50,7 +50,7 @@ _REFUSED = [
     ("(?>", "atomic group (?>…)"),
     ("(?P=", "backreference (?P=…)"),
 ]
-_FLAGS_RE = re.compile(r"\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?[:)]")
+_FLAGS = r"\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?[:)]"  # compiled on first use
 
 
 def _unsupported(what: str, pattern: str) -> FunctionError:
@@ -66,7 +66,7 @@ def _translate(pattern: str) -> str:
         if token in pattern:
             raise _unsupported(what, pattern)
     multiline = False
-    for m in _FLAGS_RE.finditer(pattern):
+    for m in re.finditer(_FLAGS, pattern):
         on = m.group(1)
         bad = set(on + (m.group(2) or "")) - set("imsU")
         if bad:

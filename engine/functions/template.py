@@ -17,7 +17,7 @@ from typing import Any
 from engine.functions.args import FunctionError, need
 from engine.functions.encoding import f_file
 
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]*\Z"  # compiled on first use
 
 
 @lru_cache(maxsize=64)
@@ -49,7 +49,7 @@ def _no_resources(addr: Any) -> Any:
 def f_templatefile(path: Any, variables: Any, *, base: str = ".") -> Any:
     need(variables, dict, "a map or object of the template's variables", "second argument")
     for name in variables:
-        if not _NAME_RE.match(name):
+        if not re.match(_NAME, name):
             raise FunctionError(
                 f'"{name}" cannot be a template variable name',
                 "a name starts with a letter or _ and holds letters, digits, _ and -",

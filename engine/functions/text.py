@@ -48,7 +48,7 @@ def f_replace(text: Any, search: Any, repl: Any) -> str:
     return text.replace(search, repl)
 
 
-_GO_GROUP_RE = re.compile(r"\$(?:\$|\{(\w+)\}|(\w+))")
+_GO_GROUP = r"\$(?:\$|\{(\w+)\}|(\w+))"  # compiled on first use
 
 
 def _go_replacement(repl: str) -> Callable[[re.Match[str]], str]:
@@ -65,7 +65,7 @@ def _go_replacement(repl: str) -> Callable[[re.Match[str]], str]:
                 return ""
             return got or ""
 
-        return _GO_GROUP_RE.sub(group, repl)
+        return re.sub(_GO_GROUP, group, repl)
 
     return expand
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.cli.conftest import run_in, write
 from tests.probe import bcdr_modules
 
-HEAVY = ("lark", "hcl2", "networkx")
+HEAVY = ("lark", "hcl2", "networkx", "yaml", "bcrypt")
 
 
 def test_warm_no_change_plan_imports_no_parser_and_no_networkx(tmp_path: Path) -> None:

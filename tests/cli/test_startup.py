@@ -11,7 +11,7 @@ from tests.probe import bcdr_modules
 
 # importlib.metadata is not on the list: -help lists the commands providers bring, which
 # only their entry points name
-HEAVY = ("rich", "sqlite3", "sqlite_utils", "lark", "hcl2", "state", "core")
+HEAVY = ("rich", "sqlite3", "sqlite_utils", "lark", "hcl2", "state", "core", "yaml", "bcrypt")
 
 
 def test_help_imports_no_rendering_state_parser_or_provider_library() -> None:
