@@ -102,8 +102,24 @@ def _baseline(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE subscriptions ADD COLUMN name TEXT")
 
 
+_STORAGE_ACCOUNTS = """
+CREATE TABLE IF NOT EXISTS storage_accounts (
+    id TEXT PRIMARY KEY COLLATE NOCASE, name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    region TEXT NOT NULL, subscription TEXT NOT NULL, kind TEXT NOT NULL, tier TEXT NOT NULL,
+    public_network_access INTEGER NOT NULL, trusted_services TEXT NOT NULL, endpoint TEXT,
+    created_at REAL NOT NULL)
+"""
+
+
+def _storage_accounts(conn: sqlite3.Connection) -> None:
+    """Version 2: storage accounts (``core.blobs``), their names unique in the fabric and
+    each with the endpoint its blobs live on (NULL: the fabric's own folders)."""
+    conn.execute(_STORAGE_ACCOUNTS)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "baseline", _baseline),
+    (2, "storage accounts", _storage_accounts),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -125,8 +125,9 @@ def test_a_failing_migration_leaves_the_file_as_it_was(
         conn.execute("CREATE TABLE half_done (x)")
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (2, "broken", broken)])
-    monkeypatch.setattr(schema, "LATEST", 2)
+    step = schema.LATEST + 1
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (step, "broken", broken)])
+    monkeypatch.setattr(schema, "LATEST", step)
     with pytest.raises(sqlite3.OperationalError):
         Fabric.open(tmp_path)
     # neither the baseline nor the broken step nor the version stayed: one transaction
