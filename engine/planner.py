@@ -8,7 +8,8 @@ each instance in graph order with the planned values of upstream resources (``UN
 where not known), asks the provider for the planned state and decides the action; a
 change's sensitive attributes are the schema's, those set from a sensitive value and those
 the schema derives from one, and an output computed from a sensitive value must say
-``sensitive = true``. Always holds: intents an interrupted apply left are reconciled with
+``sensitive = true``; a delete is planned by its provider too (``proposed`` None), for what it
+warns of. Always holds: intents an interrupted apply left are reconciled with
 the platform first (``engine.reconcile``), so the plan starts from what exists, never
 collides with it; planning writes nothing (not to state, not to disk), every user mistake
 becomes a diagnostic (all of them together) and the work is linear in resources plus
@@ -425,7 +426,7 @@ class PlanWalk:
                 before = self.refreshed.get(rec.address)
                 if before is not None:
                     reason = "delete_because_no_resource_config"
-                    self.changes.append(delete_change(rec, before, reason))
+                    self.changes.append(self.deleting(rec, before, reason))
             return
         schema = self.registry.schema(addr.type)
         provider = self.registry.provider_for(addr.type)
@@ -468,7 +469,7 @@ class PlanWalk:
                 reason = "delete_because_each_key"
             else:
                 reason = "delete_because_wrong_repetition"
-            self.changes.append(delete_change(rec, before, reason))
+            self.changes.append(self.deleting(rec, before, reason))
 
     def _plan_instance(
         self, res: Any, inst: InstanceAddr, each_value: Any, rec: Any, schema: Any, provider: Any
@@ -550,6 +551,16 @@ class PlanWalk:
             private=dict(resp.private),
         )
 
+    def deleting(self, rec: Any, before: dict[str, Any], reason: str | None) -> Change:
+        """The delete of ``rec``, after asking its provider to plan it (``proposed`` None, as
+        Terraform asks): what the provider warns of a delete (the data that goes with it)
+        joins the plan's diagnostics."""
+        provider = self.registry.provider_for(rec.type)
+        if provider is not None:
+            req = PlanRequest(rec.type, rec.address, before, None)
+            self.diags.extend(provider.plan(req).diagnostics)
+        return delete_change(rec, before, reason)
+
     def plan_destroy(self) -> None:
         chosen: set[ResourceAddr] | None = None
         if self.targets:
@@ -564,7 +575,7 @@ class PlanWalk:
                     continue
                 if res is not None and res.lifecycle.prevent_destroy:
                     self.diags.append(prevent_destroy_error(rec.address, res))
-                self.changes.append(delete_change(rec, before, None))
+                self.changes.append(self.deleting(rec, before, None))
 
     def plan_outputs(self, prior: dict[str, tuple[Any, bool]]) -> list[OutputChange]:
         out: list[OutputChange] = []
