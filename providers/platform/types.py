@@ -24,6 +24,7 @@ from providers.platform.compute import (
 from providers.platform.frame import ResourceType
 from providers.platform.keyvault import des, items, vaults
 from providers.platform.registry import Declaration
+from providers.platform.storage import accounts, containers
 
 MODULES = (
     groups,
@@ -36,6 +37,8 @@ MODULES = (
     vaults,
     items,
     des,
+    accounts,
+    containers,
 )
 
 

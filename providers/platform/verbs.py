@@ -1,7 +1,7 @@
 """The embedded platform's domain verbs on top of the core: ``bcdr serve``, ``verify``, ``gc``
 and the ``bcdr platform`` commands (list, show, disk write/export, vm power, tag, delete,
 whoami, subscription create/list, key enable/disable, recover/purge of key vaults, keys and
-secrets, recover-files).
+secrets, recover-files, blob list/get/put/delete).
 
 The platform's commands (``providers.platform.cli``) call it; the engine never does.
 Always holds: every
@@ -15,7 +15,8 @@ tags and properties in the rows), so ``bcdr drift`` sees each change they make.
 
 This module keeps the facade, ``EmbeddedPlatform``, and serve/verify/gc; the ``bcdr platform``
 verbs live in ``platform_inventory`` (list, show, vm power, tag, delete), ``platform_images``
-(disk write/export, recover-files) and ``platform_keys`` (whoami, subscriptions, key vault actions).
+(disk write/export, recover-files), ``platform_keys`` (whoami, subscriptions, key vault actions)
+and ``blobs`` (the blobs of a storage container).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from core.errors import CoreError
 from core.fabric import Fabric
+from providers.platform.blobs import blob_delete, blob_get, blob_list, blob_put
 from providers.platform.images import disk_export, disk_write, recover_files
 from providers.platform.inventory import (
     Progress,
@@ -280,3 +282,23 @@ class EmbeddedPlatform:
         (refused for an encrypted VM, rule REP-7)."""
         with _open(home) as fabric:
             return recover_files(fabric, restore_point_id, Path(output), progress)
+
+    def blob_list(self, home: Path, container_id: str, prefix: str = "") -> list[dict[str, Any]]:
+        """The blobs of a storage container (by its id) whose names start with ``prefix``."""
+        with _open(home) as fabric:
+            return blob_list(fabric, container_id, prefix)
+
+    def blob_get(self, home: Path, container_id: str, name: str) -> bytes:
+        """A blob's bytes."""
+        with _open(home) as fabric:
+            return blob_get(fabric, container_id, name)
+
+    def blob_put(self, home: Path, container_id: str, name: str, source: Path) -> dict[str, Any]:
+        """Write the bytes of ``source`` as a blob (whole, replacing one of that name)."""
+        with _open(home) as fabric:
+            return blob_put(fabric, container_id, name, Path(source))
+
+    def blob_delete(self, home: Path, container_id: str, name: str) -> dict[str, Any]:
+        """Delete a blob."""
+        with _open(home) as fabric:
+            return blob_delete(fabric, container_id, name)

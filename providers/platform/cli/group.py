@@ -1,11 +1,12 @@
 """``bcdr platform``: act on the embedded platform directly, the way ``az`` acts on Azure.
 
-The group is assembled here from the commands of ``inventory``, ``images`` and ``keys``.
+The group is assembled here from the commands of ``inventory``, ``images``, ``keys`` and
+``blobs``.
 """
 
 from __future__ import annotations
 
-from providers.platform.cli import images, inventory, keys
+from providers.platform.cli import blobs, images, inventory, keys
 from sdk.cli import DashGroup
 
 platform_group = DashGroup(
@@ -25,5 +26,6 @@ platform_group = DashGroup(
         keys.recover,
         keys.purge,
         images.recover_files,
+        blobs.blob,
     ],
 )
