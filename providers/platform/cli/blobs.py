@@ -6,6 +6,8 @@ attributes of a resource, so these commands never show in ``bcdr drift``.
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from providers.platform.cli.common import fail, home_option, platform_of
@@ -66,7 +68,9 @@ def get_cmd(
         raise fail(f"{output} exists already", "Remove it or give another -out.")
     data = platform.blob_get(home_dir, container_id, name)
     if path is None:
-        click.get_binary_stream("stdout").write(data)
+        stdout = sys.stdout.buffer  # the bytes as they are, not text
+        stdout.write(data)
+        stdout.flush()
         return
     path.write_bytes(data)
     out.print(f"Wrote {human_bytes(len(data))} of blob {name} to {output}.")

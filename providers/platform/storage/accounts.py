@@ -159,10 +159,10 @@ class StorageAccount(ResourceType):
         if req.proposed is None and prior is not None and prior.get("id"):
             boxes, blobs = _contents(accounts(s), prior["id"])
             if boxes:
+                held = count(boxes, "container") + (f" and {count(blobs, 'blob')}" if blobs else "")
                 resp.diagnostics.append(
                     warning(
-                        f"Destroying {req.address} deletes {count(boxes, 'container')} and "
-                        f"{count(blobs, 'blob')}",
+                        f"Destroying {req.address} deletes {held}",
                         f"storage account {prior.get('name')} holds {count(boxes, 'container')} "
                         f"with {count(blobs, 'blob')}: destroying it deletes them for good. "
                         "Copy out what you need first (bcdr platform blob get)",

@@ -16,7 +16,8 @@ from providers.platform.frame import PlatformSession
 from sdk.values import UNKNOWN
 
 ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
-CONTAINER_TYPE = "Microsoft.Storage/storageAccounts/blobServices/containers"
+SERVICE_TYPE = "Microsoft.Storage/storageAccounts/blobServices"
+CONTAINER_TYPE = f"{SERVICE_TYPE}/containers"
 
 
 def accounts(s: PlatformSession) -> Any:

@@ -6,7 +6,8 @@ ending with a letter or digit: a plan error at ``name``'s file:line otherwise); 
 must be planned in this run or exist; the blobs in a container are data, not attributes, so
 ``bcdr platform blob put|delete`` is no drift, while the container deleted outside bcdr is;
 destroying (or replacing) a container that holds blobs is a plan warning (a note) naming
-how many go. Beside the type, its declaration for ``bcdr platform``.
+how many go. Beside the type, its declaration for ``bcdr platform``, and that of the
+account's blob service its id sits in (no resource type of its own).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from providers.platform.storage import examples
 from providers.platform.storage.common import (
     ACCOUNT_TYPE,
     CONTAINER_TYPE,
+    SERVICE_TYPE,
     account_facts,
     accounts,
     count,
@@ -38,7 +40,7 @@ def _container_name(value: Any) -> str | None:
 
 def container_id(account_id: str, name: str) -> str:
     """The id of container ``name`` in the account ``account_id``."""
-    return STORAGE_CONTAINER.make_id(f"{account_id}/blobServices/default", name)
+    return STORAGE_CONTAINER.make_id(BLOB_SERVICE.make_id(account_id, "default"), name)
 
 
 def open_container(store: Any, id: str) -> Any:
@@ -89,6 +91,10 @@ def _delete(c: Core, id: str, row: dict | None, progress: Progress | None):
         box.delete()
     return [], 0
 
+
+# an account's one blob service (Azure's ``default``), the parent of its containers' ids; it
+# has no resource type and is not selected on its own
+BLOB_SERVICE = Declaration("blob_service", SERVICE_TYPE, selectable=False)
 
 STORAGE_CONTAINER = Declaration(
     "storage_container",
@@ -221,4 +227,4 @@ class StorageContainer(ResourceType):
 
 
 TYPES: list[ResourceType] = [StorageContainer()]
-DECLARATIONS = [STORAGE_CONTAINER]
+DECLARATIONS = [BLOB_SERVICE, STORAGE_CONTAINER]
