@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import pytest
 
@@ -293,3 +294,28 @@ def test_platform_blob_reaches_an_account_made_on_an_azure_blob_endpoint(
     real = Container(azurite.endpoint, "remote1")
     assert real.get("logs/a/b.txt") == b"on azurite"
     assert not (ws.dir / ".bcdr" / "fabric" / "regions" / "eastus" / sub / "blobs").exists()
+
+
+def test_with_a_blob_endpoint_the_accounts_blobs_live_on_azure_blob(
+    ws, azurite, monkeypatch
+) -> None:
+    """provider "platform" { blob_endpoint }: the account is a real container on the
+    endpoint, its container a prefix, and destroy empties it; nothing in the folders."""
+    from azblob import Container
+
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    provider = f'provider "platform" {{\n  blob_endpoint = "{azurite.endpoint}"\n}}\n'
+    name = f"e2e{uuid.uuid4().hex[:12]}"
+    aid, cid = applied(ws, provider + GROUP + account(name=name) + container())
+    assert ws.state("storage_account.sa")["blob_endpoint"] == f"{azurite.endpoint}/{name}/"
+    ws.plan_is_clean()
+    put_blob(ws, cid, "jobs/1.log", b"remote bytes")
+    real = Container(azurite.endpoint, name)
+    assert real.get("vm-logs/jobs/1.log") == b"remote bytes"
+    assert ws.ok("platform", "blob", "get", cid, "jobs/1.log") == "remote bytes"
+    assert "No drift" in ws.ok("drift", "-no-color")
+    out = ws.ok("plan", "-destroy", "-no-color")
+    assert "Warning: Destroying storage_container.c deletes 1 blob" in out
+    ws.ok("destroy", "-auto-approve", "-no-color")
+    assert not real.exists()
+    assert not list((ws.dir / ".bcdr" / "fabric" / "regions").rglob("blobs"))

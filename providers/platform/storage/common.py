@@ -2,7 +2,7 @@
 facts of an account (planned in this run, else on the platform) and a container id's parts.
 
 Always holds: one ``core.blobs.StorageAccounts`` per opened fabric and session; new accounts
-go where the session's ``blob_endpoint`` says (None: the fabric's folders), and an account's
+go where the fabric's placement (``blob_endpoint``) says (None: the fabric's folders), and an account's
 blobs stay where it was made; a container's id is ``{account id}/blobServices/default/
 containers/{name}``, parsed only through ``TypedId``.
 """
@@ -32,9 +32,9 @@ def accounts(s: PlatformSession) -> Any:
 
 
 def blob_endpoint(s: PlatformSession) -> str | None:
-    """Where new accounts keep their blobs: the provider block's ``blob_endpoint`` (an Azure
-    Blob endpoint), None for the fabric's own folders."""
-    return getattr(s, "blob_endpoint", None) or None
+    """Where new accounts keep their blobs: the fabric's placement (the provider block's
+    ``blob_endpoint``, an Azure Blob endpoint), None for the fabric's own folders."""
+    return s.fabric.placement.blob_endpoint or None
 
 
 def services_of(container_id: str) -> tuple[str, str] | None:
