@@ -2,8 +2,8 @@
 facts of an account (planned in this run, else on the platform) and a container id's parts.
 
 Always holds: one ``core.blobs.StorageAccounts`` per opened fabric and session; new accounts
-go where the fabric's placement (``blob_endpoint``) says (None: the fabric's folders), and an account's
-blobs stay where it was made; a container's id is ``{account id}/blobServices/default/
+go where the fabric's placement (``blob_endpoint``) says (none: the fabric's folders), and
+an account's blobs stay where it was made; a container's id is ``{account id}/blobServices/default/
 containers/{name}``, parsed only through ``TypedId``.
 """
 
