@@ -412,18 +412,16 @@ class LocalContainer:
         self, blob: str, metadata: Mapping[str, str], *, lease: str | None = None
     ) -> BlobInfo:
         meta = check_metadata(metadata)
-        data = self.get(blob)
-        tmp = self._write(blob, data, meta)
-        try:
-            with self._leases(write=True) as conn:
-                now = self._lease(conn, blob)
-                self._check_lease(now, lease, blob, "set the metadata of")
-                if not self._path(blob).is_file():
-                    raise NotFound(f"No {self._where(blob)}")
+        self._require()
+        with self._leases(write=True) as conn:  # no put can come between the read and rename
+            now = self._lease(conn, blob)
+            self._check_lease(now, lease, blob, "set the metadata of")
+            tmp = self._write(blob, self.get(blob), meta)
+            try:
                 os.replace(tmp, self._path(blob))
                 _fsync_dir(tmp.parent)
-        finally:
-            tmp.unlink(missing_ok=True)
+            finally:
+                tmp.unlink(missing_ok=True)
         return self._info(blob, now)
 
     # ---------------------------------------------------------------------------- leases
