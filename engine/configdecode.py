@@ -29,7 +29,8 @@ from engine.configmodel import (
 from engine.expr import static_value, type_from_expr
 from engine.exprnodes import EvalError, Expr, Literal, TupleExpr
 from engine.exprrefs import GetAttr, Index, Name
-from engine.schemacheck import suggest
+from engine.graph import resource_references
+from engine.schemacheck import check_sites, suggest
 from engine.typeconv import TypeConstraint, convert
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, SourceRange, error
@@ -288,7 +289,7 @@ def _decode_resource(block: Block, d: list[Diagnostic]) -> Resource:
             continue
         seen_life = nested
         lifecycle = _decode_lifecycle(nested, d)
-    return Resource(
+    resource = Resource(
         addr=addr,
         body=Body(attrs, blocks, block.body.range),
         count=count.expr if count else None,
@@ -297,6 +298,9 @@ def _decode_resource(block: Block, d: list[Diagnostic]) -> Resource:
         lifecycle=lifecycle,
         range=block.range,
     )
+    resource_references(resource)  # made once here, kept by the parse cache
+    check_sites(resource)
+    return resource
 
 
 def _decode_variable(block: Block, d: list[Diagnostic]) -> Variable | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.exprnodes import Expr
+from engine.exprnodes import Expr, Reference
 from engine.typeconv import TypeConstraint
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, SourceRange
@@ -109,6 +109,13 @@ class Resource:
     depends_on: list[tuple[ResourceAddr, SourceRange]]
     lifecycle: Lifecycle
     range: SourceRange
+    references: list[Reference] | None = None
+    """What the body, ``count`` and ``for_each`` refer to, in source order; made when the
+    file is decoded, so the parse cache holds it and a warm command walks no expression
+    tree to build the graph (None: made when first asked, ``graph.resource_references``)."""
+    check_sites: list[Expr] | None = None
+    """The nodes the static checks judge (function calls, ``TYPE.NAME.ATTR`` traversals),
+    depth first in source order; made with ``references`` (``schemacheck.check_sites``)."""
 
 
 @dataclass

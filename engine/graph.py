@@ -197,8 +197,9 @@ def body_exprs(body: Body) -> list[Expr]:
 
 
 def resource_references(resource: Any) -> list[Reference]:
-    """Every reference a resource block makes (body, count, for_each), cached on it."""
-    cached = getattr(resource, "_bcdr_refs", None)
+    """Every reference a resource block makes (body, count, for_each): the one decoding
+    made (``Resource.references``, from the parse cache), else made now and kept on it."""
+    cached = resource.references
     if cached is not None:
         return cached
     refs: list[Reference] = []
@@ -207,10 +208,7 @@ def resource_references(resource: Any) -> list[Reference]:
     for expr in (resource.count, resource.for_each):
         if expr is not None:
             refs.extend(references(expr))
-    try:
-        resource._bcdr_refs = refs
-    except AttributeError:  # a frozen or slotted object: no cache
-        pass
+    resource.references = refs
     return refs
 
 

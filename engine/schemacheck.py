@@ -343,9 +343,7 @@ def _config_checks(config: Config, registry: Registry) -> Diagnostics:
                         )
                     )
         diags.extend(_check_refs(config, resource_references(res), where))
-        exprs = body_exprs(res.body)
-        exprs.extend(e for e in (res.count, res.for_each) if e is not None)
-        diags.extend(_check_exprs(config, registry, exprs, where))
+        diags.extend(_judge_sites(config, registry, check_sites(res), where))
     for prov in config.providers.values():
         where = f"provider.{prov.name}"
         diags.extend(_check_exprs(config, registry, body_exprs(prov.body), where))
@@ -368,20 +366,50 @@ def _config_checks(config: Config, registry: Registry) -> Diagnostics:
 def _check_exprs(config: Config, registry: Registry, exprs: list[Expr], where: str) -> Diagnostics:
     """Without evaluating: calls of unknown functions or with the wrong number of arguments,
     and references to attributes a resource type does not have."""
-    diags = Diagnostics()
+    return _judge_sites(config, registry, _sites(exprs), where)
+
+
+def check_sites(resource: Any) -> list[Expr]:
+    """The nodes of a resource block the static checks judge (``Resource.check_sites``, made
+    when the file is decoded; else made now and kept on it)."""
+    cached = resource.check_sites
+    if cached is None:
+        exprs = body_exprs(resource.body)
+        exprs.extend(e for e in (resource.count, resource.for_each) if e is not None)
+        cached = resource.check_sites = _sites(exprs)
+    return cached
+
+
+def _sites(exprs: list[Expr]) -> list[Expr]:
+    """Function calls and ``TYPE.NAME[...].ATTR`` traversals, every node visited depth
+    first in source order: what ``_judge_sites`` looks at, found without any schema."""
+    out: list[Expr] = []
     stack = list(reversed(exprs))
-    while stack:  # every node, depth first, in source order
+    while stack:
         node = stack.pop()
         stack.extend(reversed(node.children()))
         if isinstance(node, FunctionCall):
-            problem = call_problem(node.name, None if node.expand else len(node.args))
-            if problem is not None:
-                diags.append(error(*problem, node.range, address=where))
+            out.append(node)
             continue
         if isinstance(node, GetAttr):
             if isinstance(node.obj, Name):
                 continue  # a root (var.x, TYPE.NAME): no attribute of a resource
         elif not isinstance(node, Splat):
+            continue
+        target = _attribute_target(node)
+        if target is not None and isinstance(target[1], GetAttr):
+            if isinstance(target[1].obj, Name):
+                out.append(node)
+    return out
+
+
+def _judge_sites(config: Config, registry: Registry, sites: list[Expr], where: str) -> Diagnostics:
+    diags = Diagnostics()
+    for node in sites:
+        if isinstance(node, FunctionCall):
+            problem = call_problem(node.name, None if node.expand else len(node.args))
+            if problem is not None:
+                diags.append(error(*problem, node.range, address=where))
             continue
         target = _attribute_target(node)
         if target is not None:
