@@ -47,6 +47,7 @@ from .records import (
     StateError,
     check_record,
     decode_attributes,
+    decode_json,
     encode_attributes,
     encode_json,
     utc_now,
@@ -71,7 +72,7 @@ def _json(text: str) -> Any:
         return None
     if text == "[]":
         return []
-    return json.loads(text)
+    return decode_json(text)
 
 
 class StateStore:

@@ -114,3 +114,45 @@ def test_a_bool_for_a_string_argument_is_a_type_error():
     # numbers still convert, as in Terraform
     out, diags = check_values(REGIONISH, {"region": "eastus", "label": 5}, {}, "t.x", WHERE)
     assert not diags and out["label"] == "5"
+
+
+def test_a_cached_configuration_is_checked_and_graphed_without_walking_its_expressions(
+    tmp_path, monkeypatch
+):
+    """A resource's references and the nodes the static checks judge are made when its
+    file is decoded and kept by the parse cache: a warm command's checks and graph walk no
+    expression tree (none is walked at all here), and find the same as a cold one."""
+    import engine.graph
+    import engine.schemacheck
+    from engine.registry import Registry
+    from engine.schemacheck import check_config
+    from providers.builtin.data import provider
+
+    (tmp_path / ".bcdr").mkdir()  # a folder bcdr worked in keeps its parse cache
+    (tmp_path / "main.hcl").write_text(
+        'resource "bcdr_data" "a" {\n  input = upper("x")\n}\n'
+        'resource "bcdr_data" "b" {\n  input = [bcdr_data.a.id, length(bcdr_data.a.nope)]\n}\n'
+        'resource "bcdr_data" "c" {\n  input = bcdr_data.b.output\n  count = 2\n}\n'
+    )
+    registry = Registry([provider()])
+
+    def found(checks):
+        graph = checks.graph
+        edges = {str(a): sorted(map(str, graph.dependencies(a))) for a in graph.nodes()}
+        return [(d.summary, str(d.range)) for d in checks.findings], edges
+
+    cold, _ = load_config(tmp_path)
+    want = found(check_config(cold, registry))
+    assert want == (
+        [("Unsupported attribute", "main.hcl:5")],
+        {"bcdr_data.a": [], "bcdr_data.b": ["bcdr_data.a"], "bcdr_data.c": ["bcdr_data.b"]},
+    )
+
+    walked = []
+    monkeypatch.setattr(engine.graph, "references", lambda e: walked.append(e) or [])
+    monkeypatch.setattr(engine.schemacheck, "_sites", lambda es: walked.append(es) or [])
+    warm, _ = load_config(tmp_path)
+    assert found(check_config(warm, registry)) == want
+    assert walked == []
+    load_config(tmp_path, cache=False)  # without the cache, decoding walks every body:
+    assert len(walked) == 4 + 3  # the references of 4 expressions (c's count too), 3 sites
