@@ -37,6 +37,9 @@ from sdk.diagnostics import Diagnostic, SourceRange, error
 
 _LABELS = {"provider": 1, "variable": 1, "locals": 0, "resource": 2, "output": 1}
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# the lifecycle of every resource without a lifecycle block: one object (it is only read),
+# so the parse cache holds it once a file
+_NO_LIFECYCLE = Lifecycle()
 
 
 def decode_file(text: str, filename: str) -> FileParts:
@@ -271,7 +274,7 @@ def _decode_resource(block: Block, d: list[Diagnostic]) -> Resource:
                 for_each.range,
             )
         )
-    lifecycle = Lifecycle()
+    lifecycle = _NO_LIFECYCLE
     blocks = []
     seen_life: Block | None = None
     for nested in block.body.blocks:

@@ -328,11 +328,13 @@ def _mark_sensitive(plan: Plan, records: list[Any], registry: Registry) -> None:
         if of_type is None:
             schema = registry.schema(ch.type)
             of_type = by_type[ch.type] = schema.sensitive_attributes() if schema else []
+        kept, given = stored.get(ch.address), planned.get(ch.address)
+        if not (of_type or kept or given or ch.sensitive_attrs):
+            ch.sensitive_attrs = []  # nothing of it is sensitive (most instances)
+            continue
         keys = set(of_type)
-        keys |= {p.split(".")[0] for p in stored.get(ch.address, [])}
-        ch.sensitive_attrs = sorted(
-            keys | set(ch.sensitive_attrs) | set(planned.get(ch.address, []))
-        )
+        keys |= {p.split(".")[0] for p in kept or []}
+        ch.sensitive_attrs = sorted(keys | set(ch.sensitive_attrs) | set(given or []))
 
 
 def _parse_addrs(texts: list[str], flag: str, diags: Diagnostics) -> list[InstanceAddr]:
@@ -373,6 +375,7 @@ class PlanWalk:
         self.changes: list[Change] = []
         self.diags = Diagnostics()
         self._sealed: dict[str, list[str]] = {}
+        self._plain: dict[str, list[str]] = {}
 
     def sealed_paths(self, type_name: str) -> list[str]:
         """The sensitive paths of a type's schema (``state.sensitive_paths``), once a type."""
@@ -381,6 +384,13 @@ class PlanWalk:
             schema = self.registry.schema(type_name)
             paths = self._sealed[type_name] = sensitive_paths(schema) if schema else []
         return paths
+
+    def plain_sensitive(self, type_name: str, schema: Any) -> list[str]:
+        """``schema.sensitive_attributes()`` (nothing marked), once a type; a new list."""
+        names = self._plain.get(type_name)
+        if names is None:
+            names = self._plain[type_name] = schema.sensitive_attributes()
+        return list(names)
 
     def prior(self, addr: ResourceAddr) -> dict[Any, Any]:
         return self.by_resource.get(addr, {})
@@ -480,7 +490,11 @@ class PlanWalk:
         values, ranges, sub = self.ev.eval_body(res.body, schema, ctx, address, marked)
         self.diags.extend(sub)
         values, sub2 = check_values(schema, values, ranges, address, res.range)
-        sensitive = schema.sensitive_attributes(marked)
+        sensitive = (
+            schema.sensitive_attributes(marked)
+            if marked
+            else self.plain_sensitive(inst.type, schema)
+        )
         secret = secret_ranges(ranges, sensitive)
         self.diags.extend(hide_values(sub2, secret))
         if sub.has_errors or sub2.has_errors:
@@ -509,7 +523,9 @@ class PlanWalk:
         else:
             if rec.status == "tainted":
                 reason = "tainted"
-            elif inst in self.replace or inst.resource.instance() in self.replace:
+            elif self.replace and (
+                inst in self.replace or inst.resource.instance() in self.replace
+            ):
                 reason = "replace_by_request"
             elif resp.requires_replace:
                 reason = "replace_because_cannot_update"
