@@ -85,6 +85,7 @@ def validate(
             diags.extend(sub)
             if expansion == []:
                 ev.expanded(addr)  # known to have no instances: r[0] is an invalid index
+    plain: dict[str, list[str]] = {}
     for addr in in_order:
         res = config.resources[addr]
         schema = registry.schema(addr.type)
@@ -102,7 +103,12 @@ def validate(
         values, ranges, sub = ev.eval_body(res.body, schema, ctx, address, marked)
         diags.extend(sub)
         single = res.count is None and res.for_each is None
-        sensitive = schema.sensitive_attributes(marked)
+        if marked:
+            sensitive = schema.sensitive_attributes(marked)
+        else:  # the schema's own, asked once a type
+            if addr.type not in plain:
+                plain[addr.type] = schema.sensitive_attributes()
+            sensitive = list(plain[addr.type])
         seen: dict[str, Any] = dict.fromkeys(schema.attributes, UNKNOWN)
         if single:  # unknown values, known marks
             ev.set_instance(addr, None, dict(seen), sensitive)
