@@ -118,11 +118,11 @@ class Resource(_ByFields):
     depends_on: list[tuple[ResourceAddr, SourceRange]]
     lifecycle: Lifecycle
     range: SourceRange
-    references: list[Reference] | None = None
+    references: list[Reference] | None = field(default=None, repr=False, compare=False)
     """What the body, ``count`` and ``for_each`` refer to, in source order; made when the
     file is decoded, so the parse cache holds it and a warm command walks no expression
     tree to build the graph (None: made when first asked, ``graph.resource_references``)."""
-    check_sites: list[Expr] | None = None
+    check_sites: list[Expr] | None = field(default=None, repr=False, compare=False)
     """The nodes the static checks judge (function calls, ``TYPE.NAME.ATTR`` traversals),
     depth first in source order; made with ``references`` (``schemacheck.check_sites``)."""
 
