@@ -10,8 +10,7 @@ read once, when the registry is made.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only; no runtime import of providers
     from sdk import Provider, Schema
@@ -48,21 +47,8 @@ class Registry:
             p.close()
 
 
-def installed(group: str) -> tuple[Any, ...]:
-    """The entry points of ``group`` (``importlib.metadata.EntryPoint``), in install order:
-    one scan of the installed distributions per group and search path (``sys.path``)."""
-    import sys
-
-    return _installed(group, tuple(sys.path))
-
-
-@cache
-def _installed(group: str, path: tuple[str, ...]) -> tuple[Any, ...]:
-    from importlib.metadata import entry_points  # here: a command that needs none skips it
-
-    return tuple(entry_points(group=group))
-
-
 def load_registry() -> Registry:
     """Instantiate every installed provider (entry points ``bcdr.providers``)."""
-    return Registry(ep.load()() for ep in installed("bcdr.providers"))
+    from engine.entrypoints import entry_points
+
+    return Registry(ep.load()() for ep in entry_points("bcdr.providers"))

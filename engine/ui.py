@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import sys
 import threading
 import time
@@ -281,7 +280,7 @@ class InterruptHandler:
     count: int = 0
     _previous: Any = None
 
-    def __call__(self, signum: int = signal.SIGINT, frame: Any = None) -> None:
+    def __call__(self, signum: int | None = None, frame: Any = None) -> None:
         self.count += 1
         if self.count == 1:
             self.say(
@@ -304,10 +303,14 @@ class InterruptHandler:
 
     def __enter__(self) -> InterruptHandler:
         if threading.current_thread() is threading.main_thread():
+            import signal  # here: a command that is never interrupted skips it
+
             self._previous = signal.signal(signal.SIGINT, self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
+            import signal
+
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None

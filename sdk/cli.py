@@ -21,7 +21,6 @@ click and nothing else, so a mounted command's module stays cheap to load.
 
 from __future__ import annotations
 
-import difflib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +65,8 @@ def terraform_args(
         param = known.get(name)
         if param is None:
             if not name.startswith("--") and len(name) > 2:
+                import difflib  # here: only a mistyped option needs it
+
                 raise click.NoSuchOption(
                     name,
                     possibilities=difflib.get_close_matches(

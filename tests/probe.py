@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 _MARK = "\n--modules--"
 
@@ -21,20 +22,30 @@ print("exit", code)
 """
 
 
-def fresh_modules(code: str, *argv: str) -> tuple[str, list[str]]:
-    """Run ``code`` in a new interpreter (``argv`` as ``sys.argv[1:]``): what it printed, and
-    the names of every module loaded when it ended, sorted."""
+def fresh_modules(
+    code: str, *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[str, list[str]]:
+    """Run ``code`` in a new interpreter (``argv`` as ``sys.argv[1:]``; ``env`` and ``cwd`` of
+    the child when given): what it printed, and the names of every module loaded when it
+    ended, sorted."""
     script = f"{code}\nimport sys\nprint({_MARK!r} + repr(sorted(sys.modules)))\n"
     out = subprocess.run(
-        [sys.executable, "-c", script, *argv], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=cwd,
     ).stdout
     printed, _, modules = out.rpartition(_MARK)
     return printed, ast.literal_eval(modules.strip())
 
 
-def bcdr_modules(*args: str) -> tuple[str, int, list[str]]:
+def bcdr_modules(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[str, int, list[str]]:
     """``bcdr ARGS`` run in a new interpreter: its output, its exit code and the modules it
     had loaded when it ended."""
-    printed, modules = fresh_modules(_BCDR, *args)
+    printed, modules = fresh_modules(_BCDR, *args, env=env, cwd=cwd)
     head, _, code = printed.rstrip("\n").rpartition("exit ")
     return head, int(code), modules

@@ -25,9 +25,9 @@ GROUP = "bcdr.commands"
 
 
 def _entry_points() -> dict[str, Any]:
-    from engine.registry import installed
+    from engine.entrypoints import entry_points
 
-    return {ep.name: ep for ep in installed(GROUP)}
+    return {ep.name: ep for ep in entry_points(GROUP)}
 
 
 def mounted_names() -> list[str]:

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 
 
 def _sources() -> dict[str, str]:
-    from engine.registry import installed
+    from engine.entrypoints import entry_points
 
     return {
         ep.name: f"{ep.dist.name if ep.dist else 'bcdr'}/{ep.name}"
-        for ep in installed("bcdr.providers")
+        for ep in entry_points("bcdr.providers")
     }
 
 

@@ -10,7 +10,6 @@ sensitive; only ``output -raw NAME`` and ``output -json`` print a sensitive valu
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from engine import render
@@ -38,6 +37,8 @@ def warn_plaintext(s: Any, store: Any) -> None:
 def plan_file_text(s: Any, plan: Plan, name: str, config: Any) -> str:
     """A saved plan's text: sealed with the state key, or plain with a warning when it
     holds sensitive values and no key is configured."""
+    import json
+
     from state import NO_KEY_WARNING, keys_from_env, seal_document
 
     text = json.dumps(plan.to_json(), sort_keys=True)
@@ -56,6 +57,8 @@ def plan_file_text(s: Any, plan: Plan, name: str, config: Any) -> str:
 
 def open_plan_data(data: Any, name: str) -> Any:
     """A saved plan's JSON, opened with the configured key when it is sealed."""
+    import json
+
     from state import keys_from_env, open_document
     from state.crypto import SEALED
 

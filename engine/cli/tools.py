@@ -7,8 +7,6 @@ touches only the lock file, never the state.
 
 from __future__ import annotations
 
-import contextlib
-import difflib
 import os
 from pathlib import Path
 
@@ -195,6 +193,8 @@ def fmt(
         if list_files:
             ui.print(name)
         if diff:
+            import difflib
+
             ui.write(
                 "".join(
                     difflib.unified_diff(
@@ -255,26 +255,20 @@ def _machine() -> str:
 def version(ctx: click.Context, as_json: bool) -> None:
     """Print the bcdr version and the installed providers with their versions."""
     import sys
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
 
-    from engine.registry import installed
+    from engine.entrypoints import entry_points, own_version
 
     s = session_of(ctx)
     ui = s.use_ui(True)
-    try:
-        v = dist_version("bcdr")
-    except PackageNotFoundError:
-        v = "unknown"
+    v = own_version() or "unknown"
     machine = _machine()
     where = f"{sys.platform}_{_ARCH.get(machine, machine)}"
     python = ".".join(map(str, sys.version_info[:3]))  # platform.python_version()'s text
-    dists = {ep.name: ep.dist.version if ep.dist else v for ep in installed("bcdr.providers")}
-    types: dict[str, int] = {}
-    with contextlib.suppress(Exception):  # version works whatever else is broken
-        for name, p in registry_of(s).providers.items():
-            types[name] = len(p.schemas())
-    selections = {name: dists.get(name, v) for name in sorted(types or dists)}
+    # each provider by its entry point's name (the name its provider block uses) and the
+    # version of the distribution that installs it: no provider is loaded, so this works
+    # whatever a provider's code does
+    dists = {ep.name: ep.dist.version if ep.dist else v for ep in entry_points("bcdr.providers")}
+    selections = dict(sorted(dists.items()))
     if as_json:  # Terraform's shape: terraform_version, platform, provider_selections
         print_json(
             ui,
@@ -289,6 +283,4 @@ def version(ctx: click.Context, as_json: bool) -> None:
     ui.print(f"bcdr v{v}")
     ui.print(f"on {where} (python {python})")
     for name, provider_version in selections.items():
-        n = types.get(name)
-        counted = f" ({n} resource type{'s' if n != 1 else ''})" if n is not None else ""
-        ui.print(f"+ provider {name} v{provider_version}{counted}")
+        ui.print(f"+ provider {name} v{provider_version}")

@@ -6,7 +6,6 @@ Each change is one that ``bcdr drift`` and ``bcdr plan -refresh-only`` then repo
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -54,6 +53,8 @@ def list_cmd(
 @click.pass_context
 def show(ctx: click.Context, no_color: bool, home: str | None, id: str) -> None:
     """Show one object (as JSON): its properties and what the platform knows of it."""
+    import json  # here: -help loads this module
+
     _, out, platform, home_dir = platform_of(ctx, no_color, home)
     out.write(json.dumps(platform.show(home_dir, id), indent=2) + "\n")
 
