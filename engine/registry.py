@@ -2,7 +2,8 @@
 
 The engine never imports ``providers`` or ``core`` by name. Providers register under the
 entry-point group ``bcdr.providers`` (a zero-argument factory returning a Provider); the
-commands a provider package brings, under ``bcdr.commands`` (``engine.cli.mounting``).
+commands a provider package brings, under ``bcdr.commands`` (``engine.cli.mounting``); both
+are read through ``engine.entrypoints``.
 Always holds: a resource type belongs to exactly one provider, and a provider's schemas are
 read once, when the registry is made.
 """
