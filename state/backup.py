@@ -113,7 +113,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _write_copy(src: sqlite3.Connection, target: Path) -> None:
+def write_copy(src: sqlite3.Connection, target: Path) -> None:
     """Write a copy of ``src`` to ``target`` whole: a temporary file renamed into place."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -136,7 +136,7 @@ def write_backup(conn: sqlite3.Connection, state_path: Path) -> Path:
     """
     target = backup_path(state_path)
     try:
-        _write_copy(conn, target)
+        write_copy(conn, target)
     except (OSError, sqlite3.Error) as exc:
         raise StateError(
             f"Could not write the backup {target} ({exc}). The state itself is saved; the "
@@ -185,7 +185,7 @@ def restore_backup(state_path: Path) -> tuple[str, int, Path | None]:
                 os.replace(f"{state_path}{side}", f"{kept}{side}")
     src = _reader(backup)
     try:
-        _write_copy(src, state_path)
+        write_copy(src, state_path)
     finally:
         src.close()
     return lineage, serial, kept

@@ -138,7 +138,7 @@ def _with_staleness(holder: LockInfo) -> LockInfo:
 
 
 # ---------------------------------------------------------------- the file
-def _encode(info: LockInfo) -> str:
+def encode_info(info: LockInfo) -> str:
     return json.dumps(
         {
             "id": info.lock_id,
@@ -156,7 +156,7 @@ def _encode(info: LockInfo) -> str:
     )
 
 
-def _decode(path: Path, text: str) -> LockInfo:
+def decode_info(path: Path, text: str) -> LockInfo:
     try:
         data = json.loads(text)
         return LockInfo(
@@ -186,7 +186,7 @@ def _load(path: Path) -> LockInfo | None:
         return None
     except OSError as exc:
         raise StateError(f"Cannot read the state lock file {path}: {exc.strerror}.") from None
-    return _decode(path, text)
+    return decode_info(path, text)
 
 
 def _store(path: Path, info: LockInfo) -> None:
@@ -194,7 +194,7 @@ def _store(path: Path, info: LockInfo) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, _encode(info).encode("utf-8"))
+            os.write(fd, encode_info(info).encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -247,7 +247,7 @@ def read(state_path: Path) -> LockInfo | None:
     return _with_staleness(held) if held else None
 
 
-def _ours(operation: str, info: str) -> LockInfo:
+def new_holder(operation: str, info: str) -> LockInfo:
     pid = os.getpid()
     return LockInfo(
         lock_id=str(uuid.uuid4()),
@@ -273,7 +273,7 @@ def try_acquire(
 
     A provably dead holder's lock is removed first and reported to ``on_cleared``.
     """
-    ours = _ours(operation, info)
+    ours = new_holder(operation, info)
     with _guard(state_path, create=True) as path:
         assert path is not None
         held = _load(path)

@@ -197,6 +197,29 @@ def check_header(path: Path) -> None:
         )
 
 
+def check_image(image: bytes, where: Path) -> None:
+    """``check_header`` for a state's bytes (``StateStore.serialize``) kept elsewhere."""
+    header = bytes(image[:100])
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise StateError(
+            f"{where} is not a bcdr state (not an SQLite database). It was left untouched; "
+            "point bcdr at the right state, or move this one away."
+        )
+    if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+        raise StateError(
+            f"{where} is an SQLite database but not a bcdr state. It was left untouched; "
+            "point bcdr at the right state, or move this one away."
+        )
+
+
+def memory_image(image: bytes) -> bytes:
+    """``image`` as an in-memory database opens it: a WAL file's header (bytes 18-19 = 2,
+    as a copy of a local state carries) says rollback journal instead; nothing else moves."""
+    if image[18:20] == b"\x02\x02":
+        return image[:18] + b"\x01\x01" + image[20:]
+    return image
+
+
 def check_format(db: Database | sqlite3.Connection, path: Path) -> int:
     """The file's format version; StateError if it has no meta row or is too new."""
     try:

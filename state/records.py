@@ -69,7 +69,7 @@ class Intent:
 class StateLocked(StateError):
     """The state is locked by someone else; raised at once, or when -lock-timeout ran out."""
 
-    def __init__(self, path: str, holder: LockInfo) -> None:
+    def __init__(self, path: str, holder: LockInfo, message: str = "") -> None:
         self.holder = holder
         self.lock_id = holder.lock_id
         self.user = holder.user
@@ -78,7 +78,7 @@ class StateLocked(StateError):
         self.operation = holder.operation
         self.created_at = holder.created_at
         self.stale = holder.stale
-        super().__init__(locked_message(path, holder))
+        super().__init__(message or locked_message(path, holder))
 
 
 def locked_message(path: str, holder: LockInfo) -> str:

@@ -106,6 +106,10 @@ class StateStore:
         """A copy in memory (``snapshot``): writes are refused, the file is never touched."""
         self.on_disk = True
         """False for the snapshot of a state that does not exist yet (lineage None)."""
+        self.on_commit: Callable[[], None] | None = None
+        """Called after every committed write transaction (a step, an intent, the history),
+        before the write returns; what it raises leaves the write, which stays committed
+        here. A remote backend uploads the state in it (``state.azurerm``)."""
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -197,6 +201,61 @@ class StateStore:
         store = cls._adopt(path, conn, None, keys, on_plaintext)
         store.read_only, store.on_disk = True, present
         return store
+
+    @classmethod
+    def from_image(
+        cls,
+        image: bytes,
+        where: Path,
+        *,
+        create: bool = True,
+        keys: KeyConfig | None = None,
+        on_plaintext: Callable[[str], None] | None = None,
+        read_only: bool = False,
+    ) -> StateStore:
+        """A state held in memory from ``image`` (``serialize``'s bytes; empty: none yet).
+
+        For a state kept elsewhere (``state.azurerm``): ``where`` names it in messages. The
+        image is checked as a file would be (a foreign or newer one is refused), upgraded
+        and its keys adopted in memory; nothing is written anywhere. With no image, a new
+        state when ``create`` (a writable one only) or, ``read_only``, an empty state whose
+        lineage is None. Writes commit in memory and call ``on_commit``.
+        """
+        keys = keys_from_env(os.environ) if keys is None else keys
+        present = bool(image)
+        if present:
+            migrations.check_image(image, where)
+        elif not create and not read_only:
+            raise StateError(f"No state found at {where}. Run `bcdr apply` to create one.")
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            if present:
+                conn.deserialize(migrations.memory_image(image))
+                check_integrity(conn)
+                migrations.check_format(conn, where)
+            else:
+                conn.execute(f"PRAGMA application_id = {migrations.APPLICATION_ID}")
+            conn.execute("PRAGMA secure_delete = ON")  # freed pages travel zeroed in the image
+            migrations.upgrade(conn, where)
+            db: Database | None = None
+            if not read_only:
+                from sqlite_utils import Database
+
+                db = Database(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise damaged(where, exc) from None
+        except BaseException:
+            conn.close()
+            raise
+        store = cls._adopt(where, conn, db, keys, on_plaintext)
+        store.read_only, store.on_disk = read_only, present or not read_only
+        return store
+
+    def serialize(self) -> bytes:
+        """The whole state as the bytes of one SQLite file (``from_image`` opens them)."""
+        with self._using():
+            return self._conn.serialize()
 
     @classmethod
     def _adopt(
@@ -307,6 +366,8 @@ class StateStore:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if self.on_commit is not None:
+            self.on_commit()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Database | sqlite3.Connection]:
