@@ -153,6 +153,19 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
             diags.append(error(f"Cannot read {path.name}: {err.strerror}", "check the file"))
             continue
         diags.extend(parts.diagnostics)
+        config.backend_known = config.backend_known and parts.parsed
+        config.backend_problems.extend(parts.settings_problems)
+        for b in parts.backends:
+            if config.backend is not None:
+                problem = error(
+                    "Duplicate backend configuration",
+                    f"a configuration has one backend; the first is at {config.backend.range}",
+                    b.range,
+                )
+                diags.append(problem)
+                config.backend_problems.append(problem)
+            else:
+                config.backend = b
         for p in parts.providers:
             if p.name in config.providers:
                 diags.append(_dup("provider", p.name, config.providers[p.name].range, p.range))

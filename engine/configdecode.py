@@ -2,7 +2,8 @@
 
 ``decode_file`` parses a file's text (``engine/hcltree.py``) and checks each block:
 resource (count, for_each, depends_on, lifecycle), variable (type, default, validation),
-locals, output and provider. Always holds: every mistake is a diagnostic with file:line
+locals, output, provider and the ``bcdr`` settings block (``engine/configsettings.py``).
+Always holds: every mistake is a diagnostic with file:line
 and what to do, all of them collected (never an exception, never only the first);
 a value that must be a literal is checked without evaluating any reference.
 """
@@ -26,6 +27,7 @@ from engine.configmodel import (
     Validation,
     Variable,
 )
+from engine.configsettings import decode_settings
 from engine.expr import static_value, type_from_expr
 from engine.exprnodes import EvalError, Expr, Literal, TupleExpr
 from engine.exprrefs import GetAttr, Index, Name
@@ -35,7 +37,7 @@ from engine.typeconv import TypeConstraint, convert
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, SourceRange, error
 
-_LABELS = {"provider": 1, "variable": 1, "locals": 0, "resource": 2, "output": 1}
+_LABELS = {"provider": 1, "variable": 1, "locals": 0, "resource": 2, "output": 1, "bcdr": 0}
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # the lifecycle of every resource without a lifecycle block: one object (it is only read),
 # so the parse cache holds it once a file
@@ -49,13 +51,15 @@ def decode_file(text: str, filename: str) -> FileParts:
     body, diags = parse_body(text, filename)
     parts.diagnostics.extend(diags)
     if body is None:
+        parts.parsed = False
         return parts
     d = parts.diagnostics
     for attr in body.attributes.values():
         d.append(
             error(
                 f'Unexpected argument "{attr.name}" at the top level',
-                "a spec file holds blocks (resource, variable, locals, output, provider); "
+                "a spec file holds blocks (resource, variable, locals, output, provider, "
+                "bcdr); "
                 "variable values belong in a *.auto.hcl file",
                 attr.range,
             )
@@ -79,15 +83,17 @@ def decode_file(text: str, filename: str) -> FileParts:
                 "locals": "locals { NAME = VALUE }",
                 "resource": 'resource "TYPE" "NAME" { ... }',
                 "output": 'output "NAME" { value = ... }',
+                "bcdr": 'bcdr { backend "TYPE" { ... } }',
             }[block.type]
-            d.append(
-                error(
-                    f"A {block.type} block needs {want} label{'s' if want != 1 else ''}, "
-                    f"found {len(block.labels)}",
-                    f"write {usage}",
-                    block.range,
-                )
+            problem = error(
+                f"A {block.type} block needs {want} label{'s' if want != 1 else ''}, "
+                f"found {len(block.labels)}",
+                f"write {usage}",
+                block.range,
             )
+            d.append(problem)
+            if block.type == "bcdr":
+                parts.settings_problems.append(problem)
             continue
         bad = [lbl for lbl in block.labels if not _NAME_RE.match(lbl)]
         if bad:
@@ -114,6 +120,11 @@ def decode_file(text: str, filename: str) -> FileParts:
             out = _decode_output(block, d)
             if out is not None:
                 parts.outputs.append(out)
+        elif block.type == "bcdr":
+            problems: list[Diagnostic] = []
+            parts.backends.extend(decode_settings(block, problems))
+            parts.settings_problems.extend(problems)
+            d.extend(problems)
         else:
             parts.providers.append(ProviderBlock(block.labels[0], block.body, block.range))
     return parts

@@ -1,7 +1,8 @@
 """The configuration model: what a directory of spec files declares, as plain dataclasses.
 
 ``Config`` holds providers, variables, locals, resources and outputs by name (resources by
-address); ``FileParts`` is what one file declares, and what the parse cache stores.
+address) and the ``bcdr`` settings block's backend; ``FileParts`` is what one file
+declares, and what the parse cache stores.
 Built by ``engine/configdecode.py`` from the ``Body``/``Block``/``BodyAttribute`` tree that
 ``engine/hcltree.py`` makes. Always holds: every block, attribute and expression carries
 its ``SourceRange`` (file:line); no parser type appears here; every class is picklable and
@@ -145,6 +146,15 @@ class ProviderBlock(_ByFields):
 
 
 @dataclass
+class BackendBlock(_ByFields):
+    """``bcdr { backend "TYPE" { ... } }``: where the state lives (literal strings only)."""
+
+    type: str
+    attributes: dict[str, str]
+    range: SourceRange
+
+
+@dataclass
 class Config:
     dir: Path
     files: list[str]
@@ -154,6 +164,11 @@ class Config:
     resources: dict[ResourceAddr, Resource]
     outputs: dict[str, Output]
     var_files: list[str] = field(default_factory=list)  # the *.auto.hcl files, sorted
+    backend: BackendBlock | None = None
+    backend_problems: list[Diagnostic] = field(default_factory=list)
+    """The errors of the ``bcdr`` blocks (also in the load's diagnostics)."""
+    backend_known: bool = True
+    """False when a file could not be parsed: whether it declares a backend is unknown."""
 
 
 @dataclass
@@ -166,3 +181,7 @@ class FileParts(_ByFields):
     resources: list[Resource] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    backends: list[BackendBlock] = field(default_factory=list)
+    settings_problems: list[Diagnostic] = field(default_factory=list)
+    """The errors of this file's ``bcdr`` blocks (also in ``diagnostics``)."""
+    parsed: bool = True

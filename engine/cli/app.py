@@ -32,13 +32,13 @@ from sdk.diagnostics import error as diag_error
 from sdk.diagnostics import warning as diag_warning
 
 if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
+    from collections.abc import Iterator
 
     from engine.configmodel import Config
     from engine.plan import Plan
     from engine.registry import Registry
     from engine.schemacheck import ConfigChecks
-    from state import StateStore
+    from state import StateBackend, StateStore
 
 # Start-up: ``bcdr --help`` and ``bcdr version`` import this module, click and what the
 # command modules import at their top, and nothing else (tests/cli/test_startup.py, the
@@ -72,6 +72,9 @@ class CliContext:
     input: bool = True  # -input=false: never ask a question
     compact_warnings: bool = False
     json_errors: bool = False  # a -json command: a failure prints JSON diagnostics on stdout
+    backend: Any = None  # the state's backend (engine.cli.backend.backend_of), once known
+    locked: bool = False  # the state lock is held (lock_state)
+    _loaded: Any = None  # (Config, Diagnostics) of the specs, loaded once per command
 
     def use_ui(self, no_color: bool) -> UI:
         self.ui = UI.create(no_color)
@@ -90,7 +93,28 @@ class CliContext:
 
     @property
     def state_path(self) -> Path:
+        """The local state file (the state itself unless a backend block names another home)."""
         return self.workdir / STATE_FILE
+
+    def loaded_config(self) -> tuple[Config, Diagnostics]:
+        """The working directory's specs and their diagnostics, loaded once per command."""
+        if self._loaded is None:
+            from engine.config import load_config
+
+            self._loaded = load_config(self.workdir)
+        return self._loaded
+
+    @property
+    def state(self) -> StateBackend:
+        """Where the state lives (``engine.cli.backend``): the file, or a blob."""
+        from engine.cli.backend import backend_of
+
+        return backend_of(self)
+
+    def state_where(self) -> str:
+        """The state's place in messages (the file as the user would write its path)."""
+        backend = self.state
+        return self.shown(self.state_path) if not backend.remote else backend.where
 
     def source_lines(self) -> dict[str, list[str]]:
         lines: dict[str, list[str]] = {}
@@ -445,39 +469,47 @@ def registry_of(s: CliContext) -> Registry:
 def open_state(s: CliContext, *, create: bool = True, read_only: bool = False) -> StateStore:
     """The state of the working directory, closed when the command ends.
 
-    ``read_only``: a copy in memory that writes nothing to the file (plan, drift, history);
-    with ``create`` and no state yet, an empty state bound to "no state yet".
+    ``read_only``: a copy in memory that writes nothing (plan, drift, history); with
+    ``create`` and no state yet, an empty state bound to "no state yet". A remote state
+    opened without the lock (show, output, state list) is such a copy too.
     """
-    from state import StateStore
-
-    if not create and not StateStore.exists(s.state_path):
+    backend = s.state
+    if not create and not backend.exists():
         raise CliError(
-            f"No state found in {s.shown(s.state_path)}",
+            f"No state found in {s.state_where()}",
             "Run `bcdr init` and `bcdr apply` in this directory first, or use -chdir DIR.",
         )
     # keys from BCDR_STATE_KEY & co
     from engine.cli.sensitive import warn_plaintext
 
-    store = StateStore.open(s.state_path, create=create, read_only=read_only)
+    read_only = read_only or (backend.remote and not s.locked)
+    store = backend.open(create=create, read_only=read_only)
     s.stack.callback(store.close)
     s.stack.callback(warn_plaintext, s, store)  # runs first: the stack unwinds in reverse
     return store
 
 
-def lock_state(s: CliContext, operation: str, timeout: float = 0.0) -> AbstractContextManager[Any]:
+@contextlib.contextmanager
+def lock_state(s: CliContext, operation: str, timeout: float = 0.0) -> Iterator[Any]:
     """Hold the state lock for the block (waiting up to ``timeout`` s for a live holder).
 
     A lock whose holder is provably dead is cleared with a warning saying whose it was.
     """
     from state import cleared_message
-    from state import lock_state as holding
+
+    where = s.state_where() if s.state.remote else str(s.state_path)
 
     def note(holder: Any) -> None:
         s.warnings.append(
-            diag_warning("Removed a stale state lock", cleared_message(str(s.state_path), holder))
+            diag_warning("Removed a stale state lock", cleared_message(where, holder))
         )
 
-    return holding(s.state_path, operation, timeout=timeout, on_cleared=note)
+    with s.state.holding(operation, timeout=timeout, on_cleared=note) as held:
+        s.locked = True
+        try:
+            yield held
+        finally:
+            s.locked = False
 
 
 def keep_backup(s: CliContext, store: StateStore) -> None:
@@ -485,17 +517,15 @@ def keep_backup(s: CliContext, store: StateStore) -> None:
     from state import StateError
 
     try:
-        store.backup()
+        s.state.backup(store)
     except StateError as exc:
         s.warnings.append(diag_warning("The state's backup was not refreshed", str(exc)))
 
 
 def load_config_checked(s: CliContext) -> Config:
-    from engine.config import load_config
-
     if not s.workdir.is_dir():
         raise CliError(f"No such directory: {s.shown(s.workdir)}", "Check the -chdir option.")
-    config, diags = load_config(s.workdir)
+    config, diags = s.loaded_config()
     s.warnings.extend(diags.warnings())
     if diags.has_errors:
         raise DiagnosticsError(diags.errors())

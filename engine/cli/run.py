@@ -1,7 +1,8 @@
 """The commands that plan and change things: init, validate, plan, apply, destroy, drift.
 
 Always holds: the state lock is taken first, so a command refused by another run's lock
-is refused before it loads anything; the configuration, variable values and schema checks
+is refused before it loads anything but the specs' ``bcdr`` block (which names where the
+state lives, ``engine.cli.backend``); the configuration, variable values and schema checks
 pass before the state is opened, so bad input leaves the state file untouched; apply and
 destroy hold the state lock from planning to the last saved step, and a successful one
 refreshes the state's backup; plan and drift write nothing (no state is created, and an
@@ -91,7 +92,7 @@ def _run_apply(
     handler = InterruptHandler(
         stop=cancel.request_stop,
         say=lambda message: ui.print(message, err=True),
-        on_exit=lambda: store.force_unlock(lock_id),
+        on_exit=lambda: s.state.force_unlock(lock_id),
     )
     from state import utc_now
 
@@ -239,16 +240,42 @@ class _Zero:
 @main.command()
 @no_color_option
 @input_option
+@opt(
+    "migrate-state",
+    is_flag=True,
+    help="Move the state to the backend the configuration now names (or back to the local "
+    "file when the bcdr block is gone).",
+)
+@opt(
+    "reconfigure",
+    is_flag=True,
+    help="Use the configuration's backend as it is, without moving the state to it.",
+)
 @click.pass_context
-def init(ctx: click.Context, no_color: bool) -> None:
-    """Prepare the working directory: create .bcdr/ and an empty state, list providers."""
+def init(ctx: click.Context, no_color: bool, migrate_state: bool, reconfigure: bool) -> None:
+    """Prepare the working directory: the state's backend (checked, recorded), providers."""
+    from engine.cli.backend import init_backend
+
     s = session_of(ctx)
     ui = s.use_ui(no_color)
-    existed = s.state_path.exists()
-    open_state(s)
-    registry = registry_of(s)
+    if migrate_state and reconfigure:
+        raise CliError(
+            "Incompatible init options",
+            "-migrate-state moves the state and -reconfigure leaves it where it is: use one.",
+        )
     ui.print("Initializing the state...")
-    ui.print(f"- {'Found' if existed else 'Created'} state {STATE_FILE}")
+    backend = init_backend(s, ui, migrate_state=migrate_state, reconfigure=reconfigure)
+    if backend.remote:
+        found = backend.exists()
+        ui.print(
+            f"- {'Found state' if found else 'No state yet (the first apply makes it)'} in "
+            f"{backend.where}"
+        )
+    else:
+        existed = s.state_path.exists()
+        open_state(s)
+        ui.print(f"- {'Found' if existed else 'Created'} state {STATE_FILE}")
+    registry = registry_of(s)
     ui.print("Initializing provider plugins...")
     for name, provider in sorted(registry.providers.items()):
         types = ", ".join(sorted(provider.schemas()))
@@ -327,7 +354,7 @@ def plan(
     check_modes(args)
     # a plan writes nothing: no state is created, and an existing one is read as a copy in
     # memory while the lock is held (the lock file is gone again when the plan ends)
-    exists = s.state_path.exists()
+    exists = s.state.exists()
     with lock_state(s, "plan", args.lock_timeout) if exists else contextlib.nullcontext():
         registry = registry_of(s)
         loaded = load(s, args, registry)
@@ -385,7 +412,7 @@ def apply(
             "A saved plan already holds them. Make a new plan with these options instead.",
         )
     saved = read_plan(s, planfile)
-    state_is_new = not s.state_path.exists()
+    state_is_new = not s.state.exists()
     with lock_state(s, "apply", args.lock_timeout) as held:
         registry = registry_of(s)
         config = load_config_checked(s)
@@ -452,7 +479,7 @@ def drift(
         refresh_only=True,
         lock_timeout=lock_timeout,
     )
-    exists = s.state_path.exists()  # like plan, drift writes nothing
+    exists = s.state.exists()  # like plan, drift writes nothing
     with lock_state(s, "drift", args.lock_timeout) if exists else contextlib.nullcontext():
         registry = registry_of(s)
         loaded = load(s, args, registry)

@@ -99,7 +99,7 @@ def show(ctx: click.Context, no_color: bool, as_json: bool, planfile: str | None
         else:
             ui.print(render.plan_text(saved))
         return
-    if not s.state_path.exists():
+    if not s.state.exists():
         if as_json:
             print_json(ui, {"format_version": "1.0"})
         else:
@@ -176,7 +176,7 @@ def output(ctx: click.Context, no_color: bool, as_json: bool, raw: bool, name: s
     """Show output values from the state (sensitive ones only with -json or -raw NAME)."""
     s = session_of(ctx)
     ui = s.use_ui(no_color)
-    outputs = open_state(s, create=False).outputs() if s.state_path.exists() else {}
+    outputs = open_state(s, create=False).outputs() if s.state.exists() else {}
     if raw and not name:
         raise CliError("Output name required", "-raw prints one output: bcdr output -raw NAME.")
     if name is not None:
@@ -238,7 +238,7 @@ def state_list(ctx: click.Context, addresses: tuple[str, ...]) -> None:
     """List the instances in the state (only those at ADDRESSES when given)."""
     s = session_of(ctx)
     ui = s.use_ui(True)
-    if not s.state_path.exists():
+    if not s.state.exists():
         return
     records = open_state(s, create=False).instances()
     if addresses:
@@ -278,9 +278,9 @@ def state_rm(ctx: click.Context, addresses: tuple[str, ...], lock_timeout: float
     ui = s.use_ui(True)
     for a in addresses:
         check_address(a)
-    store = open_state(s, create=False)
     started = utc_now()
     with lock_state(s, "state-rm", lock_timeout):
+        store = open_state(s, create=False)
         records = store.instances()
         targets = [r for a in addresses for r in _matching(records, a)]
         missing = [a for a in addresses if not _matching(records, a)]
@@ -317,9 +317,9 @@ def state_mv(
     ui = s.use_ui(True)
     check_address(source)
     check_address(destination)
-    store = open_state(s, create=False)
     started = utc_now()
     with lock_state(s, "state-mv", lock_timeout):
+        store = open_state(s, create=False)
         records = _matching(store.instances(), source)
         if not records:
             raise CliError(
@@ -383,9 +383,7 @@ def state_history(ctx: click.Context, as_json: bool, limit: int) -> None:
     """List the latest runs recorded in the state (apply, destroy, import, rm, mv), newest first."""
     s = session_of(ctx)
     ui = s.use_ui(True)
-    runs = (
-        open_state(s, create=False, read_only=True).history(limit) if s.state_path.exists() else []
-    )
+    runs = open_state(s, create=False, read_only=True).history(limit) if s.state.exists() else []
     if as_json:
         print_json(ui, {"format_version": "1.0", "history": runs})
         return
@@ -408,28 +406,30 @@ def state_history(ctx: click.Context, as_json: bool, limit: int) -> None:
 def state_restore_backup(
     ctx: click.Context, no_color: bool, force: bool, lock_timeout: float
 ) -> None:
-    """Put back the state of the last successful run (.bcdr/state.db.backup)."""
-    from state import backup_path, restore_backup
-
+    """Put back the state of the last successful run (.bcdr/state.db.backup, or the
+    backend's KEY.backup blob)."""
     s = session_of(ctx)
     ui = s.use_ui(no_color)
-    backup = backup_path(s.state_path)
-    if not backup.is_file():
+    backend = s.state
+    backup = backend.backup_where()
+    if not backend.has_backup():
         raise CliError(
             f"No backup of the state at {backup}",
             "bcdr keeps one after each successful apply, destroy, import and state edit.",
         )
+    where = backend.where
     if not force and not ui.ask(
         "Do you really want to restore the state from its backup?",
-        f"bcdr will replace {s.state_path} with {backup}, the state of the last successful\n"
-        "run. The current file is kept beside it. Only 'yes' will be accepted to confirm.",
+        f"bcdr will replace {where} with {backup}, the state of the last successful\n"
+        f"run. The current {'state' if backend.remote else 'file'} is kept beside it. Only "
+        "'yes' will be accepted to confirm.",
     ):
         raise CliError("restore-backup cancelled", "The state was left as it is.")
     with lock_state(s, "state-restore-backup", lock_timeout):
-        lineage, serial, kept = restore_backup(s.state_path)
-    ui.print(f"Restored {s.state_path} from {backup} (lineage {lineage}, serial {serial}).")
+        lineage, serial, kept = backend.restore_backup()
+    ui.print(f"Restored {where} from {backup} (lineage {lineage}, serial {serial}).")
     if kept is not None:
-        ui.print(f"The previous file is kept as {kept}.")
+        ui.print(f"The previous {'state' if backend.remote else 'file'} is kept as {kept}.")
     ui.print(
         "Objects made or changed after that run are not in it: run `bcdr plan` to see what "
         "differs, and `bcdr import` for objects that exist but are not in the state."

@@ -2,7 +2,8 @@
 
 Always holds: ``fmt -check`` rewrites nothing and exits 3 when a file is not formatted;
 ``graph`` prints only DOT on stdout; ``force-unlock`` asks first unless ``-force`` and
-touches only the lock file, never the state.
+touches only the lock (the lock file, or the state blob's lease and holder metadata),
+never the state.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def graph(ctx: click.Context) -> None:
     s = session_of(ctx)
     ui = s.use_ui(True)
     config = load_config_checked(s)
-    records = open_state(s, create=False).instances() if s.state_path.exists() else []
+    records = open_state(s, create=False).instances() if s.state.exists() else []
     the_graph, diags = build_graph(config, records)
     s.warnings.extend(diags.warnings())
     if diags.has_errors:
@@ -111,8 +112,6 @@ def graph(ctx: click.Context) -> None:
 @click.pass_context
 def force_unlock(ctx: click.Context, no_color: bool, force: bool, lock_id: str) -> None:
     """Remove the state lock LOCK_ID left by a bcdr process that is gone."""
-    from state import force_unlock as unlock
-
     s = session_of(ctx)
     ui = s.use_ui(no_color)
     if not force and not ui.ask(
@@ -122,7 +121,7 @@ def force_unlock(ctx: click.Context, no_color: bool, force: bool, lock_id: str) 
         "may still be in use. Only 'yes' will be accepted to confirm.",
     ):
         raise CliError("force-unlock cancelled", "The lock was left in place.")
-    unlock(s.state_path, lock_id)  # the lock file only: works on a damaged state too
+    s.state.force_unlock(lock_id)  # the lock only (file or lease): works on a damaged state
     ui.print(render.Text("bcdr state has been successfully unlocked!", style="bold green"))
     ui.print("")
     ui.print("The state has been unlocked, and bcdr commands should now be able to")
