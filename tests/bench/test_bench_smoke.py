@@ -94,3 +94,13 @@ def test_blob_store_bench_runs_both_placements_and_checks_the_restore(tmp_path: 
     for placement in ("local", "blob"):
         assert {"full", "incremental", "restore"} <= set(got[placement])
     assert got["blob_calls"]["calls"]["put"] > 0 and got["blob_calls"]["calls"]["get"] > 0
+
+
+def test_remote_state_bench_measures_both_states_and_the_parts(tmp_path: Path) -> None:
+    data = _run("remote_state.py", "--quick", tmp=tmp_path)
+    assert list(data["sizes"]) == ["10"]
+    for figures in data["sizes"].values():
+        assert figures["apply local s"] > 0 and figures["apply remote s"] > 0
+        assert figures["refused plan s"] > 0
+        assert figures["parts"]["image bytes"] > 0
+    assert data["sdk import s"] > 0

@@ -342,7 +342,7 @@ def test_unreachable_endpoint_missing_credential_or_container_write_nothing(
     out = run_in(nowhere, "init", "-no-color")
     assert out.exit_code == 1
     assert "The backend azurerm cannot be used" in out.output
-    assert f"Cannot reach http://127.0.0.1:{port}/{ACCOUNT}" in out.output
+    assert f"Cannot reach the blob endpoint http://127.0.0.1:{port}/{ACCOUNT}" in out.output
     assert "Nothing was written" in out.output
     _nothing_written(nowhere)
 
@@ -448,3 +448,49 @@ def test_a_lost_lease_refuses_every_later_write(azurite, env, container_name) ->
         assert seen.outputs() == {"x": (1, False)}
     with backend.holding("apply"):  # free again: the broken lease is taken anew
         assert backend.current_lock() is not None
+
+
+def test_a_backend_block_with_a_variable_is_an_error_at_its_line_before_anything_is_made(
+    tmp_path,
+) -> None:
+    (tmp_path / "main.hcl").write_text(
+        'variable "key" { default = "k" }\n'
+        "bcdr {\n"
+        '  backend "azurerm" {\n'
+        '    endpoint       = "http://127.0.0.1:1/devstoreaccount1"\n'
+        '    container_name = "tfstate"\n'
+        "    key            = var.key\n"
+        "  }\n"
+        "}\n"
+    )
+    for args in (("init",), ("plan",), ("state", "list")):
+        out = (
+            run_in(tmp_path, *args, "-no-color")
+            if args != ("state", "list")
+            else run_in(tmp_path, *args)
+        )
+        assert out.exit_code == 1, out.output
+        assert "Variables may not be used here" in out.output
+        assert "on main.hcl line 6" in out.output
+    assert not (tmp_path / ".bcdr").exists()
+
+
+def test_a_changed_key_asks_for_init(tmp_path, azurite, env, container_name, test_provider) -> None:
+    box(azurite, container_name)
+    work = folder(tmp_path / "one", azurite.endpoint, container_name)
+    ok(run_in(work, "init"))
+    ok(run_in(work, "apply", "-auto-approve"))
+    text = (work / "main.hcl").read_text().replace(KEYNAME, "other.bcdr")
+    (work / "main.hcl").write_text(text)
+    changed = run_in(work, "state", "list")
+    assert changed.exit_code == 1
+    assert "Backend configuration changed: run bcdr init (-migrate-state)" in changed.output
+    assert 'key = "other.bcdr"' in changed.output and f'key = "{KEYNAME}"' in changed.output
+    out = ok(run_in(work, "init", "-migrate-state", "-no-color"))
+    assert "Copied lineage" in out
+    assert remote_addresses(azurite, container_name, "other.bcdr") == [
+        "test_thing.a",
+        "test_thing.b",
+        "test_thing.c",
+    ]
+    assert KEYNAME not in [b.name for b in box(azurite, container_name).list()]
