@@ -11,10 +11,11 @@ folder with the local state and in a folder whose ``bcdr`` block names a backend
 difference of the medians over N. Then it times the parts of that overhead in-process, on
 the state the remote apply left: ``StateStore.serialize`` of the state, one upload of it
 (Put Blob under the lease, as each commit does), one download, and a lease taken and given
-back (acquire, holder metadata, clear, release); and a refused ``bcdr plan`` of a second
-folder while the first holds the lock (a whole CLI process). Each step commits twice (its
-intent before the provider is called, its result after), so the expected overhead per step
-is two serialize-and-uploads.
+back (acquire, holder metadata, clear, release), a refused attempt to take it while it is
+held (in-process), and a refused ``bcdr plan`` of a second folder while the first holds the
+lock (a whole CLI process, start-up and the Azure SDK's import included). Each step
+commits twice (its intent before the provider is called, its result after), so the
+expected overhead per step is two serialize-and-uploads.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def import_cost(repeat: int) -> float:
 def parts(endpoint: str, repeat: int) -> dict[str, float | int]:
     """The pieces of one remote commit, timed in this process on the bench's state."""
     from azblob import Container
-    from state import AzureBlobBackend
+    from state import AzureBlobBackend, StateLocked
 
     backend = AzureBlobBackend(endpoint, CONTAINER, KEY)
     container = Container(endpoint, CONTAINER)
@@ -127,6 +128,16 @@ def parts(endpoint: str, repeat: int) -> dict[str, float | int]:
         out["upload, client CPU"] = cpu_of(lambda: backend.upload(store), repeat * 5)
         out["download"] = median_of(lambda: container.get(KEY), repeat * 5)
         store.close()
+        other = AzureBlobBackend(endpoint, CONTAINER, KEY)
+
+        def refused() -> None:
+            try:
+                with other.holding("plan"):
+                    raise CommandFailed("a held lease was taken twice")
+            except StateLocked:
+                pass
+
+        out["refusal, in-process"] = median_of(refused, repeat * 3)
 
     def lease_round() -> None:
         with backend.holding("bench"):
@@ -259,12 +270,13 @@ def report(data: dict) -> None:
                 f"{p['upload, client CPU'] * 1000:.1f} ms",
                 f"{p['download'] * 1000:.1f} ms",
                 f"{p['lease taken and given back'] * 1000:.1f} ms",
+                f"{p['refusal, in-process'] * 1000:.1f} ms",
                 f"{2 * (p['serialize'] + upload) * 1000:.1f} ms",
             ]
         )
     headers = [
         "steps", "image", "serialize", "upload", "its client CPU", "download", "lease round",
-        "2 commits",
+        "refusal", "2 commits",
     ]  # fmt: skip
     print(format_table(headers, rows))
 

@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from azblob import BlobError, BlobExists, BlobInfo, BlobNotFound, Container, LeaseConflict
 
-from .lock import decode_info, encode_info, new_holder, provably_dead
+from .lock import decode_info, encode_info, new_holder
 from .records import LockInfo, StateError, StateLocked, locked_message
 
 LEASE_S = 15
@@ -81,8 +81,7 @@ def holder_of(where: str, info: BlobInfo) -> tuple[LockInfo, str]:
     """Who holds the lease on the blob ``info`` describes, and the refusal to show."""
     ours = _bcdr_holder(where, info.metadata.get(METADATA_KEY, ""))
     if ours is not None:
-        if provably_dead(ours):
-            ours = replace(ours, stale=True)
+        # a dead holder's lease runs out by itself: it is never marked stale nor broken
         note = (
             f"\n\nThe lock is a {LEASE_S} s lease on the blob that its holder renews while it "
             f"runs: a holder that is gone frees it by itself within {LEASE_S} s. Run again "
