@@ -31,6 +31,7 @@ bench: $(VENV)/.installed $(AZURITE)
 	$(PY) bench/snapshot.py
 	$(PY) bench/engine_scale.py
 	$(PY) bench/blob_store.py
+	$(PY) bench/remote_state.py
 
 faults: $(VENV)/.installed
 	$(PY) bench/faults.py

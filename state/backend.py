@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import lock as locking
+from .azurerm import AzureBlobBackend
 from .backup import backup_path, restore_backup, write_backup, write_copy
 from .crypto import KeyConfig
 from .records import LockInfo, StateError
@@ -33,9 +34,11 @@ from .store import StateStore
 
 @dataclass(frozen=True)
 class BackendType:
-    """The attributes a ``backend "TYPE"`` block takes: all strings."""
+    """A ``backend "TYPE"`` block: the attributes it takes (all strings), an example of it,
+    and how its backend is made from them."""
 
     required: tuple[str, ...]
+    make: Callable[[dict[str, str]], StateBackend]
     optional: tuple[str, ...] = ()
     example: str = ""
 
@@ -43,6 +46,7 @@ class BackendType:
 BACKEND_TYPES = {
     "azurerm": BackendType(
         required=("endpoint", "container_name", "key"),
+        make=lambda v: AzureBlobBackend(v["endpoint"], v["container_name"], v["key"]),
         example=(
             'backend "azurerm" {\n'
             '  endpoint       = "https://ACCOUNT.blob.core.windows.net"\n'
@@ -203,11 +207,7 @@ def backend_for(kind: str, settings: dict[str, str], local_path: Path) -> StateB
     """The backend of a ``backend "KIND"`` block (``local``: no block, the file)."""
     if kind == "local":
         return LocalBackend(local_path)
-    if kind == "azurerm":
-        from .azurerm import AzureBlobBackend
-
-        return AzureBlobBackend(settings["endpoint"], settings["container_name"], settings["key"])
-    raise ValueError(f"unknown backend type {kind!r}")
+    return BACKEND_TYPES[kind].make(settings)
 
 
 @dataclass(frozen=True)
