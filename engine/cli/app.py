@@ -2,9 +2,10 @@
 
 ``BcdrGroup.invoke`` is the one place where failures become ``Error:`` output and an exit
 code. Always holds: config, variable values and schema checks are all loaded and reported
-together before any command opens the state; state files live at ``.bcdr/state.db`` under
+together before any command opens the state; the state lives at ``.bcdr/state.db`` under
 the working directory (``-chdir``, made absolute, so every path resolves from it as from
-inside it); what a command opened is closed when it ends.
+inside it), or where the backend that ``bcdr init`` recorded says (``CliContext.state``,
+``engine.cli.backend``); what a command opened is closed when it ends.
 
 It passes 400 lines on purpose: it is the one place that orders what every command shares
 (the group's error handling, the session, the shared options, loading config, values, checks
