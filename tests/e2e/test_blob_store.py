@@ -9,7 +9,10 @@ restore point with missing blocks and the next apply converges.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -167,3 +170,79 @@ def test_bad_storage_settings_are_plan_errors(tmp_path, setting) -> None:
     assert code == 1
     assert "Invalid storage settings of the platform provider" in out
     assert "main.hcl" in out
+
+
+def _with_backend(work: Work, azurite: Azurite, container: str) -> None:
+    (work.dir / "backend.hcl").write_text(
+        "bcdr {\n"
+        '  backend "azurerm" {\n'
+        f'    endpoint       = "{azurite.endpoint}"\n'
+        f'    container_name = "{container}"\n'
+        '    key            = "quickstart.bcdr"\n'
+        "  }\n"
+        "}\n",
+        encoding="utf-8",
+    )
+
+
+def test_quickstart_on_azurite_with_a_remote_state_shared_by_two_folders(
+    tmp_path, azurite, container_name
+) -> None:
+    """Issue 11's end to end: blocks and state on Azurite, a disk restored byte-identical,
+    and a second folder with the same backend that sees the same state and is refused,
+    naming the holder, while the first holds the lock."""
+    blocks(azurite)  # the same account
+    Container(azurite.endpoint, container_name, Credential(ACCOUNT, KEY)).create()
+    work = blob_quickstart(tmp_path, azurite)
+    _with_backend(work, azurite, container_name)
+    work.ok("init")
+    work.apply()
+    assert not (work.dir / ".bcdr" / "state.db").exists()  # the state is the blob
+    data1 = work.output("data1_disk_id")
+    at_first = _export(work, data1, "data1-at-first.img")
+    shutil.copy(work.dir / "steps" / "02-second-restore-point.hcl", work.dir)
+    shutil.copy(work.dir / "steps" / "03-restore-and-read.hcl", work.dir)
+    work.apply()
+    assert _export(work, work.output("restored_disk_id"), "restored.img") == at_first
+
+    second = Work(tmp_path / "second", env=dict(work.env))
+    second.dir.mkdir()
+    for spec in work.dir.glob("*.hcl"):
+        shutil.copy(spec, second.dir)
+    second.ok("init")
+    listed = second.run("state", "list")
+    assert listed.exit_code == 0 and "restore_point.second" in listed.output
+    assert listed.output == work.run("state", "list").output
+
+    # the first folder's apply waits at its question, holding the lock
+    (work.dir / "extra.hcl").write_text(
+        'resource "resource_group" "extra" {\n  name     = "extra"\n  location = "eastus"\n}\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "BCDR_FABRIC_HOME"}
+    env.update({k: v for k, v in work.env.items() if v is not None})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "from engine.cli import main; main()", "-chdir",
+         str(work.dir), "apply", "-no-color"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        seen = b""
+        while b"Enter a value" not in seen:
+            chunk = holder.stdout.read1(4096)
+            assert chunk, seen.decode() + holder.stderr.read().decode()
+            seen += chunk
+        t0 = time.monotonic()
+        code, out = second.code("apply", "-auto-approve")
+        refused_after = time.monotonic() - t0
+        assert code == 1 and "is locked" in out
+        assert f"PID:       {holder.pid}" in out and "Operation: apply" in out
+        assert refused_after < 1.0, f"refused after {refused_after:.2f} s"
+        holder.stdin.write(b"no\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=60) == 1
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert "Apply complete!" in work.ok("apply", "-auto-approve")  # the lock was released
