@@ -16,6 +16,7 @@ PACKAGES = [
     "core.disks",
     "core.fabric",
     "core.keystore",
+    "core.protection",
     "core.restorepoints",
 ]
 
