@@ -7,8 +7,11 @@ time rather than backups (a month without backups still counts), and applies a c
 duration to existing points too. bcdr does the same by calendar periods in the policy's zone
 (docs/retention.md sets it beside restic's ``forget`` and borg's ``prune``):
 
-- A scheduled point's **day** is its local date; the first scheduled point of a day is that
-  day's point (later ones of the day, as hourly backups make, are kept by ``instant`` only).
+- A scheduled point's **day** is the local date of the last backup time (``backup.time``, the
+  hourly window's start) at or before it: a backup day runs from one backup time to the next,
+  so an hourly window past midnight, or a late run just after it, belongs to the day it
+  started. The first scheduled point of a day is that day's point (later ones of the day, as
+  hourly backups make, are kept by ``instant`` only).
 - ``daily`` (count N) keeps the day's point of day D until the policy's backup time on D + N
   days; ``weekly`` the day's point of a listed weekday until the backup time on D + 7N days;
   ``monthly`` the day's point of a listed day of the month (the First Sunday, the 15th, the
@@ -126,6 +129,11 @@ class _Clock:
         self.zone = policy.zone()
         self.at = policy.backup_time()
 
+    def day(self, local: datetime) -> date:
+        """The backup day of a local time: the date of the last backup time at or before it."""
+        since = timedelta(hours=self.at.hour, minutes=self.at.minute)
+        return (local.replace(tzinfo=None) - since).date()
+
     def slot(self, day: date) -> datetime:
         return local_to_utc(datetime.combine(day, self.at), self.zone)
 
@@ -170,9 +178,11 @@ def judge(policy: BackupPolicy, points: Iterable[RecoveryPoint], now: datetime) 
         expires: dict[str, datetime] = {}
         if point.retain_until is not None:
             expires[ADHOC] = point.retain_until.astimezone(UTC)
-        elif local.date() not in seen_days:
-            seen_days.add(local.date())
-            expires = _rule_expiries(policy, clock, local.date())
+        else:
+            day = clock.day(local)
+            if day not in seen_days:
+                seen_days.add(day)
+                expires = _rule_expiries(policy, clock, day)
         until = local_to_utc(local.replace(tzinfo=None) + instant, clock.zone)
         kept_by = frozenset(rule for rule, end in expires.items() if now < end)
         verdicts.append(Verdict(point, kept_by, now < until, expires, until))

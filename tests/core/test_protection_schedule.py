@@ -5,7 +5,7 @@ zone names, hourly windows, weekly days, and the one slot a late scheduler runs.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +18,7 @@ from core.protection import (
     RetentionWeekly,
     catch_up,
     due_times,
+    local_to_utc,
     next_due,
 )
 
@@ -168,6 +169,11 @@ def test_splitting_an_interval_splits_its_slots(
 
 @settings(max_examples=40, deadline=None)
 @given(POLICIES, MOMENTS)
-def test_one_slot_per_local_slot_each_day(policy: BackupPolicy, a: datetime) -> None:
+def test_each_local_day_has_each_of_its_slots_once(policy: BackupPolicy, a: datetime) -> None:
+    # 30 local days (midnight to midnight in the policy's zone, DST changes included)
+    zone = policy.zone()
+    first = a.astimezone(zone).date()
+    start = local_to_utc(datetime.combine(first, time()), zone) - timedelta(microseconds=1)
+    end = local_to_utc(datetime.combine(first + timedelta(days=30), time()), zone)
     per_day = (policy.backup.hour_duration or 24) // (policy.backup.hour_interval or 24)
-    assert len(due_times(policy, a, a + timedelta(days=30))) == 30 * per_day
+    assert len(due_times(policy, start, end - timedelta(microseconds=1))) == 30 * per_day
