@@ -24,7 +24,7 @@ duration to existing points too. bcdr does the same by calendar periods in the p
   and by no policy rule.
 
 Always holds: a verdict depends on ``now`` only through ``now < expiry``, so a point kept by a
-rule stays kept until that rule's expiry; the expiries depend only on a point's local date
+rule stays kept until that rule's expiry; the expiries depend only on a point's backup day
 and the policy, so pruning what is not kept and judging again prunes nothing more.
 """
 

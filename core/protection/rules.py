@@ -4,6 +4,24 @@ These are the platform's own rules (Azure Backup's, as Terraform's ``azurerm_bac
 documents and enforces them), named ``POL-n``; none has an id in the source documents, so the
 problems are not ``cited``. Each problem's ``about`` is the attribute path it is about
 ("backup.hour_interval", "retention_monthly.days") and its ``fix`` says what to write instead.
+Where the rules come from (behaviour, as documented and reported):
+- the ``azurerm_backup_policy_vm`` argument reference: the policy types, ``hour_interval`` of
+  4/6/8/12 and ``hour_duration`` of 4-24 hours "a multiple of hour_interval", instant restore
+  of 1-5 days on V1 and 1-30 on V2 and "must be 5 if the backup frequency is Weekly" (its
+  documentation note, terraform-provider-azurerm pull request 24539), the retention counts
+  (daily at least 7 since Azure stopped accepting fewer, pull request 7898; weekly up to 5163;
+  yearly up to 99), weeks First-Fourth and Last, "either weekdays and weeks or days and
+  include_last_days";
+- the provider's plan-time refusals: daily retention "must be set" for daily and hourly
+  backups and "must be not set" for weekly ones, weekly retention must be set for weekly
+  backups, ``weekdays`` / ``hour_interval`` / ``hour_duration`` only with the frequency that
+  uses them;
+- Azure's own refusal of the rest (``BMSUserErrorInvalidPolicyInput``): retention weekdays
+  that are not backup days (Azure PowerShell: "The DaysOfWeek specified for monthly and yearly
+  retention policies should be a subset of the DaysOfWeek value specified in the backup
+  schedule"), day-of-month retention for weekly backups, times off the hour or half hour,
+  hourly backups on a standard policy.
+
 Always holds: ``policy_problems`` returns every problem of a policy at once, in rule order, and
 an empty list exactly when the schedule and retention can use the policy.
 """
