@@ -40,6 +40,7 @@ from core.blobs.service import (
     check_metadata,
     where,
 )
+from core.disks.fileio import fsync_path
 from core.errors import AlreadyExists, CoreError, NotFound
 
 _MAGIC = b"BCDRBLOB"
@@ -52,14 +53,6 @@ CREATE TABLE IF NOT EXISTS leases (
     seconds INTEGER NOT NULL, expires_at REAL, break_at REAL,
     PRIMARY KEY (container, blob))
 """
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _iso(ts: float) -> str:
@@ -103,7 +96,7 @@ class LocalBlobService:
         root = self.root_of(check_account(account))
         if not root.is_dir():
             root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _fsync_dir(root.parent)
+            fsync_path(root.parent)
 
     def delete_account(self, account: str) -> int:
         try:
@@ -113,7 +106,7 @@ class LocalBlobService:
         count = sum(self._count(root / name) for name in self.containers(account))
         if root.is_dir():
             shutil.rmtree(root)
-            _fsync_dir(root.parent)
+            fsync_path(root.parent)
         return count
 
     @staticmethod
@@ -210,7 +203,7 @@ class LocalContainer:
         if self.folder.is_dir():
             return False
         self.folder.mkdir(mode=0o700)
-        _fsync_dir(self._account_dir)
+        fsync_path(self._account_dir)
         return True
 
     def exists(self) -> bool:
@@ -226,7 +219,7 @@ class LocalContainer:
         with self._leases(write=True) as conn:
             shutil.rmtree(self.folder)
             conn.execute("DELETE FROM leases WHERE container = ?", (self.name,))
-        _fsync_dir(self._account_dir)
+        fsync_path(self._account_dir)
         return count
 
     # ---------------------------------------------------------------------------- blobs
@@ -291,7 +284,7 @@ class LocalContainer:
             )
         if not parent.is_dir():
             parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _fsync_dir(parent.parent)
+            fsync_path(parent.parent)
         return parent
 
     def _write(self, blob: str, data: bytes | bytearray | memoryview, metadata: dict) -> Path:
@@ -336,7 +329,7 @@ class LocalContainer:
                 now = self._lease(conn, blob)
                 self._check_lease(now, lease, blob, "write")
                 os.replace(tmp, self._path(blob))
-                _fsync_dir(tmp.parent)
+                fsync_path(tmp.parent)
         finally:
             tmp.unlink(missing_ok=True)
         return self._info(blob, now)
@@ -399,7 +392,7 @@ class LocalContainer:
                 raise NotFound(f"No {self._where(blob)}")
             path.unlink()
             conn.execute("DELETE FROM leases WHERE container = ? AND blob = ?", (self.name, blob))
-            _fsync_dir(path.parent)
+            fsync_path(path.parent)
         parent = path.parent
         while parent != self.folder:  # folders left empty go, as Azure has no folders
             try:
@@ -419,7 +412,7 @@ class LocalContainer:
             tmp = self._write(blob, self.get(blob), meta)
             try:
                 os.replace(tmp, self._path(blob))
-                _fsync_dir(tmp.parent)
+                fsync_path(tmp.parent)
             finally:
                 tmp.unlink(missing_ok=True)
         return self._info(blob, now)

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from core.disks.fileio import fsync_path
 from core.errors import CoreError, NotFound
 
 _NAME_PART = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
@@ -80,14 +81,6 @@ class FileLock:
         """A file lock is never lost while its holder lives."""
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, chunks: list) -> None:
     views = [v for v in (memoryview(c).cast("B") for c in chunks) if len(v)]
     i = 0
@@ -121,7 +114,7 @@ class LocalBackend:
         parent = path.parent
         if not parent.is_dir():
             parent.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(parent.parent)
+            fsync_path(parent.parent)
         tmp = parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -133,7 +126,7 @@ class LocalBackend:
             raise
         os.close(fd)
         os.replace(tmp, path)
-        _fsync_dir(parent)
+        fsync_path(parent)
 
     def get(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
         try:
