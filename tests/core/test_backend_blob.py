@@ -43,8 +43,13 @@ def test_gc_waits_for_a_writer_on_another_machine(place) -> None:
     """Two LeaseLocks share nothing but the container, as on two machines."""
     writer, gc = LeaseLock(place), LeaseLock(place)
     order: list[str] = []
+
+    def collect() -> None:
+        with gc.hold(exclusive=True):
+            order.append("gc")
+
     with writer.hold(exclusive=False):
-        t = threading.Thread(target=lambda: (gc.hold(True).__enter__(), order.append("gc")))
+        t = threading.Thread(target=collect)
         t.start()
         time.sleep(1.0)
         order.append("writer done")
