@@ -40,7 +40,7 @@ from core.blobs.service import (
     check_metadata,
     where,
 )
-from core.disks.fileio import fsync_path
+from core.disks.fileio import fsync_path, write_temp
 from core.errors import AlreadyExists, CoreError, NotFound
 
 _MAGIC = b"BCDRBLOB"
@@ -298,20 +298,7 @@ class LocalContainer:
             },
             sort_keys=True,
         ).encode()
-        tmp = parent / f"{_TMP}{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            body = memoryview(data).cast("B")
-            os.write(fd, _HEAD.pack(_MAGIC, len(head)) + head)
-            while len(body):
-                body = body[os.write(fd, body) :]
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            tmp.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-        return tmp
+        return write_temp(parent, _TMP, [_HEAD.pack(_MAGIC, len(head)) + head, data])
 
     def put(
         self,

@@ -16,12 +16,11 @@ import contextlib
 import fcntl
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from core.disks.fileio import fsync_path
+from core.disks.fileio import fsync_path, write_temp
 from core.errors import CoreError, NotFound
 
 _NAME_PART = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
@@ -81,20 +80,6 @@ class FileLock:
         """A file lock is never lost while its holder lives."""
 
 
-def _write_all(fd: int, chunks: list) -> None:
-    views = [v for v in (memoryview(c).cast("B") for c in chunks) if len(v)]
-    i = 0
-    while i < len(views):
-        n = os.writev(fd, views[i : i + 1024])
-        while n > 0:
-            if n >= len(views[i]):
-                n -= len(views[i])
-                i += 1
-            else:
-                views[i] = views[i][n:]
-                n = 0
-
-
 class LocalBackend:
     """Objects as files under ``root``; a put is temp file + fsync + rename + dir fsync.
 
@@ -115,16 +100,7 @@ class LocalBackend:
         if not parent.is_dir():
             parent.mkdir(parents=True, exist_ok=True)
             fsync_path(parent.parent)
-        tmp = parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            _write_all(fd, data if isinstance(data, list) else [data])
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            tmp.unlink(missing_ok=True)
-            raise
-        os.close(fd)
+        tmp = write_temp(parent, _TMP_PREFIX, data if isinstance(data, list) else [data])
         os.replace(tmp, path)
         fsync_path(parent)
 

@@ -1,4 +1,6 @@
-"""Disk file I/O below the managed disks: durable writes, folder fsync, sparse image copies.
+"""Disk file I/O below the managed disks: durable writes, folder fsync, sparse image copies,
+and the durable temp file of an atomic write (``write_temp``, used by the block store's and
+the blob service's local files too).
 
 Used by ``core/disks/managed.py`` and ``core/disks/cbt.py``. Always holds: ``pwrite_all``
 writes every
@@ -13,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +40,33 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_temp(folder: Path, prefix: str, chunks: list) -> Path:
+    """A new file ``folder/PREFIX<random>`` holding ``chunks`` (bytes-likes) one after
+    another, fsynced, mode 0600: the first half of an atomic write (the caller renames it
+    into place). A failure removes it and re-raises."""
+    tmp = folder / f"{prefix}{uuid.uuid4().hex}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        views = [v for v in (memoryview(c).cast("B") for c in chunks) if len(v)]
+        i = 0
+        while i < len(views):  # writev takes at most IOV_MAX buffers; short writes retried
+            n = os.writev(fd, views[i : i + 1024])
+            while n > 0:
+                if n >= len(views[i]):
+                    n -= len(views[i])
+                    i += 1
+                else:
+                    views[i] = views[i][n:]
+                    n = 0
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return tmp
 
 
 def data_ranges(src: int, size: int) -> Iterator[tuple[int, int]]:
