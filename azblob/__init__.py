@@ -320,7 +320,8 @@ class Container:
         if if_match:
             kw["etag"], kw["match_condition"] = if_match, MatchConditions.IfNotModified
         client = self.client.get_blob_client(blob)
-        result = self._call(blob, "write", client.upload_blob, bytes(data), length=len(data), **kw)
+        body = data if isinstance(data, bytes) else bytes(data)  # one copy at most
+        result = self._call(blob, "write", client.upload_blob, body, length=len(body), **kw)
         return str(result.get("etag", ""))
 
     def get(

@@ -10,28 +10,26 @@ import pytest
 from tests.azurite import Azurite
 
 
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    """One Azurite for the session (fails, never skips, when it cannot start)."""
-    service = Azurite(tmp_path_factory.mktemp("azurite"))
+def _running(service: Azurite) -> Iterator[Azurite]:
+    """``service`` started (a failed start fails the test, with the reason), then stopped."""
     try:
         service.start()
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """One Azurite for the session (fails, never skips, when it cannot start)."""
+    yield from _running(Azurite(tmp_path_factory.mktemp("azurite")))
 
 
 @pytest.fixture
 def azurite_own(tmp_path) -> Iterator[Azurite]:
     """An Azurite of this test's own, which the test may stop and start again."""
-    service = Azurite(tmp_path / "azurite")
-    try:
-        service.start()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield service
-    service.stop()
+    yield from _running(Azurite(tmp_path / "azurite"))
 
 
 @pytest.fixture
