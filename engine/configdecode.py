@@ -1,7 +1,8 @@
 """Body → declarations: the top-level blocks of one spec file decoded into ``FileParts``.
 
 ``decode_file`` parses a file's text (``engine/hcltree.py``) and checks each block:
-resource (count, for_each, depends_on, lifecycle), variable (type, default, validation),
+resource (count, for_each, depends_on, lifecycle, its ``dynamic`` blocks through
+``engine/dynamic.py``), variable (type, default, validation),
 locals, output, provider and the ``bcdr`` settings block (``engine/configsettings.py``).
 Always holds: every mistake is a diagnostic with file:line
 and what to do, all of them collected (never an exception, never only the first);
@@ -28,11 +29,12 @@ from engine.configmodel import (
     Variable,
 )
 from engine.configsettings import decode_settings
+from engine.dynamic import decode_dynamic_blocks
 from engine.expr import static_value, type_from_expr
 from engine.exprnodes import EvalError, Expr, Literal, TupleExpr
 from engine.exprrefs import GetAttr, Index, Name
 from engine.graph import resource_references
-from engine.schemacheck import check_sites, suggest
+from engine.schemacheck import META_BLOCKS, check_sites, suggest
 from engine.typeconv import TypeConstraint, convert
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, SourceRange, error
@@ -227,7 +229,13 @@ def _decode_lifecycle(block: Block, d: list[Diagnostic]) -> Lifecycle:
         d,
     )
     for nested in body.blocks:
-        d.append(error(f'Unexpected block "{nested.type}" in lifecycle', "", nested.range))
+        detail = (
+            "lifecycle is read before any expression is evaluated, so a dynamic block "
+            "cannot make its parts; write its arguments as literals"
+            if nested.type == "dynamic"
+            else ""
+        )
+        d.append(error(f'Unexpected block "{nested.type}" in lifecycle', detail, nested.range))
     if "prevent_destroy" in body.attributes:
         life.prevent_destroy = _static_of(
             body.attributes["prevent_destroy"], bool, d, "lifecycle", False
@@ -303,9 +311,10 @@ def _decode_resource(block: Block, d: list[Diagnostic]) -> Resource:
             continue
         seen_life = nested
         lifecycle = _decode_lifecycle(nested, d)
+    body = decode_dynamic_blocks(Body(attrs, blocks, block.body.range), d, str(addr), META_BLOCKS)
     resource = Resource(
         addr=addr,
-        body=Body(attrs, blocks, block.body.range),
+        body=body,
         count=count.expr if count else None,
         for_each=for_each.expr if for_each else None,
         depends_on=_depends_on(dep, d) if dep else [],

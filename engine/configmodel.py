@@ -3,7 +3,8 @@
 ``Config`` holds providers, variables, locals, resources and outputs by name (resources by
 address) and the ``bcdr`` settings block's backend; ``FileParts`` is what one file
 declares, and what the parse cache stores.
-Built by ``engine/configdecode.py`` from the ``Body``/``Block``/``BodyAttribute`` tree that
+Built by ``engine/configdecode.py`` (a resource's ``dynamic`` blocks by
+``engine/dynamic.py``) from the ``Body``/``Block``/``BodyAttribute`` tree that
 ``engine/hcltree.py`` makes. Always holds: every block, attribute and expression carries
 its ``SourceRange`` (file:line); no parser type appears here; every class is picklable and
 ``NOTSET`` stays one object through pickling.
@@ -60,7 +61,9 @@ class BodyAttribute(_ByFields):
 @dataclass
 class Body(_ByFields):
     attributes: dict[str, BodyAttribute]
-    blocks: list[Block]
+    blocks: list[Block | DynamicBlock]
+    """Nested blocks as written; in a resource's body, each ``dynamic`` block decoded into
+    a ``DynamicBlock`` (``engine/dynamic.py``)."""
     range: SourceRange
 
 
@@ -69,6 +72,20 @@ class Block(_ByFields):
     type: str
     labels: list[str]
     body: Body
+    range: SourceRange
+
+
+@dataclass
+class DynamicBlock(_ByFields):
+    """``dynamic "TYPE" { for_each = ..., iterator = NAME, labels = [...], content { ... } }``:
+    one ``TYPE`` block per element of ``for_each``, each with ``content`` as its body and
+    ``NAME.key``/``NAME.value`` bound in it (``iterator`` is TYPE when not given)."""
+
+    type: str
+    for_each: Expr
+    iterator: str
+    labels: Expr | None
+    content: Body
     range: SourceRange
 
 

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.configmodel import Block, DynamicBlock
+from engine.dynamic import count_problems, iterations
 from engine.expr import evaluate, evaluate_marked
 from engine.exprnodes import EvalContext, EvalError, Expr
 from engine.graph import LocalIndex
@@ -242,10 +244,13 @@ class Evaluator:
         ctx: EvalContext,
         address: str,
         marked: set[str] | None = None,
+        scope: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], dict[str, SourceRange], Diagnostics]:
-        """Evaluate a body (nested blocks included) to values and per-attribute ranges.
+        """Evaluate a body (nested blocks included, dynamic ones expanded) to values and
+        per-attribute ranges.
 
-        ``marked`` gets the names of the attributes and blocks whose value is sensitive.
+        ``marked`` gets the names of the attributes and blocks whose value is sensitive;
+        ``scope``: the iterators of the dynamic blocks around the body.
         """
         values: dict[str, Any] = {}
         ranges: dict[str, SourceRange] = {}
@@ -254,25 +259,49 @@ class Evaluator:
         for name, attr in body.attributes.items():
             ranges[name] = attr.range
             try:
-                values[name], sensitive = evaluate_marked(attr.expr, ctx)
+                values[name], sensitive = evaluate_marked(attr.expr, ctx, scope)
             except EvalError as err:
                 diags.append(eval_error(err, address))
                 values[name], sensitive = UNKNOWN, False
             if sensitive:
                 marked.add(name)
+        unknown: set[str] = set()  # block types a dynamic block made UNKNOWN
+        made: dict[str, list[tuple[DynamicBlock, int]]] = {}
         for block in body.blocks:
             spec = schema.attributes.get(block.type) if schema else None
             sub_schema = spec.block if spec is not None else None
-            inner_marked: set[str] = set()
-            inner, _, sub = self.eval_body(block.body, sub_schema, ctx, address, inner_marked)
-            if inner_marked:
-                marked.add(block.type)
-            diags.extend(sub)
             ranges.setdefault(block.type, block.range)
-            if spec is not None and spec.nesting == "list":
-                values.setdefault(block.type, []).append(inner)
+            if isinstance(block, DynamicBlock):
+                items, sub = iterations(block, ctx, scope or {}, address)
+                diags.extend(sub)
+                if items is None:
+                    unknown.add(block.type)
+                    continue
+                made.setdefault(block.type, []).append((block, len(items)))
+                bodies = [(block.content, {**(scope or {}), block.iterator: it}) for it in items]
             else:
-                values[block.type] = inner
+                bodies = [(block.body, scope)]
+            for inner_body, inner_scope in bodies:
+                inner_marked: set[str] = set()
+                inner, _, sub = self.eval_body(
+                    inner_body, sub_schema, ctx, address, inner_marked, inner_scope
+                )
+                if inner_marked:
+                    marked.add(block.type)
+                diags.extend(sub)
+                if spec is not None and spec.nesting == "list":
+                    values.setdefault(block.type, []).append(inner)
+                else:
+                    values[block.type] = inner
+        for kind in unknown:
+            values[kind] = UNKNOWN  # as in Terraform: the whole list of blocks is unknown
+        for kind, dyns in made.items():
+            spec = schema.attributes.get(kind) if schema else None
+            if spec is None or kind in unknown:
+                continue
+            count = sum(n for _, n in dyns)
+            written = sum(1 for b in body.blocks if isinstance(b, Block) and b.type == kind)
+            diags.extend(count_problems(kind, spec, count, written, dyns[-1][0].range, address))
         return values, ranges, diags
 
     def eval_expr(self, expr: Expr, address: str | None = None) -> tuple[Any, bool, Diagnostics]:

@@ -40,10 +40,11 @@ __all__ = [
 ]
 
 
-def references(expr: Expr) -> list[Reference]:
-    """Every reference the expression makes, in source order (for-locals excluded)."""
+def references(expr: Expr, bound: frozenset[str] = frozenset()) -> list[Reference]:
+    """Every reference the expression makes, in source order (for-locals excluded, and
+    the names in ``bound``: the iterators of the dynamic blocks around it)."""
     out: list[Reference] = []
-    expr._refs(out, frozenset())
+    expr._refs(out, bound)
     return out
 
 
@@ -52,9 +53,12 @@ def evaluate(expr: Expr, ctx: EvalContext) -> Any:
     return evaluate_marked(expr, ctx)[0]
 
 
-def evaluate_marked(expr: Expr, ctx: EvalContext) -> tuple[Any, bool]:
-    """The plain value and whether it is sensitive (computed from a marked value)."""
-    e = ExprEvaluator(ctx, {})
+def evaluate_marked(
+    expr: Expr, ctx: EvalContext, scope: dict[str, Any] | None = None
+) -> tuple[Any, bool]:
+    """The plain value and whether it is sensitive (computed from a marked value).
+    ``scope``: names bound around the expression (a dynamic block's iterators)."""
+    e = ExprEvaluator(ctx, scope if scope is not None else {})
     try:
         return expr._ev(e), e.marked
     except RecursionError:

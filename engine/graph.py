@@ -20,6 +20,7 @@ import heapq
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from engine.dynamic import scoped_exprs
 from engine.expr import references
 from engine.exprnodes import Expr, Reference
 from sdk.addrs import InstanceAddr, ResourceAddr
@@ -189,11 +190,9 @@ class Graph:
 
 
 def body_exprs(body: Body) -> list[Expr]:
-    """Every expression in a body, nested blocks included (attributes first, in order)."""
-    out = [attr.expr for attr in body.attributes.values()]
-    for block in body.blocks:
-        out.extend(body_exprs(block.body))
-    return out
+    """Every expression in a body, nested and dynamic blocks included (attributes first,
+    in order)."""
+    return [expr for expr, _ in scoped_exprs(body)]
 
 
 def resource_references(resource: Any) -> list[Reference]:
@@ -203,8 +202,8 @@ def resource_references(resource: Any) -> list[Reference]:
     if cached is not None:
         return cached
     refs: list[Reference] = []
-    for expr in body_exprs(resource.body):
-        refs.extend(references(expr))
+    for expr, bound in scoped_exprs(resource.body):  # a dynamic block's iterator is no reference
+        refs.extend(references(expr, bound))
     for expr in (resource.count, resource.for_each):
         if expr is not None:
             refs.extend(references(expr))

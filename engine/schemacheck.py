@@ -8,7 +8,8 @@ the command hands to ``validate`` and ``make_plan``); only the orphans of the st
 cycles are looked at again with the state's records. For one body there are two
 passes: ``check_body`` looks at the body as written (unknown attributes and blocks with the
 closest valid name, computed-only attributes set, missing required ones, misused nested
-blocks); ``check_values`` looks at the evaluated values (types, with Terraform's
+blocks, a dynamic block of a type the schema has not, its content checked as the block it
+makes); ``check_values`` looks at the evaluated values (types, with Terraform's
 conversions but no bool for a string, the allowed values with the closest one, and the
 attribute validators). Always holds: every finding is a diagnostic
 with file:line and what to do; ``UNKNOWN`` values are never judged (they are checked again
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from engine.configmodel import DynamicBlock
 from engine.expr import references
 from engine.exprnodes import Expr
 from engine.exprops import FunctionCall
@@ -87,17 +89,23 @@ def check_body(
                     address=address,
                 )
             )
-    seen_blocks: dict[str, int] = {}
+    seen_blocks: dict[str, int] = {}  # dynamic ones too: one may make a required block
+    written: dict[str, int] = {}  # how many a dynamic block makes is known when evaluated
     for block in body.blocks:
+        dynamic = isinstance(block, DynamicBlock)
         spec = attrs.get(block.type)
         if spec is None or spec.block is None:
             blocks = sorted(n for n, a in attrs.items() if a.block is not None)
             settable, meta_blocks = _settable(attrs), list(META_BLOCKS) if meta else []
+            if dynamic:  # a meta block is refused when decoded: it is not one to offer
+                meta_blocks = []
+            made = "a dynamic block cannot make one" if dynamic else ""
             diags.append(
                 error(
                     f'Unsupported block type "{block.type}"',
-                    f"{block.range}: {address} has no block named {block.type}."
-                    f"{suggest(block.type, blocks + meta_blocks + settable)}"
+                    f"{block.range}: {address} has no block named {block.type}"
+                    + (f", so {made}." if made else ".")
+                    + f"{suggest(block.type, blocks + meta_blocks + settable)}"
                     + (
                         f" Valid blocks: {', '.join(blocks + meta_blocks)}"
                         if blocks + meta_blocks
@@ -108,18 +116,33 @@ def check_body(
                 )
             )
             continue
-        seen_blocks[block.type] = seen_blocks.get(block.type, 0) + 1
-        if spec.nesting != "list" and seen_blocks[block.type] == 2:
+        labelled = block.labels is not None if dynamic else bool(block.labels)
+        if labelled:
+            what = "dynamic block label" if dynamic else f"label for {block.type}"
             diags.append(
                 error(
-                    f'Too many "{block.type}" blocks',
-                    f"{block.range}: {address} takes at most one {block.type} block; "
-                    "merge them into one",
+                    f"Extraneous {what}",
+                    f"{block.range}: blocks of type {block.type} take no labels; "
+                    + ("remove labels = [...]" if dynamic else f"write {block.type} {{ ... }}"),
                     block.range,
                     address=address,
                 )
             )
-        diags.extend(check_body(spec.block, block.body, f"{address}.{block.type}", block.range))
+        seen_blocks[block.type] = seen_blocks.get(block.type, 0) + 1
+        if not dynamic:
+            written[block.type] = written.get(block.type, 0) + 1
+            if spec.nesting != "list" and written[block.type] == 2:
+                diags.append(
+                    error(
+                        f'Too many "{block.type}" blocks',
+                        f"{block.range}: {address} takes at most one {block.type} block; "
+                        "merge them into one",
+                        block.range,
+                        address=address,
+                    )
+                )
+        inner = block.content if dynamic else block.body
+        diags.extend(check_body(spec.block, inner, f"{address}.{block.type}", block.range))
     for name, spec in attrs.items():
         if spec.required and name not in body.attributes and name not in seen_blocks:
             desc = f" ({spec.description})" if spec.description else ""
