@@ -149,7 +149,7 @@ def test_a_cached_configuration_is_checked_and_graphed_without_walking_its_expre
     )
 
     walked = []
-    monkeypatch.setattr(engine.graph, "references", lambda e: walked.append(e) or [])
+    monkeypatch.setattr(engine.graph, "references", lambda e, *bound: walked.append(e) or [])
     monkeypatch.setattr(engine.schemacheck, "_sites", lambda es: walked.append(es) or [])
     warm, _ = load_config(tmp_path)
     assert found(check_config(warm, registry)) == want
