@@ -20,6 +20,7 @@ Nothing here knows a resource type: what a block type takes comes from the schem
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -95,7 +96,8 @@ def _decode_one(
                 error(
                     f'Unsupported argument "{name}" in a dynamic block',
                     f"{attr.range}: {here} takes for_each, iterator, labels and one content "
-                    f"block; the arguments of each {kind} block go inside content {{ ... }}",
+                    f"block; the arguments of each {kind} block go inside content {{ ... }}."
+                    + _closest(name, _ARGUMENTS),
                     attr.range,
                     address=where,
                 )
@@ -110,7 +112,8 @@ def _decode_one(
             error(
                 f'Unsupported block type "{nested.type}" in a dynamic block',
                 f"{nested.range}: {here} holds one content {{ ... }} block (without labels); "
-                f"put nested blocks, dynamic ones too, inside it",
+                "put nested blocks, dynamic ones too, inside it."
+                + _closest(nested.type, ("content",)),
                 nested.range,
                 address=where,
             )
@@ -176,6 +179,11 @@ def _decode_one(
     return DynamicBlock(
         kind, for_each.expr, iterator, labels.expr if labels else None, content, rng
     )
+
+
+def _closest(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f' Did you mean "{close[0]}"?' if close else ""
 
 
 def _iterator_name(expr: Expr) -> str | None:

@@ -553,7 +553,7 @@ def test_the_parse_cache_keeps_the_decoded_dynamic_blocks(tmp_path):
 def test_fmt_lays_out_dynamic_blocks_like_any_block():
     text = (
         'resource "test_rules" "x" {\nname = "x"\ndynamic "rule" {\nfor_each = [1]\n'
-        "iterator = r\ncontent {\nport = r.value\nproto = \"tcp\"\n}\n}\n}\n"
+        'iterator = r\ncontent {\nport = r.value\nproto = "tcp"\n}\n}\n}\n'
     )
     want = (
         'resource "test_rules" "x" {\n  name = "x"\n  dynamic "rule" {\n    for_each = [1]\n'
