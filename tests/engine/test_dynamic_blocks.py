@@ -290,6 +290,51 @@ resource "test_rules" "u" {
     assert not rws.ok_plan().has_changes
 
 
+def test_a_list_of_known_length_makes_its_blocks_with_unknown_values(rws):
+    rws.write(
+        """
+resource "test_thing" "a" {
+  name = "a"
+}
+resource "test_rules" "k" {
+  name = "k"
+  dynamic "rule" {
+    for_each = [test_thing.a.fingerprint, "b"]
+    content {
+      port  = rule.key
+      proto = rule.value
+    }
+  }
+}
+"""
+    )
+    rules = _after(rws.ok_plan(), "test_rules.k")["rule"]
+    assert [(r["port"], r["proto"]) for r in rules] == [(0, UNKNOWN), (1, "b")]
+
+
+def test_a_sensitive_value_in_content_marks_the_block(rws):
+    rws.write(
+        """
+variable "proto" {
+  default   = "s3cret"
+  sensitive = true
+}
+resource "test_rules" "x" {
+  name = "x"
+  dynamic "rule" {
+    for_each = [1]
+    content {
+      port  = rule.value
+      proto = var.proto
+    }
+  }
+}
+"""
+    )
+    change = next(c for c in rws.ok_plan().changes if c.address == "test_rules.x")
+    assert change.sensitive_attrs == ["rule"]
+
+
 # ------------------------------------------------------------------ evaluation errors
 
 
