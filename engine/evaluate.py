@@ -2,8 +2,9 @@
 
 An ``Evaluator`` holds the values of resource instances known so far (planned values in a
 plan, applied values during apply), resolves ``local.*`` lazily with a memo, expands
-``count``/``for_each`` into instance keys and evaluates resource bodies, outputs and
-provider blocks with ``engine.expr``. Always holds: lookups are dict lookups (never scans
+``count``/``for_each`` into instance keys and evaluates resource bodies (their dynamic
+blocks expanded through ``engine/dynamic.py``), outputs and provider blocks with
+``engine.expr``. Always holds: lookups are dict lookups (never scans
 of the configuration), a resource whose instances are not known yet evaluates to
 ``UNKNOWN``, user mistakes come back as diagnostics with file:line, and marks are kept
 where expressions read them: a sensitive variable is marked, a local computed from a
