@@ -211,6 +211,32 @@ resource "test_rules" "n" {
     ]
 
 
+def test_a_dynamic_block_inside_a_written_block_of_a_repeated_resource(rws):
+    rws.write(
+        """
+resource "test_rules" "w" {
+  for_each = { web = ["a", "b"], db = [] }
+  name     = each.key
+  rule {
+    port = 1
+    dynamic "target" {
+      for_each = each.value
+      content {
+        host = "${each.key}.${target.value}"
+      }
+    }
+  }
+}
+"""
+    )
+    plan = rws.ok_plan()
+    assert _after(plan, 'test_rules.w["web"]')["rule"][0]["target"] == [
+        {"host": "web.a"},
+        {"host": "web.b"},
+    ]
+    assert _after(plan, 'test_rules.w["db"]')["rule"][0]["target"] == []
+
+
 def test_an_empty_for_each_makes_no_block_and_a_single_block_takes_one(rws):
     rws.write(
         """
