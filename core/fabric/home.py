@@ -327,8 +327,10 @@ class Fabric:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def store_dir(self, region: str, subscription: str) -> Path:
-        return self._sub_dir(region, subscription, "store")
+    def store_dir(self, region: str, subscription: str, store: str | None = None) -> Path:
+        """The folder of a block store: the region's own (``store`` None) or another one of
+        the subscription in that region (``store`` a relative path, "vaults/rg/name")."""
+        return self._sub_dir(region, subscription, f"{store}/store" if store else "store")
 
     def disks_dir(self, region: str, subscription: str) -> Path:
         return self._sub_dir(region, subscription, "disks")

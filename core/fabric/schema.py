@@ -117,9 +117,55 @@ def _storage_accounts(conn: sqlite3.Connection) -> None:
     conn.execute(_STORAGE_ACCOUNTS)
 
 
+_PROTECTION = """
+CREATE TABLE IF NOT EXISTS bk_vaults (
+    id TEXT PRIMARY KEY COLLATE NOCASE, name TEXT NOT NULL, region TEXT NOT NULL,
+    subscription TEXT NOT NULL, resource_group TEXT NOT NULL, settings TEXT NOT NULL,
+    has_points INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS bk_policies (
+    id TEXT PRIMARY KEY COLLATE NOCASE, vault_id TEXT NOT NULL COLLATE NOCASE,
+    policy TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS bk_items (
+    id TEXT PRIMARY KEY COLLATE NOCASE, vault_id TEXT NOT NULL COLLATE NOCASE,
+    vm_id TEXT NOT NULL COLLATE NOCASE, policy_id TEXT NOT NULL COLLATE NOCASE,
+    exclude_luns TEXT NOT NULL, include_luns TEXT NOT NULL, state TEXT NOT NULL,
+    collection_id TEXT NOT NULL COLLATE NOCASE, job_count INTEGER NOT NULL DEFAULT 0,
+    job_guid TEXT NOT NULL, last_slot REAL, last_backup_at REAL, created_at REAL NOT NULL,
+    stopped_at REAL);
+CREATE TABLE IF NOT EXISTS bk_points (
+    id TEXT PRIMARY KEY COLLATE NOCASE, item_id TEXT NOT NULL COLLATE NOCASE,
+    vault_id TEXT NOT NULL COLLATE NOCASE, time REAL NOT NULL, retain_until REAL,
+    deleted_at REAL, tier TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS bk_points_item ON bk_points(item_id);
+CREATE TABLE IF NOT EXISTS bk_slots (
+    item_id TEXT NOT NULL COLLATE NOCASE, slot REAL NOT NULL, task_id TEXT,
+    PRIMARY KEY (item_id, slot));
+CREATE TABLE IF NOT EXISTS bk_jobs (
+    task_id TEXT PRIMARY KEY, item_id TEXT NOT NULL COLLATE NOCASE,
+    vault_id TEXT NOT NULL COLLATE NOCASE, kind TEXT NOT NULL, scheduled_start REAL NOT NULL,
+    scheduled_start_ticks INTEGER NOT NULL, started_at REAL, finished_at REAL,
+    status TEXT NOT NULL, consistency TEXT, bytes_stored INTEGER NOT NULL DEFAULT 0,
+    recovery_point_id TEXT, error TEXT, warnings TEXT NOT NULL, acknowledged INTEGER NOT NULL,
+    settings TEXT NOT NULL, sealed BLOB);
+CREATE INDEX IF NOT EXISTS bk_jobs_item ON bk_jobs(item_id)
+"""
+
+
+def _protection(conn: sqlite3.Connection) -> None:
+    """Version 3: scheduled VM protection (``core.protection``): vaults, policies, protected
+    items, their recovery points, slots and jobs; and which block store a restore point's
+    blocks are in (``restore_points.store``, NULL: its region's own store)."""
+    for statement in _statements(_PROTECTION):
+        conn.execute(statement)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(restore_points)")}
+    if "store" not in columns:  # a fabric stamped again from version 0 has it already
+        conn.execute("ALTER TABLE restore_points ADD COLUMN store TEXT")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "baseline", _baseline),
     (2, "storage accounts", _storage_accounts),
+    (3, "protection", _protection),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 from core.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from core.restorepoints.copy import CopyResult, copy_restore_point
+    from core.restorepoints.copy import (
+        CopyResult,
+        MoveResult,
+        copy_restore_point,
+        move_restore_point,
+    )
     from core.restorepoints.disk_restore import restore_managed_disk
     from core.restorepoints.estimate import (
         CBT,
@@ -44,6 +49,7 @@ _WHERE = {
     "Collection": "core.restorepoints.model",
     "CopyFacts": "core.restorepoints.rules",
     "CopyResult": "core.restorepoints.copy",
+    "MoveResult": "core.restorepoints.copy",
     "DiskFacts": "core.restorepoints.rules",
     "DiskRestoreFacts": "core.restorepoints.rules",
     "DiskRestorePoint": "core.restorepoints.model",
@@ -59,6 +65,7 @@ _WHERE = {
     "copy_restore_point": "core.restorepoints.copy",
     "disk_problems": "core.restorepoints.rules",
     "disk_restore_problems": "core.restorepoints.rules",
+    "move_restore_point": "core.restorepoints.copy",
     "new_disk_estimate": "core.restorepoints.estimate",
     "restore_managed_disk": "core.restorepoints.disk_restore",
     "restore_region_problems": "core.restorepoints.rules",
@@ -74,6 +81,7 @@ __all__ = [
     "Collection",
     "CopyFacts",
     "CopyResult",
+    "MoveResult",
     "DiskFacts",
     "DiskRestoreFacts",
     "DiskRestorePoint",
@@ -89,6 +97,7 @@ __all__ = [
     "copy_restore_point",
     "disk_problems",
     "disk_restore_problems",
+    "move_restore_point",
     "new_disk_estimate",
     "restore_managed_disk",
     "restore_region_problems",

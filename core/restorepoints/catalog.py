@@ -78,6 +78,7 @@ class Catalog:
             source_metadata=json.loads(row["source_metadata"]),
             disk_restore_points=[drp_from_row(d) for d in drps.fetchall()],
             copied_from=row["copied_from"],
+            store=row["store"],
         )
 
     def disk_restore_point(self, disk_restore_point_id: str) -> DiskRestorePoint:
@@ -97,7 +98,7 @@ class Catalog:
         row = db.execute(
             "SELECT d.* FROM cbt_bases b JOIN disk_restore_points d "
             "ON d.id = b.disk_restore_point_id JOIN restore_points r ON r.id = d.restore_point_id "
-            "WHERE b.disk_id=? AND r.region=? AND r.subscription=?",
+            "WHERE b.disk_id=? AND r.region=? AND r.subscription=? AND r.store IS NULL",
             (disk.id, region, sub),
         ).fetchone()
         if row is not None:
@@ -105,25 +106,29 @@ class Catalog:
         row = db.execute(
             "SELECT d.* FROM disk_restore_points d JOIN restore_points r "
             "ON r.id = d.restore_point_id WHERE d.disk_id=? AND r.region=? AND r.subscription=? "
-            "ORDER BY d.rowid DESC LIMIT 1",
+            "AND r.store IS NULL ORDER BY d.rowid DESC LIMIT 1",
             (disk.id, region, sub),
         ).fetchone()
         return (drp_from_row(row) if row else None), False
 
-    def manifests(self, region: str, sub: str) -> list[tuple[str, str, str, int]]:
+    def manifests(
+        self, region: str, sub: str, store: str | None = None
+    ) -> list[tuple[str, str, str, int]]:
         """(manifest, disk restore point id, restore point id, size) of every row in one store."""
         rows = self.fabric.db().execute(
             "SELECT d.manifest, d.id, d.restore_point_id, d.size_bytes FROM disk_restore_points d "
             "JOIN restore_points r ON r.id = d.restore_point_id "
-            "WHERE r.region=? AND r.subscription=?",
-            (region, sub),
+            "WHERE r.region=? AND r.subscription=? AND r.store IS ?",
+            (region, sub, store),
         )
         return [tuple(r) for r in rows.fetchall()]
 
-    def regions(self) -> set[tuple[str, str]]:
-        """The (region, subscription) of every store that holds a restore point row."""
-        rows = self.fabric.db().execute("SELECT DISTINCT region, subscription FROM restore_points")
-        return {(r[0], r[1]) for r in rows}
+    def regions(self) -> set[tuple[str, str, str | None]]:
+        """The (region, subscription, store) of every store that holds a restore point row."""
+        rows = self.fabric.db().execute(
+            "SELECT DISTINCT region, subscription, store FROM restore_points"
+        )
+        return {(r[0], r[1], r[2]) for r in rows}
 
     def commit(
         self,
@@ -144,7 +149,9 @@ class Catalog:
         ``keys``: (disk restore point id, disk id, wrapped data key) of encrypted disks."""
         with self.fabric.transaction() as conn:
             conn.execute(
-                "INSERT INTO restore_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO restore_points (id, collection_id, name, region, subscription, "
+                "created_at, consistency_mode, consistency_achieved, warnings, source_metadata, "
+                "copied_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rp_id,
                     coll.id,
@@ -183,6 +190,16 @@ class Catalog:
                     [(d.disk_id, d.id) for d in drps],
                 )
             save_key_records(conn, keys)
+
+    def move(self, rp_id: str, store: str | None, manifests: dict[str, str]) -> None:
+        """Repoint a restore point at another store of its region (its id stays), with the
+        manifest name of each of its disk restore points there, in one transaction."""
+        with self.fabric.transaction() as conn:
+            conn.execute("UPDATE restore_points SET store=? WHERE id=?", (store, rp_id))
+            conn.executemany(
+                "UPDATE disk_restore_points SET manifest=? WHERE id=?",
+                [(manifest, drp_id) for drp_id, manifest in manifests.items()],
+            )
 
     def mark_crash_consistent(self, rp_id: str, warnings: list[str]) -> None:
         """Record that a restore point is crash-consistent after all (a post hook failed)."""

@@ -71,7 +71,11 @@ class Collections:
     def delete(self, collection_id: str, progress: Progress | None = None) -> int:
         """Delete a collection and its restore points (rule RP-13); returns bytes freed."""
         coll = self.get(collection_id)
+        stores = {None} | {self.catalog.get(i).store for i in coll.restore_point_ids}
         self.catalog.delete_rows(coll.restore_point_ids)
         with self.fabric.transaction() as conn:
             conn.execute("DELETE FROM rp_collections WHERE id=?", (coll.id,))
-        return self.maintenance.gc_store(coll.region, coll.subscription, progress).bytes_freed
+        return sum(
+            self.maintenance.gc_store(coll.region, coll.subscription, progress, s).bytes_freed
+            for s in sorted(stores, key=lambda s: s or "")
+        )

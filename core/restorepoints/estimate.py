@@ -100,7 +100,7 @@ def copy_estimate(
     """Bytes of the blocks of the restore point that the target store does not hold yet."""
     fabric = points.fabric
     src = points.get(source_restore_point_id)
-    source = points.stores.get(src.region, src.subscription)
+    source = points.stores.get(src.region, src.subscription, src.store)
     wanted: set[bytes] = set()
     for drp in src.disk_restore_points:
         _size, ids = source.get_manifest(drp.manifest)

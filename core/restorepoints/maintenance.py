@@ -38,21 +38,28 @@ class Maintenance:
         self.stores = stores
         self.envelopes = envelopes
 
-    def in_use(self) -> list[tuple[str, str]]:
-        """(region, subscription) of every store with an index or a restore point row."""
-        return sorted(self.stores.with_index() | self.catalog.regions())
+    def in_use(self) -> list[tuple[str, str, str | None]]:
+        """(region, subscription, store) of every store with an index or a restore point row."""
+        found = self.stores.with_index() | self.catalog.regions()
+        return sorted(found, key=lambda s: (s[0], s[1], s[2] or ""))
 
-    def gc_store(self, region: str, sub: str, progress: Progress | None = None) -> GcReport:
+    def gc_store(
+        self,
+        region: str,
+        sub: str,
+        progress: Progress | None = None,
+        store: str | None = None,
+    ) -> GcReport:
         """Delete the blocks and manifests of one store that no restore point row uses."""
-        with store_lock(self.stores.get(region, sub), exclusive=True) as store:
-            manifests = self.catalog.manifests(region, sub)
-            return collect_garbage(store, manifests, progress or no_progress)
+        with store_lock(self.stores.get(region, sub, store), exclusive=True) as handle:
+            manifests = self.catalog.manifests(region, sub, store)
+            return collect_garbage(handle, manifests, progress or no_progress)
 
     def gc(self, progress: Progress | None = None) -> GcReport:
         """Mark and sweep every store: delete blocks and manifests no restore point uses."""
         total = GcReport()
-        for region, sub in self.in_use():
-            total.add(self.gc_store(region, sub, progress))
+        for region, sub, store in self.in_use():
+            total.add(self.gc_store(region, sub, progress, store))
         return total
 
     def verify(
@@ -70,12 +77,12 @@ class Maintenance:
         total = VerifyReport()
         if rebuild:
             self.stores.close()  # the handles held would keep the old index open
-            for region, sub in self.in_use():
-                total.rebuilt.append(self.rebuild_index(region, sub))
-        for region, sub in self.in_use():
-            manifests = self.catalog.manifests(region, sub)
+            for region, sub, inner in self.in_use():
+                total.rebuilt.append(self.rebuild_index(region, sub, inner))
+        for region, sub, inner in self.in_use():
+            manifests = self.catalog.manifests(region, sub, inner)
             try:
-                handle = self.stores.get(region, sub)
+                handle = self.stores.get(region, sub, inner)
             except IndexDamaged as exc:
                 total.problems.append(index_problem(exc.path, exc.detail, manifests))
                 continue
@@ -91,9 +98,11 @@ class Maintenance:
                 )
         return total
 
-    def rebuild_index(self, region: str, sub: str) -> RebuildReport:
+    def rebuild_index(self, region: str, sub: str, store: str | None = None) -> RebuildReport:
         """Make the index of one store again from its packs (close its handles first)."""
-        return rebuild_index(self.fabric.store_dir(region, sub), self.stores.place(region, sub))
+        return rebuild_index(
+            self.fabric.store_dir(region, sub, store), self.stores.place(region, sub, store)
+        )
 
     def _openers(self, drp_ids: list[str]) -> dict[str, Callable | KeyUnavailable]:
         """For each encrypted disk restore point: its key's opener, or why it cannot open."""

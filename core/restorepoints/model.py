@@ -78,6 +78,7 @@ class RestorePoint:
     source_metadata: dict
     disk_restore_points: list[DiskRestorePoint]
     copied_from: str | None = None
+    store: str | None = None  # the store its blocks are in (None: its region's own store)
 
 
 @dataclass(frozen=True)

@@ -241,7 +241,7 @@ class RestorePoints:
         # rule RP-13: the rows go first, then gc frees what no other restore point uses
         rp = self.catalog.get(restore_point_id)
         self.catalog.delete_rows([rp.id])
-        return self.maintenance.gc_store(rp.region, rp.subscription, progress).bytes_freed
+        return self.maintenance.gc_store(rp.region, rp.subscription, progress, rp.store).bytes_freed
 
     # -- encrypted disks (core/keystore/envelope.py) ----------------------------------------
     def _data_keys(
@@ -284,7 +284,9 @@ class RestorePoints:
         key = self.envelopes.key_for(drp.id)  # KeyUnavailable (naming the key) if unusable
         opener = key.open_payload if key is not None else None
         with (
-            store_lock(self.stores.get(rp.region, rp.subscription), exclusive=False) as store,
+            store_lock(
+                self.stores.get(rp.region, rp.subscription, rp.store), exclusive=False
+            ) as store,
             naming(drp.id),
         ):
             size, ids = store.get_manifest(drp.manifest, drp.size_bytes)
@@ -302,7 +304,7 @@ class RestorePoints:
         drp = self.get_disk_restore_point(disk_restore_point_id)
         rp = self.get(drp.restore_point_id)
         key = self.envelopes.key_for(drp.id)  # KeyUnavailable (naming the key) if unusable
-        store = self.stores.open(rp.region, rp.subscription)
+        store = self.stores.open(rp.region, rp.subscription, rp.store)
         try:
             size, ids = store.get_manifest(drp.manifest, drp.size_bytes)
         except BaseException:

@@ -1,5 +1,10 @@
 """The block stores restore points live in: one per (region, subscription), opened on demand.
 
+A restore point's blocks are in its region's own store, or (``RestorePoint.store``) in another
+store of the same subscription and region, named by a relative path ("vaults/rg/name": a
+backup vault's vault-standard tier); the same block ids hold in both (one seed per
+subscription), so blocks move between them by id.
+
 What always holds: ``get`` keeps one handle per store and thread until ``close`` (closing an
 index connection checkpoints it, which costs tens of ms); ``open`` gives a new handle the
 caller closes; a process opens one store at a time (two threads setting up a new store's
@@ -36,7 +41,7 @@ class Stores:
         self._open: list[BlockStore] = []
         self._container: Any = None
 
-    def place(self, region: str, subscription: str) -> BlobPlace | None:
+    def place(self, region: str, subscription: str, store: str | None = None) -> BlobPlace | None:
         """Where the store of (region, subscription) keeps its objects on Azure Blob; None
         when they are in the fabric's home folder."""
         placement = self.fabric.placement
@@ -49,33 +54,37 @@ class Stores:
                 self._container = azblob.Container(placement.blob_endpoint, CONTAINER)
             except azblob.BlobError as exc:
                 raise CoreError(f"the block stores' endpoint: {exc}") from None
-        prefix = f"{self.fabric.tenant_id}/regions/{region}/{subscription}/store/"
+        inner = f"{store}/store" if store else "store"
+        prefix = f"{self.fabric.tenant_id}/regions/{region}/{subscription}/{inner}/"
         return BlobPlace(self._container, prefix)
 
-    def get(self, region: str, subscription: str) -> BlockStore:
-        """The block store of (region, subscription), kept open for this thread until
-        ``close``."""
+    def get(self, region: str, subscription: str, store: str | None = None) -> BlockStore:
+        """The block store of (region, subscription) (or its ``store``), kept open for this
+        thread until ``close``."""
         stores = self._local.__dict__.setdefault("stores", {})
-        store = stores.get((region, subscription))
-        if store is None:
-            store = stores[(region, subscription)] = self.open(region, subscription)
+        handle = stores.get((region, subscription, store))
+        if handle is None:
+            handle = stores[(region, subscription, store)] = self.open(region, subscription, store)
             with self._lock:
-                self._open.append(store)
-        return store
+                self._open.append(handle)
+        return handle
 
-    def open(self, region: str, subscription: str) -> BlockStore:
-        """A new handle on the block store of (region, subscription); the caller closes it."""
+    def open(self, region: str, subscription: str, store: str | None = None) -> BlockStore:
+        """A new handle on the block store of (region, subscription) (or its ``store``); the
+        caller closes it."""
         seed = self.fabric.subscription_seed(subscription)
         with _OPEN_LOCK:
-            store_dir = self.fabric.store_dir(region, subscription)
-            return BlockStore.open_dir(store_dir, seed, self.place(region, subscription))
+            store_dir = self.fabric.store_dir(region, subscription, store)
+            return BlockStore.open_dir(store_dir, seed, self.place(region, subscription, store))
 
-    def with_index(self) -> set[tuple[str, str]]:
-        """The (region, subscription) of every store that has an index on disk."""
-        return {
-            (index.parent.parent.parent.name, index.parent.parent.name)
-            for index in (self.fabric.home / "regions").glob("*/*/store/index.db")
-        }
+    def with_index(self) -> set[tuple[str, str, str | None]]:
+        """The (region, subscription, store) of every store that has an index on disk."""
+        found: set[tuple[str, str, str | None]] = set()
+        regions = self.fabric.home / "regions"
+        for index in regions.glob("*/*/**/store/index.db"):
+            region, sub, *inner = index.relative_to(regions).parts[:-2]
+            found.add((region, sub, "/".join(inner) or None))
+        return found
 
     def close(self) -> None:
         """Close the handles ``get`` opened (safe to call twice)."""
