@@ -135,7 +135,8 @@ CREATE TABLE IF NOT EXISTS bk_items (
 CREATE TABLE IF NOT EXISTS bk_points (
     id TEXT PRIMARY KEY COLLATE NOCASE, item_id TEXT NOT NULL COLLATE NOCASE,
     vault_id TEXT NOT NULL COLLATE NOCASE, time REAL NOT NULL, retain_until REAL,
-    deleted_at REAL, tier TEXT NOT NULL, created_at REAL NOT NULL);
+    deleted_at REAL, tier TEXT NOT NULL, tier_at REAL NOT NULL, locked_until REAL,
+    consistency TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS bk_points_item ON bk_points(item_id);
 CREATE TABLE IF NOT EXISTS bk_slots (
     item_id TEXT NOT NULL COLLATE NOCASE, slot REAL NOT NULL, task_id TEXT,

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         HookSpec,
         RestorePoint,
         VmSource,
+        vm_source_from_row,
     )
     from core.restorepoints.rules import (
         CopyFacts,
@@ -70,6 +71,7 @@ _WHERE = {
     "restore_managed_disk": "core.restorepoints.disk_restore",
     "restore_region_problems": "core.restorepoints.rules",
     "snapshot_estimate": "core.restorepoints.estimate",
+    "vm_source_from_row": "core.restorepoints.model",
 }
 
 
@@ -102,4 +104,5 @@ __all__ = [
     "restore_managed_disk",
     "restore_region_problems",
     "snapshot_estimate",
+    "vm_source_from_row",
 ]

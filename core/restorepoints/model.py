@@ -214,3 +214,46 @@ def source_metadata(vm: VmSource, disks: list[Disk]) -> dict:
         "network": vm.network,
         **({"metadata": vm.metadata} if vm.metadata else {}),
     }
+
+
+def vm_source_from_row(row: dict) -> VmSource:
+    """The capture's view of a VM from its inventory row (``Fabric.get_resource``: the
+    ``Microsoft.Compute/virtualMachines`` row the platform provider writes)."""
+    p = row["properties"]
+    hooks = p.get("guest_hooks") or None
+    spec = None
+    if hooks and (hooks.get("pre_snapshot") or hooks.get("post_snapshot")):
+        timeout = hooks.get("timeout_seconds")
+        spec = HookSpec(
+            hooks.get("pre_snapshot"),
+            hooks.get("post_snapshot"),
+            float(60 if timeout is None else timeout),
+        )
+    return VmSource(
+        vm_id=row["id"],
+        name=p["name"],
+        region=row["region"],
+        subscription=p["subscription"],
+        size=p.get("size") or "Standard_D2s_v5",
+        os_type=p.get("os_type") or "linux",
+        power_state=p.get("power_state") or "running",
+        os_disk_id=p["os_disk_id"],
+        data_disk_ids=list(p.get("data_disk_ids") or []),
+        hooks=spec,
+        network=dict(p.get("network") or {}),
+        metadata={
+            k: p.get(k)
+            for k in (
+                "vm_guid",
+                "os_distro",
+                "resource_group",
+                "ephemeral_os_disk",
+                "boot_image_modules",
+                "bitlocker_enabled",
+                "encryption",
+                "encryption_secret_id",
+                "tags",
+            )
+            if p.get(k) is not None
+        },
+    )

@@ -205,49 +205,12 @@ def vm_source(s: PlatformSession, vm_id: str) -> VmSource:
     Raises ``NotFound`` naming the VM when it does not exist.
     """
     from core.errors import NotFound
-    from core.restorepoints import HookSpec, VmSource
+    from core.restorepoints import vm_source_from_row
 
     row = s.fabric.get_resource(vm_id)
     if row is None or row["type"] != VM_TYPE:
         raise NotFound(f"VM {vm_id} does not exist: check the id or create the VM first")
-    p = row["properties"]
-    hooks = p.get("guest_hooks") or None
-    spec = None
-    if hooks and (hooks.get("pre_snapshot") or hooks.get("post_snapshot")):
-        timeout = hooks.get("timeout_seconds")
-        spec = HookSpec(
-            hooks.get("pre_snapshot"),
-            hooks.get("post_snapshot"),
-            float(60 if timeout is None else timeout),
-        )
-    return VmSource(
-        vm_id=row["id"],
-        name=p["name"],
-        region=row["region"],
-        subscription=p["subscription"],
-        size=p.get("size") or "Standard_D2s_v5",
-        os_type=p.get("os_type") or "linux",
-        power_state=p.get("power_state") or "running",
-        os_disk_id=p["os_disk_id"],
-        data_disk_ids=list(p.get("data_disk_ids") or []),
-        hooks=spec,
-        network=dict(p.get("network") or {}),
-        metadata={
-            k: p.get(k)
-            for k in (
-                "vm_guid",
-                "os_distro",
-                "resource_group",
-                "ephemeral_os_disk",
-                "boot_image_modules",
-                "bitlocker_enabled",
-                "encryption",
-                "encryption_secret_id",
-                "tags",
-            )
-            if p.get(k) is not None
-        },
-    )
+    return vm_source_from_row(row)
 
 
 TYPES: list[ResourceType] = [VirtualMachine()]
