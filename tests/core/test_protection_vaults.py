@@ -15,8 +15,10 @@ from core.protection import (
     protected_item_id,
     vault_problems,
 )
+from tests.core import fixtures_protection
 from tests.core.fixtures_protection import DAILY, Site, utc
-from tests.core.fixtures_protection import site  # noqa: F401  (fixture)
+
+site = fixtures_protection.site  # the fixture
 
 GEO = VaultSettings("GeoRedundant")
 
