@@ -19,11 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core.errors import AlreadyExists, NotFound
+from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric.home import Fabric, ResourceId
-from core.problems import Problem
+from core.problems import Problem, enforce
+from core.protection.policies import Policies
 from core.protection.vault_rules import ITEM_STATES, MAX_LUN, problem
 from core.protection.vaults import Vault, VaultSettings
+
+VM_TYPE = "Microsoft.Compute/virtualMachines"
 
 
 @dataclass(frozen=True)
@@ -231,3 +234,44 @@ def excluded_disk_ids(
     if include:
         return [d for lun, d in enumerate(data_disk_ids) if lun not in set(include)]
     return [d for lun, d in enumerate(data_disk_ids) if lun in set(exclude)]
+
+
+def check_item(
+    fabric: Fabric,
+    policies: Policies,
+    vault: Vault,
+    vm_id: str,
+    policy_id: str,
+    exclude: Sequence[int],
+    include: Sequence[int],
+    state: str,
+) -> dict:
+    """Check an item's policy, state, disk selection and VM (in the vault's region and
+    subscription); the VM's inventory row."""
+    if policies.vault_of(policy_id).lower() != vault.id.lower():
+        raise CoreError(
+            f"backup policy {policy_id} belongs to another vault: use a policy of "
+            f"vault {vault.name}"
+        )
+    enforce(item_problems(state, vault.settings, exclude, include), f"VM {vm_id}")
+    row = fabric.get_resource(vm_id)
+    if row is None or row["type"] != VM_TYPE:
+        raise NotFound(f"VM {vm_id} does not exist: check the id or create the VM first")
+    if row["region"] != vault.region:
+        raise CoreError(
+            f"VM {vm_id} is in {row['region']} and vault {vault.name} in {vault.region}: "
+            f"protect it with a vault in {row['region']}"
+        )
+    if row["properties"].get("subscription", "").lower() != vault.subscription.lower():
+        raise CoreError(
+            f"VM {vm_id} is in another subscription than vault {vault.name}: use a vault "
+            "of the VM's subscription"
+        )
+    count = len(row["properties"].get("data_disk_ids") or [])
+    beyond = sorted(lun for lun in (*exclude, *include) if lun >= count)
+    if beyond:
+        raise CoreError(
+            f"VM {vm_id} has {count} data disk(s) (LUNs 0-{count - 1}): LUN(s) {beyond} "
+            "name no disk; list the LUNs of its data disks"
+        )
+    return row

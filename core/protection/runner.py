@@ -34,7 +34,7 @@ from urllib.parse import urlencode, urlsplit
 from core.errors import CoreError
 from core.progress import Progress
 from core.protection import extensions
-from core.protection.items import ProtectedItem, excluded_disk_ids
+from core.protection.items import VM_TYPE, ProtectedItem, excluded_disk_ids
 from core.protection.jobs import Job, dotnet_ticks
 from core.protection.points import PointRow
 from core.protection.schedule import local_to_utc
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 NOTIFY_TIMEOUT = 30.0  # seconds a notify_command may take
 GRANT_SECONDS = 3600  # how long the task's disk URIs stay valid (revoked when it ends)
 ON_DEMAND_DAYS = 30  # an on-demand backup's expiry when none is given (Azure's default)
-VM_TYPE = "Microsoft.Compute/virtualMachines"
 
 
 @dataclass

@@ -32,14 +32,13 @@ from core.disks.managed import Disks
 from core.errors import CoreError, NotFound
 from core.fabric.home import Fabric
 from core.keystore.vaults import Sealer
-from core.problems import enforce
 from core.progress import Progress
 from core.protection import extensions as ext
 from core.protection.items import (
     Items,
     ProtectedItem,
+    check_item,
     collection_id_for,
-    item_problems,
     protected_item_id,
     utc,
 )
@@ -48,7 +47,7 @@ from core.protection.points import SOFT_DELETE, Points, RecoveryPointInfo
 from core.protection.policies import Policies
 from core.protection.policy import BackupPolicy
 from core.protection.retention import RecoveryPoint, judge
-from core.protection.runner import VM_TYPE, run_job
+from core.protection.runner import run_job
 from core.protection.schedule import next_due
 from core.protection.scheduler import RETAINED, TickReport, tick
 from core.protection.vaults import Vault, Vaults, VaultSettings, vault_container
@@ -129,37 +128,6 @@ class Protection:
         self.policies.delete(id)
 
     # -- protected items -------------------------------------------------------------------
-    def _check_item(
-        self, vault: Vault, vm_id: str, policy_id: str, exclude, include, state: str
-    ) -> dict:
-        if self.policies.vault_of(policy_id).lower() != vault.id.lower():
-            raise CoreError(
-                f"backup policy {policy_id} belongs to another vault: use a policy of "
-                f"vault {vault.name}"
-            )
-        enforce(item_problems(state, vault.settings, exclude, include), f"VM {vm_id}")
-        row = self.fabric.get_resource(vm_id)
-        if row is None or row["type"] != VM_TYPE:
-            raise NotFound(f"VM {vm_id} does not exist: check the id or create the VM first")
-        if row["region"] != vault.region:
-            raise CoreError(
-                f"VM {vm_id} is in {row['region']} and vault {vault.name} in {vault.region}: "
-                f"protect it with a vault in {row['region']}"
-            )
-        if row["properties"].get("subscription", "").lower() != vault.subscription.lower():
-            raise CoreError(
-                f"VM {vm_id} is in another subscription than vault {vault.name}: use a vault "
-                "of the VM's subscription"
-            )
-        count = len(row["properties"].get("data_disk_ids") or [])
-        beyond = sorted(lun for lun in (*exclude, *include) if lun >= count)
-        if beyond:
-            raise CoreError(
-                f"VM {vm_id} has {count} data disk(s) (LUNs 0-{count - 1}): LUN(s) {beyond} "
-                "name no disk; list the LUNs of its data disks"
-            )
-        return row
-
     def protect(
         self,
         vault_id: str,
@@ -174,7 +142,9 @@ class Protection:
         """Protect a VM; its schedule starts after ``at`` (default now)."""
         vault = self.vaults.get(vault_id)
         exclude, include = tuple(exclude_disk_luns), tuple(include_disk_luns)
-        row = self._check_item(vault, vm_id, policy_id, exclude, include, state)
+        row = check_item(
+            self.fabric, self.policies, vault, vm_id, policy_id, exclude, include, state
+        )
         since = _now(at)
         coll_id = collection_id_for(vault, row["id"])
         try:
@@ -211,7 +181,9 @@ class Protection:
         item = self.items.get(item_id)
         vault = self.vaults.get(item.vault_id)
         exclude, include = tuple(exclude_disk_luns), tuple(include_disk_luns)
-        self._check_item(vault, item.vm_id, policy_id, exclude, include, state)
+        check_item(
+            self.fabric, self.policies, vault, item.vm_id, policy_id, exclude, include, state
+        )
         self.items.update(item.id, policy_id, exclude, include, state)
         return self.items.get(item.id)
 
