@@ -104,3 +104,13 @@ def test_remote_state_bench_measures_both_states_and_the_parts(tmp_path: Path) -
         assert figures["refused plan s"] > 0
         assert figures["parts"]["image bytes"] > 0
     assert data["sdk import s"] > 0
+
+
+def test_protection_bench_ticks_every_vm(tmp_path: Path) -> None:
+    data = _run("protection.py", "--vms", "2", "--size", "1MiB", "--changed", "1,4", tmp=tmp_path)
+    assert data["problems"] == []
+    assert [r["name"] for r in data["results"]] == ["first (full)", "1% changed", "4% changed"]
+    assert all(r["succeeded"] == 2 for r in data["results"])
+    first, later = data["results"][0], data["results"][1]
+    assert later["bytes_stored"] < first["bytes_stored"]  # incremental
+    assert list(tmp_path.iterdir()) == [tmp_path / "result.json"]  # scratch cleaned up
