@@ -67,7 +67,16 @@ def _now(at: datetime | None) -> datetime:
 class Protection:
     """Scheduled VM protection over one fabric."""
 
-    def __init__(self, fabric: Fabric, disks: Disks, restore_points: RestorePoints) -> None:
+    def __init__(
+        self,
+        fabric: Fabric,
+        disks: Disks,
+        restore_points: RestorePoints,
+        *,
+        serve_url: str | None = None,
+    ) -> None:
+        """``serve_url``: where the disks' SAS URIs of the jobs point (``core.access``'s
+        default when None)."""
         self.fabric = fabric
         self.disks = disks
         self.restore_points = restore_points
@@ -76,7 +85,11 @@ class Protection:
         self.items = Items(fabric)
         self.points = Points(fabric)
         self.job_rows = Jobs(fabric)
-        self.access = Access(fabric, restore_points)
+        self.access = (
+            Access(fabric, restore_points, base_url=serve_url)
+            if serve_url
+            else Access(fabric, restore_points)
+        )
         with fabric.transaction() as conn:  # the fabric's master key (as core.keystore's)
             conn.execute(
                 "INSERT OR IGNORE INTO secrets VALUES ('kv_master_key', ?)",
