@@ -167,7 +167,14 @@ class Items:
                 ),
             )
 
-    def update(self, item_id: str, policy_id: str, exclude, include, state: str) -> None:
+    def update(
+        self,
+        item_id: str,
+        policy_id: str,
+        exclude: Sequence[int],
+        include: Sequence[int],
+        state: str,
+    ) -> None:
         with self.fabric.transaction() as conn:
             conn.execute(
                 "UPDATE bk_items SET policy_id=?, exclude_luns=?, include_luns=?, state=? "

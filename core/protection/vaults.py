@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from core.blobs.accounts import open_blob_service
 from core.blobs.local import LocalBlobService
-from core.blobs.service import BlobContainer
+from core.blobs.service import BlobContainer, BlobService
 from core.errors import AlreadyExists, CoreError, NotFound
 from core.fabric.home import Fabric, ResourceId, check_name
 from core.problems import enforce
@@ -169,7 +169,7 @@ class Vaults:
             conn.execute("DELETE FROM bk_vaults WHERE id=?", (vault.id,))
 
 
-def vault_service(fabric: Fabric, vault: Vault):  # -> BlobService
+def vault_service(fabric: Fabric, vault: Vault) -> BlobService:
     """The blob service the vault's job container is on."""
     endpoint = fabric.placement.blob_endpoint or None
     if endpoint:
