@@ -6,8 +6,9 @@ It builds a fabric with ``--vms`` VMs of two disks each (a quarter of each disk 
 with random data, the rest zero), protected by one vault with a daily policy, and runs one
 tick per day: the first (full backups), then one per ``--changed`` percentage, with that
 share of each disk's 64 KiB blocks rewritten through ``Disks.write`` before it (so
-changed-block tracking is used). Every tick runs in its own child process, so its peak RSS
-is its own; it is timed inside the child around ``Protection.tick``.
+changed-block tracking is used). The policy keeps points 5 days in the snapshot tier, so no
+tick measured moves points into the vault's store. Every tick runs in its own child
+process, so its peak RSS is its own; it is timed inside the child around ``Protection.tick``.
 
 Always holds: each tick's report is checked (one succeeded job per VM, no problem) before
 its figure is kept; the scratch folder is removed at the end.
@@ -54,7 +55,11 @@ def setup(home: Path, vms: int, size: int, seed: int) -> list[str]:
     vault = str(ResourceId(sub, "bk", "Microsoft.RecoveryServices", "vaults", "bench"))
     p.create_vault(vault, "eastus", VaultSettings("LocallyRedundant"))
     policy_id = f"{vault}/backupPolicies/daily"
-    policy = BackupPolicy(backup=Backup("Daily", "02:00"), retention_daily=RetentionDaily(7))
+    policy = BackupPolicy(  # 5 instant days: the ticks measured tier nothing
+        backup=Backup("Daily", "02:00"),
+        retention_daily=RetentionDaily(7),
+        instant_restore_retention_days=5,
+    )
     p.put_policy(policy_id, vault, policy)
     disk_ids = []
     for n in range(vms):
@@ -117,6 +122,7 @@ def worker(home: Path, at: str) -> dict:
         "jobs": len(report.jobs),
         "succeeded": sum(j.status == "Succeeded" for j in report.jobs),
         "bytes_stored": sum(j.bytes_stored for j in report.jobs),
+        "tiered": len(report.tiered),
         "problems": list(report.problems),
     }
 
