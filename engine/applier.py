@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.checks import run_checks
+from engine.conditions import ConditionJudge, with_self
 from engine.evaluate import Evaluator, configure_providers
 from engine.plan import Action, Change, Plan, Reconciled
 from engine.planner import config_hash
@@ -176,6 +178,7 @@ class _Walk:
         self.registry = registry
         self.ev = Evaluator(config, plan.variables, working_dir, plan_time=plan.created_at)
         self.records = {r.address: r for r in state.instances()}
+        self.conditions = ConditionJudge()
         self.apply_id = uuid.uuid4().hex
         self.intent_ids: dict[str, str | None] = {}  # the planned id each intent holds
         self.wake: Future[None] = Future()  # done when a step asks for an intent
@@ -247,6 +250,13 @@ class _Walk:
         )
         if out.diags.has_errors:
             return
+        out.diags.extend(
+            self.conditions.check(
+                res.lifecycle.preconditions, ctx, ch.address, "resource", final=True
+            )
+        )
+        if out.diags.has_errors:
+            return
         prior = None if ch.action in (Action.CREATE,) or ch.action.is_replace else ch.before
         keep_ignored(res.lifecycle, schema, values, prior)
         if ch.action is Action.DELETE_THEN_CREATE and ch.before is not None:
@@ -291,6 +301,14 @@ class _Walk:
         if ch.action is Action.CREATE_THEN_DELETE and ch.before is not None:
             resp = provider.delete(DeleteRequest(ch.type, ch.address, ch.before))
             out.diags.extend(resp.diagnostics)
+        if new is not None and res.lifecycle.postconditions:
+            # a failure keeps the new object in state and stops what depends on it
+            own = with_self(ctx, new, _sensitive(schema, ch, out.marked))
+            out.diags.extend(
+                self.conditions.check(
+                    res.lifecycle.postconditions, own, ch.address, "resource", final=True
+                )
+            )
 
     def read_adopted(self, r: Reconciled) -> dict[str, Any] | None:
         """The object the plan adopted, as the platform has it now (None: gone since)."""
@@ -590,7 +608,10 @@ def apply_plan(
                     Diagnostics([error("Dependency cycle in state", "", address=steps[i].address)]),
                 )
             )
-    result.outputs = _save_outputs(walk, plan)
+    result.outputs = _save_outputs(walk, plan, result)
+    if plan.mode != "destroy":  # the check blocks, against the new objects: warnings
+        _, warnings = run_checks(config, walk.ev)
+        result.warnings.extend(warnings)
     return result
 
 
@@ -606,8 +627,9 @@ def _count(result: ApplyResult, action: Action) -> None:
         result.destroyed += 1
 
 
-def _save_outputs(walk: _Walk, plan: Plan) -> dict[str, tuple[Any, bool]]:
-    """Evaluate outputs with the final values; keep the prior value of those that cannot be."""
+def _save_outputs(walk: _Walk, plan: Plan, result: ApplyResult) -> dict[str, tuple[Any, bool]]:
+    """Evaluate outputs with the final values; keep the prior value of those that cannot be
+    or whose precondition fails (a failure of the apply)."""
     prior = walk.state.outputs()
     if plan.mode == "destroy":
         outputs: dict[str, tuple[Any, bool]] = {}
@@ -615,8 +637,14 @@ def _save_outputs(walk: _Walk, plan: Plan) -> dict[str, tuple[Any, bool]]:
         outputs = {}
         walk.ev.forget_locals()
         for name, output in walk.config.outputs.items():
+            address = f"output.{name}"
+            failed = walk.conditions.check(
+                output.preconditions, walk.ev.context(), address, "output_value", final=True
+            )
+            if failed.has_errors:
+                result.failed.append((address, failed))
             value, marked, diags = walk.ev.eval_expr(output.expr, f"output.{name}")
-            if not diags.has_errors and is_wholly_known(value):
+            if not failed.has_errors and not diags.has_errors and is_wholly_known(value):
                 outputs[name] = (value, output.sensitive or marked)
             elif name in prior:
                 outputs[name] = (prior[name][0], output.sensitive or prior[name][1])

@@ -193,6 +193,11 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
                 diags.append(_dup("output", o.name, config.outputs[o.name].range, o.range))
             else:
                 config.outputs[o.name] = o
+        for c in parts.checks:
+            if c.name in config.checks:
+                diags.append(_dup("check", c.name, config.checks[c.name].range, c.range))
+            else:
+                config.checks[c.name] = c
     if where is not None and where.is_dir():
         prune_cache(where, used)
     diags.sort(key=lambda d: (d.range.filename, d.range.line) if d.range else ("", 0))

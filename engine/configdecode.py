@@ -2,8 +2,10 @@
 
 ``decode_file`` parses a file's text (``engine/hcltree.py``) and checks each block:
 resource (count, for_each, depends_on, lifecycle, its ``dynamic`` blocks through
-``engine/dynamic.py``), variable (type, default, validation),
-locals, output, provider and the ``bcdr`` settings block (``engine/configsettings.py``).
+``engine/dynamic.py``), variable (type, default, validation), locals, output, provider,
+check (``engine/checks.py``) and the ``bcdr`` settings block (``engine/configsettings.py``);
+conditions and ``replace_triggered_by`` are decoded by ``engine/conditions.py`` and
+``engine/triggers.py``.
 Always holds: every mistake is a diagnostic with file:line
 and what to do, all of them collected (never an exception, never only the first);
 a value that must be a literal is checked without evaluating any reference.
@@ -28,6 +30,8 @@ from engine.configmodel import (
     Validation,
     Variable,
 )
+from engine.checks import decode_check
+from engine.conditions import decode_conditions
 from engine.configsettings import decode_settings
 from engine.dynamic import decode_dynamic_blocks
 from engine.expr import static_value, type_from_expr
@@ -35,11 +39,20 @@ from engine.exprnodes import EvalError, Expr, Literal, TupleExpr
 from engine.exprrefs import GetAttr, Index, Name
 from engine.graph import resource_references
 from engine.schemacheck import META_BLOCKS, check_sites, suggest
+from engine.triggers import decode_triggers
 from engine.typeconv import TypeConstraint, convert
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, SourceRange, error
 
-_LABELS = {"provider": 1, "variable": 1, "locals": 0, "resource": 2, "output": 1, "bcdr": 0}
+_LABELS = {
+    "provider": 1,
+    "variable": 1,
+    "locals": 0,
+    "resource": 2,
+    "output": 1,
+    "check": 1,
+    "bcdr": 0,
+}
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # the lifecycle of every resource without a lifecycle block: one object (it is only read),
 # so the parse cache holds it once a file
@@ -61,7 +74,7 @@ def decode_file(text: str, filename: str) -> FileParts:
             error(
                 f'Unexpected argument "{attr.name}" at the top level',
                 "a spec file holds blocks (resource, variable, locals, output, provider, "
-                "bcdr); "
+                "check, bcdr); "
                 "variable values belong in a *.auto.hcl file",
                 attr.range,
             )
@@ -85,6 +98,7 @@ def decode_file(text: str, filename: str) -> FileParts:
                 "locals": "locals { NAME = VALUE }",
                 "resource": 'resource "TYPE" "NAME" { ... }',
                 "output": 'output "NAME" { value = ... }',
+                "check": 'check "NAME" { assert { ... } }',
                 "bcdr": 'bcdr { backend "TYPE" { ... } }',
             }[block.type]
             problem = error(
@@ -122,6 +136,10 @@ def decode_file(text: str, filename: str) -> FileParts:
             out = _decode_output(block, d)
             if out is not None:
                 parts.outputs.append(out)
+        elif block.type == "check":
+            check = decode_check(block, d)
+            if check is not None:
+                parts.checks.append(check)
         elif block.type == "bcdr":
             problems: list[Diagnostic] = []
             parts.backends.extend(decode_settings(block, problems))
@@ -219,23 +237,30 @@ def _traversal_path(expr: Expr) -> str | None:
     return None
 
 
-def _decode_lifecycle(block: Block, d: list[Diagnostic]) -> Lifecycle:
+def _decode_lifecycle(block: Block, addr: ResourceAddr, d: list[Diagnostic]) -> Lifecycle:
     life = Lifecycle(range=block.range)
     body = block.body
     _unexpected(
         body,
-        {"prevent_destroy", "create_before_destroy", "ignore_changes"},
+        {"prevent_destroy", "create_before_destroy", "ignore_changes", "replace_triggered_by"},
         "a lifecycle block",
         d,
     )
+    kinds = ("precondition", "postcondition")
     for nested in body.blocks:
-        detail = (
-            "lifecycle is read before any expression is evaluated, so a dynamic block "
-            "cannot make its parts; write its arguments as literals"
-            if nested.type == "dynamic"
-            else ""
-        )
-        d.append(error(f'Unexpected block "{nested.type}" in lifecycle', detail, nested.range))
+        if nested.type not in kinds:
+            detail = (
+                "lifecycle is read before any expression is evaluated, so a dynamic block "
+                "cannot make its parts; write its arguments as literals"
+                if nested.type == "dynamic"
+                else "a lifecycle block holds precondition and postcondition blocks"
+            )
+            d.append(error(f'Unexpected block "{nested.type}" in lifecycle', detail, nested.range))
+    found = decode_conditions(body.blocks, kinds, str(addr), d)
+    life.preconditions, life.postconditions = found["precondition"], found["postcondition"]
+    if "replace_triggered_by" in body.attributes:
+        triggers = body.attributes["replace_triggered_by"]
+        life.replace_triggered_by = decode_triggers(triggers, str(addr), d)
     if "prevent_destroy" in body.attributes:
         life.prevent_destroy = _static_of(
             body.attributes["prevent_destroy"], bool, d, "lifecycle", False
@@ -310,7 +335,7 @@ def _decode_resource(block: Block, d: list[Diagnostic]) -> Resource:
             )
             continue
         seen_life = nested
-        lifecycle = _decode_lifecycle(nested, d)
+        lifecycle = _decode_lifecycle(nested, addr, d)
     body = decode_dynamic_blocks(Body(attrs, blocks, block.body.range), d, str(addr), META_BLOCKS)
     resource = Resource(
         addr=addr,
@@ -395,6 +420,16 @@ def _decode_output(block: Block, d: list[Diagnostic]) -> Output | None:
     body = block.body
     where = f'output "{name}"'
     _unexpected(body, {"value", "sensitive", "description", "depends_on"}, where, d)
+    for nested in body.blocks:
+        if nested.type != "precondition":
+            d.append(
+                error(
+                    f'Unexpected block "{nested.type}" in {where}',
+                    "only precondition blocks go here",
+                    nested.range,
+                )
+            )
+    preconditions = decode_conditions(body.blocks, ("precondition",), where, d)["precondition"]
     value = body.attributes.get("value")
     if value is None:
         d.append(
@@ -411,4 +446,5 @@ def _decode_output(block: Block, d: list[Diagnostic]) -> Output | None:
         description=_static_of(desc, str, d, where, "") if desc else "",
         depends_on=_depends_on(dep, d) if dep else [],
         range=block.range,
+        preconditions=preconditions,
     )

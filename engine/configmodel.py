@@ -1,7 +1,7 @@
 """The configuration model: what a directory of spec files declares, as plain dataclasses.
 
-``Config`` holds providers, variables, locals, resources and outputs by name (resources by
-address) and the ``bcdr`` settings block's backend; ``FileParts`` is what one file
+``Config`` holds providers, variables, locals, resources, outputs and check blocks by name
+(resources by address) and the ``bcdr`` settings block's backend; ``FileParts`` is what one file
 declares, and what the parse cache stores.
 Built by ``engine/configdecode.py`` (a resource's ``dynamic`` blocks by
 ``engine/dynamic.py``) from the ``Body``/``Block``/``BodyAttribute`` tree that
@@ -120,11 +120,46 @@ class Local(_ByFields):
 
 
 @dataclass
+class Condition(_ByFields):
+    """A ``precondition``, ``postcondition`` or ``assert`` block (``engine/conditions.py``);
+    ``range`` is the condition's own (where a failure is reported)."""
+
+    kind: str  # "precondition" | "postcondition" | "assert"
+    condition: Expr
+    error_message: Expr
+    range: SourceRange
+
+
+@dataclass
+class Trigger(_ByFields):
+    """One ``replace_triggered_by`` entry: a resource (or one instance of it, ``key``) and
+    the attribute path after it (empty: any change of the instance); ``engine/triggers.py``."""
+
+    resource: ResourceAddr
+    key: Expr | None
+    path: list[str | int]
+    expr: Expr
+    range: SourceRange
+
+
+@dataclass
 class Lifecycle(_ByFields):
     prevent_destroy: bool = False
     create_before_destroy: bool = False
     ignore_changes: list[str] | str = field(default_factory=list)  # or "all"
     range: SourceRange | None = None
+    preconditions: list[Condition] = field(default_factory=list)
+    postconditions: list[Condition] = field(default_factory=list)
+    replace_triggered_by: list[Trigger] = field(default_factory=list)
+
+    def exprs(self) -> list[Expr]:
+        """The expressions of its conditions and triggers (what they refer to is a
+        dependency of the resource, as in Terraform)."""
+        out: list[Expr] = []
+        for c in (*self.preconditions, *self.postconditions):
+            out += (c.condition, c.error_message)
+        out.extend(t.expr for t in self.replace_triggered_by)
+        return out
 
 
 @dataclass
@@ -152,6 +187,17 @@ class Output(_ByFields):
     sensitive: bool
     description: str
     depends_on: list[tuple[ResourceAddr, SourceRange]]
+    range: SourceRange
+    preconditions: list[Condition] = field(default_factory=list)
+
+
+@dataclass
+class Check(_ByFields):
+    """``check "NAME" { assert { ... } ... }``: assertions judged at the end of a plan or
+    an apply, whose failures are warnings (``engine/checks.py``)."""
+
+    name: str
+    asserts: list[Condition]
     range: SourceRange
 
 
@@ -186,6 +232,7 @@ class Config:
     """The errors of the ``bcdr`` blocks (also in the load's diagnostics)."""
     backend_known: bool = True
     """False when a file could not be parsed: whether it declares a backend is unknown."""
+    checks: dict[str, Check] = field(default_factory=dict)
 
 
 @dataclass
@@ -202,3 +249,4 @@ class FileParts(_ByFields):
     settings_problems: list[Diagnostic] = field(default_factory=list)
     """The errors of this file's ``bcdr`` blocks (also in ``diagnostics``)."""
     parsed: bool = True
+    checks: list[Check] = field(default_factory=list)

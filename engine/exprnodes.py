@@ -61,6 +61,9 @@ class EvalContext:
     #: apply); ``plantimestamp()`` is ``plan_time`` (the time now when empty)
     planning: bool = False
     plan_time: str = ""
+    #: ``self`` in a postcondition: the instance's planned (or new) object
+    self_value: Any = None
+    has_self: bool = False
 
 
 class ExprEvaluator:

@@ -132,7 +132,11 @@ def _eval_root(root: str, attr: str, e: ExprEvaluator, range: SourceRange) -> An
         if attr == "cwd":
             return ctx.path_cwd
         raise EvalError(f'"path.{attr}" is not valid', "use path.module or path.cwd", range)
-    raise EvalError('"self" is not available here', "", range)  # the last of SPECIAL_ROOTS
+    if ctx.has_self:  # the last of SPECIAL_ROOTS
+        return _get_attr(ctx.self_value, attr, range)
+    raise EvalError(
+        '"self" is not available here', "self is used in a resource's postcondition", range
+    )
 
 
 def _resource_root(root: str, attr: str, ctx: Any, range: SourceRange) -> Any:

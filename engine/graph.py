@@ -196,7 +196,8 @@ def body_exprs(body: Body) -> list[Expr]:
 
 
 def resource_references(resource: Any) -> list[Reference]:
-    """Every reference a resource block makes (body, count, for_each): the one decoding
+    """Every reference a resource block makes (body, count, for_each, the conditions and
+    ``replace_triggered_by`` of its lifecycle): the one decoding
     made (``Resource.references``, from the parse cache), else made now and kept on it."""
     cached = resource.references
     if cached is not None:
@@ -207,6 +208,8 @@ def resource_references(resource: Any) -> list[Reference]:
     for expr in (resource.count, resource.for_each):
         if expr is not None:
             refs.extend(references(expr))
+    for expr in resource.lifecycle.exprs():
+        refs.extend(references(expr))
     resource.references = refs
     return refs
 

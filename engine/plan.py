@@ -2,8 +2,9 @@
 
 ``Action`` is a tiny enum; a ``Change`` holds ``before`` and ``after`` of one resource
 instance; a ``Plan`` holds the changes, the drift found by refresh, the output changes, the
-intents of an interrupted apply it reconciled (``Reconciled``) and the lineage and serial
-of the state it was made against. No I/O here. Always holds:
+intents of an interrupted apply it reconciled (``Reconciled``), the results of its custom
+conditions and check blocks (``CheckResult``) and the lineage and serial of the state it
+was made against. No I/O here. Always holds:
 ``Plan.from_json(p.to_json()) == p`` (``UNKNOWN`` survives the round trip through
 Terraform's ``after_unknown`` mask).
 """
@@ -170,6 +171,65 @@ class OutputChange:
         )
 
 
+CHECK_STATUSES = ("pass", "fail", "unknown", "error")
+
+
+@dataclass
+class CheckResult:
+    """The result of one checkable object's conditions: a resource instance's pre- and
+    postconditions (``kind`` ``resource``), an output's preconditions (``output_value``) or
+    a check block's asserts (``check``). ``status`` is one of ``CHECK_STATUSES``
+    (``unknown``: known after apply); ``problems`` are the error_messages of failures."""
+
+    kind: str
+    address: str
+    status: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def config_address(self) -> str:
+        """The address without an instance key (``check.rpo``, ``bcdr_data.a``)."""
+        return self.address.split("[", 1)[0]
+
+
+def checks_json(results: list[CheckResult]) -> list[dict[str, Any]]:
+    """Terraform's ``checks``: one entry per configuration object, with its instances."""
+    by_object: dict[str, list[CheckResult]] = {}
+    for r in results:
+        by_object.setdefault(r.config_address, []).append(r)
+    out = []
+    for address, items in sorted(by_object.items()):
+        statuses = {r.status for r in items}
+        status = next((s for s in ("error", "fail", "unknown") if s in statuses), "pass")
+        out.append(
+            {
+                "address": {"kind": items[0].kind, "to_display": address},
+                "status": status,
+                "instances": [
+                    {
+                        "address": {"to_display": r.address},
+                        "status": r.status,
+                        "problems": [{"message": m} for m in r.problems],
+                    }
+                    for r in items
+                ],
+            }
+        )
+    return out
+
+
+def checks_from_json(data: list[dict[str, Any]]) -> list[CheckResult]:
+    out = []
+    for obj in data:
+        kind = obj["address"]["kind"]
+        for inst in obj.get("instances", []):
+            if inst["status"] not in CHECK_STATUSES:
+                raise ValueError(f"unknown check status {inst['status']!r}")
+            problems = [p["message"] for p in inst.get("problems", [])]
+            out.append(CheckResult(kind, inst["address"]["to_display"], inst["status"], problems))
+    return out
+
+
 RECONCILE_OUTCOMES = ("adopted", "dropped", "removed")
 
 
@@ -250,6 +310,11 @@ class Plan:
     warnings: list[Diagnostic] = field(default_factory=list)
     config_hash: str = ""
     created_at: str = ""
+    checks: list[CheckResult] = field(default_factory=list)
+
+    def failed_checks(self) -> list[CheckResult]:
+        """The check blocks whose asserts failed (or could not be evaluated)."""
+        return [c for c in self.checks if c.kind == "check" and c.status in ("fail", "error")]
 
     def resource_changes(self) -> list[Change]:
         """Changes that do something (not no-op)."""
@@ -294,6 +359,7 @@ class Plan:
             "output_changes": {o.name: o.to_json() for o in self.outputs},
             "resource_reconciled": [r.to_json() for r in self.reconciled],
             "warnings": [d.to_json() for d in self.warnings],
+            "checks": checks_json(self.checks),
         }
 
     @classmethod
@@ -315,4 +381,5 @@ class Plan:
             warnings=[_diag_from_json(d) for d in data.get("warnings", [])],
             config_hash=data.get("config_hash", ""),
             created_at=data.get("created_at", ""),
+            checks=checks_from_json(data.get("checks", [])),
         )

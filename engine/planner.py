@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.checks import run_checks
+from engine.conditions import ConditionJudge, with_self
 from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
@@ -37,6 +39,7 @@ from engine.schemacheck import (
     static_checks,
 )
 from engine.sensitivity import check_output_marks, hide_values, newly_sensitive, secret_ranges
+from engine.triggers import triggered
 from sdk import PlanRequest, ReadRequest, ValidateRequest
 from sdk.addrs import InstanceAddr, ResourceAddr
 from sdk.diagnostics import Diagnostics, error, warning
@@ -282,13 +285,18 @@ def make_plan(
             refreshed.setdefault(rec.address, rec.attributes)
     else:
         refreshed = {r.address: r.attributes for r in records}
-    if options.mode == "refresh-only" or diags.has_errors:
-        _mark_sensitive(plan, records, registry)
-        plan.warnings = diags.warnings()
-        return plan, _dedupe(diags)
     walk = PlanWalk(
         config, registry, variables, working_dir, graph, records, refreshed, plan.created_at
     )
+    if options.mode == "refresh-only" or diags.has_errors:
+        if not diags.has_errors:  # the check blocks, against the refreshed objects
+            for addr in graph.order():
+                walk.known_from_state(addr)
+            plan.checks, sub = run_checks(config, walk.ev)
+            diags.extend(sub)
+        _mark_sensitive(plan, records, registry)
+        plan.warnings = diags.warnings()
+        return plan, _dedupe(diags)
     walk.targets = targets
     walk.replace = set(replace)
     if options.mode == "destroy":
@@ -296,6 +304,9 @@ def make_plan(
     else:
         walk.plan_normal()
         plan.outputs = walk.plan_outputs(state.outputs())
+        checks, sub = run_checks(config, walk.ev)
+        plan.checks = [*walk.conditions.results.values(), *checks]
+        walk.diags.extend(sub)
     diags.extend(walk.diags)
     plan.changes = sorted(walk.changes, key=lambda c: InstanceAddr.parse(c.address).sort_key())
     if options.mode == "destroy":
@@ -379,6 +390,9 @@ class PlanWalk:
         self.targets: list[InstanceAddr] = []
         self.replace: set[InstanceAddr] = set()
         self.changes: list[Change] = []
+        self.planned: dict[str, Change] = {}  # the changes, by address
+        self.planned_of: dict[ResourceAddr, list[str]] = {}  # their addresses, by resource
+        self.conditions = ConditionJudge()
         self.diags = Diagnostics()
         self._sealed: dict[str, list[str]] = {}
         self._plain: dict[str, list[str]] = {}
@@ -469,6 +483,8 @@ class PlanWalk:
                 continue
             change.dependencies = deps
             self.changes.append(change)
+            self.planned[change.address] = change
+            self.planned_of.setdefault(addr, []).append(change.address)
             paths = [*change.sensitive_attrs, *self.sealed_paths(addr.type)]
             self.ev.set_instance(addr, key, change.after, paths)
         for key, rec in prior.items():
@@ -509,6 +525,10 @@ class PlanWalk:
         self.diags.extend(hide_values(vresp.diagnostics, secret))
         if vresp.diagnostics.has_errors:
             return None
+        problems = self.conditions.check(res.lifecycle.preconditions, ctx, address, "resource")
+        self.diags.extend(problems)
+        if problems.has_errors:
+            return None
         before = self.refreshed.get(rec.address) if rec is not None else None
         keep_ignored(res.lifecycle, schema, values, before)
 
@@ -533,6 +553,8 @@ class PlanWalk:
                 inst in self.replace or inst.resource.instance() in self.replace
             ):
                 reason = "replace_by_request"
+            elif res.lifecycle.replace_triggered_by and self.trigger_fired(res, ctx):
+                reason = "replace_by_triggers"
             elif resp.requires_replace:
                 reason = "replace_because_cannot_update"
                 replace_paths = list(resp.requires_replace)
@@ -555,6 +577,13 @@ class PlanWalk:
                 newly = newly_sensitive(rec, before, sensitive)
                 if newly and resp.planned_state == before:
                     changed_marks.append(f"sensitivity changed: {', '.join(newly)} will be sealed")
+        if res.lifecycle.postconditions:
+            paths = [*sensitive, *self.sealed_paths(inst.type)]
+            own = with_self(ctx, resp.planned_state, paths)
+            post = self.conditions.check(res.lifecycle.postconditions, own, address, "resource")
+            self.diags.extend(post)
+            if post.has_errors:
+                return None
         return Change(
             address=address,
             type=inst.type,
@@ -572,6 +601,17 @@ class PlanWalk:
             cost_words=dict(resp.cost_words),
             private=dict(resp.private),
         )
+
+    def trigger_fired(self, res: Any, ctx: Any) -> bool:
+        """Whether an entry of the resource's replace_triggered_by fires (``engine.triggers``)."""
+        fired, problems = triggered(
+            res.lifecycle.replace_triggered_by,
+            ctx,
+            self.planned,
+            lambda addr: self.planned_of.get(addr, []),
+        )
+        self.diags.extend(problems)
+        return fired
 
     def deleting(self, rec: Any, before: dict[str, Any], reason: str | None) -> Change:
         """The delete of ``rec``, after asking its provider to plan it (``proposed`` None, as
@@ -602,6 +642,11 @@ class PlanWalk:
     def plan_outputs(self, prior: dict[str, tuple[Any, bool]]) -> list[OutputChange]:
         out: list[OutputChange] = []
         for name, output in sorted(self.config.outputs.items()):
+            address = f"output.{name}"
+            ctx = self.ev.context()
+            self.diags.extend(
+                self.conditions.check(output.preconditions, ctx, address, "output_value")
+            )
             value, marked, sub = self.ev.eval_expr(output.expr, f"output.{name}")
             self.diags.extend(sub)
             self.diags.extend(check_output_marks(name, output, marked))

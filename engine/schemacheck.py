@@ -378,12 +378,24 @@ def _config_checks(config: Config, registry: Registry) -> Diagnostics:
         diags.extend(_check_refs(config, references(local.expr), f"local.{local.name}"))
         diags.extend(_check_exprs(config, registry, [local.expr], f"local.{local.name}"))
     for out in config.outputs.values():
-        diags.extend(_check_refs(config, references(out.expr), f"output.{out.name}", True))
-        diags.extend(_check_exprs(config, registry, [out.expr], f"output.{out.name}"))
+        exprs = [out.expr, *condition_exprs(out.preconditions)]
+        refs = [r for e in exprs for r in references(e)]
+        diags.extend(_check_refs(config, refs, f"output.{out.name}", True))
+        diags.extend(_check_exprs(config, registry, exprs, f"output.{out.name}"))
         for dep, rng in out.depends_on:
             if dep not in config.resources:
                 diags.append(_undeclared_resource(dep, rng, f"output.{out.name}"))
+    for check in config.checks.values():
+        exprs = condition_exprs(check.asserts)
+        refs = [r for e in exprs for r in references(e)]
+        diags.extend(_check_refs(config, refs, f"check.{check.name}", True))
+        diags.extend(_check_exprs(config, registry, exprs, f"check.{check.name}"))
     return diags
+
+
+def condition_exprs(conditions: list[Any]) -> list[Expr]:
+    """The condition and error_message expressions of ``conditions``."""
+    return [e for c in conditions for e in (c.condition, c.error_message)]
 
 
 def _check_exprs(config: Config, registry: Registry, exprs: list[Expr], where: str) -> Diagnostics:
@@ -399,6 +411,7 @@ def check_sites(resource: Any) -> list[Expr]:
     if cached is None:
         exprs = body_exprs(resource.body)
         exprs.extend(e for e in (resource.count, resource.for_each) if e is not None)
+        exprs.extend(resource.lifecycle.exprs())
         cached = resource.check_sites = _sites(exprs)
     return cached
 

@@ -468,7 +468,11 @@ def drift(
     as_json: bool,
     lock_timeout: float,
 ) -> None:
-    """Report what changed outside bcdr: exit 2 when something drifted, 0 when not."""
+    """Report what changed outside bcdr, and judge the check blocks against the objects.
+
+    Exit 2 when something drifted or a check block's assert failed (the place for "the
+    newest restore point is under 24 hours old"), 0 when neither, 1 on error. A failed check
+    is printed as a warning, as plan and apply print it."""
     s = session_of(ctx)
     s.json_errors = as_json
     ui = s.use_ui(no_color)
@@ -485,16 +489,27 @@ def drift(
         loaded = load(s, args, registry)
         store = open_state(s, read_only=True)
         the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
+    failed = the_plan.failed_checks()
     if as_json:
-        drifted = {"resource_drift": [c.to_json() for c in the_plan.drift]}
+        drifted = {
+            "resource_drift": [c.to_json() for c in the_plan.drift],
+            "checks": the_plan.to_json()["checks"],
+        }
         print_json(ui, mask_plan_json(drifted, set()))
-    elif the_plan.drift:
-        ui.print(render.drift_text(the_plan))
-        n = len(the_plan.drift)
-        ui.print("")
-        ui.print(render.Text(f"Drift: {n} object{'s' if n != 1 else ''} changed.", style="bold"))
     else:
-        ui.print("No drift. Your infrastructure still matches the state.")
+        if the_plan.drift:
+            ui.print(render.drift_text(the_plan))
+            n = len(the_plan.drift)
+            ui.print("")
+            ui.print(
+                render.Text(f"Drift: {n} object{'s' if n != 1 else ''} changed.", style="bold")
+            )
+        else:
+            ui.print("No drift. Your infrastructure still matches the state.")
+        if failed:
+            n = len(failed)
+            names = ", ".join(c.address for c in failed)
+            ui.print(render.Text(f"Checks: {n} failed ({names}).", style="bold"))
     flush_warnings(s)
-    if the_plan.drift:
+    if the_plan.drift or failed:
         ctx.exit(EXIT_CHANGES)

@@ -34,6 +34,8 @@ def _context(address: str | None) -> str:
         return f', in variable "{rest}"'
     if head == "output":
         return f', in output "{rest}"'
+    if head == "check":
+        return f', in check "{rest}"'
     if head == "local":
         return ", in locals"
     if head == "provider":

@@ -67,6 +67,8 @@ def _header(change: Change, drift: bool) -> str:
         return f"{a} is tainted, so must be replaced"
     if reason == "replace_by_request":
         return f"{a} will be replaced, as requested"
+    if reason == "replace_by_triggers":
+        return f"{a} will be replaced due to changes in replace_triggered_by"
     return f"{a} must be replaced"
 
 
@@ -249,7 +251,25 @@ def plan_totals(plan: Plan) -> tuple[dict[str, int], dict[str, str]]:
 
 
 def plan_text(plan: Plan) -> Text:
-    """The whole plan as ``bcdr plan`` prints it (without the note about ``-out``)."""
+    """The whole plan as ``bcdr plan`` prints it (without the note about ``-out``), with
+    the checks not known yet (a failed one is a warning, printed with the warnings)."""
+    text = _plan_text(plan)
+    text.append_text(checks_text(plan))
+    return text
+
+
+def checks_text(plan: Plan) -> Text:
+    """One line per check block whose result is known only after apply."""
+    text = Text()
+    pending = [c for c in plan.checks if c.kind == "check" and c.status == "unknown"]
+    if pending:
+        line(text, "")
+        for c in pending:
+            line(text, f"{c.address}: known after apply (judged when the apply ends)")
+    return text
+
+
+def _plan_text(plan: Plan) -> Text:
     text = reconciled_text(plan)
     text.append_text(drift_text(plan))
     changes = plan.resource_changes()
@@ -331,5 +351,6 @@ def plan_text(plan: Plan) -> Text:
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
-    """Terraform-shaped JSON: ``resource_changes``, ``resource_drift``, ``output_changes``."""
+    """Terraform-shaped JSON: ``resource_changes``, ``resource_drift``, ``output_changes``,
+    ``checks``."""
     return plan.to_json()
