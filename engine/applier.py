@@ -5,7 +5,10 @@ create then delete, inside the one step). A step starts when every step it waits
 done: creates and updates wait for those of the resources they depend on; deletes wait for
 the deletes (and updates) of what depended on them, so deletes run in reverse dependency
 order. Before applying, a step re-evaluates its body with the now-known upstream values and
-asks the provider for the final plan. The walk first saves what the plan reconciled of an
+asks the provider for the final plan; the resource's preconditions are judged before
+and its postconditions after the provider applies (a failure fails the step), outputs'
+preconditions before they are saved, and the check blocks when the walk ends (warnings).
+The walk first saves what the plan reconciled of an
 interrupted apply (``engine.reconcile``; an adopted object is read again through its
 provider) and the drift the plan found. Always holds: provider calls run on worker
 threads, every state write happens on the calling thread; before a step's provider is

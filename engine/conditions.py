@@ -127,7 +127,13 @@ def judge(cond: Condition, ctx: EvalContext, address: str, kind: str = "") -> Ve
         value, _ = evaluate_marked(cond.condition, ctx)
     except EvalError as err:
         detail = f"{err.summary}: {err.detail}" if err.detail else err.summary
-        return Verdict("error", "", _diag(severity, f"Invalid {cond.kind} result", detail, err.range or cond.range, address))
+        return Verdict(
+            "error",
+            "",
+            _diag(
+                severity, f"Invalid {cond.kind} result", detail, err.range or cond.range, address
+            ),
+        )
     if value is UNKNOWN:
         return Verdict("unknown")
     if value in ("true", "false"):
@@ -135,7 +141,9 @@ def judge(cond: Condition, ctx: EvalContext, address: str, kind: str = "") -> Ve
     if not isinstance(value, bool):
         shown = "null" if value is None else repr(value)
         detail = f"the condition must be true or false, not {shown}"
-        return Verdict("error", "", _diag(severity, f"Invalid {cond.kind} result", detail, cond.range, address))
+        return Verdict(
+            "error", "", _diag(severity, f"Invalid {cond.kind} result", detail, cond.range, address)
+        )
     if value:
         return Verdict("pass")
     message = _message(cond, ctx)

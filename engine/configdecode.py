@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from engine.checks import decode_check
+from engine.conditions import decode_conditions
 from engine.configmodel import (
     NOTSET,
     Block,
@@ -30,8 +32,6 @@ from engine.configmodel import (
     Validation,
     Variable,
 )
-from engine.checks import decode_check
-from engine.conditions import decode_conditions
 from engine.configsettings import decode_settings
 from engine.dynamic import decode_dynamic_blocks
 from engine.expr import static_value, type_from_expr

@@ -9,7 +9,11 @@ where not known), asks the provider for the planned state and decides the action
 change's sensitive attributes are the schema's, those set from a sensitive value and those
 the schema derives from one, and an output computed from a sensitive value must say
 ``sensitive = true``; a delete is planned by its provider too (``proposed`` None), for what it
-warns of. Always holds: intents an interrupted apply left are reconciled with
+warns of. A resource's preconditions are judged before its provider plans it, its
+postconditions (with ``self``) on the planned object, its ``replace_triggered_by`` against
+the changes planned before it, and the check blocks at the end, also of a refresh-only
+plan (``engine.conditions``, ``engine.checks``, ``engine.triggers``).
+Always holds: intents an interrupted apply left are reconciled with
 the platform first (``engine.reconcile``), so the plan starts from what exists, never
 collides with it; planning writes nothing (not to state, not to disk), every user mistake
 becomes a diagnostic (all of them together) and the work is linear in resources plus

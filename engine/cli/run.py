@@ -334,7 +334,8 @@ def validate(ctx: click.Context, no_color: bool, as_json: bool) -> None:
     "detailed-exitcode",
     "detailed",
     is_flag=True,
-    help="Exit 0 when there are no changes, 1 on error, 2 when there are changes.",
+    help="Exit 0 when there are no changes, 1 on error, 2 when there are changes (a failed "
+    "check block is a warning and changes none of these, as in Terraform).",
 )
 @opt("json", "as_json", is_flag=True, help="Print the plan as Terraform-like JSON.")
 @click.pass_context

@@ -91,9 +91,7 @@ def test_a_passing_check_leaves_drift_at_0(tmp_path: Path, bcdr) -> None:
     assert _checks(bcdr("plan", "-json").output) == {"check.rpo": ("pass", [])}
 
 
-def test_drift_judges_checks_against_the_refreshed_platform_objects(
-    tmp_path: Path, bcdr
-) -> None:
+def test_drift_judges_checks_against_the_refreshed_platform_objects(tmp_path: Path, bcdr) -> None:
     write(
         tmp_path,
         """
@@ -187,8 +185,7 @@ def test_checks_are_kept_in_a_plan_file(tmp_path: Path, bcdr) -> None:
             2,
         ),
         (
-            'check "c" {\n  assert {\n    condition     = true\n    error_message = "x"\n'
-            "  }\n}\n",
+            'check "c" {\n  assert {\n    condition     = true\n    error_message = "x"\n  }\n}\n',
             "Invalid assert expression",
             3,
         ),

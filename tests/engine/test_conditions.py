@@ -272,16 +272,17 @@ def test_a_sensitive_error_message_is_not_shown(tmp_path: Path, bcdr) -> None:
             "Invalid precondition expression",
         ),
         (
-            "precondition {\n      condition     = var.v != \"\"\n      error_message = 5\n    }",
+            'precondition {\n      condition     = var.v != ""\n      error_message = 5\n    }',
             9,
             "error_message must be a string",
         ),
         (
-            'precondition {\n      condition     = self.input != ""\n      error_message = "x"\n    }',
+            'precondition {\n      condition     = self.input != ""\n'
+            '      error_message = "x"\n    }',
             8,
             'Invalid "self" in a precondition',
         ),
-        ("postcondition {\n      condition = var.v != \"\"\n    }", 7, "has no error_message"),
+        ('postcondition {\n      condition = var.v != ""\n    }', 7, "has no error_message"),
         (
             'precondition {\n      condition     = var.v != ""\n      error_message = "x"\n'
             "      fatal         = true\n    }",
