@@ -48,21 +48,23 @@ def decode_conditions(
         for name in extra:
             d.append(
                 error(
-                    f'Unsupported argument "{name}" in a {block.type} block of {where}',
+                    f'Unsupported argument "{name}" in {_a(block.type)} block of {where}',
                     "a condition block holds condition and error_message only",
                     attrs[name].range,
                 )
             )
         for nested in block.body.blocks:
             d.append(
-                error(f'Unexpected block "{nested.type}" in a {block.type} block', "", nested.range)
+                error(
+                    f'Unexpected block "{nested.type}" in {_a(block.type)} block', "", nested.range
+                )
             )
         cond, msg = attrs.get("condition"), attrs.get("error_message")
         if cond is None or msg is None:
             missing = "condition" if cond is None else "error_message"
             d.append(
                 error(
-                    f"A {block.type} block of {where} has no {missing}",
+                    f"{_a(block.type).capitalize()} block of {where} has no {missing}",
                     f'write {block.type} {{ condition = EXPRESSION, error_message = "..." }}',
                     block.range,
                 )
@@ -84,7 +86,7 @@ def decode_conditions(
                 if ref.kind == "self":
                     d.append(
                         error(
-                            f'Invalid "self" in a {block.type} of {where}',
+                            f'Invalid "self" in {_a(block.type)} of {where}',
                             f"{ref.range}: self is the resource's new object, known only "
                             "after its plan: use it in a postcondition, or refer to other "
                             "objects here",
@@ -98,7 +100,7 @@ def decode_conditions(
         if not isinstance(message, str):
             d.append(
                 error(
-                    f"Invalid error_message in a {block.type} block of {where}",
+                    f"Invalid error_message in {_a(block.type)} block of {where}",
                     f"{msg.range}: error_message must be a string, not {message!r}",
                     msg.range,
                 )
@@ -106,6 +108,10 @@ def decode_conditions(
             continue
         out[block.type].append(Condition(block.type, cond.expr, msg.expr, cond.range))
     return out
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
 
 @dataclass

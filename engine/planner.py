@@ -529,10 +529,11 @@ class PlanWalk:
         self.diags.extend(hide_values(vresp.diagnostics, secret))
         if vresp.diagnostics.has_errors:
             return None
-        problems = self.conditions.check(res.lifecycle.preconditions, ctx, address, "resource")
-        self.diags.extend(problems)
-        if problems.has_errors:
-            return None
+        if res.lifecycle.preconditions:
+            pre = self.conditions.check(res.lifecycle.preconditions, ctx, address, "resource")
+            self.diags.extend(pre)
+            if pre.has_errors:
+                return None
         before = self.refreshed.get(rec.address) if rec is not None else None
         keep_ignored(res.lifecycle, schema, values, before)
 
@@ -646,11 +647,10 @@ class PlanWalk:
     def plan_outputs(self, prior: dict[str, tuple[Any, bool]]) -> list[OutputChange]:
         out: list[OutputChange] = []
         for name, output in sorted(self.config.outputs.items()):
-            address = f"output.{name}"
-            ctx = self.ev.context()
-            self.diags.extend(
-                self.conditions.check(output.preconditions, ctx, address, "output_value")
-            )
+            if output.preconditions:
+                ctx, address = self.ev.context(), f"output.{name}"
+                pre = self.conditions.check(output.preconditions, ctx, address, "output_value")
+                self.diags.extend(pre)
             value, marked, sub = self.ev.eval_expr(output.expr, f"output.{name}")
             self.diags.extend(sub)
             self.diags.extend(check_output_marks(name, output, marked))
