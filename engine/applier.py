@@ -641,8 +641,9 @@ def _save_outputs(walk: _Walk, plan: Plan, result: ApplyResult) -> dict[str, tup
         walk.ev.forget_locals()
         for name, output in walk.config.outputs.items():
             address = f"output.{name}"
+            # a value still unknown (what it reads failed to apply) keeps the prior output
             failed = walk.conditions.check(
-                output.preconditions, walk.ev.context(), address, "output_value", final=True
+                output.preconditions, walk.ev.context(), address, "output_value"
             )
             if failed.has_errors:
                 result.failed.append((address, failed))

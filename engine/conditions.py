@@ -128,31 +128,27 @@ class Verdict:
 def judge(cond: Condition, ctx: EvalContext, address: str, kind: str = "") -> Verdict:
     """Evaluate ``cond`` in ``ctx``; a failure is an error, or a warning for an assert."""
     severity = Severity.WARNING if cond.kind == "assert" else Severity.ERROR
-    summary = SUMMARIES[kind or cond.kind]
+
+    def invalid(detail: str, rng: Any) -> Verdict:
+        summary = f"Invalid {cond.kind} result"
+        return Verdict("error", "", _diag(severity, summary, detail, rng, address))
+
     try:
         value, _ = evaluate_marked(cond.condition, ctx)
     except EvalError as err:
         detail = f"{err.summary}: {err.detail}" if err.detail else err.summary
-        return Verdict(
-            "error",
-            "",
-            _diag(
-                severity, f"Invalid {cond.kind} result", detail, err.range or cond.range, address
-            ),
-        )
+        return invalid(detail, err.range or cond.range)
     if value is UNKNOWN:
         return Verdict("unknown")
     if value in ("true", "false"):
         value = value == "true"
     if not isinstance(value, bool):
         shown = "null" if value is None else repr(value)
-        detail = f"the condition must be true or false, not {shown}"
-        return Verdict(
-            "error", "", _diag(severity, f"Invalid {cond.kind} result", detail, cond.range, address)
-        )
+        return invalid(f"the condition must be true or false, not {shown}", cond.range)
     if value:
         return Verdict("pass")
     message = _message(cond, ctx)
+    summary = SUMMARIES[kind or cond.kind]
     return Verdict("fail", message, _diag(severity, summary, message, cond.range, address))
 
 

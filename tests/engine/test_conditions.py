@@ -325,3 +325,32 @@ def test_conditions_survive_the_parse_cache_and_fmt(tmp_path: Path, bcdr) -> Non
     assert bcdr("fmt", "-check").exit_code == 3
     assert bcdr("fmt").exit_code == 0
     assert (tmp_path / "main.hcl").read_text().lstrip("\n") == POST.lstrip("\n")
+
+
+def test_an_output_precondition_unknown_at_plan_fails_the_apply(tmp_path: Path, bcdr) -> None:
+    write(
+        tmp_path,
+        """
+        resource "bcdr_data" "a" {
+          input = "made"
+        }
+
+        output "a" {
+          value = bcdr_data.a.output
+          precondition {
+            condition     = bcdr_data.a.output == "expected"
+            error_message = "a says ${bcdr_data.a.output}"
+          }
+        }
+        """,
+    )
+    plan = bcdr("plan", "-json")
+    assert plan.exit_code == 0, plan.output
+    checks = {c["address"]["to_display"]: c["status"] for c in json.loads(plan.output)["checks"]}
+    assert checks == {"output.a": "unknown"}
+    applied = bcdr("apply", "-auto-approve", "-no-color")
+    assert applied.exit_code == 1, applied.output
+    assert "Error: Output value precondition failed" in applied.output
+    assert "a says made" in applied.output
+    assert _addresses(tmp_path) == ["bcdr_data.a"]  # the resource was made; the output not
+    assert "a" not in json.loads(bcdr("output", "-json").output)
