@@ -102,11 +102,13 @@ def _load_file(
 
 
 def spec_files(directory: Path) -> tuple[list[Path], list[Path]]:
-    """The directory's spec files and its ``*.auto.hcl`` variable files, each sorted."""
+    """The directory's spec files and its variable files (``*.auto.hcl`` and
+    ``*.auto.hcl.json``, read in one order by name, as Terraform reads its two kinds)."""
     all_hcl = sorted(p for p in Path(directory).glob("*.hcl") if p.is_file())
     specs = [p for p in all_hcl if not p.name.endswith(".auto.hcl")]
     auto = [p for p in all_hcl if p.name.endswith(".auto.hcl")]
-    return specs, auto
+    auto += [p for p in Path(directory).glob("*.auto.hcl.json") if p.is_file()]
+    return specs, sorted(auto, key=lambda p: p.name)
 
 
 def _dup(kind: str, name: str, first: SourceRange, again: SourceRange) -> Diagnostic:

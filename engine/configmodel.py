@@ -226,7 +226,7 @@ class Config:
     locals: dict[str, Local]
     resources: dict[ResourceAddr, Resource]
     outputs: dict[str, Output]
-    var_files: list[str] = field(default_factory=list)  # the *.auto.hcl files, sorted
+    var_files: list[str] = field(default_factory=list)  # *.auto.hcl(.json) files, sorted
     backend: BackendBlock | None = None
     backend_problems: list[Diagnostic] = field(default_factory=list)
     """The errors of the ``bcdr`` blocks (also in the load's diagnostics)."""

@@ -1,10 +1,11 @@
 """Input variable values: defaults, environment, ``*.auto.hcl``, ``-var-file`` and ``-var``.
 
 Precedence, lowest first (as in Terraform): the variable's default, ``BCDR_VAR_<name>``
-environment variables, ``*.auto.hcl`` files of the spec directory (sorted by name), then
-``-var-file`` and ``-var`` in the order given. Always holds: every returned value is
-converted to its variable's declared type and has passed its validation blocks, or a
-diagnostic (with file:line and what to do) says why not.
+environment variables, ``*.auto.hcl`` and ``*.auto.hcl.json`` files of the spec directory
+(sorted by name), then ``-var-file`` and ``-var`` in command-line order (the last wins). A
+variable file whose name ends in ``.json`` is read as JSON (``engine.varfiles``). Always
+holds: every returned value is converted to its variable's declared type and has passed its
+validation blocks, or a diagnostic (with file:line and what to do) says why not.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from engine.configmodel import NOTSET, Config, Variable
 from engine.expr import evaluate, evaluate_marked, static_value
 from engine.exprnodes import EvalContext, EvalError
 from engine.typeconv import convert
+from engine.varfiles import is_json_var_file, read_json_var_file
 from sdk.diagnostics import Diagnostics, SourceRange, error, warning
 from sdk.values import UNKNOWN, mark
 
@@ -82,19 +84,31 @@ def collect_variable_values(
             continue
         given[name] = _Given(value, f"environment variable {key}", None)
 
+    def set_from_file(name: str, value: Any, where: SourceRange, display: str) -> None:
+        if name not in decl:
+            diags.append(
+                warning(
+                    f'Value for undeclared variable "{name}"',
+                    f"{display} sets {name}, but no variable block declares it; "
+                    f'declare it with variable "{name}" {{}} or remove the line',
+                    where,
+                )
+            )
+            return
+        given[name] = _Given(value, str(where), where)
+
     def from_file(path: Path, display: str) -> None:
+        if is_json_var_file(path):
+            entries, json_diags = read_json_var_file(path, display)
+            diags.extend(json_diags)
+            for name, value, where in entries:
+                set_from_file(name, value, where, display)
+            return
         attrs, file_diags = load_attribute_file(path, display)
         diags.extend(file_diags)
         for name, attr in attrs.items():
             if name not in decl:
-                diags.append(
-                    warning(
-                        f'Value for undeclared variable "{name}"',
-                        f"{display} sets {name}, but no variable block declares it; "
-                        f'declare it with variable "{name}" {{}} or remove the line',
-                        attr.range,
-                    )
-                )
+                set_from_file(name, None, attr.range, display)
                 continue
             try:
                 value = static_value(attr.expr)
@@ -107,7 +121,7 @@ def collect_variable_values(
                     )
                 )
                 continue
-            given[name] = _Given(value, str(attr.range), attr.range)
+            set_from_file(name, value, attr.range, display)
 
     for fname in config.var_files:
         from_file(config.dir / fname, fname)

@@ -21,6 +21,7 @@ click and nothing else, so a mounted command's module stays cheap to load.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,10 +86,28 @@ def terraform_args(
                 )
             continue
         out.append(arg)
-        if not param.is_flag and not param.count and not eq and i < len(args):
-            out.append(args[i])  # the option's value, whatever it looks like
+        if param.is_flag or param.count:
+            continue
+        if not eq:
+            if i >= len(args):
+                continue  # click says the value is missing
+            value = args[i]  # the option's value, whatever it looks like
+            out.append(value)
             i += 1
+        ctx.meta.setdefault(_ORDER, []).append((param.name, value))
     return out
+
+
+_ORDER = "sdk.cli.option_order"
+
+
+def option_order(ctx: click.Context, names: Collection[str]) -> list[tuple[str, str]]:
+    """The values of the options ``names`` (parameter names, e.g. ``var``, ``var_file``) in
+    the order they were given on the command line, interleaved: ``-var-file=a -var x=1
+    -var-file=b`` is ``[("var_file", "a"), ("var", "x=1"), ("var_file", "b")]``. Click
+    keeps each option's values apart; an option given the Terraform way is recorded here
+    as it is read."""
+    return [(name, value) for name, value in ctx.meta.get(_ORDER, ()) if name in names]
 
 
 class DashCommand(click.Command):

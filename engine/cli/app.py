@@ -27,7 +27,7 @@ import click
 
 from engine import render
 from engine.ui import UI
-from sdk.cli import DashGroup, Output, Setting, opt
+from sdk.cli import DashGroup, Output, Setting, opt, option_order
 from sdk.diagnostics import Diagnostic, Diagnostics, DiagnosticsError
 from sdk.diagnostics import error as diag_error
 from sdk.diagnostics import warning as diag_warning
@@ -335,13 +335,14 @@ def var_options(f: Any) -> Any:
         "var-file",
         multiple=True,
         metavar="FILE",
-        help="Read variable values from an HCL file of NAME = VALUE lines (repeatable).",
+        help="Read variable values from a file: NAME = VALUE lines, or one JSON object if it "
+        "ends in .json (repeatable; with -var, applied in command-line order).",
     )(f)
     return opt(
         "var",
         multiple=True,
         metavar="NAME=VALUE",
-        help="Set a variable (repeatable); later values win.",
+        help="Set a variable (repeatable; with -var-file, the last given wins).",
     )(f)
 
 
@@ -539,6 +540,18 @@ def load_config_checked(s: CliContext) -> Config:
     return config
 
 
+def _var_order(s: CliContext, args: PlanArgs) -> list[tuple[str, str]] | None:
+    """``-var`` and ``-var-file`` in command-line order, as Terraform applies them (the last
+    wins); None where the command line is not at hand (then files apply before -var)."""
+    ctx = click.get_current_context(silent=True)
+    given = option_order(ctx, ("var", "var_file")) if ctx is not None else []
+    if [v for n, v in given if n == "var"] != list(args.var) or [
+        v for n, v in given if n == "var_file"
+    ] != list(args.var_file):
+        return None  # PlanArgs not from this command line
+    return [("var", v) if n == "var" else ("var-file", str(s.rel(v))) for n, v in given]
+
+
 def load(
     s: CliContext, args: PlanArgs, registry: Registry
 ) -> tuple[Config, dict[str, Any], ConfigChecks]:
@@ -558,6 +571,7 @@ def load(
         cli_vars=list(args.var),
         var_files=[s.rel(f) for f in args.var_file],
         environ=os.environ,
+        ordered=_var_order(s, args),
     )
     errors = list(diags.errors())
     s.warnings.extend(diags.warnings())
