@@ -140,6 +140,14 @@ def _run_apply(
     return 0 if result.ok else EXIT_ERROR
 
 
+def _drop_plan_check_warnings(s: CliContext, plan: Plan) -> None:
+    """As Terraform does with -auto-approve: the apply judges the check blocks again right
+    after, against the objects it made, so the plan's verdicts (no one can act on them
+    before the apply starts) are not printed too; the apply's are."""
+    judged = {c.address for c in plan.checks if c.kind == "check"}
+    s.warnings[:] = [w for w in s.warnings if w.address not in judged]
+
+
 def _with_address(d: Diagnostic, address: str) -> Diagnostic:
     return Diagnostic(d.severity, d.summary, d.detail, d.range, address, d.rule)
 
@@ -177,6 +185,8 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
         store = open_state(s)
         plan, config = make_plan_checked(s, args, store, registry, loaded)
         ui.print(render.plan_text(plan))
+        if auto_approve and plan.has_changes:
+            _drop_plan_check_warnings(s, plan)
         flush_warnings(s)
         # like Terraform: with nothing to change, apply still records what changed outside
         # bcdr (the refreshed objects), without asking
@@ -495,7 +505,13 @@ def drift(
         drifted = {
             "resource_drift": [c.to_json() for c in the_plan.drift],
             "checks": the_plan.to_json()["checks"],
+            # the warnings (a failed check's among them) in the document, as validate -json
+            # has them, so stderr holds no text a JSON reader must skip
+            "diagnostics": [
+                render.diagnostic_json(d, s.source_lines()) for d in unique(s.warnings)
+            ],
         }
+        s.warnings.clear()
         print_json(ui, mask_plan_json(drifted, set()))
     else:
         if the_plan.drift:

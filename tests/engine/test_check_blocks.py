@@ -219,3 +219,41 @@ def test_drift_help_says_a_failed_check_exits_2(tmp_path: Path, bcdr) -> None:
     out = bcdr("drift", "--help")
     assert out.exit_code == 0
     assert "check block" in out.output and "Exit 2" in out.output
+
+
+KNOWN_AT_PLAN = """
+resource "bcdr_data" "note" {
+  input = "x"
+}
+
+check "input_is_y" {
+  assert {
+    condition     = bcdr_data.note.input == "y"
+    error_message = "the note's input is not y"
+  }
+}
+"""
+
+
+def test_apply_auto_approve_warns_of_a_failed_check_once(tmp_path: Path, bcdr) -> None:
+    # as Terraform: the plan inside `apply -auto-approve` judges the check too, but only the
+    # apply's verdict (against the objects it made) is printed
+    write(tmp_path, KNOWN_AT_PLAN)
+    planned = bcdr("plan", "-no-color")
+    assert planned.output.count("Warning: Check block assertion failed") == 1
+    applied = bcdr("apply", "-auto-approve", "-no-color")
+    assert applied.exit_code == 0, applied.output
+    assert applied.output.count("Warning: Check block assertion failed") == 1
+    assert applied.output.index("Apply complete!") > applied.output.index("Warning: Check")
+
+
+def test_drift_json_carries_the_warnings_and_leaves_stderr_empty(tmp_path: Path, bcdr) -> None:
+    write(tmp_path, KNOWN_AT_PLAN)
+    assert bcdr("apply", "-auto-approve", "-no-color").exit_code == 0
+    as_json = bcdr("drift", "-json")
+    assert as_json.exit_code == 2
+    assert as_json.stderr == ""  # a JSON reader of stdout and stderr sees JSON only
+    (warned,) = json.loads(as_json.stdout)["diagnostics"]
+    assert warned["severity"] == "warning"
+    assert warned["summary"] == "Check block assertion failed"
+    assert warned["address"] == "check.input_is_y"
