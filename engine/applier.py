@@ -39,6 +39,7 @@ from engine.evaluate import Evaluator, configure_providers
 from engine.plan import Action, Change, Plan, Reconciled
 from engine.planner import config_hash
 from engine.reconcile import adopted_record
+from engine.refactor import persist_refactoring
 from engine.schemacheck import check_values, keep_ignored
 from engine.sensitivity import hide_values, secret_ranges
 from sdk import ApplyRequest, DeleteRequest, PlanRequest, ReadRequest
@@ -522,6 +523,7 @@ def apply_plan(
     if diags.has_errors:
         result.failed.append(("provider configuration", diags))
         return result
+    persist_refactoring(plan, state)  # moved / removed blocks, before any record is read
     walk = _Walk(plan, config, state, registry, working_dir)
     walk.emit = emit
     walk.persist_reconciled(parallelism)

@@ -23,6 +23,7 @@ from engine.configmodel import (
 )
 from engine.exprnodes import Expr
 from engine.parsecache import cache_dir, cache_key, prune_cache, read_cache, write_cache
+from engine.refactor import validate_refactoring
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 
 if TYPE_CHECKING:
@@ -200,6 +201,9 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
                 diags.append(_dup("check", c.name, config.checks[c.name].range, c.range))
             else:
                 config.checks[c.name] = c
+        config.moved.extend(parts.moved)
+        config.removed.extend(parts.removed)
+    diags.extend(validate_refactoring(config))
     if where is not None and where.is_dir():
         prune_cache(where, used)
     diags.sort(key=lambda d: (d.range.filename, d.range.line) if d.range else ("", 0))

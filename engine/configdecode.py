@@ -3,7 +3,8 @@
 ``decode_file`` parses a file's text (``engine/hcltree.py``) and checks each block:
 resource (count, for_each, depends_on, lifecycle, its ``dynamic`` blocks through
 ``engine/dynamic.py``), variable (type, default, validation), locals, output, provider,
-check (``engine/checks.py``) and the ``bcdr`` settings block (``engine/configsettings.py``);
+check (``engine/checks.py``), moved and removed (``engine/refactor.py``) and the ``bcdr``
+settings block (``engine/configsettings.py``);
 conditions and ``replace_triggered_by`` are decoded by ``engine/conditions.py`` and
 ``engine/triggers.py``.
 Always holds: every mistake is a diagnostic with file:line
@@ -38,6 +39,7 @@ from engine.expr import static_value, type_from_expr
 from engine.exprnodes import EvalError, Expr, Literal, TupleExpr
 from engine.exprrefs import GetAttr, Index, Name
 from engine.graph import resource_references
+from engine.refactor import decode_moved, decode_removed
 from engine.schemacheck import META_BLOCKS, check_sites, suggest
 from engine.triggers import decode_triggers
 from engine.typeconv import TypeConstraint, convert
@@ -51,6 +53,8 @@ _LABELS = {
     "resource": 2,
     "output": 1,
     "check": 1,
+    "moved": 0,
+    "removed": 0,
     "bcdr": 0,
 }
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -74,7 +78,7 @@ def decode_file(text: str, filename: str) -> FileParts:
             error(
                 f'Unexpected argument "{attr.name}" at the top level',
                 "a spec file holds blocks (resource, variable, locals, output, provider, "
-                "check, bcdr); "
+                "check, moved, removed, bcdr); "
                 "variable values belong in a *.auto.hcl file",
                 attr.range,
             )
@@ -99,6 +103,8 @@ def decode_file(text: str, filename: str) -> FileParts:
                 "resource": 'resource "TYPE" "NAME" { ... }',
                 "output": 'output "NAME" { value = ... }',
                 "check": 'check "NAME" { assert { ... } }',
+                "moved": "moved { from = TYPE.OLD  to = TYPE.NEW }",
+                "removed": "removed { from = TYPE.NAME  lifecycle { destroy = false } }",
                 "bcdr": 'bcdr { backend "TYPE" { ... } }',
             }[block.type]
             problem = error(
@@ -140,6 +146,14 @@ def decode_file(text: str, filename: str) -> FileParts:
             check = decode_check(block, d)
             if check is not None:
                 parts.checks.append(check)
+        elif block.type == "moved":
+            moved = decode_moved(block, d)
+            if moved is not None:
+                parts.moved.append(moved)
+        elif block.type == "removed":
+            removed = decode_removed(block, d)
+            if removed is not None:
+                parts.removed.append(removed)
         elif block.type == "bcdr":
             problems: list[Diagnostic] = []
             parts.backends.extend(decode_settings(block, problems))

@@ -192,6 +192,24 @@ class Output(_ByFields):
 
 
 @dataclass
+class Moved(_ByFields):
+    """``moved { from = ADDR  to = ADDR }`` (``engine/refactor.py``): addresses as text."""
+
+    src: str
+    dst: str
+    range: SourceRange
+
+
+@dataclass
+class Removed(_ByFields):
+    """``removed { from = ADDR  lifecycle { destroy = BOOL } }`` (``engine/refactor.py``)."""
+
+    src: str
+    destroy: bool
+    range: SourceRange
+
+
+@dataclass
 class Check(_ByFields):
     """``check "NAME" { assert { ... } ... }``: assertions judged at the end of a plan or
     an apply, whose failures are warnings (``engine/checks.py``)."""
@@ -233,6 +251,8 @@ class Config:
     backend_known: bool = True
     """False when a file could not be parsed: whether it declares a backend is unknown."""
     checks: dict[str, Check] = field(default_factory=dict)
+    moved: list[Moved] = field(default_factory=list)
+    removed: list[Removed] = field(default_factory=list)
 
 
 @dataclass
@@ -250,3 +270,5 @@ class FileParts(_ByFields):
     """The errors of this file's ``bcdr`` blocks (also in ``diagnostics``)."""
     parsed: bool = True
     checks: list[Check] = field(default_factory=list)
+    moved: list[Moved] = field(default_factory=list)
+    removed: list[Removed] = field(default_factory=list)

@@ -293,6 +293,14 @@ def _diag_from_json(data: dict[str, Any]) -> Diagnostic:
     )
 
 
+@dataclass(frozen=True)
+class Move:
+    """An object a ``moved`` block gives a new address (``engine/refactor.py``)."""
+
+    src: str
+    dst: str
+
+
 @dataclass
 class Plan:
     """A whole plan. ``mode`` is ``normal``, ``destroy`` or ``refresh-only``."""
@@ -311,6 +319,10 @@ class Plan:
     config_hash: str = ""
     created_at: str = ""
     checks: list[CheckResult] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
+    """Objects renamed by ``moved`` blocks, committed to the state before any change."""
+    forget: list[str] = field(default_factory=list)
+    """Instances a ``removed`` block with ``destroy = false`` drops from the state only."""
 
     def failed_checks(self) -> list[CheckResult]:
         """The check blocks whose asserts failed (or could not be evaluated)."""
@@ -324,8 +336,11 @@ class Plan:
     def has_changes(self) -> bool:
         if self.mode == "refresh-only":
             return bool(self.drift)
-        return bool(self.resource_changes()) or any(
-            o.action is not Action.NOOP for o in self.outputs
+        return (
+            bool(self.resource_changes())
+            or bool(self.moves)
+            or bool(self.forget)
+            or any(o.action is not Action.NOOP for o in self.outputs)
         )
 
     def counts(self) -> tuple[int, int, int]:
@@ -360,6 +375,8 @@ class Plan:
             "resource_reconciled": [r.to_json() for r in self.reconciled],
             "warnings": [d.to_json() for d in self.warnings],
             "checks": checks_json(self.checks),
+            "resource_moves": [{"from": m.src, "to": m.dst} for m in self.moves],
+            "resource_forgets": list(self.forget),
         }
 
     @classmethod
@@ -382,4 +399,6 @@ class Plan:
             config_hash=data.get("config_hash", ""),
             created_at=data.get("created_at", ""),
             checks=checks_from_json(data.get("checks", [])),
+            moves=[Move(m["from"], m["to"]) for m in data.get("resource_moves", [])],
+            forget=list(data.get("resource_forgets", [])),
         )

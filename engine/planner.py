@@ -35,6 +35,7 @@ from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.plan import Action, Change, OutputChange, Plan
 from engine.reconcile import reconcile
+from engine.refactor import apply_moves, forgotten
 from engine.schemacheck import (
     ConfigChecks,
     check_config,
@@ -263,6 +264,13 @@ def make_plan(
     if intents and not diags.has_errors:
         plan.reconciled, records, sub = reconcile(intents, records, registry)
         diags.extend(sub)
+    if options.mode != "refresh-only":  # moved and removed blocks: before anything is read
+        records, plan.moves, sub = apply_moves(config, records)
+        diags.extend(sub)
+        if options.mode == "normal":
+            plan.forget = forgotten(config, records)
+            dropped = set(plan.forget)
+            records = [r for r in records if r.address not in dropped]
     graph, sub = static_checks(_checks_of(config, registry, checks), records)
     diags.extend(sub)
     targets = _parse_addrs(options.targets, "-target", diags)

@@ -294,7 +294,7 @@ def _plan_text(plan: Plan) -> Text:
                 "objects.",
             )
         return text
-    if not changes and not outputs.plain:
+    if not changes and not outputs.plain and not plan.moves and not plan.forget:
         line(text, "")
         if plan.mode == "destroy":
             line(text, "No changes. No objects need to be destroyed.", "bold")
@@ -313,27 +313,39 @@ def _plan_text(plan: Plan) -> Text:
                 "and found no differences, so no changes are needed.",
             )
         return text
-    if changes:
-        line(text, "")
-        line(
-            text,
-            f"{PRODUCT} used the selected providers to generate the following execution plan. "
-            "Resource actions are indicated with the following symbols:",
-        )
-        present = {c.action for c in changes}
-        for action, words in LEGEND.items():
-            if action in present:
-                sym = action.symbol
-                text.append(f"{sym:>3}", style=STYLE.get(sym))
-                text.append(f" {words}\n")
+    if changes or plan.moves or plan.forget:
+        if changes:
+            line(text, "")
+            line(
+                text,
+                f"{PRODUCT} used the selected providers to generate the following execution "
+                "plan. Resource actions are indicated with the following symbols:",
+            )
+            present = {c.action for c in changes}
+            for action, words in LEGEND.items():
+                if action in present:
+                    sym = action.symbol
+                    text.append(f"{sym:>3}", style=STYLE.get(sym))
+                    text.append(f" {words}\n")
         line(text, "")
         line(text, f"{PRODUCT} will perform the following actions:")
+        moved_from = {m.dst: m.src for m in plan.moves}
         for change in changes:
             line(text, "")
+            if change.address in moved_from:
+                line(text, f"  # (moved from {moved_from.pop(change.address)})")
             text.append_text(change_text(change))
+        for dst, src in moved_from.items():  # moves with nothing else to do
+            line(text, "")
+            line(text, f"  # {src} has moved to {dst}", "bold")
+        for address in plan.forget:
+            line(text, "")
+            line(text, f"  # {address} will no longer be managed by {PRODUCT}", "bold")
+            line(text, "    (removed from the state; the object itself is not destroyed)")
         line(text, "")
         add, chg, destroy = plan.counts()
-        line(text, f"Plan: {add} to add, {chg} to change, {destroy} to destroy.", "bold")
+        forget = f", {len(plan.forget)} to forget" if plan.forget else ""
+        line(text, f"Plan: {add} to add, {chg} to change, {destroy} to destroy{forget}.", "bold")
         phrase = cost_phrase(*plan_totals(plan))
         if phrase:
             line(text, f"Cost: {phrase}.", "bold")
