@@ -194,6 +194,12 @@ class CommandContext(Protocol):
         that does not load or evaluate raises ``DiagnosticsError``."""
         ...
 
+    def resource_ids(self, type_name: str) -> dict[str, str]:
+        """The resources of type ``type_name`` in this working directory's state: address ->
+        id (those with an id), read without changing anything; empty when there is no state
+        yet. A state that cannot be read raises, as for every command."""
+        ...
+
 
 def context_of(ctx: click.Context) -> CommandContext:
     """The ``CommandContext`` of the running ``bcdr`` command."""

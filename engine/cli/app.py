@@ -92,6 +92,17 @@ class CliContext:
 
         return provider_setting(self.workdir, provider, attribute)
 
+    def resource_ids(self, type_name: str) -> dict[str, str]:
+        """``sdk.cli.CommandContext.resource_ids``: from a read-only copy of the state."""
+        if not self.state.exists():
+            return {}
+        store = open_state(self, create=False, read_only=True)
+        return {
+            r.address: r.id
+            for r in store.instances()
+            if r.type == type_name and r.id and not r.address.startswith("data.")
+        }
+
     @property
     def state_path(self) -> Path:
         """The local state file (the state itself unless a backend block names another home)."""

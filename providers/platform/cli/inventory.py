@@ -1,4 +1,4 @@
-"""``bcdr platform list``, ``show``, ``vm power``, ``tag`` and ``delete``.
+"""``bcdr platform list``, ``show``, ``vm power``, ``vm extensions``, ``tag`` and ``delete``.
 
 Each change is one that ``bcdr drift`` and ``bcdr plan -refresh-only`` then report and
 ``bcdr apply`` puts back.
@@ -78,6 +78,34 @@ def vm_power(ctx: click.Context, no_color: bool, home: str | None, vm_id: str, s
         out.print(f"{done['id']} is {state} already.")
     else:
         out.print(f"{done['id']}: {done['before']} -> {done['power_state']}.")
+
+
+@vm.command(name="extensions", cls=DashCommand)
+@no_color_option
+@home_option
+@opt("json", "as_json", is_flag=True, help="Print JSON.")
+@click.argument("vm_id")
+@click.pass_context
+def vm_extensions(
+    ctx: click.Context, no_color: bool, home: str | None, as_json: bool, vm_id: str
+) -> None:
+    """List the extensions installed on a VM: publisher, type, handler version and state
+    (the VMSnapshot extension arrives with its first scheduled backup)."""
+    from providers.platform.backups import extension_json, open_protection
+
+    c = context_of(ctx)
+    out = c.output(no_color)
+    with open_protection(fabric_home(c, home)) as p:
+        found = [extension_json(e) for e in p.extensions(vm_id)]
+    if as_json:
+        out.json(found)
+        return
+    for e in found:
+        out.print(
+            f"{e['name']}  {e['publisher']}  {e['type']} {e['type_handler_version']}  "
+            f"{e['state']}  (installed {e['installed_at']})"
+        )
+    out.print(f"{len(found)} extension{'s' if len(found) != 1 else ''}.")
 
 
 def _parse_tags(pairs: tuple[str, ...]) -> dict[str, str | None]:
