@@ -317,7 +317,7 @@ def test_schedule_run_stops_at_once_on_a_second_signal(workdir):
         workdir,
         DAILY,
         since=datetime.now(UTC) - timedelta(days=2),
-        guest_hooks={"pre_snapshot": f"touch {started}; sleep 20", "timeout_seconds": 60},
+        guest_hooks={"pre_snapshot": f"touch {started}; sleep 8", "timeout_seconds": 60},
     )
     proc = _run(workdir)
     _wait_file(started, proc)
