@@ -23,8 +23,8 @@ from core.fabric import Fabric, ResourceId
 from core.protection import BackupPolicy, Protection, VaultSettings
 from core.restorepoints import RestorePoints
 from state import InstanceRecord, StateStore
-from tests.core.fixtures_snap import image_bytes
 from tests.cli.conftest import run_in
+from tests.core.fixtures_snap import image_bytes
 
 KiB = 1024
 VM_TYPE = "Microsoft.Compute/virtualMachines"

@@ -16,14 +16,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from core.protection import (
     Backup,
     BackupPolicy,
     RetentionDaily,
     RetentionWeekly,
-    VaultSettings,
     dotnet_ticks,
 )
 from tests.cli.protection_world import (
