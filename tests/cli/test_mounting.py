@@ -17,18 +17,18 @@ from tests.probe import fresh_modules
 
 def test_the_platform_commands_come_from_entry_points() -> None:
     names = {ep.name: ep.value for ep in entry_points(group=mounting.GROUP)}
-    assert set(names) == {"platform", "serve", "verify", "gc"}
+    assert set(names) == {"platform", "serve", "verify", "gc", "schedule", "backup"}
     assert all(value.startswith("providers.platform.cli.") for value in names.values())
-    assert mounting.mounted_names() == ["gc", "platform", "serve", "verify"]
+    assert mounting.mounted_names() == ["backup", "gc", "platform", "schedule", "serve", "verify"]
 
 
 def test_help_lists_them_and_init_names_them(bcdr) -> None:
     listed = bcdr("-help")
-    for name in ("platform", "serve", "verify", "gc"):
+    for name in ("platform", "serve", "verify", "gc", "schedule", "backup"):
         assert f"\n  {name} " in listed.output
     init = bcdr("init", "-no-color")
     assert init.exit_code == 0, init.output
-    assert "- commands they bring: gc, platform, serve, verify" in init.output
+    assert "- commands they bring: backup, gc, platform, schedule, serve, verify" in init.output
 
 
 def test_a_mounted_group_reads_options_the_terraform_way(bcdr, tmp_path) -> None:

@@ -11,8 +11,6 @@ Always holds: a first SIGTERM or Ctrl-C lets the running job finish and stops ``
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -156,15 +154,21 @@ class _Stop:
     at once (``KeyboardInterrupt``)."""
 
     def __init__(self) -> None:
+        import threading  # here: listing the commands must not pay for it
+
         self.event = threading.Event()
         self.previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Stop:
+        import signal
+
         for sig in (signal.SIGTERM, signal.SIGINT):
             self.previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        import signal
+
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
 
