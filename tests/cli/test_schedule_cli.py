@@ -221,6 +221,9 @@ def test_a_state_without_vaults_schedules_nothing(workdir):
     (workdir / ".bcdr" / "state.db").unlink()
     out = w.ok("schedule", "tick", "-at", "2027-01-02 03:00")
     assert "This state has no recovery_services_vault: no backups are scheduled." in out
+    report = w.tick("2027-01-02T03:00:00Z")
+    assert report["jobs"] == [] and report["next_due"] is None
+    assert w.json("backup", "jobs") == []  # the fabric's item was not ticked
 
 
 def test_a_time_that_is_not_one_is_refused_with_the_forms_to_use(workdir):

@@ -83,6 +83,14 @@ def _tick_json(scope: Scope, report: Any, due: datetime | None) -> dict[str, Any
     }
 
 
+class _Idle:
+    """The report of a tick with no vault to tick."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at, self.jobs, self.missed = at, (), ()
+        self.tiered = self.pruned = self.purged = self.problems = ()
+
+
 def _nothing_to_do(out: Output, scope: Scope) -> bool:
     if scope.vaults:
         return False
@@ -113,9 +121,13 @@ def tick(
 
     scope = scope_of(ctx, home)
     out = scope.c.output(no_color)
-    if not as_json and _nothing_to_do(out, scope):
-        return
     moment = at or datetime.now(UTC)
+    if not scope.vaults:
+        if as_json:
+            out.json(_tick_json(scope, _Idle(moment), None))
+        else:
+            _nothing_to_do(out, scope)
+        return
     with scope.protection() as p:
         report = tick_vaults(p, moment, scope.vaults.values())
         due = next_due(p, moment, scope.vaults.values())
