@@ -11,6 +11,8 @@ retention judges each item's points in its policy's zone (``retention.judge``) a
 what no rule keeps (soft delete where the vault has it); an immutable vault never prunes a
 point before the latest expiry it has promised for it; soft-deleted points past their
 window are purged. Points of an item that is gone or stopped are never pruned.
+``vault_ids`` limits all of it (backups, tiering, retention, purge) to those vaults (ids
+compared without case, as the fabric stores them); None is the whole fabric.
 
 Always holds: a tick never raises for one item's failure (a failed job is a job, a failed
 move or delete is in ``TickReport.problems``); ``stop()`` is asked between jobs and, when
@@ -19,15 +21,16 @@ true, the tick returns after the job that runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.errors import CoreError, NotFound
 from core.progress import Progress
-from core.protection.items import utc
+from core.protection.items import ProtectedItem, utc
 from core.protection.jobs import Job
+from core.protection.points import PointRow
 from core.protection.retention import RecoveryPoint, judge
 from core.protection.runner import run_job
 from core.protection.schedule import catch_up
@@ -51,6 +54,30 @@ class TickReport:
     stopped: bool = False  # stop() ended the tick after a job
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The vaults a tick handles: ``vaults`` lower-cased, or None for every vault."""
+
+    vaults: frozenset[str] | None
+
+    @classmethod
+    def of(cls, vault_ids: Collection[str] | None) -> Scope:
+        if vault_ids is None:
+            return cls(None)
+        if isinstance(vault_ids, str):
+            raise CoreError("vault_ids is a collection of vault ids, not one id")
+        return cls(frozenset(v.lower() for v in vault_ids))
+
+    def holds(self, vault_id: str) -> bool:
+        return self.vaults is None or vault_id.lower() in self.vaults
+
+    def items(self, p: Protection) -> list[ProtectedItem]:
+        return [i for i in p.items.list() if self.holds(i.vault_id)]
+
+    def points(self, rows: list[PointRow]) -> list[PointRow]:
+        return [r for r in rows if self.holds(r.vault_id)]
+
+
 def _claim(p: Protection, item_id: str, slot: datetime) -> bool:
     """Record the slot as taken (and the item's last slot); False when it was already."""
     with p.fabric.transaction() as conn:
@@ -71,13 +98,15 @@ def tick(
     *,
     progress: Progress | None = None,
     stop: Callable[[], bool] | None = None,
+    vault_ids: Collection[str] | None = None,
 ) -> TickReport:
     if at.tzinfo is None or at.utcoffset() is None:
         raise CoreError("the tick's time must be timezone-aware (UTC)")
     at = at.astimezone(UTC)
     jobs: list[Job] = []
     missed: list[tuple[str, int]] = []
-    for item in p.items.list():
+    scope = Scope.of(vault_ids)
+    for item in scope.items(p):
         if stop is not None and stop():
             return TickReport(at, tuple(jobs), tuple(missed), (), (), (), stopped=True)
         policy = p.policies.get(item.policy_id)
@@ -94,15 +123,15 @@ def tick(
             missed.append((item.id, due.missed))
         jobs.append(run_job(p, item, "Backup", due.slot, progress=progress))
     problems: list[str] = []
-    tiered = _tier(p, at, problems)
-    pruned = _retain(p, at, problems)
-    purged = _purge(p, at, problems)
+    tiered = _tier(p, at, scope, problems)
+    pruned = _retain(p, at, scope, problems)
+    purged = _purge(p, at, scope, problems)
     return TickReport(at, tuple(jobs), tuple(missed), tiered, pruned, purged, tuple(problems))
 
 
-def _tier(p: Protection, at: datetime, problems: list[str]) -> tuple[str, ...]:
+def _tier(p: Protection, at: datetime, scope: Scope, problems: list[str]) -> tuple[str, ...]:
     done = []
-    for row in p.points.to_tier(at.timestamp()):
+    for row in scope.points(p.points.to_tier(at.timestamp())):
         try:
             vault = p.vaults.get(row.vault_id)
             move_restore_point(p.restore_points, row.id, vault.store)
@@ -114,9 +143,9 @@ def _tier(p: Protection, at: datetime, problems: list[str]) -> tuple[str, ...]:
     return tuple(done)
 
 
-def _retain(p: Protection, at: datetime, problems: list[str]) -> tuple[str, ...]:
+def _retain(p: Protection, at: datetime, scope: Scope, problems: list[str]) -> tuple[str, ...]:
     done = []
-    for item in p.items.list():
+    for item in scope.items(p):
         if item.state not in RETAINED:
             continue
         policy = p.policies.get(item.policy_id)
@@ -143,9 +172,9 @@ def _retain(p: Protection, at: datetime, problems: list[str]) -> tuple[str, ...]
     return tuple(done)
 
 
-def _purge(p: Protection, at: datetime, problems: list[str]) -> tuple[str, ...]:
+def _purge(p: Protection, at: datetime, scope: Scope, problems: list[str]) -> tuple[str, ...]:
     done = []
-    for row in p.points.to_purge(at.timestamp()):
+    for row in scope.points(p.points.to_purge(at.timestamp())):
         try:
             p.restore_points.delete(row.id)
         except NotFound:

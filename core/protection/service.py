@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 
 from core.access.grants import Access
@@ -49,7 +49,7 @@ from core.protection.policy import BackupPolicy
 from core.protection.retention import RecoveryPoint, judge
 from core.protection.runner import run_job
 from core.protection.schedule import next_due
-from core.protection.scheduler import RETAINED, TickReport, tick
+from core.protection.scheduler import RETAINED, Scope, TickReport, tick
 from core.protection.vaults import Vault, Vaults, VaultSettings, vault_container
 from core.restorepoints.service import RestorePoints
 
@@ -385,15 +385,21 @@ class Protection:
         *,
         progress: Progress | None = None,
         stop: Callable[[], bool] | None = None,
+        vault_ids: Collection[str] | None = None,
     ) -> TickReport:
-        return tick(self, at, progress=progress, stop=stop)
+        """The backups due at ``at``, then tiering, retention and purge; only of the vaults
+        ``vault_ids`` when given (None: every vault of the fabric)."""
+        return tick(self, at, progress=progress, stop=stop, vault_ids=vault_ids)
 
-    def next_due(self, after: datetime) -> datetime | None:
-        """The first instant after ``after`` when a protected item has a backup due."""
+    def next_due(
+        self, after: datetime, *, vault_ids: Collection[str] | None = None
+    ) -> datetime | None:
+        """The first instant after ``after`` when a protected item (of ``vault_ids`` when
+        given) has a backup due."""
         after = _now(after)
         due = [
             next_due(self.policies.get(i.policy_id), after)
-            for i in self.items.list()
+            for i in Scope.of(vault_ids).items(self)
             if i.state == "Protected"
         ]
         return min(due) if due else None
