@@ -163,6 +163,7 @@ BUILTIN = {
     "graph": "tools",
     "force-unlock": "tools",
     "fmt": "tools",
+    "console": "console",
     "version": "tools",
     "providers": "providers",
 }
