@@ -88,6 +88,8 @@ class ApplyResult:
     added: int = 0
     changed: int = 0
     destroyed: int = 0
+    imported: int = 0
+    """Objects import blocks adopted into the state."""
     failed: list[tuple[str, Diagnostics]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     interrupted: bool = False
@@ -523,7 +525,8 @@ def apply_plan(
     if diags.has_errors:
         result.failed.append(("provider configuration", diags))
         return result
-    persist_refactoring(plan, state)  # moved / removed blocks, before any record is read
+    # moved, removed and import blocks, before any record is read
+    result.imported = persist_refactoring(plan, state)
     walk = _Walk(plan, config, state, registry, working_dir)
     walk.emit = emit
     walk.persist_reconciled(parallelism)

@@ -203,6 +203,7 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
                 config.checks[c.name] = c
         config.moved.extend(parts.moved)
         config.removed.extend(parts.removed)
+        config.imports.extend(parts.imports)
     diags.extend(validate_refactoring(config))
     if where is not None and where.is_dir():
         prune_cache(where, used)

@@ -3,8 +3,8 @@
 ``decode_file`` parses a file's text (``engine/hcltree.py``) and checks each block:
 resource (count, for_each, depends_on, lifecycle, its ``dynamic`` blocks through
 ``engine/dynamic.py``), variable (type, default, validation), locals, output, provider,
-check (``engine/checks.py``), moved and removed (``engine/refactor.py``) and the ``bcdr``
-settings block (``engine/configsettings.py``);
+check (``engine/checks.py``), moved and removed (``engine/refactor.py``), import
+(``engine/importblocks.py``) and the ``bcdr`` settings block (``engine/configsettings.py``);
 conditions and ``replace_triggered_by`` are decoded by ``engine/conditions.py`` and
 ``engine/triggers.py``.
 Always holds: every mistake is a diagnostic with file:line
@@ -39,6 +39,7 @@ from engine.expr import static_value, type_from_expr
 from engine.exprnodes import EvalError, Expr, Literal, TupleExpr
 from engine.exprrefs import GetAttr, Index, Name
 from engine.graph import resource_references
+from engine.importblocks import decode_import
 from engine.refactor import decode_moved, decode_removed
 from engine.schemacheck import META_BLOCKS, check_sites, suggest
 from engine.triggers import decode_triggers
@@ -55,6 +56,7 @@ _LABELS = {
     "check": 1,
     "moved": 0,
     "removed": 0,
+    "import": 0,
     "bcdr": 0,
 }
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -78,7 +80,7 @@ def decode_file(text: str, filename: str) -> FileParts:
             error(
                 f'Unexpected argument "{attr.name}" at the top level',
                 "a spec file holds blocks (resource, variable, locals, output, provider, "
-                "check, moved, removed, bcdr); "
+                "check, moved, removed, import, bcdr); "
                 "variable values belong in a *.auto.hcl file",
                 attr.range,
             )
@@ -105,6 +107,7 @@ def decode_file(text: str, filename: str) -> FileParts:
                 "check": 'check "NAME" { assert { ... } }',
                 "moved": "moved { from = TYPE.OLD  to = TYPE.NEW }",
                 "removed": "removed { from = TYPE.NAME  lifecycle { destroy = false } }",
+                "import": 'import { to = TYPE.NAME  id = "ID" }',
                 "bcdr": 'bcdr { backend "TYPE" { ... } }',
             }[block.type]
             problem = error(
@@ -154,6 +157,10 @@ def decode_file(text: str, filename: str) -> FileParts:
             removed = decode_removed(block, d)
             if removed is not None:
                 parts.removed.append(removed)
+        elif block.type == "import":
+            imported = decode_import(block, d)
+            if imported is not None:
+                parts.imports.append(imported)
         elif block.type == "bcdr":
             problems: list[Diagnostic] = []
             parts.backends.extend(decode_settings(block, problems))

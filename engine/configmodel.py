@@ -201,6 +201,15 @@ class Moved(_ByFields):
 
 
 @dataclass
+class ImportBlock(_ByFields):
+    """``import { to = ADDR  id = EXPR }`` (``engine/importblocks.py``)."""
+
+    to: str
+    id: Expr
+    range: SourceRange
+
+
+@dataclass
 class Removed(_ByFields):
     """``removed { from = ADDR  lifecycle { destroy = BOOL } }`` (``engine/refactor.py``)."""
 
@@ -253,6 +262,7 @@ class Config:
     checks: dict[str, Check] = field(default_factory=dict)
     moved: list[Moved] = field(default_factory=list)
     removed: list[Removed] = field(default_factory=list)
+    imports: list[ImportBlock] = field(default_factory=list)
 
 
 @dataclass
@@ -272,3 +282,4 @@ class FileParts(_ByFields):
     checks: list[Check] = field(default_factory=list)
     moved: list[Moved] = field(default_factory=list)
     removed: list[Removed] = field(default_factory=list)
+    imports: list[ImportBlock] = field(default_factory=list)

@@ -301,6 +301,17 @@ class Move:
     dst: str
 
 
+@dataclass(frozen=True)
+class Imported:
+    """An object an ``import`` block adopts (``engine/importblocks.py``): its address, the
+    id it was read by, and its state record (as ``InstanceRecord``'s fields), written to
+    the state before any change."""
+
+    address: str
+    id: str
+    record: dict[str, Any]
+
+
 @dataclass
 class Plan:
     """A whole plan. ``mode`` is ``normal``, ``destroy`` or ``refresh-only``."""
@@ -323,6 +334,7 @@ class Plan:
     """Objects renamed by ``moved`` blocks, committed to the state before any change."""
     forget: list[str] = field(default_factory=list)
     """Instances a ``removed`` block with ``destroy = false`` drops from the state only."""
+    imports: list[Imported] = field(default_factory=list)
 
     def failed_checks(self) -> list[CheckResult]:
         """The check blocks whose asserts failed (or could not be evaluated)."""
@@ -340,6 +352,7 @@ class Plan:
             bool(self.resource_changes())
             or bool(self.moves)
             or bool(self.forget)
+            or bool(self.imports)
             or any(o.action is not Action.NOOP for o in self.outputs)
         )
 
@@ -377,6 +390,9 @@ class Plan:
             "checks": checks_json(self.checks),
             "resource_moves": [{"from": m.src, "to": m.dst} for m in self.moves],
             "resource_forgets": list(self.forget),
+            "resource_imports": [
+                {"address": i.address, "id": i.id, "record": i.record} for i in self.imports
+            ],
         }
 
     @classmethod
@@ -401,4 +417,8 @@ class Plan:
             checks=checks_from_json(data.get("checks", [])),
             moves=[Move(m["from"], m["to"]) for m in data.get("resource_moves", [])],
             forget=list(data.get("resource_forgets", [])),
+            imports=[
+                Imported(i["address"], i["id"], i["record"])
+                for i in data.get("resource_imports", [])
+            ],
         )

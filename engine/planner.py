@@ -33,6 +33,7 @@ from engine.checks import run_checks
 from engine.conditions import ConditionJudge, with_self
 from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
+from engine.importblocks import plan_imports
 from engine.plan import Action, Change, OutputChange, Plan
 from engine.reconcile import reconcile
 from engine.refactor import apply_moves, forgotten
@@ -271,6 +272,11 @@ def make_plan(
             plan.forget = forgotten(config, records)
             dropped = set(plan.forget)
             records = [r for r in records if r.address not in dropped]
+            if config.imports and not diags.has_errors:
+                records, plan.imports, sub = plan_imports(
+                    config, records, registry, variables, working_dir
+                )
+                diags.extend(sub)
     graph, sub = static_checks(_checks_of(config, registry, checks), records)
     diags.extend(sub)
     targets = _parse_addrs(options.targets, "-target", diags)

@@ -42,7 +42,7 @@ _ADDRESS_USAGE = 'a resource (TYPE.NAME) or one of its instances (TYPE.NAME[0], 
 
 
 # ---------------------------------------------------------------------------- decoding
-def _address(expr: Expr) -> InstanceAddr | None:
+def reference_address(expr: Expr) -> InstanceAddr | None:
     """``TYPE.NAME`` or ``TYPE.NAME[KEY]`` (a literal key); None for anything else."""
     key: Any = None
     keyed = False
@@ -75,7 +75,7 @@ def _one_address(block: Block, name: str, d: list[Diagnostic]) -> InstanceAddr |
             )
         )
         return None
-    addr = _address(attr.expr)
+    addr = reference_address(attr.expr)
     if addr is None:
         d.append(
             error(
@@ -326,12 +326,15 @@ def forgotten(config: Config, records: list[InstanceRecord]) -> list[str]:
     return sorted(r.address for r in records if InstanceAddr.parse(r.address).resource in keep)
 
 
-def persist_refactoring(plan: Plan, state: StateStore) -> None:
-    """Commit the plan's moves and forgets to the state, in one transaction, before any
+def persist_refactoring(plan: Plan, state: StateStore) -> int:
+    """Commit the plan's moves, forgets and imports to the state, in one transaction, before any
     change is applied. A move already made (a run that stopped after this step) or whose
-    object is gone is skipped, so applying the plan again converges."""
-    if not plan.moves and not plan.forget:
-        return
+    object is gone is skipped, so applying the plan again converges. Returns how many
+    imported objects were written."""
+    if not plan.moves and not plan.forget and not plan.imports:
+        return 0
+    from state import InstanceRecord
+
     with state.transaction():
         for m in plan.moves:
             if state.get(m.src) is not None and state.get(m.dst) is None:
@@ -339,3 +342,9 @@ def persist_refactoring(plan: Plan, state: StateStore) -> None:
         for address in plan.forget:
             if state.get(address) is not None:
                 state.remove(address)
+        written = 0
+        for imported in plan.imports:  # import blocks: the object read at plan time
+            if state.get(imported.address) is None:
+                state.put(InstanceRecord(**imported.record))
+                written += 1
+    return written

@@ -116,6 +116,10 @@ class CliContext:
             self._loaded = load_config(self.workdir)
         return self._loaded
 
+    def reload_config(self) -> None:
+        """Read the specs again at the next ``loaded_config`` (a command wrote one)."""
+        self._loaded = None
+
     @property
     def state(self) -> StateBackend:
         """Where the state lives (``engine.cli.backend``): the file, or a blob."""

@@ -140,6 +140,30 @@ def _run_apply(
     return 0 if result.ok else EXIT_ERROR
 
 
+def _generate(s: CliContext, loaded: Any, registry: Any, out: str) -> bool:
+    """``plan -generate-config-out``: write the resource blocks; whether a file was written."""
+    from engine.evaluate import configure_providers
+    from engine.importblocks import generate_config
+
+    config, values, _ = loaded
+    target = s.rel(out)
+    if target.parent != s.workdir or target.suffix != ".hcl" or target.name.endswith(".auto.hcl"):
+        raise CliError(
+            f"Cannot generate configuration into {out}",
+            "give a new *.hcl file in the working directory (for example "
+            "-generate-config-out=generated.hcl), so the plan reads it with the other specs",
+        )
+    diags = configure_providers(config, registry, values, s.workdir)
+    if not diags.has_errors:
+        diags.extend(generate_config(config, registry, values, s.workdir, target))
+    if diags.has_errors:
+        raise DiagnosticsError(diags.errors())
+    if not target.exists():
+        return False
+    s.reload_config()  # the specs are read again, the written file among them
+    return True
+
+
 def _drop_plan_check_warnings(s: CliContext, plan: Plan) -> None:
     """As Terraform does with -auto-approve: the apply judges the check blocks again right
     after, against the objects it made, so the plan's verdicts (no one can act on them
@@ -238,6 +262,7 @@ def _plan_and_apply(ctx: click.Context, args: PlanArgs, auto_approve: bool, no_c
 @dataclass
 class _Zero:
     added: int = 0
+    imported: int = 0
     changed: int = 0
     destroyed: int = 0
     failed: list = field(default_factory=list)
@@ -348,6 +373,13 @@ def validate(ctx: click.Context, no_color: bool, as_json: bool) -> None:
     "check block is a warning and changes none of these, as in Terraform).",
 )
 @opt("json", "as_json", is_flag=True, help="Print the plan as Terraform-like JSON.")
+@opt(
+    "generate-config-out",
+    "generate_out",
+    metavar="FILE",
+    help="Write a resource block into FILE (a new *.hcl file) for each import block whose "
+    "resource is not declared yet, from the object's arguments, then plan with it.",
+)
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -355,6 +387,7 @@ def plan(
     out: str | None,
     detailed: bool,
     as_json: bool,
+    generate_out: str | None,
     **kw: Any,
 ) -> None:
     """Show what apply would change; write nothing (except FILE with -out)."""
@@ -369,6 +402,9 @@ def plan(
     with lock_state(s, "plan", args.lock_timeout) if exists else contextlib.nullcontext():
         registry = registry_of(s)
         loaded = load(s, args, registry)
+        generated = bool(generate_out) and _generate(s, loaded, registry, generate_out)
+        if generated:
+            loaded = load(s, args, registry)  # again, with the written file
         store = open_state(s, read_only=True)
         the_plan, _ = make_plan_checked(s, args, store, registry, loaded)
     if out:
@@ -392,6 +428,12 @@ def plan(
             ui.print(
                 "Note: You didn't use the -out option to save this plan, so bcdr can't "
                 'guarantee to take exactly these actions if you run "bcdr apply" now.'
+            )
+        if generated:
+            ui.print("")
+            ui.print(
+                f"bcdr has generated configuration and written it to {generate_out}. Please "
+                "review it and edit it as necessary before adding it to version control."
             )
     if detailed and the_plan.has_changes:
         ctx.exit(EXIT_CHANGES)

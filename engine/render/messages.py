@@ -187,6 +187,8 @@ def apply_summary_text(result: Any, *, destroy: bool = False) -> Text:
     text = Text()
     line(text, "")
     counts = f"{result.added} added, {result.changed} changed, {result.destroyed} destroyed"
+    if result.imported:
+        counts = f"{result.imported} imported, {counts}"
     if result.ok:
         if destroy:
             line(text, f"Destroy complete! Resources: {result.destroyed} destroyed.", "bold green")

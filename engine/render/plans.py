@@ -294,7 +294,8 @@ def _plan_text(plan: Plan) -> Text:
                 "objects.",
             )
         return text
-    if not changes and not outputs.plain and not plan.moves and not plan.forget:
+    refactored = plan.moves or plan.forget or plan.imports
+    if not changes and not outputs.plain and not refactored:
         line(text, "")
         if plan.mode == "destroy":
             line(text, "No changes. No objects need to be destroyed.", "bold")
@@ -313,7 +314,7 @@ def _plan_text(plan: Plan) -> Text:
                 "and found no differences, so no changes are needed.",
             )
         return text
-    if changes or plan.moves or plan.forget:
+    if changes or refactored:
         if changes:
             line(text, "")
             line(
@@ -330,11 +331,18 @@ def _plan_text(plan: Plan) -> Text:
         line(text, "")
         line(text, f"{PRODUCT} will perform the following actions:")
         moved_from = {m.dst: m.src for m in plan.moves}
+        imported = {i.address: i.id for i in plan.imports}
         for change in changes:
             line(text, "")
             if change.address in moved_from:
                 line(text, f"  # (moved from {moved_from.pop(change.address)})")
+            if change.address in imported:
+                line(text, f"  # (imported from {json.dumps(imported.pop(change.address))})")
             text.append_text(change_text(change))
+        for address, id in imported.items():  # imports with nothing else to do
+            line(text, "")
+            line(text, f"  # {address} will be imported", "bold")
+            line(text, f"    (id {json.dumps(id)})")
         for dst, src in moved_from.items():  # moves with nothing else to do
             line(text, "")
             line(text, f"  # {src} has moved to {dst}", "bold")
@@ -345,7 +353,12 @@ def _plan_text(plan: Plan) -> Text:
         line(text, "")
         add, chg, destroy = plan.counts()
         forget = f", {len(plan.forget)} to forget" if plan.forget else ""
-        line(text, f"Plan: {add} to add, {chg} to change, {destroy} to destroy{forget}.", "bold")
+        imports = f"{len(plan.imports)} to import, " if plan.imports else ""
+        line(
+            text,
+            f"Plan: {imports}{add} to add, {chg} to change, {destroy} to destroy{forget}.",
+            "bold",
+        )
         phrase = cost_phrase(*plan_totals(plan))
         if phrase:
             line(text, f"Cost: {phrase}.", "bold")
