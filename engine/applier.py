@@ -229,7 +229,7 @@ class _Walk:
         return out
 
     def _run(self, ch: Change, out: _Outcome) -> None:
-        provider = self.registry.provider_for(ch.type)
+        provider = self.registry.provider_for(ch.type, ch.provider)
         if provider is None:
             out.diags.append(error(f"No provider serves {ch.type}", "", address=ch.address))
             return
@@ -318,7 +318,7 @@ class _Walk:
 
     def read_adopted(self, r: Reconciled) -> dict[str, Any] | None:
         """The object the plan adopted, as the platform has it now (None: gone since)."""
-        provider = self.registry.provider_for(r.type)
+        provider = self.registry.provider_for(r.type, r.provider)
         if provider is None or r.id is None:
             return None
         resp = provider.read(ReadRequest(r.type, r.address, r.id, {"id": r.id}))

@@ -23,6 +23,7 @@ from engine.configmodel import (
 )
 from engine.exprnodes import Expr
 from engine.parsecache import cache_dir, cache_key, prune_cache, read_cache, write_cache
+from engine.providerconfig import duplicate
 from engine.refactor import validate_refactoring
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 
@@ -170,10 +171,10 @@ def load_config(directory: Path, *, cache: bool = True) -> tuple[Config, Diagnos
             else:
                 config.backend = b
         for p in parts.providers:
-            if p.name in config.providers:
-                diags.append(_dup("provider", p.name, config.providers[p.name].range, p.range))
+            if p.address in config.providers:
+                diags.append(duplicate(p, config.providers[p.address].range))
             else:
-                config.providers[p.name] = p
+                config.providers[p.address] = p
         for v in parts.variables:
             if v.name in config.variables:
                 diags.append(_dup("variable", v.name, config.variables[v.name].range, v.range))

@@ -28,7 +28,6 @@ from engine.configmodel import (
     Lifecycle,
     Local,
     Output,
-    ProviderBlock,
     Resource,
     Validation,
     Variable,
@@ -40,6 +39,7 @@ from engine.exprnodes import EvalError, Expr, Literal, TupleExpr
 from engine.exprrefs import GetAttr, Index, Name
 from engine.graph import resource_references
 from engine.importblocks import decode_import
+from engine.providerconfig import decode_provider, decode_reference
 from engine.refactor import decode_moved, decode_removed
 from engine.schemacheck import META_BLOCKS, check_sites, suggest
 from engine.triggers import decode_triggers
@@ -167,7 +167,7 @@ def decode_file(text: str, filename: str) -> FileParts:
             parts.settings_problems.extend(problems)
             d.extend(problems)
         else:
-            parts.providers.append(ProviderBlock(block.labels[0], block.body, block.range))
+            parts.providers.append(decode_provider(block, d))
     return parts
 
 
@@ -331,6 +331,7 @@ def _decode_resource(block: Block, d: list[Diagnostic]) -> Resource:
     count = attrs.pop("count", None)
     for_each = attrs.pop("for_each", None)
     dep = attrs.pop("depends_on", None)
+    provider = attrs.pop("provider", None)
     if count is not None and for_each is not None:
         d.append(
             error(
@@ -366,6 +367,8 @@ def _decode_resource(block: Block, d: list[Diagnostic]) -> Resource:
         depends_on=_depends_on(dep, d) if dep else [],
         lifecycle=lifecycle,
         range=block.range,
+        provider=decode_reference(provider, d) if provider else None,
+        provider_range=provider.range if provider else None,
     )
     resource_references(resource)  # made once here, kept by the parse cache
     check_sites(resource)

@@ -178,6 +178,9 @@ class Resource(_ByFields):
     check_sites: list[Expr] | None = field(default=None, repr=False, compare=False)
     """The nodes the static checks judge (function calls, ``TYPE.NAME.ATTR`` traversals),
     depth first in source order; made with ``references`` (``schemacheck.check_sites``)."""
+    provider: str | None = None
+    """The ``provider = NAME.ALIAS`` meta-argument's address; None for the default one."""
+    provider_range: SourceRange | None = None
 
 
 @dataclass
@@ -230,9 +233,17 @@ class Check(_ByFields):
 
 @dataclass
 class ProviderBlock(_ByFields):
+    """``provider "NAME" { … }``; with ``alias = "west"`` a second configuration of it."""
+
     name: str
     body: Body
     range: SourceRange
+    alias: str | None = None
+
+    @property
+    def address(self) -> str:
+        """How resources name it: ``platform``, ``platform.west``."""
+        return f"{self.name}.{self.alias}" if self.alias else self.name
 
 
 @dataclass
@@ -263,6 +274,8 @@ class Config:
     moved: list[Moved] = field(default_factory=list)
     removed: list[Removed] = field(default_factory=list)
     imports: list[ImportBlock] = field(default_factory=list)
+    workspace: str = "default"
+    """The selected workspace (``bcdr.workspace``), as the CLI says; not read from files."""
 
 
 @dataclass

@@ -148,6 +148,7 @@ class Evaluator:
             has_each=each is not None,
             path_module=".",
             path_cwd=str(self.working_dir),
+            workspace=self.config.workspace,
             planning=self.planning,
             plan_time=self.plan_time,
         )
@@ -329,26 +330,31 @@ def _unknown_repetition(kind: str, resource: Any) -> Any:
 def configure_providers(
     config: Config, registry: Registry, variables: dict[str, Any], working_dir: Path
 ) -> Diagnostics:
-    """Evaluate each provider block and hand it to its provider (``ProviderContext``)."""
+    """Evaluate each provider block and hand it to its provider (``ProviderContext``): the
+    default instance of each installed provider, and an instance per ``alias``."""
     diags = Diagnostics()
     ev = Evaluator(config, variables, working_dir)
-    for name, block in config.providers.items():
-        if name not in registry.providers:
+    targets: list[tuple[str, Any, Any]] = []  # (address, provider, block or None)
+    for address, block in config.providers.items():
+        if block.name not in registry.providers:
             diags.append(
                 error(
-                    f'Unknown provider "{name}"',
-                    f"{block.range}: no installed provider is named {name}; installed: "
+                    f'Unknown provider "{block.name}"',
+                    f"{block.range}: no installed provider is named {block.name}; installed: "
                     f"{', '.join(sorted(registry.providers)) or 'none'}",
                     block.range,
                 )
             )
+        elif block.alias:
+            targets.append((address, registry.aliased(block.name, block.alias), block))
     for name, provider in registry.providers.items():
-        block = config.providers.get(name)
+        targets.append((name, provider, config.providers.get(name)))
+    for address, provider, block in targets:
         values: dict[str, Any] = {}
         rng = None
         if block is not None:
             rng = block.range
-            values, _, sub = ev.eval_body(block.body, None, ev.context(), f"provider.{name}")
+            values, _, sub = ev.eval_body(block.body, None, ev.context(), f"provider.{address}")
             diags.extend(sub)
         ctx = ProviderContext(
             working_dir=working_dir,

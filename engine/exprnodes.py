@@ -23,7 +23,7 @@ from sdk.addrs import ResourceAddr
 from sdk.diagnostics import SourceRange
 from sdk.values import UNKNOWN, unmark
 
-SPECIAL_ROOTS = {"var", "local", "count", "each", "path", "self"}
+SPECIAL_ROOTS = {"var", "local", "count", "each", "path", "bcdr", "terraform", "self"}
 _INIT_ARGS: dict[type, tuple[str, ...]] = {}  # a node class's constructor arguments
 
 
@@ -57,6 +57,8 @@ class EvalContext:
     has_each: bool = False
     path_module: str = "."
     path_cwd: str = "."
+    #: ``bcdr.workspace`` (and ``terraform.workspace``): the selected workspace's name
+    workspace: str = "default"
     #: while planning, ``timestamp()``, ``uuid()`` and ``bcrypt()`` are unknown (known after
     #: apply); ``plantimestamp()`` is ``plan_time`` (the time now when empty)
     planning: bool = False

@@ -78,7 +78,7 @@ class GetAttr(Expr):
 
 
 def _root_reference(root: str, attr: str, range: SourceRange) -> Reference | None:
-    if root in ("var", "local", "count", "each", "path", "self"):
+    if root in SPECIAL_ROOTS:
         return Reference(root, attr, range)
     return Reference("resource", ResourceAddr(root, attr), range)
 
@@ -132,6 +132,10 @@ def _eval_root(root: str, attr: str, e: ExprEvaluator, range: SourceRange) -> An
         if attr == "cwd":
             return ctx.path_cwd
         raise EvalError(f'"path.{attr}" is not valid', "use path.module or path.cwd", range)
+    if root in ("bcdr", "terraform"):
+        if attr == "workspace":
+            return ctx.workspace
+        raise EvalError(f'"{root}.{attr}" is not valid', f"the only one is {root}.workspace", range)
     if ctx.has_self:  # the last of SPECIAL_ROOTS
         return _get_attr(ctx.self_value, attr, range)
     raise EvalError(

@@ -88,13 +88,14 @@ class _Records:
         return self._by.get(address)
 
 
-def _id_of(block: ImportBlock, variables: dict[str, Any], working_dir: Path) -> Any:
+def _id_of(config: Config, block: ImportBlock, variables: dict[str, Any], working_dir: Path) -> Any:
     ctx = EvalContext(
         variables=variables,
         locals={},
         resources=_no_resources,
         path_module=str(working_dir),
         path_cwd=str(working_dir),
+        workspace=config.workspace,
     )
     return evaluate(block.id, ctx)
 
@@ -130,7 +131,7 @@ def plan_imports(
         if held.get(block.to) is not None:
             continue  # imported before: the block may stay
         try:
-            id = _id_of(block, variables, working_dir)
+            id = _id_of(config, block, variables, working_dir)
         except EvalError as err:
             diags.append(
                 error(
@@ -201,7 +202,7 @@ def generate_config(
     blocks: list[str] = []
     for block in wanted:
         try:
-            id = _id_of(block, variables, working_dir)
+            id = _id_of(config, block, variables, working_dir)
         except EvalError as err:
             diags.append(error("Invalid import id", err.summary, err.range or block.range))
             continue

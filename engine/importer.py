@@ -109,7 +109,7 @@ def read_object(
                 )
             ]
         )
-    provider = registry.provider_for(inst.type)
+    provider = registry.provider_for(inst.type, res.provider)
     if provider is None:
         return None, Diagnostics(
             [error(f'Unknown resource type "{inst.type}"', "", where or res.range)]
@@ -133,7 +133,7 @@ def read_object(
         type=inst.type,
         name=inst.name,
         index_key=inst.key,
-        provider=provider.name,
+        provider=res.provider or provider.name,
         id=str(attrs.get("id", id)),
         attributes=attrs,
         dependencies=[str(d) for d in graph.dependencies(inst.resource)],

@@ -98,7 +98,7 @@ def validate(
     for addr in in_order:
         res = config.resources[addr]
         schema = registry.schema(addr.type)
-        provider = registry.provider_for(addr.type)
+        provider = registry.provider_for(addr.type, res.provider)
         if schema is None or provider is None:
             continue
         if res.count is not None:
@@ -168,7 +168,20 @@ def refresh(
     diags = Diagnostics()
     work = []
     for rec in records:
-        if registry.provider_for(rec.type) is None:
+        if registry.provider_for(rec.type) is not None and (
+            registry.provider_for(rec.type, rec.provider) is None
+        ):
+            diags.append(
+                error(
+                    "Provider configuration not present",
+                    f"To work with {rec.address}, its provider configuration "
+                    f"{rec.provider} is required, but no provider block declares it. Add the "
+                    f'provider block back (alias = "{rec.provider.partition(".")[2]}"), '
+                    f"at least until {rec.address} is destroyed.",
+                    address=rec.address,
+                )
+            )
+        elif registry.provider_for(rec.type) is None:
             diags.append(
                 error(
                     f'State holds "{rec.address}" of unknown type "{rec.type}"',
@@ -183,7 +196,7 @@ def refresh(
     def read_batch(batch: list[Any]) -> list[tuple[Any, Any]]:
         out = []
         for rec in batch:
-            p = registry.provider_for(rec.type)
+            p = registry.provider_for(rec.type, rec.provider)
             req = ReadRequest(rec.type, rec.address, rec.id, dict(rec.attributes))
             out.append((rec, p.read(req)))  # type: ignore[union-attr]
         return out
@@ -477,7 +490,7 @@ class PlanWalk:
                     self.changes.append(self.deleting(rec, before, reason))
             return
         schema = self.registry.schema(addr.type)
-        provider = self.registry.provider_for(addr.type)
+        provider = self.registry.provider_for(addr.type, res.provider)
         if schema is None or provider is None:
             return
         expansion, sub = self.ev.expand(res)
@@ -608,7 +621,7 @@ class PlanWalk:
             type=inst.type,
             name=inst.name,
             index=inst.key,
-            provider=provider.name,
+            provider=res.provider or provider.name,
             action=action,
             before=before,
             after=resp.planned_state,
@@ -636,7 +649,7 @@ class PlanWalk:
         """The delete of ``rec``, after asking its provider to plan it (``proposed`` None, as
         Terraform asks): what the provider warns of a delete (the data that goes with it)
         joins the plan's diagnostics."""
-        provider = self.registry.provider_for(rec.type)
+        provider = self.registry.provider_for(rec.type, rec.provider)
         if provider is not None:
             req = PlanRequest(rec.type, rec.address, before, None)
             self.diags.extend(provider.plan(req).diagnostics)

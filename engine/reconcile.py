@@ -40,7 +40,7 @@ def reconcile(
     by_address = {r.address: r for r in records}
     out: list[Reconciled] = []
     for intent in intents:
-        if registry.provider_for(intent.type) is None:
+        if registry.provider_for(intent.type, intent.provider) is None:
             continue  # the refresh reports a type no provider serves
         settled = _Settle(intent, by_address.get(intent.address), registry, diags).run()
         if settled is None:
@@ -67,7 +67,7 @@ class _Settle:
         return Reconciled(i.address, i.type, i.provider, self.action, outcome, i.apply_id, id, deps)
 
     def read(self, id: str, prior: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
-        provider = self.registry.provider_for(self.intent.type)
+        provider = self.registry.provider_for(self.intent.type, self.intent.provider)
         assert provider is not None
         resp = provider.read(ReadRequest(self.intent.type, self.intent.address, id, prior))
         self.diags.extend(resp.diagnostics)

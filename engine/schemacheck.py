@@ -37,6 +37,7 @@ from engine.graph import (
     reference_graph,
     resource_references,
 )
+from engine.providerconfig import check_references
 from engine.typeconv import TypeConstraint, convert, parse_type
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
@@ -368,8 +369,9 @@ def _config_checks(config: Config, registry: Registry) -> Diagnostics:
         diags.extend(_check_refs(config, resource_references(res), where))
         diags.extend(_judge_sites(config, registry, check_sites(res), where))
     for prov in config.providers.values():
-        where = f"provider.{prov.name}"
+        where = f"provider.{prov.address}"
         diags.extend(_check_exprs(config, registry, body_exprs(prov.body), where))
+    diags.extend(check_references(config, registry))
     for var in config.variables.values():
         for rule in var.validations:
             exprs = [rule.condition, rule.error_message]

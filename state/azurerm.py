@@ -31,8 +31,10 @@ from . import lease as leasing
 from .crypto import KeyConfig
 from .records import LockInfo, StateError
 from .store import StateStore
+from .workspaces import DEFAULT, listed
 
 BACKUP_SUFFIX = ".backup"
+ENV = "env:"  # between the key and a workspace's name
 
 
 class AzureBlobBackend:
@@ -222,8 +224,10 @@ class AzureBlobBackend:
         self.write_image(image)
         return lineage, serial, kept
 
-    def retire(self) -> str:
-        """Delete the state blob after it was moved elsewhere (the lock is held); what went."""
+    def retire(self, why: str = "migrated") -> str:
+        """Delete the state blob after it was moved elsewhere or its workspace deleted (the
+        lock is held); what went."""
+        del why  # a blob is deleted either way
         held = self._held
         try:
             self.container.delete_blob(self.key, lease=held.lease_id if held else None)
@@ -270,6 +274,25 @@ class AzureBlobBackend:
     def settings(self) -> dict[str, str]:
         """What ``bcdr init`` records (never the credential)."""
         return {"endpoint": self.endpoint, "container_name": self.container_name, "key": self.key}
+
+    # ------------------------------------------------------------ workspaces
+    def workspace(self, name: str) -> AzureBlobBackend:
+        """Workspace ``name``'s state: the blob ``KEYenv:NAME``, as Terraform's azurerm."""
+        if name == DEFAULT:
+            return self
+        return AzureBlobBackend(self.endpoint, self.container_name, f"{self.key}{ENV}{name}")
+
+    def workspace_names(self) -> list[str]:
+        prefix = f"{self.key}{ENV}"
+        try:
+            found = [
+                b.name.removeprefix(prefix)
+                for b in self.container.list(prefix)
+                if b.size > 0 and not b.name.endswith(BACKUP_SUFFIX)
+            ]
+        except BlobError as exc:
+            raise leasing.service_error(exc, f"list the workspaces beside {self.where}") from None
+        return listed(found)
 
 
 def image_digest(image: bytes) -> str:

@@ -30,6 +30,7 @@ from .backup import backup_path, restore_backup, write_backup, write_copy
 from .crypto import KeyConfig
 from .records import LockInfo, StateError
 from .store import StateStore
+from .workspaces import DEFAULT, listed
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,19 @@ class StateBackend(Protocol):
 
     def write_image(self, image: bytes) -> None: ...
 
-    def retire(self) -> str: ...
+    def retire(self, why: str = "migrated") -> str:
+        """Take the state away (moved elsewhere, or its workspace deleted); what went."""
+        ...
 
     def settings(self) -> dict[str, str]: ...
+
+    def workspace(self, name: str) -> StateBackend:
+        """The backend of workspace ``name`` (``state.workspaces``); this one for default."""
+        ...
+
+    def workspace_names(self) -> list[str]:
+        """The workspaces holding a state, ``default`` first (always listed)."""
+        ...
 
 
 class LocalBackend:
@@ -189,10 +200,11 @@ class LocalBackend:
         finally:
             src.close()
 
-    def retire(self) -> str:
-        """Move the file aside (``state.db.migrated-TIME``) after it was moved elsewhere."""
+    def retire(self, why: str = "migrated") -> str:
+        """Move the file aside (``state.db.migrated-TIME`` after it was moved elsewhere,
+        ``state.db.deleted-TIME`` when its workspace was deleted): nothing is lost."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        kept = self.path.with_name(f"{self.path.name}.migrated-{stamp}")
+        kept = self.path.with_name(f"{self.path.name}.{why}-{stamp}")
         os.replace(self.path, kept)
         for side in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -201,6 +213,16 @@ class LocalBackend:
 
     def settings(self) -> dict[str, str]:
         return {}
+
+    def workspace(self, name: str) -> LocalBackend:
+        if name == DEFAULT:
+            return self
+        return LocalBackend(self.path.parent / "workspaces" / name / self.path.name)
+
+    def workspace_names(self) -> list[str]:
+        folder = self.path.parent / "workspaces"
+        found = [d.name for d in folder.iterdir() if d.is_dir()] if folder.is_dir() else []
+        return listed([n for n in found if self.workspace(n).exists()])
 
 
 def backend_for(kind: str, settings: dict[str, str], local_path: Path) -> StateBackend:

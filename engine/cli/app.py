@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 # rich and the providers inside the functions that use them; a command group mounted
 # lazily from an entry point keeps to the same rule in its module.
 STATE_FILE = Path(".bcdr") / "state.db"
+WORKSPACE_FILE = Path(".bcdr") / "environment"
+WORKSPACE_ENV = "BCDR_WORKSPACE"
 EXIT_ERROR, EXIT_CHANGES, EXIT_FMT = 1, 2, 3
 #: stdout's reader went away (``bcdr state list | head -1``): 128 + SIGPIPE, the status a
 #: shell reports for git, Terraform or any program the signal ends
@@ -104,9 +106,36 @@ class CliContext:
         }
 
     @property
+    def workspace(self) -> str:
+        """The selected workspace: ``BCDR_WORKSPACE``, else what ``bcdr workspace select``
+        recorded (``.bcdr/environment``), else ``default``."""
+        from state.workspaces import DEFAULT, name_problem
+
+        name = os.environ.get(WORKSPACE_ENV, "").strip()
+        where = f"the {WORKSPACE_ENV} environment variable"
+        if not name:
+            try:
+                name = (self.workdir / WORKSPACE_FILE).read_text(encoding="utf-8").strip()
+            except FileNotFoundError:
+                return DEFAULT
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CliError(
+                    f"Cannot read {WORKSPACE_FILE} ({exc})",
+                    "run `bcdr workspace select NAME` to choose the workspace again.",
+                ) from None
+            where = str(WORKSPACE_FILE)
+        problem = name_problem(name)
+        if problem:
+            raise CliError(f"Invalid workspace name in {where}", problem)
+        return name
+
+    @property
     def state_path(self) -> Path:
-        """The local state file (the state itself unless a backend block names another home)."""
-        return self.workdir / STATE_FILE
+        """The local state file of the selected workspace (the state itself unless a backend
+        block names another home): ``.bcdr/state.db``, ``.bcdr/workspaces/NAME/state.db``."""
+        from state import LocalBackend
+
+        return LocalBackend(self.workdir / STATE_FILE).workspace(self.workspace).path
 
     def loaded_config(self) -> tuple[Config, Diagnostics]:
         """The working directory's specs and their diagnostics, loaded once per command."""
@@ -114,6 +143,7 @@ class CliContext:
             from engine.config import load_config
 
             self._loaded = load_config(self.workdir)
+            self._loaded[0].workspace = self.workspace
         return self._loaded
 
     def reload_config(self) -> None:
@@ -168,6 +198,7 @@ BUILTIN = {
     "force-unlock": "tools",
     "fmt": "tools",
     "console": "console",
+    "workspace": "workspace",
     "version": "tools",
     "providers": "providers",
 }

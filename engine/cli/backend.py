@@ -22,8 +22,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.cli.app import STATE_FILE, CliContext, CliError
+from engine.cli.app import STATE_FILE, WORKSPACE_ENV, WORKSPACE_FILE, CliContext, CliError
 from sdk.diagnostics import DiagnosticsError
+from state.workspaces import DEFAULT
 
 if TYPE_CHECKING:
     from engine.ui import UI
@@ -95,19 +96,42 @@ def configured(s: CliContext, *, strict: bool = False) -> Setting | None:
     return config.backend.type, dict(config.backend.attributes)
 
 
-def make(s: CliContext, setting: Setting) -> StateBackend:
+def make(s: CliContext, setting: Setting, workspace: str | None = None) -> StateBackend:
+    """The backend of ``setting`` for ``workspace`` (default: the selected one)."""
     from state import StateError, backend_for
 
     try:
-        return backend_for(setting[0], setting[1], s.state_path)
+        base = backend_for(setting[0], setting[1], s.workdir / STATE_FILE)
     except StateError as exc:
         raise CliError(str(exc), "Fix the backend block and run `bcdr init`.") from None
+    return base.workspace(s.workspace if workspace is None else workspace)
+
+
+def workspaces_home(s: CliContext) -> StateBackend:
+    """The default workspace's backend, beside which the others live (``bcdr workspace``);
+    refused when the backend changed, as for any command but init."""
+    return make(s, _checked_record(s), DEFAULT)
 
 
 def backend_of(s: CliContext) -> StateBackend:
-    """The state's backend for a command other than init; refused when it changed."""
+    """The selected workspace's backend for a command other than init; refused when the
+    backend changed, or when the workspace selected does not exist."""
     if s.backend is not None:
         return s.backend
+    backend = make(s, _checked_record(s))
+    if s.workspace != DEFAULT and not backend.exists():
+        raise CliError(
+            f'Workspace "{s.workspace}" does not exist',
+            f"It is selected by {selected_by(s)}. Run `bcdr workspace new {s.workspace}` to "
+            "make it, or `bcdr workspace select NAME` for one that exists "
+            "(`bcdr workspace list`).",
+        )
+    s.backend = backend
+    return s.backend
+
+
+def _checked_record(s: CliContext) -> Setting:
+    """The recorded backend; refused when the configuration's differs."""
     record = recorded(s)
     wanted = configured(s)
     if wanted is not None and wanted != record:
@@ -118,8 +142,14 @@ def backend_of(s: CliContext) -> StateBackend:
             "state to the new backend, or `bcdr init -reconfigure` to use it without moving "
             "anything.",
         )
-    s.backend = make(s, record)
-    return s.backend
+    return record
+
+
+def selected_by(s: CliContext) -> str:
+    """What selected the workspace, in messages."""
+    if os.environ.get(WORKSPACE_ENV, "").strip():
+        return f"the {WORKSPACE_ENV} environment variable"
+    return f"{WORKSPACE_FILE} (`bcdr workspace select`)"
 
 
 def init_backend(s: CliContext, ui: UI, *, migrate_state: bool, reconfigure: bool) -> Any:
@@ -140,6 +170,15 @@ def init_backend(s: CliContext, ui: UI, *, migrate_state: bool, reconfigure: boo
         ) from None
     if wanted != record:
         source = make(s, record)
+        others = [n for n in make(s, record, DEFAULT).workspace_names() if n != DEFAULT]
+        if others and not reconfigure:
+            raise CliError(
+                "Cannot move a state with workspaces",
+                f"This folder has the workspaces {', '.join(others)} beside default; "
+                "`bcdr init -migrate-state` moves the default one only. Delete the other "
+                "workspaces first (`bcdr workspace delete NAME`), or keep this backend: "
+                "nothing was moved.",
+            )
         if source.exists() and not reconfigure:
             if not migrate_state:
                 raise CliError(

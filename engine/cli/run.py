@@ -28,7 +28,6 @@ from engine.cli.app import (
     EXIT_CHANGES,
     EXIT_ERROR,
     RULE,
-    STATE_FILE,
     CliContext,
     CliError,
     PlanArgs,
@@ -309,7 +308,9 @@ def init(ctx: click.Context, no_color: bool, migrate_state: bool, reconfigure: b
     else:
         existed = s.state_path.exists()
         open_state(s)
-        ui.print(f"- {'Found' if existed else 'Created'} state {STATE_FILE}")
+        ui.print(
+            f"- {'Found' if existed else 'Created'} state {s.state_path.relative_to(s.workdir)}"
+        )
     registry = registry_of(s)
     ui.print("Initializing provider plugins...")
     for name, provider in sorted(registry.providers.items()):

@@ -198,7 +198,7 @@ def test_syntax_errors_in_every_file_are_reported(tmp_path):
         ('x = "${a}\\q"\n', "main.hcl:1", "Invalid escape sequence"),
         ('x = "\\udb55\\ude7a"\n', "main.hcl:1", "Invalid escape sequence \\udb55"),
         ('x = "\\U00110000"\n', "main.hcl:1", "Invalid escape sequence \\U00110000"),
-        ('provider "p" {}\nprovider "p" {}\n', "main.hcl:2", 'Duplicate provider "p"'),
+        ('provider "p" {}\nprovider "p" {}\n', "main.hcl:2", "Duplicate provider configuration"),
     ],
 )
 def test_single_config_errors(tmp_path, text, where, summary):
