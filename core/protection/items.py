@@ -75,6 +75,7 @@ def item_problems(
 ) -> list[Problem]:
     """What is wrong with a protected item's state and disk selection in ``vault``."""
     out: list[Problem] = []
+    # rule VLT-8: a protected item's state is one of ITEM_STATES
     if state not in ITEM_STATES:
         out.append(
             problem(
@@ -84,6 +85,7 @@ def item_problems(
                 f"use one of {', '.join(ITEM_STATES)}",
             )
         )
+    # rule VLT-9: BackupsSuspended needs an immutable vault
     if state == "BackupsSuspended" and vault.immutability == "Disabled":
         out.append(
             problem(
@@ -94,6 +96,7 @@ def item_problems(
                 '"ProtectionStopped"',
             )
         )
+    # rule VLT-10: exclude and include LUNs exclude each other
     if exclude and include:
         out.append(
             problem(
@@ -106,6 +109,7 @@ def item_problems(
     for about, luns in (("exclude_disk_luns", exclude), ("include_disk_luns", include)):
         bad = [lun for lun in luns if not isinstance(lun, int) or not 0 <= lun <= MAX_LUN]
         twice = sorted({lun for lun in luns if list(luns).count(lun) > 1}, key=str)
+        # rule VLT-11: a LUN is 0-63, listed once
         if bad or twice:
             what = f"{bad} are not LUNs" if bad else f"{twice} are listed more than once"
             out.append(

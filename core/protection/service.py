@@ -290,7 +290,7 @@ class Protection:
         if row.deleted_at is None:
             raise CoreError(f"recovery point {recovery_point_id} is not deleted")
         if _now(at) >= utc(row.deleted_at) + SOFT_DELETE:  # type: ignore[operator]
-            raise CoreError(  # VLT-13
+            raise CoreError(  # rule VLT-13
                 f"recovery point {recovery_point_id} was deleted on "
                 f"{utc(row.deleted_at):%Y-%m-%d}; its 14 days of soft delete are over and it "
                 "is being purged"
@@ -311,7 +311,7 @@ class Protection:
         self.remove_point(row.id, _now(at), vault)
 
     def _refuse_if_immutable(self, vault: Vault, what: str) -> None:
-        if vault.settings.immutable:  # VLT-12
+        if vault.settings.immutable:  # rule VLT-12
             raise CoreError(
                 f"vault {vault.name} is immutable ({vault.settings.immutability}): {what} "
                 "cannot be deleted before retention ends"

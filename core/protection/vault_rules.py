@@ -48,6 +48,7 @@ def vault_problems(
     """What is wrong with ``new`` settings of a vault that had ``old`` ones (None: a new
     vault); ``holds_points``: the vault holds recovery points already."""
     out: list[Problem] = []
+    # rule VLT-1: the storage mode is LocallyRedundant or GeoRedundant
     if new.storage_mode not in STORAGE_MODES:
         out.append(
             problem(
@@ -57,6 +58,7 @@ def vault_problems(
                 f"use one of {', '.join(STORAGE_MODES)}",
             )
         )
+    # rule VLT-2: cross-region restore needs GeoRedundant storage
     if new.cross_region_restore and new.storage_mode != "GeoRedundant":
         out.append(
             problem(
@@ -66,6 +68,7 @@ def vault_problems(
                 'set storage_mode_type = "GeoRedundant", or cross_region_restore_enabled = false',
             )
         )
+    # rule VLT-3: cross-region restore cannot be turned off
     if old is not None and old.cross_region_restore and not new.cross_region_restore:
         out.append(
             problem(
@@ -75,6 +78,7 @@ def vault_problems(
                 "keep cross_region_restore_enabled = true (or make a new vault)",
             )
         )
+    # rule VLT-4: immutability is Disabled, Unlocked or Locked
     if new.immutability not in IMMUTABILITY:
         out.append(
             problem(
@@ -84,6 +88,7 @@ def vault_problems(
                 f"use one of {', '.join(IMMUTABILITY)}",
             )
         )
+    # rule VLT-5: Locked immutability is final
     if old is not None and old.immutability == "Locked" and new.immutability != "Locked":
         out.append(
             problem(
@@ -93,6 +98,7 @@ def vault_problems(
                 'keep immutability = "Locked"',
             )
         )
+    # rule VLT-6: the storage mode is fixed once the vault holds points
     if holds_points and old is not None and old.storage_mode != new.storage_mode:
         out.append(
             problem(
@@ -103,6 +109,7 @@ def vault_problems(
                 f'keep storage_mode_type = "{old.storage_mode}", or use a new vault',
             )
         )
+    # rule VLT-7: notify_command is not empty
     if new.notify_command is not None and not new.notify_command.strip():
         out.append(
             problem(

@@ -23,6 +23,8 @@ from providers.platform.compute import (
 )
 from providers.platform.frame import ResourceType
 from providers.platform.keyvault import des, items, vaults
+from providers.platform.protection import policies, protected_vms
+from providers.platform.protection import vaults as recovery_vaults
 from providers.platform.registry import Declaration
 from providers.platform.storage import accounts, containers
 
@@ -39,6 +41,9 @@ MODULES = (
     des,
     accounts,
     containers,
+    recovery_vaults,
+    policies,
+    protected_vms,
 )
 
 
