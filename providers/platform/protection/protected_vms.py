@@ -226,10 +226,18 @@ class BackupProtectedVm(ResourceType):
             return
         held = count(len(points), "recovery point")
         if prior.get("retain_data_on_destroy") is not False:
-            resp.notes.append(
-                f"protection stops and its {held} stay (retain_data_on_destroy): restorable by "
-                f"id; `bcdr backup list {prior['id']}` lists them"
-            )
+            if points:  # a delete's plan carries its diagnostics only
+                resp.diagnostics.append(
+                    warning(
+                        f"Destroying {req.address} keeps its {held}",
+                        f"protection stops and the {held} "
+                        f"{'is' if len(points) == 1 else 'are'} kept "
+                        "(retain_data_on_destroy = true): "
+                        f"restorable by id, also once the VM is gone; `bcdr backup list "
+                        f"{prior['id']}` lists them",
+                        address=req.address,
+                    )
+                )
             return
         vault = p.vaults.find(prior.get("vault_id") or "")
         if vault is not None and vault.settings.immutable:
