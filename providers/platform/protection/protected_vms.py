@@ -26,17 +26,23 @@ from providers.platform.frame import (
     PlatformSession,
     ResourceType,
     known,
-    where,
 )
 from providers.platform.protection import examples
 from providers.platform.protection.common import (
     ITEM_TYPE,
     count,
     missing,
-    policy_facts,
     problem_errors,
     protection,
     vault_facts,
+)
+from providers.platform.protection.protected_vm_plan import (
+    check_policy,
+    check_vm,
+    immutable_error,
+    item_rule_problems,
+    luns,
+    plan_destroy,
 )
 from providers.platform.registry import Core, Declaration, Listed
 from sdk import (
@@ -49,13 +55,8 @@ from sdk import (
     Schema,
     ValidateRequest,
 )
-from sdk.diagnostics import error, warning
 
 POINT_KEYS = "[{ id, time, consistency, tier, bytes_stored, expires_at }]"
-
-
-def _luns(value: Any) -> tuple:
-    return tuple(int(v) if isinstance(v, float) and v.is_integer() else v for v in value or ())
 
 
 def point_json(info: Any) -> dict[str, Any]:
@@ -192,88 +193,16 @@ class BackupProtectedVm(ResourceType):
         example=examples.PROTECTED_VM,
     )
 
-    @staticmethod
-    def _problems(values: dict[str, Any], immutability: str) -> list[Any]:
-        from core.protection import VaultSettings, item_problems
-
-        state = values.get("protection_state") or "Protected"
-        excl, incl = values.get("exclude_disk_luns"), values.get("include_disk_luns")
-        if not all(known(v) or v is None for v in (state, excl, incl)):
-            return []
-        vault = VaultSettings(immutability=immutability)
-        return item_problems(state, vault, _luns(excl), _luns(incl))
-
     def check(self, s: PlatformSession, req: ValidateRequest) -> Diagnostics:
         # the rules of the item alone (VLT-8, 10, 11): VLT-9 needs the vault, checked at plan
-        return Diagnostics(problem_errors(req, self._problems(req.config, "Locked")))
+        return Diagnostics(problem_errors(req, item_rule_problems(req.config, "Locked")))
 
     def plan(self, s: PlatformSession, req: PlanRequest) -> PlanResponse:
         resp = super().plan(s, req)
         prior = req.prior_state
         if req.proposed is None and prior is not None and prior.get("id"):
-            self._plan_destroy(s, req, resp, prior)
+            plan_destroy(s, req, resp, prior)
         return resp
-
-    def _plan_destroy(
-        self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, prior: dict[str, Any]
-    ) -> None:
-        from core.errors import NotFound
-
-        p = protection(s)
-        try:
-            points = p.recovery_points(prior["id"])
-        except NotFound:
-            return
-        held = count(len(points), "recovery point")
-        if prior.get("retain_data_on_destroy") is not False:
-            if points:  # a delete's plan carries its diagnostics only
-                resp.diagnostics.append(
-                    warning(
-                        f"Destroying {req.address} keeps its {held}",
-                        f"protection stops and the {held} "
-                        f"{'is' if len(points) == 1 else 'are'} kept "
-                        "(retain_data_on_destroy = true): "
-                        f"restorable by id, also once the VM is gone; `bcdr backup list "
-                        f"{prior['id']}` lists them",
-                        address=req.address,
-                    )
-                )
-            return
-        vault = p.vaults.find(prior.get("vault_id") or "")
-        if vault is not None and vault.settings.immutable:
-            resp.diagnostics.append(self._immutable(req, vault.name, vault.settings.immutability))
-        elif points:
-            soft = vault is not None and vault.settings.soft_delete
-            resp.diagnostics.append(
-                warning(
-                    f"Destroying {req.address} deletes its {held}",
-                    f"retain_data_on_destroy = false: the {held} of "
-                    f"{str(prior.get('source_vm_id')).rsplit('/', 1)[-1]} "
-                    + (
-                        "are soft-deleted (`bcdr backup undelete` brings one back for 14 days)"
-                        if soft
-                        else "are deleted for good (the vault has no soft delete)"
-                    ),
-                    address=req.address,
-                )
-            )
-
-    @staticmethod
-    def _immutable(req: PlanRequest, vault: str, immutability: str) -> Any:
-        # VLT-12 (the core's refusal, said at plan): an immutable vault keeps its points
-        fix = (
-            "set the vault's immutability to Disabled first, or "
-            if immutability == "Unlocked"
-            else "Locked immutability cannot be undone: "
-        )
-        return error(
-            f"Vault {vault} is immutable ({immutability}): its recovery points cannot be deleted",
-            f"{req.address}: retain_data_on_destroy = false would delete the VM's recovery "
-            f"points before their retention ends; {fix}set retain_data_on_destroy = true (the "
-            "points stay until their retention ends)",
-            where(req, "retain_data_on_destroy"),
-            address=req.address,
-        )
 
     def complete_plan(
         self, s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
@@ -289,88 +218,16 @@ class BackupProtectedVm(ResourceType):
         if known(vid) and vault is None:
             fix = "declare it (recovery_services_vault) and refer to its id"
             missing(req, resp, "vault_id", "Vault", vid, fix)
-        self._check_policy(s, req, resp, planned)
+        check_policy(s, req, resp, planned)
         if vault is not None and vault.settings is not None:
             immutability = vault.settings.immutability
-            reported = set(self._problems(planned, "Locked"))  # at validate already
-            found = [p for p in self._problems(planned, immutability) if p not in reported]
+            reported = set(item_rule_problems(planned, "Locked"))  # at validate already
+            found = [p for p in item_rule_problems(planned, immutability) if p not in reported]
             resp.diagnostics.extend(problem_errors(req, found))
             if planned.get("retain_data_on_destroy") is False and vault.settings.immutable:
-                resp.diagnostics.append(self._immutable(req, vault.name or vid, immutability))
+                resp.diagnostics.append(immutable_error(req, vault.name or vid, immutability))
         if vault is not None and known(vm_id):
-            self._check_vm(s, req, resp, planned, vault)
-
-    @staticmethod
-    def _check_policy(
-        s: PlatformSession, req: PlanRequest, resp: PlanResponse, planned: dict[str, Any]
-    ) -> None:
-        pid, vid = planned.get("backup_policy_id"), planned.get("vault_id")
-        if not known(pid):
-            return
-        policy = policy_facts(s, pid)
-        if policy is None:
-            fix = "declare it (backup_policy_vm) and refer to its id"
-            missing(req, resp, "backup_policy_id", "Backup policy", pid, fix)
-        elif known(vid) and policy.vault_id.lower() != vid.lower():
-            resp.diagnostics.append(
-                error(
-                    "The backup policy belongs to another vault",
-                    f"{req.address}: backup policy {pid} is in vault {policy.vault_id}, not in "
-                    f"{vid}; use a backup_policy_vm whose vault_id is this vault's",
-                    where(req, "backup_policy_id"),
-                    address=req.address,
-                )
-            )
-
-    @staticmethod
-    def _check_vm(
-        s: PlatformSession,
-        req: PlanRequest,
-        resp: PlanResponse,
-        planned: dict[str, Any],
-        vault: Any,
-    ) -> None:
-        from providers.platform.compute.facts import vm_facts
-
-        vm_id = planned["source_vm_id"]
-        vm = vm_facts(s, vm_id)
-        if vm is None:
-            fix = "declare it (virtual_machine) and refer to its id"
-            missing(req, resp, "source_vm_id", "VM", vm_id, fix)
-            return
-        for what, mine, theirs, fix in (
-            ("region", vm.location, vault.location, "a vault in the VM's region"),
-            ("subscription", vm.subscription, vault.subscription, "a vault of its subscription"),
-        ):
-            if mine and theirs and mine.lower() != theirs.lower():
-                resp.diagnostics.append(
-                    error(
-                        f"The VM is in another {what} than the vault",
-                        f"{req.address}: VM {vm.name or vm_id} is in {mine}, vault "
-                        f"{vault.name} in {theirs}; protect the VM with {fix}",
-                        where(req, "source_vm_id"),
-                        address=req.address,
-                    )
-                )
-        if vm.data_disk_ids is None:
-            return
-        n = len(vm.data_disk_ids)
-        for attr in ("exclude_disk_luns", "include_disk_luns"):
-            luns = planned.get(attr)
-            beyond = (
-                [x for x in _luns(luns) if isinstance(x, int) and x >= n] if known(luns) else []
-            )
-            if beyond:
-                resp.diagnostics.append(
-                    error(
-                        f"{attr} names LUNs the VM does not have",
-                        f"{req.address}: VM {vm.name or vm_id} has {count(n, 'data disk')} "
-                        f"(LUNs 0-{n - 1}); LUN(s) {beyond} name no disk: list LUNs of its "
-                        "data disks",
-                        where(req, attr),
-                        address=req.address,
-                    )
-                )
+            check_vm(s, req, resp, planned, vault)
 
     # -------------------------------------------------------------------- apply
     def create(self, s: PlatformSession, req: ApplyRequest) -> dict[str, Any]:
@@ -379,8 +236,8 @@ class BackupProtectedVm(ResourceType):
             p["vault_id"],
             p["source_vm_id"],
             p["backup_policy_id"],
-            exclude_disk_luns=_luns(p.get("exclude_disk_luns")),
-            include_disk_luns=_luns(p.get("include_disk_luns")),
+            exclude_disk_luns=luns(p.get("exclude_disk_luns")),
+            include_disk_luns=luns(p.get("include_disk_luns")),
             state=p.get("protection_state") or "Protected",
         )
         return self._put(s, item, p)
@@ -390,8 +247,8 @@ class BackupProtectedVm(ResourceType):
         item = protection(s).update_item(
             p["id"],
             policy_id=p["backup_policy_id"],
-            exclude_disk_luns=_luns(p.get("exclude_disk_luns")),
-            include_disk_luns=_luns(p.get("include_disk_luns")),
+            exclude_disk_luns=luns(p.get("exclude_disk_luns")),
+            include_disk_luns=luns(p.get("include_disk_luns")),
             state=p.get("protection_state") or "Protected",
         )
         return self._put(s, item, p)
