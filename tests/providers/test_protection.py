@@ -215,3 +215,32 @@ def test_platform_list_show_and_delete_know_the_types(ws: Workspace) -> None:
     assert f"{ADDRESS} will be created" in plan
     ws.apply()
     ws.plan_is_clean()
+
+
+def test_protection_stopped_takes_no_backups_and_a_policy_changed_outside_is_drift(
+    ws: Workspace,
+) -> None:
+    setup(ws, spec(item='protection_state = "ProtectionStopped"'))
+    ws.apply()
+    assert _tick(ws, "2030-01-01T03:00:00Z")["jobs"] == []
+    ws.write(spec())
+    assert f"{ADDRESS} will be updated in-place" in ws.ok("plan", "-no-color")
+    ws.apply()
+    (job,) = _tick(ws, "2030-01-02T03:00:00Z")["jobs"]
+    assert job["status"] == "Succeeded"
+    # someone changes the policy on the platform: drift, and apply puts it back
+    policy_id = ws.state("backup_policy_vm.daily")["id"]
+    with ws.fabric() as fab:
+        from core.protection import Backup, BackupPolicy, RetentionDaily
+        from core.protection.policies import Policies
+
+        late = BackupPolicy(backup=Backup("Daily", "05:00"), retention_daily=RetentionDaily(9))
+        Policies(fab).put(policy_id, policy_id.rsplit("/backupPolicies/", 1)[0], late)
+    drift = ws.run("drift", "-no-color")
+    assert drift.exit_code == 2 and '"05:00"' in drift.output, drift.output
+    ws.apply()
+    with ws.fabric() as fab:
+        from core.protection.policies import Policies
+
+        assert Policies(fab).get(policy_id).backup.time == "02:00"
+    ws.plan_is_clean()

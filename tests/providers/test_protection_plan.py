@@ -88,6 +88,14 @@ def test_vlt_1_and_vlt_4_unknown_storage_mode_and_immutability(ws: Workspace) ->
     assert "use one of Disabled, Unlocked, Locked" in out
 
 
+def test_vlt_7_an_empty_notify_command_is_refused(ws: Workspace) -> None:
+    setup(ws, spec(vault='notify_command = "  "', item=None))
+    out = refused(ws, "validate")
+    _at(out, line_of(ws.dir / "main.hcl", "notify_command"))
+    assert "notify_command is empty" in out
+    assert "give a shell command to run for a failed job, or leave notify_command out" in out
+
+
 def test_vlt_3_cross_region_restore_cannot_be_turned_off(ws: Workspace) -> None:
     geo = spec(vault="cross_region_restore_enabled = true", item=None).replace(
         '"LocallyRedundant"', '"GeoRedundant"'
