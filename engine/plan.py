@@ -61,6 +61,10 @@ class Action(StrEnum):
         return self in (Action.DELETE_THEN_CREATE, Action.CREATE_THEN_DELETE)
 
 
+#: a drift ``Change``'s reason when only ``observed`` attributes changed (``Plan.outside_changes``)
+OBSERVED = "observed_attributes_changed"
+
+
 @dataclass
 class Change:
     """What will happen to one resource instance.
@@ -335,6 +339,12 @@ class Plan:
     forget: list[str] = field(default_factory=list)
     """Instances a ``removed`` block with ``destroy = false`` drops from the state only."""
     imports: list[Imported] = field(default_factory=list)
+
+    def outside_changes(self) -> list[Change]:
+        """The drift a reader is told of: every object changed outside bcdr, but not one
+        whose only changes are attributes its schema calls ``observed`` (recorded at the
+        next apply all the same)."""
+        return [c for c in self.drift if c.reason != OBSERVED]
 
     def failed_checks(self) -> list[CheckResult]:
         """The check blocks whose asserts failed (or could not be evaluated)."""

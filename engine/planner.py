@@ -34,7 +34,7 @@ from engine.conditions import ConditionJudge, with_self
 from engine.evaluate import Evaluator, configure_providers
 from engine.graph import Graph
 from engine.importblocks import plan_imports
-from engine.plan import Action, Change, OutputChange, Plan
+from engine.plan import OBSERVED, Action, Change, OutputChange, Plan
 from engine.reconcile import reconcile
 from engine.refactor import apply_moves, forgotten
 from engine.schemacheck import (
@@ -219,6 +219,9 @@ def refresh(
             if new == rec.attributes:
                 continue
             inst = InstanceAddr.parse(rec.address)
+            observed = new is not None and _observed_only(
+                registry.schema(rec.type), rec.attributes, new
+            )
             drift.append(
                 Change(
                     address=rec.address,
@@ -227,13 +230,22 @@ def refresh(
                     index=inst.key,
                     provider=rec.provider,
                     action=Action.DELETE if new is None else Action.UPDATE,
-                    reason=resp.gone if new is None else None,
+                    reason=resp.gone if new is None else (OBSERVED if observed else None),
                     before=rec.attributes,
                     after=new,
                     dependencies=list(rec.dependencies),
                 )
             )
     return refreshed, drift, diags
+
+
+def _observed_only(schema: Any, before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether only attributes the schema marks ``observed`` differ (not drift)."""
+    if schema is None:
+        return False
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    attrs = schema.attributes
+    return bool(changed) and all(k in attrs and attrs[k].observed for k in changed)
 
 
 # ------------------------------------------------------------------ plan

@@ -30,6 +30,11 @@ class Attribute:
     ``validate`` with the closest allowed one as did-you-mean. ``normalize`` maps a value to
     the form it is compared in (Azure's region names ignore case and spaces: ``"East US"``
     is ``eastus``).
+
+    ``observed`` marks a computed attribute the platform changes by itself as time goes by
+    (a protected VM's ``recovery_points``, appended to by every scheduled backup): a refresh
+    records its new value, but a change to it alone is not drift (``bcdr drift`` and the
+    plan's "changed outside" note leave it out).
     """
 
     type: str = "string"
@@ -46,6 +51,7 @@ class Attribute:
     block: Schema | None = None
     nesting: Literal["single", "list"] | None = None
     derived_from: tuple[str, ...] = ()
+    observed: bool = False
 
 
 @dataclass(frozen=True)

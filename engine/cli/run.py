@@ -546,7 +546,7 @@ def drift(
     failed = the_plan.failed_checks()
     if as_json:
         drifted = {
-            "resource_drift": [c.to_json() for c in the_plan.drift],
+            "resource_drift": [c.to_json() for c in the_plan.outside_changes()],
             "checks": the_plan.to_json()["checks"],
             # the warnings (a failed check's among them) in the document, as validate -json
             # has them, so stderr holds no text a JSON reader must skip
@@ -557,9 +557,9 @@ def drift(
         s.warnings.clear()
         print_json(ui, mask_plan_json(drifted, set()))
     else:
-        if the_plan.drift:
+        if the_plan.outside_changes():
             ui.print(render.drift_text(the_plan))
-            n = len(the_plan.drift)
+            n = len(the_plan.outside_changes())
             ui.print("")
             ui.print(
                 render.Text(f"Drift: {n} object{'s' if n != 1 else ''} changed.", style="bold")
@@ -571,5 +571,5 @@ def drift(
             names = ", ".join(c.address for c in failed)
             ui.print(render.Text(f"Checks: {n} failed ({names}).", style="bold"))
     flush_warnings(s)
-    if the_plan.drift or failed:
+    if the_plan.outside_changes() or failed:
         ctx.exit(EXIT_CHANGES)

@@ -186,10 +186,12 @@ def outputs_changes_text(outputs: Iterable[OutputChange]) -> Text:
     return text
 
 
-def drift_text(plan: Plan) -> Text:
-    """ "Objects have changed outside of bcdr" and each drifted instance; empty if none."""
+def drift_text(plan: Plan, *, everything: bool = False) -> Text:
+    """ "Objects have changed outside of bcdr" and each drifted instance; empty if none.
+    ``everything``: the changes of observed attributes too (a refresh-only plan's)."""
     text = Text()
-    if not plan.drift:
+    outside = plan.drift if everything else plan.outside_changes()
+    if not outside:
         return text
     line(text, "")
     line(text, f"Note: Objects have changed outside of {PRODUCT}", "bold")
@@ -199,7 +201,7 @@ def drift_text(plan: Plan) -> Text:
         f"{PRODUCT} detected the following changes made outside of {PRODUCT} since the last "
         f'"{PRODUCT} apply":',
     )
-    for change in plan.drift:
+    for change in outside:
         line(text, "")
         text.append_text(change_text(change, drift=True))
     return text
@@ -271,7 +273,7 @@ def checks_text(plan: Plan) -> Text:
 
 def _plan_text(plan: Plan) -> Text:
     text = reconciled_text(plan)
-    text.append_text(drift_text(plan))
+    text.append_text(drift_text(plan, everything=plan.mode == "refresh-only"))
     changes = plan.resource_changes()
     outputs = outputs_changes_text(plan.outputs)
     if plan.mode == "refresh-only":

@@ -90,6 +90,10 @@ def test_apply_protects_the_vm_and_a_tick_backs_it_up_and_restores_the_latest(
     # a refresh brings it into the computed recovery_points, newest first
     _tick(ws, "2030-01-02T03:00:00Z")
     newest, oldest = as_json(ws, "backup", "list", ADDRESS)
+    # new points are what the schedule is for: not drift (recovery_points is observed)
+    drift = ws.run("drift", "-no-color")
+    assert drift.exit_code == 0 and "No drift." in drift.output, drift.output
+    assert "recovery_points" in ws.ok("plan", "-refresh-only", "-no-color")  # but refreshed
     ws.ok("apply", "-refresh-only", "-auto-approve", "-no-color")
     points = ws.state(ADDRESS)["recovery_points"]
     assert (

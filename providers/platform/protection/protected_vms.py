@@ -183,6 +183,7 @@ class BackupProtectedVm(ResourceType):
             "recovery_points": Attribute(
                 type="list(any)",
                 computed=True,
+                observed=True,  # every backup adds one: not drift
                 description=f"{POINT_KEYS}, newest first: recovery_points[0].id is the latest "
                 "backup (a restore point id, for vm_restore or managed_disk)",
             ),
