@@ -25,7 +25,7 @@ from engine.dynamic import count_problems, iterations
 from engine.expr import evaluate, evaluate_marked
 from engine.exprnodes import EvalContext, EvalError, Expr
 from engine.graph import LocalIndex
-from engine.typeconv import convert, parse_type
+from engine.typeconv import convert, is_set, parse_type, type_name
 from sdk import ProviderContext
 from sdk.addrs import InstanceKey, ResourceAddr
 from sdk.diagnostics import Diagnostics, SourceRange, error
@@ -225,13 +225,14 @@ class Evaluator:
                 return None, diags
             if isinstance(value, dict):
                 return [(str(k), value[k]) for k in sorted(value)], diags
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            if is_set(value) and all(isinstance(v, str) for v in value):
                 return [(v, v) for v in sorted(set(value))], diags
+            listed = "a list or tuple" if isinstance(value, list) else f"a {type_name(value)}"
             diags.append(
                 error(
                     "Invalid for_each argument",
-                    f"{rng}: for_each of {addr} must be a map or a set of strings; "
-                    "wrap a list of strings in toset(...)",
+                    f"{rng}: the for_each of {addr} must be a map, or a set of strings, "
+                    f"and it is {listed}; convert a list of strings with toset(...)",
                     rng,
                     address=addr,
                 )

@@ -89,27 +89,32 @@ def _no_resources(addr: ResourceAddr) -> Any:
 
 def type_from_expr(expr: Expr) -> TypeConstraint:
     """Read a type constraint (``list(string)``, ``object({...})``) from an expression."""
-    text = _type_text(expr)
+    values: list[Any] = []  # optional() defaults, written $N in the text
+    text = _type_text(expr, values)
     try:
-        return parse_type(text)
+        return parse_type(text, tuple(values))
     except ValueError as err:
         raise EvalError(f"Invalid type: {err}", _TYPE_HINT, expr.range) from None
 
 
 _TYPE_HINT = (
     "a type is string, number, bool, any, list(T), set(T), map(T), "
-    "object({name = T, other = optional(T)}) or tuple([T, ...])"
+    "object({name = T, other = optional(T), more = optional(T, default)}) or tuple([T, ...])"
 )
 
 
-def _type_text(expr: Expr) -> str:
-    """Render a type expression back to its canonical text, refusing anything else."""
+def _type_text(expr: Expr, values: list[Any]) -> str:
+    """Render a type expression back to its canonical text, refusing anything else; an
+    ``optional`` default is evaluated into ``values`` and written ``$N``."""
     if isinstance(expr, Name):
         return expr.name
     if isinstance(expr, FunctionCall):
-        return f"{expr.name}({', '.join(_type_text(a) for a in expr.args)})"
+        if expr.name == "optional" and len(expr.args) == 2:
+            values.append(static_value(expr.args[1]))
+            return f"optional({_type_text(expr.args[0], values)}, ${len(values) - 1})"
+        return f"{expr.name}({', '.join(_type_text(a, values) for a in expr.args)})"
     if isinstance(expr, TupleExpr):
-        return "[" + ", ".join(_type_text(a) for a in expr.items) + "]"
+        return "[" + ", ".join(_type_text(a, values) for a in expr.items) + "]"
     if isinstance(expr, ObjectExpr):
         parts = []
         for k, v in expr.items:
@@ -120,7 +125,7 @@ def _type_text(expr: Expr) -> str:
             ):
                 raise EvalError("Invalid type: object attribute names must be names", "", k.range)
             key = k.value if isinstance(k, Literal) else k.name
-            parts.append(f"{key} = {_type_text(v)}")
+            parts.append(f"{key} = {_type_text(v, values)}")
         return "{" + ", ".join(parts) + "}"
     if isinstance(expr, Template) and len(expr.parts) == 1 and isinstance(expr.parts[0], Literal):
         # Terraform 0.11 wrote types as strings: "string", "list", "map"

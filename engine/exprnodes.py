@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from engine.typeconv import number_str, type_name
+from engine.numbers import format_number
+from engine.typeconv import type_name
 from sdk.addrs import ResourceAddr
 from sdk.diagnostics import SourceRange
 from sdk.values import UNKNOWN, unmark
@@ -181,7 +182,7 @@ def _to_template_string(value: Any, range: SourceRange) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return number_str(value)
+        return format_number(value)
     if value is None:
         raise EvalError(
             "Cannot include a null value in a string template",
@@ -284,7 +285,7 @@ def key_string(key: Any, range: SourceRange) -> str:
     if isinstance(key, str):
         return key
     if isinstance(key, int | float) and not isinstance(key, bool):
-        return number_str(key)
+        return format_number(key)
     if isinstance(key, bool):
         return "true" if key else "false"
     raise EvalError(f"An object key must be a string, not a {type_name(key)}", "", range)

@@ -37,7 +37,8 @@ from engine.functions import (
     FunctionError,
     call_problem,
 )
-from engine.typeconv import type_name
+from engine.numbers import arithmetic, compare, is_number
+from engine.typeconv import TypeConstraint, convert, type_name, unified_primitive
 from sdk.diagnostics import SourceRange
 from sdk.values import UNKNOWN, is_wholly_known
 
@@ -170,18 +171,18 @@ class Unary(Expr):
         if v is UNKNOWN:
             return UNKNOWN
         if self.op == "!":
-            if not isinstance(v, bool):
-                raise EvalError(f"Cannot apply ! to a {type_name(v)}", "! needs a bool", self.range)
-            return not v
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise EvalError(f"Cannot negate a {type_name(v)}", "- needs a number", self.range)
-        return -v
+            return not _operand(v, "bool", "unary", self.operand.range)
+        return arithmetic("-", 0, _operand(v, "number", "unary", self.operand.range))
 
 
-_VERBS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "take the modulo of"}
+_KINDS = {"&&": "bool", "||": "bool"}  # every other operator but == and != takes numbers
 
 
 class Binary(Expr):
+    """An operator: ``==``/``!=`` compare without converting (``"5" == 5`` is false); every
+    other operator converts its operands to its own type first (``"5" + 1`` is 6,
+    ``"true" && true`` is true), with Terraform's error where one cannot be."""
+
     def __init__(self, op: str, left: Expr, right: Expr, range: SourceRange):
         self.op, self.left, self.right, self.range = op, left, right, range
 
@@ -197,67 +198,71 @@ class Binary(Expr):
                 return UNKNOWN
             same = _equal(a, b)
             return same if op == "==" else not same
-        if a is UNKNOWN or b is UNKNOWN:
+        kind = _KINDS.get(op, "number")
+        x = UNKNOWN if a is UNKNOWN else _operand(a, kind, "left", self.left.range)
+        y = UNKNOWN if b is UNKNOWN else _operand(b, kind, "right", self.right.range)
+        if x is UNKNOWN or y is UNKNOWN:
             return UNKNOWN
-        if op in ("&&", "||"):
-            for v, side in ((a, self.left), (b, self.right)):
-                if not isinstance(v, bool):
-                    raise EvalError(
-                        f"The operands of {op} must be bools, not a {type_name(v)}", "", side.range
-                    )
-            return (a and b) if op == "&&" else (a or b)
-        for v in (a, b):
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                other = b if v is a else a
-                if op in _VERBS:
-                    what = f"cannot {_VERBS[op]} a {type_name(a)} and a {type_name(b)}"
-                else:
-                    what = f"cannot compare a {type_name(a)} and a {type_name(b)} with {op}"
-                hint = ""
-                if isinstance(v, str) and not isinstance(other, str):
-                    hint = "convert with tonumber() if the string holds a number"
-                raise EvalError(what[0].upper() + what[1:], hint, self.range)
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if op == "/":
-            if b == 0:
-                raise EvalError("Division by zero", "", self.range)
-            q = a / b
-            return int(q) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else q
-        if op == "%":
-            if b == 0:
-                raise EvalError("Modulo by zero", "", self.range)
-            return a % b
-        if op == "<":
-            return a < b
-        if op == ">":
-            return a > b
-        if op == "<=":
-            return a <= b
-        if op == ">=":
-            return a >= b
-        raise AssertionError(op)
+        if op == "&&":
+            return x and y
+        if op == "||":
+            return x or y
+        if op in _ORDER:
+            return _ORDER[op](compare(x, y))
+        try:
+            return arithmetic(op, x, y)
+        except ZeroDivisionError:
+            what = "Division" if op == "/" else "Modulo"
+            raise EvalError(f"{what} by zero", "the right operand is 0", self.right.range) from None
+        except OverflowError as err:
+            raise EvalError("Invalid arithmetic", str(err), self.range) from None
+
+
+_ORDER: dict[str, Callable[[int], bool]] = {
+    "<": lambda c: c < 0,
+    ">": lambda c: c > 0,
+    "<=": lambda c: c <= 0,
+    ">=": lambda c: c >= 0,
+}
+
+
+def _operand(value: Any, kind: str, side: str, range: SourceRange) -> Any:
+    """``value`` converted to an operator's type (``"5"`` to 5, ``"true"`` to true), or
+    Terraform's "Invalid operand" error naming the side."""
+    if value is None:
+        raise EvalError(
+            "Invalid operand",
+            f"Unsuitable value for {side} operand: argument must not be null.",
+            range,
+        )
+    try:
+        return convert(value, TypeConstraint(kind))
+    except ValueError:
+        raise EvalError(
+            "Invalid operand",
+            f"Unsuitable value for {side} operand: a {kind} is required.",
+            range,
+        ) from None
 
 
 def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, list):
+    if is_number(a) and is_number(b):
+        return compare(a, b) == 0
+    if isinstance(a, list) and isinstance(b, list):  # a set read back from state is a list
         return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
+    if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    return a == b
+    return type(a) is type(b) and a == b
 
 
 class Conditional(Expr):
+    """``c ? a : b``. Only the chosen branch's errors count (``x == null ? "" : x.name``
+    works), but the result has the type both branches unify to, as in Terraform: a
+    number or bool against a string becomes a string; a number against a bool is
+    an error."""
+
     def __init__(self, cond: Expr, then: Expr, otherwise: Expr, range: SourceRange):
         self.cond, self.then, self.otherwise, self.range = cond, then, otherwise, range
 
@@ -269,13 +274,31 @@ class Conditional(Expr):
         if c is UNKNOWN:
             self._branch_marks(e)
             return UNKNOWN
-        if not isinstance(c, bool):
+        if c is None or not isinstance(c, bool) and c not in ("true", "false"):
             raise EvalError(
                 f"The condition is a {type_name(c)}, not a bool",
                 "a condition must be true or false (compare with == to make one)",
                 self.cond.range,
             )
-        return self.then._ev(e) if c else self.otherwise._ev(e)
+        chosen, other = (
+            (self.then, self.otherwise) if c in (True, "true") else (self.otherwise, self.then)
+        )
+        value = chosen._ev(e)
+        try:  # only its type matters, and it may fail where it is not chosen
+            other_value = other._ev(ExprEvaluator(e.ctx, e.scope))
+        except EvalError:
+            return value
+        try:
+            kind = unified_primitive([value, other_value])
+        except ValueError:
+            t, f = (value, other_value) if chosen is self.then else (other_value, value)
+            raise EvalError(
+                "Inconsistent conditional result types",
+                "The true and false result expressions must have consistent types. The "
+                f"'true' value is {type_name(t)}, but the 'false' value is {type_name(f)}.",
+                self.range,
+            ) from None
+        return value if kind is None else convert(value, TypeConstraint(kind))
 
     def _branch_marks(self, e: ExprEvaluator) -> None:
         """Either branch may be the value: the unknown result carries the marks of both."""

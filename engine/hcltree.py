@@ -34,6 +34,7 @@ from engine.exprnodes import (
 from engine.exprops import Binary, Conditional, ForExpr, FunctionCall, Unary
 from engine.exprrefs import GetAttr, Index, Name, Splat, SplatItem
 from engine.hcltext import SyntaxProblem, heredoc_as_string, unescape
+from engine.numbers import literal_number
 from sdk.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 
 
@@ -162,7 +163,7 @@ class _Converter:
         return Literal(int(node.children[0]), self.rng(node))
 
     def x_float_lit(self, node: Tree) -> Expr:
-        return Literal(float(node.children[0]), self.rng(node))
+        return Literal(literal_number(str(node.children[0])), self.rng(node))  # 2.0 is 2
 
     def x_literal_value(self, node: Tree) -> Expr:
         text = str(node.children[0])

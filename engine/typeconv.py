@@ -11,11 +11,11 @@ holds: values are plain Python values (see ``sdk/values.py``); ``None`` and
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.numbers import exact, format_number, is_number, normalize, parse_number
 from sdk.values import UNKNOWN
 
 
@@ -47,13 +47,27 @@ class TypeConstraint:
     attrs: tuple[tuple[str, TypeConstraint], ...] = ()
     optional: frozenset[str] = field(default_factory=frozenset)
     elems: tuple[TypeConstraint, ...] = ()
+    #: ``optional(T, default)``: attribute name and the default as JSON text (hashable)
+    defaults: tuple[tuple[str, str], ...] = ()
+
+    def default(self, name: str) -> Any:
+        """The default of optional attribute ``name`` (``None`` when it has none)."""
+        for k, text in self.defaults:
+            if k == name:
+                return json.loads(text)
+        return None
 
     def __str__(self) -> str:
         if self.kind in ("list", "set", "map"):
             return f"{self.kind}({self.elem})"
         if self.kind == "object":
+            given = dict(self.defaults)
             inner = ", ".join(
-                f"{k} = optional({t})" if k in self.optional else f"{k} = {t}"
+                f"{k} = {t}"
+                if k not in self.optional
+                else f"{k} = optional({t}, {given[k]})"
+                if k in given
+                else f"{k} = optional({t})"
                 for k, t in self.attrs
             )
             return f"object({{{inner}}})"
@@ -63,11 +77,13 @@ class TypeConstraint:
 
 
 _PRIMITIVES = {"string", "number", "bool", "any"}
-_TOKEN_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*|[(){}\[\],=:])")
+_TOKEN_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*|\$[0-9]+|[(){}\[\],=:])")
 
 
-def parse_type(text: str) -> TypeConstraint:
-    """Parse ``list(string)``, ``object({a = number, b = optional(bool)})`` …; ValueError."""
+def parse_type(text: str, values: tuple[Any, ...] = ()) -> TypeConstraint:
+    """Parse ``list(string)``, ``object({a = number, b = optional(bool, true)})`` …;
+    ValueError. An ``optional`` default is written ``$N``, standing for ``values[N]``
+    (the caller evaluated it)."""
     tokens: list[str] = []
     pos = 0
     text = text.strip()
@@ -104,6 +120,7 @@ def parse_type(text: str) -> TypeConstraint:
             take("{")
             attrs: list[tuple[str, TypeConstraint]] = []
             optional: set[str] = set()
+            defaults: list[tuple[str, str]] = []
             while tokens[i] != "}":
                 key = take()
                 if tokens[i] not in ("=", ":"):
@@ -114,7 +131,8 @@ def parse_type(text: str) -> TypeConstraint:
                     take("(")
                     attrs.append((key, one()))
                     if tokens[i] == ",":
-                        raise ValueError("optional() defaults are not supported")
+                        take()
+                        defaults.append((key, _default(key, take(), attrs[-1][1], values)))
                     take(")")
                     optional.add(key)
                 else:
@@ -123,7 +141,12 @@ def parse_type(text: str) -> TypeConstraint:
                     take()
             take("}")
             take(")")
-            return TypeConstraint("object", attrs=tuple(attrs), optional=frozenset(optional))
+            return TypeConstraint(
+                "object",
+                attrs=tuple(attrs),
+                optional=frozenset(optional),
+                defaults=tuple(defaults),
+            )
         if name == "tuple":
             take("(")
             take("[")
@@ -143,6 +166,18 @@ def parse_type(text: str) -> TypeConstraint:
     return result
 
 
+def _default(name: str, token: str, t: TypeConstraint, values: tuple[Any, ...]) -> str:
+    """An ``optional`` default, converted to its attribute's type, as JSON text."""
+    if not token.startswith("$") or int(token[1:]) >= len(values):
+        raise ValueError(f'the default of "{name}" must be a constant value')
+    value = values[int(token[1:])]
+    try:
+        converted = convert(value, t)
+    except ValueError as err:
+        raise ValueError(f'the default of "{name}" does not fit {t}: {err}') from None
+    return json.dumps(converted, sort_keys=True)
+
+
 def convert(value: Any, t: TypeConstraint | None, path: str = "") -> Any:
     """Convert ``value`` to type ``t`` as Terraform would; ValueError saying where and why."""
     if t is None or t.kind == "any" or value is None or value is UNKNOWN:
@@ -155,10 +190,10 @@ def convert(value: Any, t: TypeConstraint | None, path: str = "") -> Any:
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, int | float):
-            return number_str(value)
+            return format_number(value)
     elif kind == "number":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
+        if is_number(value):
+            return normalize(exact(value))
         if isinstance(value, str):
             try:
                 return parse_number(value)
@@ -186,9 +221,11 @@ def convert(value: Any, t: TypeConstraint | None, path: str = "") -> Any:
         out_obj: dict[str, Any] = {}
         for name, at in t.attrs:
             sub = f"{path}.{name}" if path else name
-            if name in value:
+            if value.get(name) is not None:
                 out_obj[name] = convert(value[name], at, sub)
-            elif name in t.optional:
+            elif name in t.optional:  # absent or null: the default (nested ones too)
+                out_obj[name] = convert(t.default(name), at, sub)
+            elif name in value:
                 out_obj[name] = None
             else:
                 raise ValueError(f'attribute "{sub}" is required by type {t}')
@@ -197,6 +234,19 @@ def convert(value: Any, t: TypeConstraint | None, path: str = "") -> Any:
             raise ValueError(f'unexpected attribute "{extra[0]}"{where}; type {t} has no such')
         return out_obj
     raise ValueError(f"expected {_article(t)}{where}, got {_article_value(value)}")
+
+
+def unified_primitive(values: list[Any]) -> str | None:
+    """The primitive type ``values`` unify to as Terraform's cty does, when they are of
+    more than one: ``"string"`` when a string is among strings, numbers and bools; None
+    when they are of one type already (or not all primitive, or null or unknown);
+    ValueError for numbers with bools, which have no common type."""
+    kinds = {type_name(v) for v in values if v is not None and v is not UNKNOWN}
+    if len(kinds) <= 1 or not kinds <= {"string", "number", "bool"}:
+        return None
+    if "string" in kinds:
+        return "string"
+    raise ValueError("bool and number have no common type")
 
 
 def _article(t: TypeConstraint) -> str:
@@ -212,25 +262,6 @@ def _article_value(value: Any) -> str:
     return f"a {name}"
 
 
-def parse_number(text: str) -> int | float:
-    """A number from its text (``"3"`` → 3, ``" 2.5 "`` → 2.5); ValueError otherwise."""
-    text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        f = float(text)
-        if math.isnan(f) or math.isinf(f):
-            raise ValueError(text) from None
-        return f
-
-
-def number_str(value: int | float) -> str:
-    """A number as HCL prints it: whole floats without ``.0``."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return str(value)
-
-
 def _sort_key(v: Any) -> tuple[int, Any]:
     if isinstance(v, bool):
         return (0, v)
@@ -241,8 +272,22 @@ def _sort_key(v: Any) -> tuple[int, Any]:
     return (3, json.dumps(v, sort_keys=True, default=str))
 
 
+class SetValue(list):  # type: ignore[type-arg]
+    """A set as an expression holds one: a ``list`` (everything that reads a list reads
+    it), typed so that what needs a set (a resource's ``for_each``) can tell it from a
+    list or tuple."""
+
+    __slots__ = ()
+
+
+def is_set(value: Any) -> bool:
+    """True for a set made by ``toset``, a set function or a ``set(...)`` conversion."""
+    return isinstance(value, SetValue)
+
+
 def as_set(values: list[Any]) -> list[Any]:
-    """A set as bcdr holds one: a list without duplicates, in a stable sorted order."""
+    """A set as bcdr holds one: a list without duplicates, in a stable sorted order (a
+    ``SetValue``)."""
     out: list[Any] = []
     seen: set[str] = set()
     for v in values:
@@ -250,4 +295,4 @@ def as_set(values: list[Any]) -> list[Any]:
         if key not in seen:
             seen.add(key)
             out.append(v)
-    return sorted(out, key=_sort_key)
+    return SetValue(sorted(out, key=_sort_key))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from engine.typeconv import number_str, parse_number, type_name
+from engine.numbers import format_number, parse_number
+from engine.typeconv import type_name
 
 
 class FunctionError(ValueError):
@@ -47,7 +48,7 @@ def as_string(value: Any, arg: str = "argument") -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return number_str(value)
+        return format_number(value)
     need(value, str, "a string", arg)
     return value
 

@@ -5,7 +5,8 @@ Always holds: ``file`` and ``fileexists`` read relative to ``base`` (the spec di
 given by ``engine/exprops.py`` as ``path.module``) and only read; a missing or unreadable file,
 bad JSON, CSV or base64, or an unknown text encoding is a ``FunctionError`` saying which
 and what to check; ``jsonencode`` prints as Terraform (Go) does: keys sorted, ``<>&``
-escaped, whole numbers without ``.0``.
+escaped, numbers in their
+shortest text (``engine/numbers.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.functions.args import FunctionError, as_number, as_string, need
+from engine.numbers import format_number, is_number, parse_number
 from engine.typeconv import TypeConstraint, convert, type_name
 
 
@@ -37,14 +39,17 @@ def f_fileexists(path: Any, *, base: str = ".") -> bool:
     return (Path(base) / as_string(path, "path")).is_file()
 
 
-def _whole_numbers(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return int(value)
+def _json(value: Any) -> str:
+    """Compact JSON with keys sorted and numbers in their shortest text (``2``, not
+    ``2.0``; ``100000000000000000000``, not ``1e+20``), as Terraform writes it."""
+    if is_number(value):
+        return format_number(value)
     if isinstance(value, list):
-        return [_whole_numbers(v) for v in value]
+        return "[" + ",".join(_json(v) for v in value) + "]"
     if isinstance(value, dict):
-        return {k: _whole_numbers(v) for k, v in value.items()}
-    return value
+        items = sorted(value.items())
+        return "{" + ",".join(f"{_json(str(k))}:{_json(v)}" for k, v in items) + "}"
+    return json.dumps(value, ensure_ascii=False)
 
 
 _GO_ESCAPE_TABLE = str.maketrans(
@@ -53,16 +58,13 @@ _GO_ESCAPE_TABLE = str.maketrans(
 
 
 def f_jsonencode(value: Any) -> str:
-    text = json.dumps(
-        _whole_numbers(value), separators=(",", ":"), ensure_ascii=False, sort_keys=True
-    )
-    return text.translate(_GO_ESCAPE_TABLE)
+    return _json(value).translate(_GO_ESCAPE_TABLE)
 
 
 def f_jsondecode(text: Any) -> Any:
     need(text, str, "a string")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=parse_number)  # 2.0 is the number 2
     except json.JSONDecodeError as err:
         raise FunctionError(f"invalid JSON: {err}") from None
 

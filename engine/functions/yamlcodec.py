@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from engine.functions.args import FunctionError, as_string
-from engine.typeconv import number_str
+from engine.numbers import format_number
 
 
 @cache
@@ -30,7 +30,7 @@ def _codec() -> tuple[type, type]:
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
 
     def number(dumper: yaml.SafeDumper, data: float) -> Any:
-        return dumper.represent_scalar("tag:yaml.org,2002:float", number_str(data))
+        return dumper.represent_scalar("tag:yaml.org,2002:float", format_number(data))
 
     Dumper.add_representer(str, string)
     Dumper.add_representer(float, number)

@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.text import Text
 
+from engine.numbers import format_number
 from engine.plan import Action
 from sdk.units import cost_words
 from sdk.values import UNKNOWN
@@ -44,7 +45,7 @@ def format_value(value: Any, indent: int = 0) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return repr(value)
+        return format_number(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     pad = " " * (indent + 4)
