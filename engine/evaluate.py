@@ -227,12 +227,10 @@ class Evaluator:
                 return [(str(k), value[k]) for k in sorted(value)], diags
             if is_set(value) and all(isinstance(v, str) for v in value):
                 return [(v, v) for v in sorted(set(value))], diags
-            listed = "a list or tuple" if isinstance(value, list) else f"a {type_name(value)}"
             diags.append(
                 error(
                     "Invalid for_each argument",
-                    f"{rng}: the for_each of {addr} must be a map, or a set of strings, "
-                    f"and it is {listed}; convert a list of strings with toset(...)",
+                    f"{rng}: {for_each_problem(value)}",
                     rng,
                     address=addr,
                 )
@@ -365,3 +363,24 @@ def configure_providers(
         )
         diags.extend(provider.configure(ctx))
     return diags
+
+
+def for_each_problem(value: Any) -> str:
+    """Why a known ``for_each`` value that is neither a map nor a set of strings is
+    refused, in Terraform's words, with the fix for a list (``toset``)."""
+    if value is None:
+        return 'The given "for_each" argument value is null. A map, or set of strings is allowed.'
+    if is_set(value):
+        kinds = {type_name(v) for v in value}
+        given = f"set of {kinds.pop() if len(kinds) == 1 else 'dynamic'}"
+    else:
+        given = "tuple" if isinstance(value, list) else type_name(value)
+    fix = (
+        " Convert a list of strings to a set with toset(...), e.g. for_each = toset(var.names)."
+        if isinstance(value, list)
+        else ""
+    )
+    return (
+        'The given "for_each" argument value is unsuitable: the "for_each" argument must be a '
+        f"map, or set of strings, and you have provided a value of type {given}.{fix}"
+    )

@@ -111,7 +111,8 @@ def _type_text(expr: Expr, values: list[Any]) -> str:
     if isinstance(expr, FunctionCall):
         if expr.name == "optional" and len(expr.args) == 2:
             values.append(static_value(expr.args[1]))
-            return f"optional({_type_text(expr.args[0], values)}, ${len(values) - 1})"
+            n = len(values) - 1  # before the attribute's type adds its own defaults
+            return f"optional({_type_text(expr.args[0], values)}, ${n})"
         return f"{expr.name}({', '.join(_type_text(a, values) for a in expr.args)})"
     if isinstance(expr, TupleExpr):
         return "[" + ", ".join(_type_text(a, values) for a in expr.items) + "]"

@@ -117,6 +117,13 @@ class Expr:
     def children(self) -> list[Expr]:
         return []
 
+    def result_kind(self) -> str | None:
+        """The primitive type (``string``, ``number`` or ``bool``) this expression always
+        gives, known without evaluating it; None when knowing it takes evaluating (a
+        reference, a collection, most function calls). A conditional unifies its result
+        with the other branch's kind, so it never evaluates a branch it did not choose."""
+        return None
+
     def __reduce__(self) -> tuple[type[Expr], tuple[Any, ...]]:
         """Pickled as the class and its constructor's arguments (every node's ``__init__``
         keeps each argument under its own name): the parse cache reads a node back with
@@ -142,6 +149,9 @@ class Literal(Expr):
     def _ev(self, e: ExprEvaluator) -> Any:
         return self.value
 
+    def result_kind(self) -> str | None:
+        return type_name(self.value) if isinstance(self.value, str | int | float) else None
+
 
 class TemplateText(Literal):
     """A piece of literal text inside a template (as opposed to an interpolated literal)."""
@@ -161,6 +171,11 @@ class Template(Expr):
         if len(self.parts) == 1 and not isinstance(self.parts[0], TemplateText | TemplateDirective):
             return self.parts[0]._ev(e)  # "${x}" keeps x's type, as in Terraform
         return join_parts(self.parts, e)
+
+    def result_kind(self) -> str | None:
+        if len(self.parts) == 1 and not isinstance(self.parts[0], TemplateText | TemplateDirective):
+            return self.parts[0].result_kind()
+        return "string"
 
 
 def join_parts(parts: list[Expr], e: ExprEvaluator) -> Any:

@@ -7,8 +7,9 @@ in ``UNKNOWN_AWARE``; ``try``/``can`` catch only ``EvalError`` (user mistakes), 
 bugs, and never a call of an unknown function or with the wrong number of arguments
 inside them (a mistake in the configuration, not a failure at run time); a function
 that gives a new value on every call (``timestamp``, ``uuid``) is ``UNKNOWN`` while
-planning; a wrong operand type is an ``EvalError`` that names both types; a result computed
-from a marked value is marked (``sensitive()`` marks, ``nonsensitive()`` unmarks), and
+planning; an operand that does not convert to its operator's type is an ``EvalError``
+naming the side; a conditional never evaluates the branch it did not choose; a result
+computed from a marked value is marked (``sensitive()`` marks, ``nonsensitive()`` unmarks), and
 a conditional whose condition is unknown carries the marks of both branches.
 """
 
@@ -33,12 +34,13 @@ from engine.functions import (
     IMPURE_FUNCTIONS,
     LAZY_FUNCTIONS,
     MARK_FUNCTIONS,
+    RESULT_KINDS,
     UNKNOWN_AWARE,
     FunctionError,
     call_problem,
 )
 from engine.numbers import arithmetic, compare, is_number
-from engine.typeconv import TypeConstraint, convert, type_name, unified_primitive
+from engine.typeconv import TypeConstraint, convert, type_name, unify_kinds, value_kind
 from sdk.diagnostics import SourceRange
 from sdk.values import UNKNOWN, is_wholly_known
 
@@ -49,6 +51,9 @@ class FunctionCall(Expr):
 
     def children(self) -> list[Expr]:
         return self.args
+
+    def result_kind(self) -> str | None:
+        return RESULT_KINDS.get(self.name)
 
     def _ev(self, e: ExprEvaluator) -> Any:
         problem = call_problem(self.name, None if self.expand else len(self.args))
@@ -174,6 +179,9 @@ class Unary(Expr):
             return not _operand(v, "bool", "unary", self.operand.range)
         return arithmetic("-", 0, _operand(v, "number", "unary", self.operand.range))
 
+    def result_kind(self) -> str | None:
+        return "bool" if self.op == "!" else "number"
+
 
 _KINDS = {"&&": "bool", "||": "bool"}  # every other operator but == and != takes numbers
 
@@ -188,6 +196,9 @@ class Binary(Expr):
 
     def children(self) -> list[Expr]:
         return [self.left, self.right]
+
+    def result_kind(self) -> str | None:
+        return "number" if self.op in ("+", "-", "*", "/", "%") else "bool"
 
     def _ev(self, e: ExprEvaluator) -> Any:
         a = self.left._ev(e)
@@ -258,10 +269,10 @@ def _equal(a: Any, b: Any) -> bool:
 
 
 class Conditional(Expr):
-    """``c ? a : b``. Only the chosen branch's errors count (``x == null ? "" : x.name``
-    works), but the result has the type both branches unify to, as in Terraform: a
-    number or bool against a string becomes a string; a number against a bool is
-    an error."""
+    """``c ? a : b``. Only the chosen branch is evaluated (``x == null ? "" : x.name``
+    works), but the result has the type both branches unify to, as in Terraform, where the
+    other branch's type is known without evaluating it (``result_kind``): a number or
+    bool against a string becomes a string; a number against a bool is an error."""
 
     def __init__(self, cond: Expr, then: Expr, otherwise: Expr, range: SourceRange):
         self.cond, self.then, self.otherwise, self.range = cond, then, otherwise, range
@@ -280,25 +291,31 @@ class Conditional(Expr):
                 "a condition must be true or false (compare with == to make one)",
                 self.cond.range,
             )
-        chosen, other = (
-            (self.then, self.otherwise) if c in (True, "true") else (self.otherwise, self.then)
-        )
+        then = c in (True, "true")
+        chosen, other = (self.then, self.otherwise) if then else (self.otherwise, self.then)
         value = chosen._ev(e)
-        try:  # only its type matters, and it may fail where it is not chosen
-            other_value = other._ev(ExprEvaluator(e.ctx, e.scope))
-        except EvalError:
+        other_kind = other.result_kind()  # never evaluated: it may fail where not chosen
+        kind = value_kind(value)
+        if kind is None or other_kind is None:
             return value
         try:
-            kind = unified_primitive([value, other_value])
+            unified = unify_kinds(kind, other_kind)
         except ValueError:
-            t, f = (value, other_value) if chosen is self.then else (other_value, value)
+            t, f = (kind, other_kind) if then else (other_kind, kind)
             raise EvalError(
                 "Inconsistent conditional result types",
                 "The true and false result expressions must have consistent types. The "
-                f"'true' value is {type_name(t)}, but the 'false' value is {type_name(f)}.",
+                f"'true' value is {t}, but the 'false' value is {f}.",
                 self.range,
             ) from None
-        return value if kind is None else convert(value, TypeConstraint(kind))
+        return value if unified == kind else convert(value, TypeConstraint(unified))
+
+    def result_kind(self) -> str | None:
+        a, b = self.then.result_kind(), self.otherwise.result_kind()
+        try:
+            return unify_kinds(a, b) if a is not None and b is not None else None
+        except ValueError:
+            return None
 
     def _branch_marks(self, e: ExprEvaluator) -> None:
         """Either branch may be the value: the unknown result carries the marks of both."""

@@ -163,7 +163,13 @@ class _Converter:
         return Literal(int(node.children[0]), self.rng(node))
 
     def x_float_lit(self, node: Tree) -> Expr:
-        return Literal(literal_number(str(node.children[0])), self.rng(node))  # 2.0 is 2
+        text = str(node.children[0])
+        try:
+            return Literal(literal_number(text), self.rng(node))  # 2.0 is the number 2
+        except ValueError:
+            raise SyntaxProblem(
+                f"Invalid number {text}", "a number must be below 1e308", self.rng(node)
+            ) from None
 
     def x_literal_value(self, node: Tree) -> Expr:
         text = str(node.children[0])

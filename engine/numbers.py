@@ -90,9 +90,11 @@ def parse_number(text: str) -> int | float:
     → 1000); ValueError when it is not one."""
     text = text.strip()
     try:
-        return int(text)
+        n = int(text)
     except ValueError:
         pass
+    else:
+        return n if abs(n) < _INT_LIMIT else normalize(Decimal(n))
     if not text or text.lower().lstrip("+-") in ("inf", "infinity", "nan", "snan"):
         raise ValueError(text)
     try:

@@ -236,17 +236,23 @@ def convert(value: Any, t: TypeConstraint | None, path: str = "") -> Any:
     raise ValueError(f"expected {_article(t)}{where}, got {_article_value(value)}")
 
 
-def unified_primitive(values: list[Any]) -> str | None:
-    """The primitive type ``values`` unify to as Terraform's cty does, when they are of
-    more than one: ``"string"`` when a string is among strings, numbers and bools; None
-    when they are of one type already (or not all primitive, or null or unknown);
-    ValueError for numbers with bools, which have no common type."""
-    kinds = {type_name(v) for v in values if v is not None and v is not UNKNOWN}
-    if len(kinds) <= 1 or not kinds <= {"string", "number", "bool"}:
-        return None
-    if "string" in kinds:
+def value_kind(value: Any) -> str | None:
+    """``string``, ``number`` or ``bool`` for a value of that type; None for null,
+    unknown and collections."""
+    if isinstance(value, str | int | float):
+        return type_name(value)
+    return None
+
+
+def unify_kinds(a: str, b: str) -> str:
+    """The primitive type two primitive types unify to, as Terraform's cty does: the type
+    itself when they are one; ``string`` when either is a string (numbers and bools
+    convert to strings); ValueError for a number and a bool, which have no common type."""
+    if a == b:
+        return a
+    if "string" in (a, b):
         return "string"
-    raise ValueError("bool and number have no common type")
+    raise ValueError(f"{a} and {b} have no common type")
 
 
 def _article(t: TypeConstraint) -> str:

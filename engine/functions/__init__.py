@@ -124,6 +124,7 @@ __all__ = [
     "CONTEXT_ARGS",
     "IMPURE_FUNCTIONS",
     "MARK_FUNCTIONS",
+    "RESULT_KINDS",
     "UNKNOWN_AWARE",
     "FunctionError",
     "arity",
@@ -270,6 +271,24 @@ _PATH_FUNCTIONS = ("abspath", "file", "filebase64", "fileexists", "fileset", "te
 CONTEXT_ARGS: dict[str, tuple[str, ...]] = {
     **{name: ("base",) for name in (*_PATH_FUNCTIONS, *sorted(FILE_HASHES))},
     "plantimestamp": ("plan_time",),
+}
+#: functions whose result is always of one primitive type (or null), for a conditional
+#: to unify with the branch it did not evaluate (``c ? 1 : tostring(x)`` is a string)
+RESULT_KINDS: dict[str, str] = {
+    **dict.fromkeys(
+        "format join lower upper title replace substr trim trimspace trimprefix trimsuffix "
+        "chomp indent strrev tostring jsonencode yamlencode base64encode base64decode md5 "
+        "sha1 sha256 sha512 formatdate timeadd cidrhost cidrnetmask".split(),
+        "string",
+    ),
+    **dict.fromkeys(
+        "tonumber length abs ceil floor max min parseint pow log signum sum".split(), "number"
+    ),
+    **dict.fromkeys(
+        "tobool contains startswith endswith strcontains alltrue anytrue can fileexists "
+        "issensitive".split(),
+        "bool",
+    ),
 }
 #: a new value on every call: unknown while planning, computed when applying
 IMPURE_FUNCTIONS = frozenset({"bcrypt", "timestamp", "uuid"})
