@@ -192,8 +192,8 @@ def convert(value: Any, t: TypeConstraint | None, path: str = "") -> Any:
         if isinstance(value, int | float):
             return format_number(value)
     elif kind == "number":
-        if is_number(value):
-            return normalize(exact(value))
+        if is_number(value):  # an int as it is; a whole float becomes an int (2.0 is 2)
+            return value if isinstance(value, int) else normalize(exact(value))
         if isinstance(value, str):
             try:
                 return parse_number(value)
