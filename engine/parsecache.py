@@ -22,7 +22,7 @@ from engine.configmodel import FileParts
 
 # Bump whenever a cached class moves or changes, so old entries are never unpickled into
 # the new classes: the version is part of every key, and unused entries are pruned.
-CACHE_VERSION = "bcdr-hcl-16"
+CACHE_VERSION = "bcdr-hcl-17"
 
 
 def cache_key(data: bytes, filename: str) -> str:
