@@ -59,6 +59,13 @@ _LABELS = {
     "import": 0,
     "bcdr": 0,
 }
+#: the blocks decoded by their own module: the decoder and the ``FileParts`` list it fills
+_DECODERS = {
+    "check": (decode_check, "checks"),
+    "moved": (decode_moved, "moved"),
+    "removed": (decode_removed, "removed"),
+    "import": (decode_import, "imports"),
+}
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # the lifecycle of every resource without a lifecycle block: one object (it is only read),
 # so the parse cache holds it once a file
@@ -145,22 +152,11 @@ def decode_file(text: str, filename: str) -> FileParts:
             out = _decode_output(block, d)
             if out is not None:
                 parts.outputs.append(out)
-        elif block.type == "check":
-            check = decode_check(block, d)
-            if check is not None:
-                parts.checks.append(check)
-        elif block.type == "moved":
-            moved = decode_moved(block, d)
-            if moved is not None:
-                parts.moved.append(moved)
-        elif block.type == "removed":
-            removed = decode_removed(block, d)
-            if removed is not None:
-                parts.removed.append(removed)
-        elif block.type == "import":
-            imported = decode_import(block, d)
-            if imported is not None:
-                parts.imports.append(imported)
+        elif block.type in _DECODERS:
+            decode, field_name = _DECODERS[block.type]
+            decoded = decode(block, d)
+            if decoded is not None:
+                getattr(parts, field_name).append(decoded)
         elif block.type == "bcdr":
             problems: list[Diagnostic] = []
             parts.backends.extend(decode_settings(block, problems))
