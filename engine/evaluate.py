@@ -345,7 +345,18 @@ def configure_providers(
                 )
             )
         elif block.alias:
-            targets.append((address, registry.aliased(block.name, block.alias), block))
+            aliased = registry.aliased(block.name, block.alias)
+            if aliased is None:
+                diags.append(
+                    error(
+                        f'Provider "{block.name}" cannot be configured twice',
+                        f"{block.range}: this installation of {block.name} makes no second "
+                        "instance; drop the alias block",
+                        block.range,
+                    )
+                )
+            else:
+                targets.append((address, aliased, block))
     for name, provider in registry.providers.items():
         targets.append((name, provider, config.providers.get(name)))
     for address, provider, block in targets:

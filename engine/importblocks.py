@@ -25,10 +25,9 @@ from typing import TYPE_CHECKING, Any
 from engine.configmodel import Block, ImportBlock
 from engine.expr import evaluate
 from engine.exprnodes import EvalContext, EvalError
-from engine.importer import read_object
+from engine.importer import fetch_object, read_object
 from engine.plan import Imported
 from engine.refactor import reference_address
-from sdk import ImportRequest, ReadRequest
 from sdk.diagnostics import Diagnostic, Diagnostics, error
 from sdk.values import UNKNOWN
 
@@ -213,15 +212,10 @@ def generate_config(
         if provider is None or schema is None:
             diags.append(error(f'Unknown resource type "{type_name}"', "", block.range))
             continue
-        resp = provider.import_resource(ImportRequest(type_name, block.to, id))
-        diags.extend(resp.diagnostics)
-        if resp.state is None:
-            if not resp.diagnostics.has_errors:
-                diags.append(error(f"Object {id} was not found", "check the id", block.range))
+        attrs, sub = fetch_object(provider, type_name, block.to, id, block.range, None)
+        diags.extend(sub)
+        if attrs is None:
             continue
-        read = provider.read(ReadRequest(type_name, block.to, id, resp.state))
-        diags.extend(read.diagnostics)
-        attrs = read.new_state if read.new_state is not None else resp.state
         blocks.append(
             f"# __generated__ by bcdr from the import block at {block.range}\n"
             f"# Please review these resources and move them into your main configuration.\n"

@@ -114,17 +114,8 @@ def read_object(
         return None, Diagnostics(
             [error(f'Unknown resource type "{inst.type}"', "", where or res.range)]
         )
-    diags = Diagnostics()
-    resp = provider.import_resource(ImportRequest(inst.type, str(inst), id))
-    diags.extend(resp.diagnostics)
-    if resp.diagnostics.has_errors or resp.state is None:
-        if not diags.has_errors:
-            diags.append(error(f"Object {id} was not found", "check the id", where, address=blame))
-        return None, diags
-    read = provider.read(ReadRequest(inst.type, str(inst), id, resp.state))
-    diags.extend(read.diagnostics)
-    attrs = read.new_state if read.new_state is not None else resp.state
-    if diags.has_errors or not is_wholly_known(attrs):
+    attrs, diags = fetch_object(provider, inst.type, str(inst), id, where, blame)
+    if attrs is None or not is_wholly_known(attrs):
         return None, diags
     graph, _ = build_graph(config, [])
     schema = registry.schema(inst.type)
@@ -141,3 +132,21 @@ def read_object(
         sensitive=sensitive_paths(schema) if schema else [],
     )
     return record, diags
+
+
+def fetch_object(
+    provider: Any, type_name: str, address: str, id: str, where: Any, blame: str | None
+) -> tuple[dict[str, Any] | None, Diagnostics]:
+    """The object ``id`` as the provider finds and reads it back (None, with why, when it
+    does not): what ``bcdr import``, an import block and ``-generate-config-out`` share."""
+    diags = Diagnostics()
+    resp = provider.import_resource(ImportRequest(type_name, address, id))
+    diags.extend(resp.diagnostics)
+    if resp.diagnostics.has_errors or resp.state is None:
+        if not diags.has_errors:
+            diags.append(error(f"Object {id} was not found", "check the id", where, address=blame))
+        return None, diags
+    read = provider.read(ReadRequest(type_name, address, id, resp.state))
+    diags.extend(read.diagnostics)
+    attrs = read.new_state if read.new_state is not None else resp.state
+    return (None if diags.has_errors else attrs), diags

@@ -168,9 +168,16 @@ def refresh(
     diags = Diagnostics()
     work = []
     for rec in records:
-        if registry.provider_for(rec.type) is not None and (
-            registry.provider_for(rec.type, rec.provider) is None
-        ):
+        if registry.provider_for(rec.type) is None:
+            diags.append(
+                error(
+                    f'State holds "{rec.address}" of unknown type "{rec.type}"',
+                    f"no installed provider serves {rec.type}; install it, or drop the "
+                    f"record with: bcdr state rm {rec.address}",
+                    address=rec.address,
+                )
+            )
+        elif registry.provider_for(rec.type, rec.provider) is None:  # its alias is gone
             diags.append(
                 error(
                     "Provider configuration not present",
@@ -178,15 +185,6 @@ def refresh(
                     f"{rec.provider} is required, but no provider block declares it. Add the "
                     f'provider block back (alias = "{rec.provider.partition(".")[2]}"), '
                     f"at least until {rec.address} is destroyed.",
-                    address=rec.address,
-                )
-            )
-        elif registry.provider_for(rec.type) is None:
-            diags.append(
-                error(
-                    f'State holds "{rec.address}" of unknown type "{rec.type}"',
-                    f"no installed provider serves {rec.type}; install it, or drop the "
-                    f"record with: bcdr state rm {rec.address}",
                     address=rec.address,
                 )
             )

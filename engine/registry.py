@@ -63,14 +63,6 @@ class Registry:
             self._aliases[address] = factory()
         return self._aliases[address]
 
-    def address_of(self, type_name: str, address: str | None) -> str:
-        """The configuration address a resource's objects are recorded with: its
-        ``provider`` argument, else its type's provider's name."""
-        if address:
-            return address
-        p = self._by_type.get(type_name)
-        return p.name if p is not None else ""
-
     def schema(self, type_name: str) -> Schema | None:
         return self._schemas.get(type_name)
 
