@@ -21,11 +21,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import signal
-import subprocess
 import time
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -40,6 +36,7 @@ from core.protection.points import PointRow
 from core.protection.schedule import local_to_utc
 from core.protection.vaults import JOBS_CONTAINER, Vault, vault_container, vault_service
 from core.restorepoints.model import vm_source_from_row
+from core.shellcommand import run_command
 
 if TYPE_CHECKING:
     from core.protection.service import Protection
@@ -254,29 +251,6 @@ def _notify(p: Protection, vault: Vault, task_id: str) -> None:
     if not command:
         return
     body = json.dumps(p.job_rows.get(task_id).to_json()).encode()
-    try:
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", command],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        p.job_rows.add_warning(task_id, f"notify_command could not start: {exc.strerror}")
-        return
-    try:
-        _, err = proc.communicate(body, timeout=NOTIFY_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        p.job_rows.add_warning(
-            task_id, f"notify_command did not finish within {NOTIFY_TIMEOUT:g} s and was killed"
-        )
-        return
-    if proc.returncode != 0:
-        tail = err.decode("utf-8", "replace").strip()[-400:]
-        p.job_rows.add_warning(
-            task_id, f"notify_command failed with exit status {proc.returncode}: {tail}"
-        )
+    failure = run_command(command, NOTIFY_TIMEOUT, stdin=body)
+    if failure is not None:
+        p.job_rows.add_warning(task_id, f"notify_command {failure}")
