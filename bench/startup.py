@@ -5,6 +5,11 @@ own child process, interleaved (pass, help, version, pass, ...) so a busy machin
 three alike; the median wall time of each is printed with its ratio to ``python -c pass``
 of the same interpreter, measured in the same run. Target (issue 9): both within 3x.
 
+Both commands print what they printed last while nothing it came from has changed (the kept
+output of ``engine.cli.launch``); the ``(nothing kept)`` rows run each time with an empty
+cache folder, as the first command after an install does (no target: shown for the cost of
+importing click and the command modules).
+
 Always holds: every figure is one whole process timed from outside (``common.run_measured``);
 a command that exits non-zero fails the bench, not its figures.
 """
@@ -13,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 
 from common import fmt_ratio, format_table, run_measured, verdict
@@ -31,11 +38,18 @@ def measure(repeat: int) -> dict[str, list[float]]:
         "bcdr version": [*bcdr_command(), "version"],
     }
     samples: dict[str, list[float]] = {name: [] for name in commands}
+    cold = {f"{name} (nothing kept)": argv for name, argv in commands.items() if "bcdr" in name}
+    samples.update({name: [] for name in cold})
     for argv in commands.values():  # warm the file cache and the .pyc files first
         run_measured(argv, stdout_to_devnull=True)
     for _ in range(repeat):
         for name, argv in commands.items():
             samples[name].append(run_measured(argv, stdout_to_devnull=True).seconds)
+        for name, argv in cold.items():
+            with tempfile.TemporaryDirectory() as empty:
+                env = dict(os.environ, XDG_CACHE_HOME=empty)
+                run = run_measured(argv, env=env, stdout_to_devnull=True)
+                samples[name].append(run.seconds)
     return samples
 
 

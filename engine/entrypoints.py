@@ -27,7 +27,10 @@ import contextlib
 import os
 import sys
 from functools import cache, reduce
-from typing import Any
+
+TYPE_CHECKING = False  # typing, which costs a start more than this module (it imports re)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: the groups kept: the providers (``engine.registry``) and the commands they bring
 #: (``engine.cli.mounting``)

@@ -12,7 +12,7 @@ _MARK = "\n--modules--"
 
 _BCDR = """\
 import sys
-from engine.cli import main
+from engine.cli.app import main
 code = 0
 try:
     main(sys.argv[1:], prog_name="bcdr")

@@ -13,9 +13,7 @@ internal error: …`` and exit 1 (with the traceback only when ``BCDR_DEBUG=1``)
 whose reader went away (``| head``) is no error: the command runs to its end and exits 141
 (a failure keeps its code); each command's module is imported when it runs (``app.BUILTIN``), the
 engine's modules inside the commands, so ``-help`` and ``version`` work whatever else is
-broken.
+broken. The console script is ``launch.run``, which answers ``version`` and ``-help`` from
+the output they printed last while nothing they came from has changed; this package's
+``__init__`` imports nothing, so that answer costs no more than the interpreter's start.
 """
-
-from engine.cli.app import BcdrGroup, CliContext, CliError, main
-
-__all__ = ["BcdrGroup", "CliError", "CliContext", "main"]

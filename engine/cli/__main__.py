@@ -1,5 +1,5 @@
 """``python -m engine.cli``: the same as the ``bcdr`` console script."""
 
-from engine.cli import main
+from engine.cli.launch import run
 
-main(prog_name="bcdr")
+run()

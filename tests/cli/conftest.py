@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from engine.cli import main
+from engine.cli.app import main
 
 Run = Callable[..., Result]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from engine.cli import main
+from engine.cli.app import main
 from tests.cli.conftest import write
 
 SPEC = """

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from engine.cli import main
+from engine.cli.app import main
 from state import StateStore
 from tests.cli.conftest import write
 

@@ -21,7 +21,7 @@ import pytest
 from state import StateStore
 from tests.cli.conftest import register_test_provider, subprocess_env
 
-MAIN = "from engine.cli import main; main()"
+MAIN = "from engine.cli.app import main; main()"
 
 SPEC = """
 resource "test_thing" "a" {

@@ -16,7 +16,7 @@ from state import StateStore
 from tests.cli.conftest import register_test_provider, subprocess_env
 
 N = 12
-MAIN = "from engine.cli import main; main()"
+MAIN = "from engine.cli.app import main; main()"
 
 
 def _start_apply(workdir: Path, entry_points: Path) -> subprocess.Popen:

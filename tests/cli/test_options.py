@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from engine.cli import main
+from engine.cli.app import main
 from sdk.cli import terraform_args
 from state import StateStore
 from tests.cli.conftest import write

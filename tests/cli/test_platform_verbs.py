@@ -15,7 +15,7 @@ import pytest
 
 from core.fabric import Fabric
 
-MAIN = "from engine.cli import main; main()"
+MAIN = "from engine.cli.app import main; main()"
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from state import AzureBlobBackend, StateError, StateStore
 from tests.azurite import ACCOUNT, KEY
 from tests.cli.conftest import register_test_provider, run_in, subprocess_env
 
-MAIN = "from engine.cli import main; main()"
+MAIN = "from engine.cli.app import main; main()"
 KEYNAME = "prod.bcdr"
 
 RESOURCES = """

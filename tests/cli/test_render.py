@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from engine import render
 from engine.applier import ApplyEvent, ApplyResult, CancelToken
-from engine.cli import BcdrGroup, main
+from engine.cli.app import BcdrGroup, main
 from engine.plan import Action, Change, OutputChange, Plan
 from engine.ui import InterruptHandler, _console
 from sdk.diagnostics import Diagnostics, SourceRange, error, warning

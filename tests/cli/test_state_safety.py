@@ -35,7 +35,7 @@ resource "bcdr_data" "b" {
 }
 """
 
-MAIN = "from engine.cli import main; main()"
+MAIN = "from engine.cli.app import main; main()"
 
 
 def sha(path: Path) -> str:

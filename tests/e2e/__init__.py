@@ -14,7 +14,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from engine.cli import main
+from engine.cli.app import main
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

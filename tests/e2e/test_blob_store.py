@@ -222,7 +222,7 @@ def test_quickstart_on_azurite_with_a_remote_state_shared_by_two_folders(
     env = {k: v for k, v in os.environ.items() if k != "BCDR_FABRIC_HOME"}
     env.update({k: v for k, v in work.env.items() if v is not None})
     holder = subprocess.Popen(
-        [sys.executable, "-c", "from engine.cli import main; main()", "-chdir",
+        [sys.executable, "-c", "from engine.cli.app import main; main()", "-chdir",
          str(work.dir), "apply", "-no-color"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )  # fmt: skip

@@ -22,7 +22,7 @@ import pytest
 from state import StateStore
 from tests.e2e import demo
 
-MAIN = "from engine.cli import main; main()"
+MAIN = "from engine.cli.app import main; main()"
 
 
 def _bcdr(workdir: Path, *args: str) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from engine.cli import main
+from engine.cli.app import main
 from engine.config import load_config
 from engine.varfiles import read_json_var_file
 from engine.varvalues import collect_variable_values

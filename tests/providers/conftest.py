@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from engine.cli import main
+from engine.cli.app import main
 
 MiB = 1 << 20
 BLOCK = 64 * 1024
