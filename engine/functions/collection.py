@@ -188,17 +188,37 @@ def f_zipmap(keys: Any, values: Any) -> Any:
 
 def _unified(values: list[Any]) -> list[Any]:
     """Elements of one type, as Terraform unifies them: mixed with strings, numbers and
-    bools become strings; numbers and bools together cannot be one type."""
-    kinds = {type_name(v) for v in values if v is not None and v is not UNKNOWN}
-    if len(kinds) <= 1 or not kinds <= {"string", "number", "bool"}:
-        if len(kinds) > 1 and kinds & {"string", "number", "bool"}:
-            raise FunctionError(
-                f"the elements must be of one type, not {' and '.join(sorted(kinds))}"
-            )
+    bools become strings; numbers and bools together cannot be one type; lists unify their
+    elements together (``[[1], ["x"]]`` is a list of lists of strings), and objects theirs
+    attribute by attribute (or, with differing attributes, all together as maps)."""
+    known = [v for v in values if v is not None and v is not UNKNOWN]
+    kinds = {type_name(v) for v in known}
+    if len(kinds) > 1 and not kinds <= {"string", "number", "bool"}:
+        raise FunctionError(f"the elements must be of one type, not {' and '.join(sorted(kinds))}")
+    if kinds == {"list"}:
+        return _unified_within(values, [list(v) for v in known], list)
+    if kinds <= {"object", "map"} and known:
+        if len({frozenset(v) for v in known}) == 1:  # one set of attributes: each on its own
+            names = sorted(known[0])
+            columns = {k: iter(_unified([v[k] for v in known])) for k in names}
+            rows = iter([{k: next(columns[k]) for k in names} for _ in known])
+            return [v if v is None or v is UNKNOWN else next(rows) for v in values]
+        return _unified_within(values, [dict(v) for v in known], dict)
+    if len(kinds) <= 1:
         return values
     if "string" not in kinds:
         raise FunctionError("the elements must be of one type, not bool and number")
     return [v if v is None or v is UNKNOWN else as_string(v) for v in values]
+
+
+def _unified_within(values: list[Any], known: list[Any], kind: type) -> list[Any]:
+    """``values`` (lists, or maps) with the elements of all of ``known`` unified together."""
+    flat = [x for v in known for x in (v.values() if kind is dict else v)]
+    it = iter(_unified(flat))
+    rows = iter(
+        [{k: next(it) for k in v} if kind is dict else [next(it) for _ in v] for v in known]
+    )
+    return [v if v is None or v is UNKNOWN else next(rows) for v in values]
 
 
 def f_tolist(value: Any) -> Any:

@@ -47,6 +47,15 @@ GOLDEN = [
     ("tolist([1, 2])", [1, 2]),
     ('toset(["b", "a", "b"])', ["a", "b"]),
     ("tomap({a = 1})", {"a": 1}),
+    # unification reaches into collections: one element type for the lists, one type per
+    # attribute for objects with the same attributes, one element type for the others
+    ('tomap({a = [1], b = ["x"]})', {"a": ["1"], "b": ["x"]}),
+    (
+        'tomap({a = {x = 1, y = true}, b = {x = "y", y = true}})',
+        {"a": {"x": "1", "y": True}, "b": {"x": "y", "y": True}},
+    ),
+    ('tolist([[1, true], ["x"]])', [["1", "true"], ["x"]]),
+    ('tomap({a = {x = 1}, b = {y = "z"}})', {"a": {"x": "1"}, "b": {"y": "z"}}),
     ("keys({b = 1, a = 2})", ["a", "b"]),
     ("values({b = 1, a = 2})", [2, 1]),
     ('contains(["a", "b"], "b")', True),
@@ -128,6 +137,8 @@ def test_file_missing_names_the_file(tmp_path):
         ("length(5)", "cannot take the length of a number"),
         ('join(",", "a")', "must be a list"),
         ("range(1, 2, 0)", "step must not be zero"),
+        ('tomap({a = [1], b = "x"})', "must be of one type, not list and string"),
+        ("tolist([{a = 1}, {a = true}])", "must be of one type, not bool and number"),
     ],
 )
 def test_function_errors(text, message):
